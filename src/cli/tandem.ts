@@ -1,0 +1,39 @@
+#!/usr/bin/env node
+// `tandem <command>`: one binary for every process and tool. Each command lives in its own module,
+// loaded only when used.
+import { pathToFileURL } from 'node:url';
+
+interface CommandEntry { summary: string; load: () => Promise<{ main(argv: string[]): Promise<number | void> }> }
+
+const COMMANDS: Record<string, CommandEntry> = {
+  switch: { summary: 'run the simulated switch (PBX and primary-role witness)', load: () => import('./switch-cmd.js') },
+  call: { summary: 'place a simulated inbound call: tandem call --to 8000 --from 4155550100 [--hangup-after 30s]', load: () => import('./call-cmd.js') },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return ['usage: tandem <command> [options]', '', 'commands:', ...lines, '', 'tandem <command> --help for its options.'].join('\n');
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    console.log(usage());
+    return name ? 0 : 2;
+  }
+  const entry = COMMANDS[name];
+  if (!entry) {
+    console.error(`tandem: unknown command "${name}"\n\n${usage()}`);
+    return 2;
+  }
+  const mod = await entry.load();
+  const code = await mod.main(rest);
+  return typeof code === 'number' ? code : 0;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  run(process.argv.slice(2)).then(
+    (code) => { if (code !== 0) process.exitCode = code; },
+    (err: unknown) => { console.error(`tandem: ${err instanceof Error ? err.message : String(err)}`); process.exitCode = 1; },
+  );
+}
