@@ -7,6 +7,9 @@ interface CommandEntry { summary: string; load: () => Promise<{ main(argv: strin
 
 const COMMANDS: Record<string, CommandEntry> = {
   switch: { summary: 'run the simulated switch (PBX and primary-role witness)', load: () => import('./switch-cmd.js') },
+  pair: { summary: 'start the whole system on this machine: switch + T-Servers A and B, supervised', load: () => import('./pair-cmd.js') },
+  ctl: { summary: 'operator commands for a running pair: promote, demote, reload, stop', load: () => import('./ctl-cmd.js') },
+  status: { summary: "both servers' role, epoch, seq, sync state and lag, clients and calls", load: () => import('./status-cmd.js') },
   call: { summary: 'place a simulated inbound call: tandem call --to 8000 --from 4155550100 [--hangup-after 30s]', load: () => import('./call-cmd.js') },
 };
 

@@ -1,0 +1,106 @@
+// `tandem pair`: the embedded management layer for one machine. Starts the switch and T-Servers A
+// and B, restarts any that dies (a restarted T-Server rejoins as backup), forwards operator
+// commands as signals, and stops everything cleanly on Ctrl-C.
+import { parseArgs } from 'node:util';
+import { mkdirSync, openSync, writeFileSync, rmSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createLogger } from '../common/log.js';
+import { SupervisedChild, type ChildSpec } from '../supervisor/child.js';
+
+const HELP = `usage: tandem pair [options]
+
+Starts the whole system on this machine: the simulated switch, T-Server A (primary at start) and
+T-Server B (backup), each restarted with backoff when it dies. Ctrl-C stops all cleanly.
+
+options:
+  --host <addr>          listen address for everything (default 127.0.0.1)
+  --switch-port <n>      switch gRPC port (default 7200)
+  --a-port <n>           T-Server A HTTP/WebSocket port (default 7001); sync port --a-sync-port (7101)
+  --b-port <n>           T-Server B HTTP/WebSocket port (default 7002); sync port --b-sync-port (7102)
+  --config <file>        config file passed to every process (see docs/config.md)
+  --log-dir <dir>        where the processes' JSON logs go (default ./logs)
+  --sync-mode <m>        ack (default) or async
+
+operator commands while it runs (another terminal):
+  tandem ctl promote B   switchover to B (SIGUSR1 to B)
+  tandem ctl demote A    hand A's primary role to its peer (SIGUSR2 to A)
+  tandem ctl reload A    reopen logs, re-read reloadable settings (SIGHUP)
+  tandem status          roles, epochs, sync state and lag of both servers`;
+
+export const PIDS_FILE = 'tandem-pair.json';
+
+export async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      host: { type: 'string', default: '127.0.0.1' },
+      'switch-port': { type: 'string', default: '7200' },
+      'a-port': { type: 'string', default: '7001' },
+      'b-port': { type: 'string', default: '7002' },
+      'a-sync-port': { type: 'string', default: '7101' },
+      'b-sync-port': { type: 'string', default: '7102' },
+      config: { type: 'string' },
+      'log-dir': { type: 'string', default: 'logs' },
+      'sync-mode': { type: 'string', default: 'ack' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) { console.log(HELP); return 0; }
+  const host = values.host!;
+  const logDir = resolve(values['log-dir']!);
+  mkdirSync(logDir, { recursive: true });
+  const { logger: log } = createLogger({ server: 'supervisor' });
+  const bin = fileURLToPath(new URL('./tandem.js', import.meta.url));
+  const common = values.config ? ['--config', values.config] : [];
+  const switchAddr = `${host}:${values['switch-port']}`;
+  const url = (port: string) => `ws://${host}:${port}/tlib`;
+  const out = (name: string) => openSync(join(logDir, `${name}.log`), 'a');
+
+  const tserver = (name: string, port: string, syncPort: string, peerSyncPort: string, peerPort: string, peerName: string): ChildSpec => ({
+    name,
+    args: [bin, 'tserver', '--name', name, '--host', host, '--port', port, '--switch', switchAddr,
+      '--sync-port', syncPort, '--peer-sync', `${host}:${peerSyncPort}`, '--peer-name', peerName, '--peer-url', url(peerPort),
+      '--sync-mode', values['sync-mode']!, ...common],
+    stdio: out(name),
+  });
+  const children = [
+    new SupervisedChild({ name: 'switch', args: [bin, 'switch', '--host', host, '--port', values['switch-port']!, ...common], stdio: out('switch') }, log),
+    new SupervisedChild(tserver('A', values['a-port']!, values['a-sync-port']!, values['b-sync-port']!, values['b-port']!, 'B'), log),
+    new SupervisedChild(tserver('B', values['b-port']!, values['b-sync-port']!, values['a-sync-port']!, values['a-port']!, 'A'), log),
+  ];
+  for (const c of children) c.start();
+  const pidsPath = join(logDir, PIDS_FILE);
+  const writePids = () => writeFileSync(pidsPath, JSON.stringify({ supervisor: process.pid, children: Object.fromEntries(children.map((c) => [c.spec.name, c.pid])) }));
+  writePids();
+  const pidTimer = setInterval(writePids, 1_000);
+
+  console.log([
+    '',
+    `Tandem is starting: switch ${switchAddr}, T-Server A ${url(values['a-port']!)}, T-Server B ${url(values['b-port']!)}`,
+    `  web desktop:  http://${host}:${values['a-port']}/desktop/  (either server works)`,
+    `  health:       http://${host}:${values['a-port']}/healthz   http://${host}:${values['b-port']}/healthz`,
+    `  logs:         ${logDir}/{switch,A,B}.log   (npx pino-pretty < ${logDir}/A.log)`,
+    `  place a call: npx tandem call --to 8000 --from 4155550100`,
+    '  Ctrl-C stops everything.',
+    '',
+  ].join('\n'));
+
+  await new Promise<void>((resolveStop) => {
+    let stopping = false;
+    const stop = async (sig: string) => {
+      if (stopping) return;
+      stopping = true;
+      log.info({ signal: sig }, 'stopping all');
+      clearInterval(pidTimer);
+      // T-Servers first (a primary hands over or stops cleanly), the switch last.
+      await Promise.all(children.slice(1).map((c) => c.stop()));
+      await children[0]!.stop();
+      rmSync(pidsPath, { force: true });
+      resolveStop();
+    };
+    process.on('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+  });
+  return 0;
+}
