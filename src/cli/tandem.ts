@@ -7,6 +7,7 @@ interface CommandEntry { summary: string; load: () => Promise<{ main(argv: strin
 
 const COMMANDS: Record<string, CommandEntry> = {
   switch: { summary: 'run the simulated switch (PBX and primary-role witness)', load: () => import('./switch-cmd.js') },
+  tserver: { summary: 'run one T-Server: WebSocket /tlib, /healthz, /metrics, switch link', load: () => import('./tserver-cmd.js') },
   pair: { summary: 'start the whole system on this machine: switch + T-Servers A and B, supervised', load: () => import('./pair-cmd.js') },
   ctl: { summary: 'operator commands for a running pair: promote, demote, reload, stop', load: () => import('./ctl-cmd.js') },
   status: { summary: "both servers' role, epoch, seq, sync state and lag, clients and calls", load: () => import('./status-cmd.js') },

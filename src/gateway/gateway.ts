@@ -1,0 +1,267 @@
+// The desktop gateway: T-Library in JSON over WebSocket at /tlib. Validates every frame at the edge,
+// keeps one session per client name, answers session requests itself (RequestOpen, RequestQueryServer,
+// RequestReplay), passes everything else to the core, and delivers released batches: each state
+// event serialized once and sent to every client that registered its DN, the requester's copy with
+// its referenceId. Contract: docs/protocol.md.
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type RawData, type WebSocket } from 'ws';
+import type { Logger } from '../common/log.js';
+import { registeredDNs, replay } from '../core/index.js';
+import { BACKUP_ALLOWED, type ErrorCode, type Request, type RequestName, type TEvent } from '../protocol/messages.js';
+import { parseRequest } from '../protocol/validate.js';
+import type { CoreHost } from '../tserver/core-host.js';
+import type { Metrics } from '../tserver/metrics.js';
+import type { BatchCollector, OutboundBatch } from '../tserver/outbound.js';
+import type { RoleView } from '../tserver/role.js';
+import { DnIndex } from './dn-index.js';
+import { CLOSE, Session, type SendLimits } from './session.js';
+
+export interface GatewayLimits extends SendLimits {
+  /** Largest request frame answered normally; bigger (up to 2x) gets EventError BadRequest, beyond that close 1009. */
+  maxFrameBytes: number;
+  /** WebSocket ping every this many ms; a desktop that missed one pong is cut. 0 = off. */
+  pingIntervalMs: number;
+}
+
+export interface GatewayOptions {
+  core: CoreHost;
+  role: RoleView;
+  batch: BatchCollector;
+  log: Logger;
+  metrics: Metrics;
+  limits: GatewayLimits;
+  /** EventServerInfo attributes (role, epoch, serverName, peer, seq, serving, switchLink). */
+  serverInfo: () => TEvent;
+  /** Where the primary is, for NotPrimary answers (unknown: undefined). */
+  primary: () => { serverName: string; url: string } | undefined;
+  /** False while the switch link is down: a desktop that opens then gets EventLinkDisconnected. */
+  linkUp: () => boolean;
+}
+
+/** Answers remembered for the requests/outcome metric: bounded, oldest forgotten first. */
+const MAX_TRACKED_REQUESTS = 50_000;
+
+export class Gateway {
+  private readonly wss: WebSocketServer;
+  private readonly sessions = new Set<Session>();
+  /** Invariant: maps a client name to its one open session; a session is here iff it opened and is not closed. */
+  private readonly byClient = new Map<string, Session>();
+  private readonly index = new DnIndex();
+  private readonly pendingTypes = new Map<string, RequestName>();
+  private pingTimer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly o: GatewayOptions) {
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: o.limits.maxFrameBytes * 2, clientTracking: false });
+    if (o.limits.pingIntervalMs > 0) this.pingTimer = setInterval(() => this.ping(), o.limits.pingIntervalMs);
+    o.metrics.gauge('tandem_clients', 'Open desktop connections that sent RequestOpen.', () => this.byClient.size);
+    o.metrics.gauge('tandem_connections', 'Open WebSocket connections.', () => this.sessions.size);
+  }
+
+  get clientCount(): number { return this.byClient.size; }
+
+  /** HTTP upgrade handler for /tlib. */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req));
+  }
+
+  /** Re-reads every client's registrations from the state (after promotion or a full resync). */
+  reindexAll(): void {
+    this.index.clear();
+    for (const name of this.o.core.state.registrations.keys()) this.index.set(name, registeredDNs(this.o.core.state, name));
+  }
+
+  /** Unsolicited event to every open connection (link up/down, role changes). */
+  broadcast(event: TEvent): void { this.o.batch.add({ kind: 'broadcast', event }); }
+
+  close(): void {
+    clearInterval(this.pingTimer);
+    for (const s of this.sessions) s.close(CLOSE.goingAway, 'server stopping');
+    this.wss.close();
+  }
+
+  // ---------------------------------------------------------------- connections
+
+  private onConnection(ws: WebSocket, req: IncomingMessage): void {
+    const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+    const m = this.o.metrics;
+    const session = new Session(ws, remote, this.o.limits, this.o.log, () => m.inc('tandem_events_sent_total', 'Frames sent to desktops.'));
+    this.sessions.add(session);
+    this.o.log.debug({ session: session.id, remote }, 'client connected');
+    ws.on('message', (data, isBinary) => this.onFrame(session, data, isBinary));
+    ws.on('pong', () => { session.alive = true; });
+    ws.on('error', (err: Error & { code?: string }) => {
+      // ws closes with 1009 itself for frames over maxPayload; say why in the log.
+      const reason = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? `frame over ${this.o.limits.maxFrameBytes * 2} bytes` : err.message;
+      this.o.log.warn({ clientName: session.clientName, session: session.id, remote, code: err.code, reason }, 'client connection error');
+      m.inc('tandem_connection_errors_total', 'Desktop connections ended by a protocol error (oversized frame…).', { code: err.code ?? 'unknown' });
+    });
+    ws.on('close', (code, reason) => this.onClose(session, code, reason.toString()));
+  }
+
+  private onClose(session: Session, code: number, reason: string): void {
+    this.sessions.delete(session);
+    session.closing = true;
+    const name = session.clientName;
+    if (name && this.byClient.get(name) === session) this.byClient.delete(name);
+    this.o.log.info({ clientName: name, session: session.id, remote: session.remote, code, reason }, 'client disconnected');
+  }
+
+  private ping(): void {
+    for (const s of this.sessions) {
+      if (s.closing) continue;
+      if (!s.alive) {
+        s.close(CLOSE.noPong, 'no pong: connection presumed dead');
+        continue;
+      }
+      s.alive = false;
+      try { s.ws.ping(); } catch { /* closing */ }
+    }
+  }
+
+  // ---------------------------------------------------------------- requests
+
+  private onFrame(session: Session, data: RawData, isBinary: boolean): void {
+    if (session.closing) return;
+    if (isBinary) return this.reject(session, undefined, 'BadRequest', 'binary frames are not accepted: send JSON text frames');
+    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+    const parsed = parseRequest(text, this.o.limits.maxFrameBytes);
+    if (!parsed.ok) return this.reject(session, undefined, parsed.code, parsed.message, parsed.referenceId);
+    const req = parsed.request;
+    this.o.metrics.inc('tandem_requests_received_total', 'Requests received, by type.', { request: req.request });
+    if (req.request === 'RequestOpen') return this.open(session, req);
+    const name = session.clientName;
+    if (!name) return this.reject(session, req.request, 'NotOpened', 'send RequestOpen {clientName} first', req.referenceId);
+    switch (req.request) {
+      case 'RequestQueryServer':
+        return this.answerSession(session, req.request, { ...this.o.serverInfo(), referenceId: req.referenceId });
+      case 'RequestReplay':
+        return this.replay(session, name, req.afterSeq, req.referenceId);
+      default:
+        break;
+    }
+    if (!this.o.role.serving && !BACKUP_ALLOWED.has(req.request)) {
+      const primary = this.o.primary();
+      const msg = `this server is ${this.o.role.role}${this.o.role.role === 'primary' ? ' but not serving (lost the switch lease)' : ''}: send call requests to the primary${primary ? ` ${primary.serverName} at ${primary.url}` : ''}`;
+      return this.reject(session, req.request, 'NotPrimary', msg, req.referenceId, primary ? { primary } : {});
+    }
+    this.track(name, req);
+    this.o.core.request(name, req);
+    if (req.request === 'RequestRegisterAddress' || req.request === 'RequestUnregisterAddress') {
+      this.o.batch.add({ kind: 'registrations', clientName: name, dns: registeredDNs(this.o.core.state, name) });
+    }
+  }
+
+  private open(session: Session, req: Extract<Request, { request: 'RequestOpen' }>): void {
+    const name = req.clientName;
+    if (session.clientName && session.clientName !== name) {
+      return this.reject(session, req.request, 'BadRequest', `this connection is already open as "${session.clientName}": open a new connection for another client name`, req.referenceId);
+    }
+    if (!session.clientName) {
+      const old = this.byClient.get(name);
+      if (old && old !== session) old.close(CLOSE.replaced, 'replaced by a new connection with the same clientName');
+      session.clientName = name;
+      this.byClient.set(name, session);
+      const dns = registeredDNs(this.o.core.state, name);
+      this.o.log.info({ clientName: name, session: session.id, remote: session.remote, restoredDNs: dns.length, lastSeq: req.lastSeq }, 'client opened');
+      this.o.batch.add({ kind: 'registrations', clientName: name, dns });
+    }
+    this.answerSession(session, req.request, { ...this.o.serverInfo(), referenceId: req.referenceId });
+    if (!this.o.linkUp()) this.o.batch.add({ kind: 'session', session, event: { event: 'EventLinkDisconnected', time: new Date().toISOString() } });
+  }
+
+  private replay(session: Session, name: string, afterSeq: number, referenceId: number): void {
+    const r = replay(this.o.core.state, name, afterSeq);
+    if (!r.ok) {
+      return this.reject(session, 'RequestReplay', 'ReplayGap',
+        `the journal no longer reaches back to seq ${afterSeq + 1} (oldest is ${r.oldestSeq}): re-read your DNs with RequestRegisterAddress and continue from there`,
+        referenceId, { oldestSeq: r.oldestSeq });
+    }
+    for (const e of r.entries) {
+      const ev = e.answer?.clientName === name ? { ...e.event, referenceId: e.answer.referenceId } : e.event;
+      this.o.batch.add({ kind: 'session', session, event: ev });
+    }
+    this.o.log.debug({ clientName: name, afterSeq, events: r.entries.length }, 'replay');
+    this.answerSession(session, 'RequestReplay', { event: 'EventACK', referenceId, time: new Date().toISOString() });
+  }
+
+  private answerSession(session: Session, request: RequestName, event: TEvent): void {
+    this.o.metrics.inc('tandem_requests_total', 'Requests answered, by type and outcome (ok or the error code).', { request, outcome: 'ok' });
+    this.o.batch.add({ kind: 'session', session, event });
+  }
+
+  private reject(session: Session, request: RequestName | undefined, code: ErrorCode, message: string, referenceId?: number, extra: Partial<TEvent> = {}): void {
+    this.o.metrics.inc('tandem_requests_total', 'Requests answered, by type and outcome (ok or the error code).', { request: request ?? 'invalid', outcome: code });
+    // Never the frame itself: it may hold a token or userData.
+    this.o.log.warn({ clientName: session.clientName, session: session.id, request, referenceId, errorCode: code, errorMessage: message }, 'request rejected');
+    const event: TEvent = { event: 'EventError', errorCode: code, errorMessage: message, time: new Date().toISOString(), ...extra };
+    if (referenceId !== undefined) event.referenceId = referenceId;
+    this.o.batch.add({ kind: 'session', session, event });
+  }
+
+  private track(name: string, req: Request): void {
+    if (this.pendingTypes.size >= MAX_TRACKED_REQUESTS) {
+      const oldest = this.pendingTypes.keys().next().value;
+      if (oldest !== undefined) this.pendingTypes.delete(oldest);
+    }
+    this.pendingTypes.set(`${name}#${req.referenceId}`, req.request);
+  }
+
+  /** Counts the answer to a core-handled request once (its outcome: ok or the error code). */
+  private answered(clientName: string, ev: TEvent): void {
+    if (ev.referenceId === undefined) return;
+    const key = `${clientName}#${ev.referenceId}`;
+    const request = this.pendingTypes.get(key);
+    if (!request) return;
+    this.pendingTypes.delete(key);
+    const outcome = ev.event === 'EventError' ? (ev.errorCode ?? 'error') : 'ok';
+    this.o.metrics.inc('tandem_requests_total', 'Requests answered, by type and outcome (ok or the error code).', { request, outcome });
+    if (ev.event === 'EventError') {
+      this.o.log.warn({ clientName, request, referenceId: ev.referenceId, errorCode: ev.errorCode, errorMessage: ev.errorMessage }, 'request rejected');
+    }
+  }
+
+  // ---------------------------------------------------------------- delivery of released batches
+
+  /** Delivers one released batch, in order. Each state event is serialized once. */
+  deliver(batch: OutboundBatch): void {
+    for (const item of batch.items) {
+      switch (item.kind) {
+        case 'event': {
+          const { entry } = item;
+          const text = JSON.stringify(entry.event);
+          const answerTo = entry.answer?.clientName;
+          const targets = this.index.clients(entry.dn);
+          if (targets) {
+            for (const name of targets) if (name !== answerTo) this.byClient.get(name)?.send(text);
+          }
+          if (entry.answer) {
+            const ev = { ...entry.event, referenceId: entry.answer.referenceId };
+            this.answered(entry.answer.clientName, ev);
+            this.byClient.get(entry.answer.clientName)?.send(JSON.stringify(ev));
+          }
+          break;
+        }
+        case 'reply':
+          this.answered(item.clientName, item.event);
+          this.byClient.get(item.clientName)?.send(JSON.stringify(item.event));
+          break;
+        case 'session':
+          (item.session as Session).send(JSON.stringify(item.event));
+          break;
+        case 'broadcast': {
+          const text = JSON.stringify(item.event);
+          for (const s of this.sessions) s.send(text);
+          break;
+        }
+        case 'registrations':
+          this.index.set(item.clientName, item.dns);
+          break;
+        default: {
+          const never: never = item;
+          throw new Error(`unknown outgoing item ${JSON.stringify(never)}`);
+        }
+      }
+    }
+  }
+}

@@ -1,0 +1,68 @@
+// One desktop connection. Owns the send path with its bounds: a desktop that does not read fast
+// enough is closed (4008) instead of making the server buffer without limit.
+//
+// Invariants: `clientName` is set iff RequestOpen succeeded on this connection. `closing` is true
+// from the first close decision on; nothing is sent after it.
+import type { WebSocket } from 'ws';
+import type { Logger } from '../common/log.js';
+import type { SessionRef } from '../tserver/outbound.js';
+
+export interface SendLimits {
+  /** Bytes the socket may hold unsent (ws.bufferedAmount) before the desktop counts as too slow. */
+  maxBufferedBytes: number;
+  /** Frames handed to the socket and not yet written out. */
+  maxQueuedMessages: number;
+}
+
+export const CLOSE = {
+  normal: 1000,
+  goingAway: 1001,
+  tooBig: 1009,
+  replaced: 4000,
+  noPong: 4001,
+  tooSlow: 4008,
+} as const;
+
+let nextId = 1;
+
+export class Session implements SessionRef {
+  readonly id = nextId++;
+  clientName: string | undefined;
+  closing = false;
+  /** Pong seen since the last ping. */
+  alive = true;
+  readonly openedAt = Date.now();
+  private queued = 0;
+
+  constructor(readonly ws: WebSocket, readonly remote: string, private readonly limits: SendLimits, private readonly log: Logger,
+    private readonly onSent: () => void) {}
+
+  /** Sends one serialized frame; false when the connection is (now) closed. */
+  send(text: string): boolean {
+    if (this.closing || this.ws.readyState !== this.ws.OPEN) return false;
+    if (this.ws.bufferedAmount > this.limits.maxBufferedBytes || this.queued >= this.limits.maxQueuedMessages) {
+      this.close(CLOSE.tooSlow, 'too slow; reconnect and RequestReplay', {
+        bufferedBytes: this.ws.bufferedAmount, queuedMessages: this.queued,
+        maxBufferedBytes: this.limits.maxBufferedBytes, maxQueuedMessages: this.limits.maxQueuedMessages,
+      });
+      return false;
+    }
+    this.queued += 1;
+    this.ws.send(text, (err) => {
+      this.queued -= 1;
+      if (err && !this.closing) this.log.debug({ clientName: this.clientName, err: err.message }, 'send failed');
+    });
+    this.onSent();
+    return true;
+  }
+
+  /** Closes with a code and a logged reason; a peer that does not finish the close handshake is cut. */
+  close(code: number, reason: string, detail: Record<string, unknown> = {}): void {
+    if (this.closing) return;
+    this.closing = true;
+    this.log.info({ clientName: this.clientName, session: this.id, remote: this.remote, code, reason, ...detail }, 'client connection closed by server');
+    try { this.ws.close(code, reason); } catch { /* already closing */ }
+    // A slow or hung desktop never reads the close frame: do not wait for it.
+    setTimeout(() => this.ws.terminate(), 1_000).unref();
+  }
+}

@@ -1,0 +1,91 @@
+// T-Server settings: command-line flags over the config file over defaults. The config file is the
+// one JSON file every process of a pair reads (`--config`); the T-Server uses its `tserver` and
+// `core` sections and ignores the rest.
+import { readFileSync, existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { defaultCoreConfig } from '../core/index.js';
+import type { CoreConfig } from '../core/api.js';
+import type { Role } from '../protocol/messages.js';
+import type { GatewayLimits } from '../gateway/gateway.js';
+
+export interface TServerConfig {
+  serverName: string;
+  host: string;
+  /** HTTP + WebSocket port (0 = ephemeral). */
+  port: number;
+  /** host:port of the switch's gRPC link. */
+  switchAddress: string;
+  switchSecret?: string;
+  /** Role at start. Single server: 'primary'. The HA layer decides it for a pair. */
+  role: Role;
+  peer?: { serverName: string; url: string };
+  /** Folder holding the web desktop (served under /desktop/); undefined = not installed. */
+  desktopDir?: string;
+  limits: GatewayLimits;
+  core: CoreConfig;
+}
+
+export const DEFAULT_LIMITS: GatewayLimits = {
+  maxFrameBytes: 64 * 1024,
+  maxBufferedBytes: 4 * 1024 * 1024,
+  maxQueuedMessages: 10_000,
+  pingIntervalMs: 10_000,
+};
+
+export class ConfigError extends Error {
+  readonly code = 'BadConfig';
+}
+
+interface FileShape {
+  tserver?: Partial<GatewayLimits> & { desktopDir?: string; switchSecret?: string };
+  core?: Partial<CoreConfig>;
+}
+
+export function readConfigFile(path: string | undefined): FileShape {
+  if (!path) return {};
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not a JSON object');
+    return parsed as FileShape;
+  } catch (err) {
+    throw new ConfigError(`config file ${path} is not valid JSON (${(err as Error).message}): fix it or start without --config`);
+  }
+}
+
+export function buildConfig(base: Omit<TServerConfig, 'limits' | 'core' | 'desktopDir'>, file: FileShape): TServerConfig {
+  const t = file.tserver ?? {};
+  const limits: GatewayLimits = { ...DEFAULT_LIMITS };
+  for (const k of Object.keys(DEFAULT_LIMITS) as (keyof GatewayLimits)[]) {
+    const v = t[k];
+    if (v === undefined) continue;
+    if (!Number.isSafeInteger(v) || v < 0) throw new ConfigError(`tserver.${k} must be a non-negative integer, got ${JSON.stringify(v)}`);
+    limits[k] = v;
+  }
+  const d = defaultCoreConfig();
+  const c = file.core ?? {};
+  const core: CoreConfig = {
+    ...d, ...c,
+    routePoints: { ...d.routePoints, ...(c.routePoints ?? {}) },
+    queues: { ...d.queues, ...(c.queues ?? {}) },
+    journal: { ...d.journal, ...(c.journal ?? {}) },
+    dedup: { ...d.dedup, ...(c.dedup ?? {}) },
+  };
+  return { ...base, switchSecret: base.switchSecret ?? t.switchSecret, limits, core, desktopDir: findDesktopDir(t.desktopDir) };
+}
+
+/** The configured folder, else the built desktop next to dist/, else none. */
+function findDesktopDir(configured: string | undefined): string | undefined {
+  if (configured) return resolve(configured);
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  for (const c of [join(root, 'dist', 'desktop'), join(root, 'src', 'desktop')]) {
+    if (existsSync(join(c, 'index.html'))) return c;
+  }
+  return undefined;
+}

@@ -1,0 +1,116 @@
+// Runs the pure core inside the process: owns the CoreState, turns requests, switch input and timer
+// ticks into core inputs, sends the resulting commands to the switch, and hands deltas and
+// desktop-bound output to the batch collector. Nothing else mutates the state.
+import type { Logger } from '../common/log.js';
+import type { sw } from '../common/switch-proto.js';
+import { applyDelta, createState, handle, nextDeadline } from '../core/index.js';
+import type { CoreConfig, CoreInput, CoreOutput, CoreState, Delta, SwitchCommand } from '../core/api.js';
+import type { Request } from '../protocol/messages.js';
+import type { BatchCollector } from './outbound.js';
+import type { RoleView } from './role.js';
+
+export interface CommandSink {
+  /** Sends commands; returns results for the ones that could not be sent (link down). */
+  send(commands: SwitchCommand[]): sw.ICommandResult[];
+  readonly isUp: boolean;
+}
+
+export interface CoreHostOptions {
+  config: CoreConfig;
+  role: RoleView;
+  batch: BatchCollector;
+  log: Logger;
+  now?: () => number;
+}
+
+export class CoreHost {
+  state: CoreState = createState();
+  private commands: CommandSink | undefined;
+  private running = false;
+  private readonly queue: CoreInput[] = [];
+  /** Invariant: set iff the role is serving and the core has a deadline. */
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = 0;
+  private readonly now: () => number;
+
+  constructor(private readonly opts: CoreHostOptions) {
+    this.now = opts.now ?? Date.now;
+  }
+
+  get config(): CoreConfig { return this.opts.config; }
+
+  attachSwitch(sink: CommandSink): void { this.commands = sink; }
+
+  request(clientName: string, request: Request): void {
+    this.input({ kind: 'request', clientName, request });
+  }
+
+  switchEvents(events: sw.ISwitchEvent[]): void { this.input({ kind: 'switchEvents', events }); }
+  commandResult(result: sw.ICommandResult): void { this.input({ kind: 'commandResult', result }); }
+  switchSnapshot(snapshot: sw.ISnapshot): void { this.input({ kind: 'switchSnapshot', snapshot }); }
+
+  /**
+   * Runs one input through the core. Re-entrant calls (a command refused at once because the link is
+   * down feeds a result back) are queued and run after the current one, in order.
+   */
+  input(input: CoreInput): void {
+    this.queue.push(input);
+    if (this.running) return;
+    this.running = true;
+    try {
+      for (let next = this.queue.shift(); next; next = this.queue.shift()) this.runOne(next);
+    } finally {
+      this.running = false;
+    }
+    this.armTimer();
+  }
+
+  /** Deltas from the primary (HA backup): applied as they are, no core logic runs. */
+  applyRemote(deltas: readonly Delta[]): void {
+    for (const d of deltas) applyDelta(this.state, d);
+  }
+
+  /** Replaces the whole state (a backup's full resync). */
+  replaceState(state: CoreState): void {
+    this.state = state;
+    this.armTimer();
+  }
+
+  stop(): void {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private runOne(input: CoreInput): void {
+    let out: CoreOutput;
+    try {
+      out = handle(this.state, input, { now: this.now(), config: this.opts.config, switchUp: this.commands?.isUp ?? false });
+    } catch (err) {
+      // A core bug must not take the process down with every desktop on it: log it with the input kind.
+      this.opts.log.error({ err, input: input.kind, request: input.kind === 'request' ? input.request.request : undefined }, 'core failed on an input');
+      return;
+    }
+    const b = this.opts.batch;
+    b.deltas(out.deltas);
+    for (const entry of out.events) b.add({ kind: 'event', entry });
+    for (const r of out.replies) b.add({ kind: 'reply', clientName: r.clientName, event: r.event });
+    if (out.commands.length > 0) {
+      const refused = this.commands ? this.commands.send(out.commands) : out.commands.map((c) => ({ commandId: c.commandId, ok: false, errorCode: 'SwitchUnavailable', errorMessage: 'no switch link' }));
+      for (const result of refused) this.queue.push({ kind: 'commandResult', result });
+    }
+  }
+
+  /** One timer at the core's next deadline; only a serving primary runs core timers. */
+  armTimer(): void {
+    const at = this.opts.role.serving ? nextDeadline(this.state) : undefined;
+    if (at === undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+      return;
+    }
+    if (this.timer && this.timerAt === at) return;
+    clearTimeout(this.timer);
+    this.timerAt = at;
+    this.timer = setTimeout(() => { this.timer = undefined; this.input({ kind: 'tick' }); }, Math.max(0, at - this.now()));
+  }
+}

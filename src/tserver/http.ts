@@ -1,0 +1,77 @@
+// The T-Server's one HTTP port: /healthz (JSON), /metrics (Prometheus text), the web desktop's
+// static files under /desktop/, and the WebSocket upgrade to /tlib.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { readFile, stat } from 'node:fs/promises';
+import { extname, join, normalize, sep } from 'node:path';
+
+export interface HttpRoutes {
+  health: () => { status: number; body: unknown };
+  metrics: () => string;
+  /** Folder with the web desktop's files, or undefined when there is none. */
+  desktopDir: string | undefined;
+  upgradeTlib: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+}
+
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8', '.json': 'application/json', '.svg': 'image/svg+xml', '.png': 'image/png',
+  '.ico': 'image/x-icon', '.map': 'application/json', '.txt': 'text/plain; charset=utf-8',
+};
+
+export function createHttpServer(routes: HttpRoutes): Server {
+  const server = createServer((req, res) => {
+    void route(routes, req, res).catch(() => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end('internal error\n');
+    });
+  });
+  server.on('upgrade', (req, socket, head) => {
+    const path = (req.url ?? '').split('?')[0];
+    if (path === '/tlib') return routes.upgradeTlib(req, socket, head);
+    socket.end('HTTP/1.1 404 Not Found\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\nWebSocket endpoint is /tlib\n');
+  });
+  return server;
+}
+
+async function route(routes: HttpRoutes, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const path = decodeURIComponent((req.url ?? '/').split('?')[0] ?? '/');
+  if (req.method !== 'GET' && req.method !== 'HEAD') {
+    res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' });
+    res.end('only GET\n');
+    return;
+  }
+  if (path === '/healthz') {
+    const h = routes.health();
+    res.writeHead(h.status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    res.end(JSON.stringify(h.body));
+    return;
+  }
+  if (path === '/metrics') {
+    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(routes.metrics());
+    return;
+  }
+  if (path === '/desktop') {
+    res.writeHead(301, { location: '/desktop/' });
+    res.end();
+    return;
+  }
+  if (path.startsWith('/desktop/') && routes.desktopDir) {
+    const rel = path.slice('/desktop/'.length) || 'index.html';
+    const file = normalize(join(routes.desktopDir, rel));
+    // Never serve anything outside the desktop folder (../ in the URL).
+    if (file.startsWith(routes.desktopDir + sep) || file === routes.desktopDir) {
+      const st = await stat(file).catch(() => undefined);
+      const target = st?.isDirectory() ? join(file, 'index.html') : file;
+      const body = await readFile(target).catch(() => undefined);
+      if (body) {
+        res.writeHead(200, { 'content-type': TYPES[extname(target)] ?? 'application/octet-stream' });
+        res.end(req.method === 'HEAD' ? undefined : body);
+        return;
+      }
+    }
+  }
+  res.writeHead(404, { 'content-type': 'text/plain' });
+  res.end(path.startsWith('/desktop/') && !routes.desktopDir ? 'the web desktop is not installed on this server\n' : 'not found: try /healthz, /metrics, /desktop/ or a WebSocket on /tlib\n');
+}

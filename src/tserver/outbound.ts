@@ -1,0 +1,66 @@
+// What one event-loop turn produces for the outside world, collected and sealed into a batch: the
+// deltas (for the sync stream) and everything desktops will receive, in order. The batch goes through
+// a Releaser (releaser.ts) before the gateway may deliver it, so in sync mode `ack` no desktop sees
+// an event or an answer before the backup holds the deltas behind it.
+import type { Delta, JournalEntry } from '../core/api.js';
+import type { TEvent } from '../protocol/messages.js';
+
+/** A connection, opaque here (the gateway's Session). */
+export interface SessionRef { readonly id: number }
+
+export type Outgoing =
+  /** A journalled state event: to every client that registered entry.dn; the answer copy to its requester. */
+  | { kind: 'event'; entry: JournalEntry }
+  /** A non-journalled answer addressed by client name (core replies: EventRegistered, EventACK, EventError…). */
+  | { kind: 'reply'; clientName: string; event: TEvent }
+  /** To one connection, whoever it is (answers before RequestOpen, replayed events, server info). */
+  | { kind: 'session'; session: SessionRef; event: TEvent }
+  /** To every open connection (EventLinkConnected/Disconnected, unsolicited EventServerInfo). */
+  | { kind: 'broadcast'; event: TEvent }
+  /** From here on in the batch, `clientName` gets events of exactly these DNs. */
+  | { kind: 'registrations'; clientName: string; dns: readonly string[] };
+
+export interface OutboundBatch {
+  /** 1, 2, 3… per process: batches are released strictly in this order. */
+  readonly id: number;
+  readonly deltas: Delta[];
+  readonly items: Outgoing[];
+}
+
+/**
+ * Collects outputs of one event-loop turn; seals and hands the batch on in a setImmediate, so
+ * everything caused by one burst of input (a switch EventBatch, a WebSocket frame burst) shares one
+ * batch: one sync message, one serialization per event.
+ */
+export class BatchCollector {
+  private nextId = 1;
+  private current: { deltas: Delta[]; items: Outgoing[] } | undefined;
+  private scheduled = false;
+
+  constructor(private readonly seal: (batch: OutboundBatch) => void) {}
+
+  deltas(ds: readonly Delta[]): void {
+    if (ds.length === 0) return;
+    this.open().deltas.push(...ds);
+  }
+
+  add(item: Outgoing): void { this.open().items.push(item); }
+
+  /** Seals the current batch now (used at shutdown; normally the setImmediate does it). */
+  flush(): void {
+    this.scheduled = false;
+    const b = this.current;
+    this.current = undefined;
+    if (!b || (b.deltas.length === 0 && b.items.length === 0)) return;
+    this.seal({ id: this.nextId++, deltas: b.deltas, items: b.items });
+  }
+
+  private open(): { deltas: Delta[]; items: Outgoing[] } {
+    if (!this.current) this.current = { deltas: [], items: [] };
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.flush());
+    }
+    return this.current;
+  }
+}

@@ -1,0 +1,47 @@
+// The server's role in the pair, read by everything that answers desktops or commands the switch.
+// Single-server mode sets role 'primary' at start; the HA layer changes it through setRole/setEpoch.
+//
+// Invariants: `epoch` is the lease epoch this server last claimed or learnt from its peer (0 = none
+// yet). `serving` is true only while role is 'primary' and the switch has not deposed or refused
+// it: a primary that lost the lease keeps its role name until the HA layer decides, but answers
+// NotPrimary (DESIGN.md guarantee 4).
+import type { Role } from '../protocol/messages.js';
+
+export interface RoleView {
+  readonly role: Role;
+  readonly epoch: number;
+  readonly serving: boolean;
+}
+
+export type RoleListener = (now: RoleView, before: RoleView) => void;
+
+export class ServerRole implements RoleView {
+  private _role: Role;
+  private _epoch: number;
+  private _serving: boolean;
+  private readonly listeners: RoleListener[] = [];
+
+  constructor(role: Role, epoch = 0) {
+    this._role = role;
+    this._epoch = epoch;
+    this._serving = role === 'primary';
+  }
+
+  get role(): Role { return this._role; }
+  get epoch(): number { return this._epoch; }
+  get serving(): boolean { return this._serving; }
+
+  /** Called on every change of role, epoch or serving (the gateway pushes EventServerInfo). */
+  onChange(fn: RoleListener): void { this.listeners.push(fn); }
+
+  set(change: Partial<{ role: Role; epoch: number; serving: boolean }>): void {
+    const before: RoleView = { role: this._role, epoch: this._epoch, serving: this._serving };
+    if (change.role !== undefined) this._role = change.role;
+    if (change.epoch !== undefined) this._epoch = change.epoch;
+    if (change.serving !== undefined) this._serving = change.serving && this._role === 'primary';
+    if (change.role === 'backup') this._serving = false;
+    const now: RoleView = { role: this._role, epoch: this._epoch, serving: this._serving };
+    if (now.role === before.role && now.epoch === before.epoch && now.serving === before.serving) return;
+    for (const fn of this.listeners) fn(now, before);
+  }
+}

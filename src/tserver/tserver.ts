@@ -1,0 +1,147 @@
+// One T-Server process, wired: role → core host → batch collector → releaser → gateway, the switch
+// link feeding the core, one HTTP port for /tlib, /healthz, /metrics and /desktop/.
+//
+// Where HA plugs in (src/ha, src/sync):
+// - `role` (ServerRole) is the one place role, epoch and serving live; every component reads it.
+//   Change it with role.set(); the gateway then pushes EventServerInfo to every connection.
+// - `releaser.use(r)` swaps how batches are released (ack mode holds a batch until the backup
+//   acknowledged its deltas); every batch carries the deltas the sync stream sends.
+// - `core.applyRemote(deltas)` / `core.replaceState(s)` on a backup; `gateway.reindexAll()` after.
+// - `link.claim()` asks the switch for the lease; `onLeaseLost` reports a refusal or deposition.
+import type { Server } from 'node:http';
+import type { Logger } from '../common/log.js';
+import { listenOrExplain } from '../common/listen.js';
+import { Gateway } from '../gateway/gateway.js';
+import type { TEvent } from '../protocol/messages.js';
+import type { TServerConfig } from './config.js';
+import { CoreHost } from './core-host.js';
+import { createHttpServer } from './http.js';
+import { Metrics } from './metrics.js';
+import { BatchCollector } from './outbound.js';
+import { ImmediateReleaser, SwitchableReleaser } from './releaser.js';
+import { ServerRole } from './role.js';
+import { SwitchLink, type LeaseLoss, type OpenTransport } from './switch-link.js';
+
+export interface TServerHooks {
+  /** The switch refused our claim or deposed us. Default (single server): stop serving. */
+  onLeaseLost?: (loss: LeaseLoss) => void;
+}
+
+export class TServer {
+  readonly role: ServerRole;
+  readonly metrics = new Metrics();
+  readonly batch: BatchCollector;
+  readonly releaser: SwitchableReleaser;
+  readonly core: CoreHost;
+  readonly gateway: Gateway;
+  readonly link: SwitchLink;
+  private readonly http: Server;
+  private boundPort = 0;
+
+  constructor(readonly cfg: TServerConfig, private readonly log: Logger, openTransport: OpenTransport, private readonly hooks: TServerHooks = {}) {
+    this.role = new ServerRole(cfg.role);
+    // Deliver through whatever releaser is current; the gateway exists by the time a batch is sealed.
+    this.releaser = new SwitchableReleaser(new ImmediateReleaser((b) => this.gateway.deliver(b)));
+    this.batch = new BatchCollector((b) => this.releaser.submit(b));
+    this.core = new CoreHost({ config: cfg.core, role: this.role, batch: this.batch, log: log.child({ component: 'core' }) });
+    this.gateway = new Gateway({
+      core: this.core, role: this.role, batch: this.batch, log: log.child({ component: 'gateway' }), metrics: this.metrics,
+      limits: cfg.limits, serverInfo: () => this.serverInfo(), primary: () => this.primaryLocation(),
+      linkUp: () => this.link.isUp,
+    });
+    this.link = new SwitchLink(
+      { serverName: cfg.serverName, role: this.role, appliedSeq: () => this.core.state.appliedSwitchSeq, open: openTransport, log: log.child({ component: 'switch-link' }) },
+      {
+        events: (evs) => this.core.switchEvents(evs),
+        commandResult: (r) => this.core.commandResult(r),
+        snapshot: (s) => { this.core.switchSnapshot(s); this.gateway.reindexAll(); },
+        linkUp: (up, why) => this.onLinkUp(up, why),
+        leaseLost: (loss) => this.onLeaseLost(loss),
+      },
+    );
+    this.core.attachSwitch(this.link);
+    this.role.onChange((now, before) => {
+      this.log.info({ oldRole: before.role, newRole: now.role, oldEpoch: before.epoch, newEpoch: now.epoch, serving: now.serving }, 'role changed');
+      this.core.armTimer();
+      this.gateway.broadcast({ ...this.serverInfo() });
+    });
+    this.registerMetrics();
+    this.http = createHttpServer({
+      health: () => ({ status: 200, body: this.health() }),
+      metrics: () => this.metrics.render(),
+      desktopDir: cfg.desktopDir,
+      upgradeTlib: (req, socket, head) => this.gateway.upgrade(req, socket, head),
+    });
+  }
+
+  get port(): number { return this.boundPort; }
+
+  /** Listens, then starts the switch link. Rejects with PortInUseError when the port is taken. */
+  async start(): Promise<number> {
+    this.boundPort = await listenOrExplain(this.http, this.cfg.port, this.cfg.host, '--port');
+    this.link.start();
+    return this.boundPort;
+  }
+
+  async stop(): Promise<void> {
+    this.batch.flush();
+    this.gateway.close();
+    this.link.stop();
+    this.core.stop();
+    this.metrics.stop();
+    await new Promise<void>((resolve) => {
+      this.http.close(() => resolve());
+      this.http.closeAllConnections();
+    });
+  }
+
+  serverInfo(): TEvent {
+    const info: TEvent = {
+      event: 'EventServerInfo', role: this.role.role, epoch: this.role.epoch, serverName: this.cfg.serverName,
+      seq: this.core.state.seq, serving: this.role.serving, switchLink: this.link.isUp ? 'up' : 'down',
+      syncState: this.releaser.syncState, time: new Date().toISOString(),
+    };
+    if (this.cfg.peer) info.peer = this.cfg.peer;
+    return info;
+  }
+
+  health(): Record<string, unknown> {
+    return {
+      serverName: this.cfg.serverName, role: this.role.role, epoch: this.role.epoch, seq: this.core.state.seq,
+      serving: this.role.serving, switchLink: this.link.isUp ? 'up' : 'down', switchLinkState: this.link.state,
+      clients: this.gateway.clientCount, calls: this.core.state.calls.size, syncState: this.releaser.syncState,
+    };
+  }
+
+  private primaryLocation(): { serverName: string; url: string } | undefined {
+    if (this.role.role === 'backup') return this.cfg.peer;
+    return undefined;
+  }
+
+  private onLinkUp(up: boolean, why: string): void {
+    if (up) this.log.info({ why }, 'switch link up');
+    else this.log.warn({ why }, 'switch link down');
+    this.gateway.broadcast({ event: up ? 'EventLinkConnected' : 'EventLinkDisconnected', time: new Date().toISOString() });
+  }
+
+  private onLeaseLost(loss: LeaseLoss): void {
+    if (this.hooks.onLeaseLost) return this.hooks.onLeaseLost(loss);
+    this.log.error({ ...loss }, `switch ${loss.kind} our lease (${loss.code}): another server holds the primary role (epoch ${loss.currentEpoch}, ${loss.holder || 'unknown'}); this server stops serving and answers NotPrimary`);
+    this.role.set({ serving: false });
+  }
+
+  private registerMetrics(): void {
+    const m = this.metrics;
+    m.gauge('tandem_calls', 'Calls the T-Server knows.', () => this.core.state.calls.size);
+    m.gauge('tandem_agents', 'Logged-in agents by state.', () => {
+      const by = new Map<string, number>();
+      for (const a of this.core.state.agents.values()) by.set(a.state, (by.get(a.state) ?? 0) + 1);
+      return [...by].map(([state, value]) => ({ labels: { state }, value }));
+    });
+    m.gauge('tandem_switch_link_up', '1 when the switch link is up (lease held, events flowing).', () => (this.link.isUp ? 1 : 0));
+    m.gauge('tandem_serving', '1 when this server answers call requests (serving primary).', () => (this.role.serving ? 1 : 0));
+    m.gauge('tandem_epoch', 'Lease epoch.', () => this.role.epoch);
+    m.gauge('tandem_seq', 'Newest event seq.', () => this.core.state.seq);
+    m.gauge('tandem_journal_events', 'Events held in the replay journal.', () => this.core.state.journal.length);
+  }
+}

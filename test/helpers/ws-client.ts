@@ -1,0 +1,102 @@
+// A T-Library test client over a real WebSocket: sends requests with fresh referenceIds, resolves
+// each with its direct answer, and records every event so a test can assert exact sequences.
+import { WebSocket } from 'ws';
+import type { RequestName, TEvent } from '../../src/protocol/messages.js';
+
+export type Attrs = Record<string, unknown>;
+
+export class TestClient {
+  readonly events: TEvent[] = [];
+  /** Index of the first event not yet taken by take()/next(). */
+  private cursor = 0;
+  private nextRef = 1;
+  private waiters: (() => void)[] = [];
+  closed: { code: number; reason: string } | undefined;
+  private closedP: Promise<{ code: number; reason: string }>;
+
+  constructor(readonly ws: WebSocket, readonly name: string) {
+    ws.on('message', (data) => {
+      this.events.push(JSON.parse(data.toString()) as TEvent);
+      this.wake();
+    });
+    this.closedP = new Promise((resolve) => ws.on('close', (code, reason) => {
+      this.closed = { code, reason: reason.toString() };
+      this.wake();
+      resolve(this.closed);
+    }));
+  }
+
+  static async connect(url: string, name: string): Promise<TestClient> {
+    const ws = new WebSocket(url);
+    await new Promise<void>((resolve, reject) => { ws.once('open', () => resolve()); ws.once('error', reject); });
+    return new TestClient(ws, name);
+  }
+
+  /** Sends a request; resolves with its direct answer (the event carrying its referenceId). */
+  async request(request: RequestName, attrs: Attrs = {}, timeoutMs = 5_000): Promise<TEvent> {
+    const referenceId = this.nextRef++;
+    this.sendRaw(JSON.stringify({ request, referenceId, ...attrs }));
+    return this.waitFor((e) => e.referenceId === referenceId, timeoutMs, `answer to ${request} #${referenceId}`);
+  }
+
+  /** Allocates a referenceId without sending (for raw frames built by the test). */
+  ref(): number { return this.nextRef++; }
+
+  sendRaw(text: string | Buffer): void { this.ws.send(text); }
+
+  open(extra: Attrs = {}): Promise<TEvent> { return this.request('RequestOpen', { clientName: this.name, ...extra }); }
+
+  /** The first event (seen before or arriving later) matching pred, without consuming anything. */
+  waitFor(pred: (e: TEvent) => boolean, timeoutMs = 5_000, what = 'event'): Promise<TEvent> {
+    return this.poll(() => this.events.find(pred), timeoutMs, what);
+  }
+
+  /** The next unconsumed event matching pred; skipped events before it stay unconsumed. */
+  take(pred: (e: TEvent) => boolean, timeoutMs = 5_000, what = 'event'): Promise<TEvent> {
+    return this.poll(() => {
+      for (let i = this.cursor; i < this.events.length; i++) {
+        if (pred(this.events[i]!)) { const e = this.events[i]!; this.cursor = i + 1; return e; }
+      }
+      return undefined;
+    }, timeoutMs, what);
+  }
+
+  /** The next `n` state events (with seq) after the cursor, consumed. */
+  async nextStateEvents(n: number, timeoutMs = 5_000): Promise<TEvent[]> {
+    const out: TEvent[] = [];
+    while (out.length < n) out.push(await this.take((e) => e.seq !== undefined, timeoutMs, `state event ${out.length + 1} of ${n}`));
+    return out;
+  }
+
+  /** Moves the cursor past everything received so far. */
+  skipAll(): void { this.cursor = this.events.length; }
+
+  get pending(): TEvent[] { return this.events.slice(this.cursor); }
+
+  closedWith(): Promise<{ code: number; reason: string }> { return this.closedP; }
+
+  close(): Promise<void> {
+    if (this.ws.readyState === WebSocket.CLOSED) return Promise.resolve();
+    this.ws.close();
+    return this.closedP.then(() => undefined);
+  }
+
+  private poll<T>(find: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+    const hit = find();
+    if (hit !== undefined) return Promise.resolve(hit);
+    return new Promise<T>((resolve, reject) => {
+      const check = () => {
+        const h = find();
+        if (h !== undefined) { clearTimeout(timer); this.waiters = this.waiters.filter((w) => w !== check); resolve(h); return; }
+        if (this.closed) { clearTimeout(timer); this.waiters = this.waiters.filter((w) => w !== check); reject(new Error(`${this.name}: connection closed (${this.closed.code} ${this.closed.reason}) while waiting for ${what}`)); }
+      };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== check);
+        reject(new Error(`${this.name}: timed out after ${timeoutMs} ms waiting for ${what}; last events:\n${this.events.slice(-8).map((e) => JSON.stringify(e)).join('\n')}`));
+      }, timeoutMs);
+      this.waiters.push(check);
+    });
+  }
+
+  private wake(): void { for (const w of [...this.waiters]) w(); }
+}
