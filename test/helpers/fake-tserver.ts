@@ -1,0 +1,191 @@
+// A fake T-Server pair for SDK tests: two real WebSocket servers on 127.0.0.1 port 0 sharing one
+// "replicated state" (seq counter, journal, de-dup records, registrations), speaking just enough of
+// docs/protocol.md: open, register, server info with role/epoch, replay, a few requests with
+// de-dup by clientName#referenceId, NotPrimary on the backup. Faults are switches on each server:
+// crash (terminate everything), hang (no answers, no pongs), swallow a request before or after
+// executing it (a request in flight when the primary dies).
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { AddressInfo } from 'node:net';
+import type { Role, TEvent } from '../../src/protocol/messages.js';
+
+type Req = Record<string, unknown> & { request: string; referenceId: number };
+
+/** What both fake servers share, standing in for the state the real pair replicates. */
+export class FakeState {
+  seq = 0;
+  journal: TEvent[] = [];
+  /** Oldest seq still in the journal; a replay from before it is a ReplayGap. */
+  oldestSeq = 1;
+  readonly dedup = new Map<string, TEvent>();
+  /** How many times each clientName#referenceId was executed (must never exceed 1). */
+  readonly executions = new Map<string, number>();
+  readonly registrations = new Map<string, Set<string>>();
+  readonly servers: FakeServer[] = [];
+
+  /** Appends a state event to the journal (seq assigned) and sends it from every primary. */
+  publish(ev: Omit<TEvent, 'seq' | 'time'>, answer?: { client: string; referenceId: number }): TEvent {
+    const journalled: TEvent = { ...ev, seq: ++this.seq, time: new Date().toISOString() };
+    delete journalled.referenceId;
+    this.journal.push(journalled);
+    for (const s of this.servers) if (s.role === 'primary' && !s.crashed) s.deliver(journalled, answer);
+    return journalled;
+  }
+}
+
+export class FakeServer {
+  role: Role;
+  epoch: number;
+  crashed = false;
+  /** Hung: reads nothing, answers nothing, no pongs (SIGSTOP). */
+  hung = false;
+  /** Drop the next non-session request: 'before' = not executed, 'after' = executed, no answer. */
+  swallowNext: 'before' | 'after' | null = null;
+  /** Every request frame received, in order (for assertions). */
+  readonly received: Req[] = [];
+  url = '';
+  private wss: WebSocketServer | undefined;
+  private readonly conns = new Map<string, WebSocket>();
+  private readonly clientOf = new Map<WebSocket, string>();
+
+  constructor(readonly name: string, readonly state: FakeState, role: Role, epoch: number) {
+    this.role = role;
+    this.epoch = epoch;
+    state.servers.push(this);
+  }
+
+  async start(): Promise<string> {
+    const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/tlib', autoPong: false });
+    await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+    this.wss = wss;
+    this.url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/tlib`;
+    wss.on('connection', (ws) => {
+      ws.on('ping', (data) => { if (!this.hung) ws.pong(data); });
+      ws.on('message', (data) => { if (!this.hung && !this.crashed) this.onRequest(ws, JSON.parse(String(data)) as Req); });
+      ws.on('close', () => {
+        const name = this.clientOf.get(ws);
+        if (name && this.conns.get(name) === ws) this.conns.delete(name);
+      });
+    });
+    return this.url;
+  }
+
+  /** Open connections by client name. */
+  get clients(): string[] { return [...this.conns.keys()]; }
+
+  /** kill -9: every socket cut at once, the port closed. */
+  async crash(): Promise<void> {
+    this.crashed = true;
+    for (const ws of this.wss?.clients ?? []) ws.terminate();
+    await new Promise<void>((resolve) => (this.wss ? this.wss.close(() => resolve()) : resolve()));
+  }
+
+  /** Changes role/epoch and pushes an unsolicited EventServerInfo, as the real server does. */
+  setRole(role: Role, epoch: number, push = true): void {
+    this.role = role;
+    this.epoch = epoch;
+    if (push) for (const ws of this.conns.values()) this.send(ws, this.info());
+  }
+
+  deliver(ev: TEvent, answer?: { client: string; referenceId: number }): void {
+    for (const [client, ws] of this.conns) {
+      if (!ev.thisDN || !this.state.registrations.get(client)?.has(ev.thisDN)) continue;
+      const own = answer && answer.client === client;
+      if (own && this.swallowing) continue;
+      this.send(ws, own ? { ...ev, referenceId: answer.referenceId } : ev);
+    }
+  }
+
+  private swallowing = false;
+
+  private info(referenceId?: number): TEvent {
+    const ev: TEvent = { event: 'EventServerInfo', role: this.role, epoch: this.epoch, serverName: this.name, seq: this.state.seq };
+    if (referenceId !== undefined) ev.referenceId = referenceId;
+    return ev;
+  }
+
+  private send(ws: WebSocket, ev: TEvent): void {
+    if (!this.crashed && !this.hung && ws.readyState === ws.OPEN) ws.send(JSON.stringify(ev));
+  }
+
+  private onRequest(ws: WebSocket, req: Req): void {
+    this.received.push(req);
+    const ref = req.referenceId;
+    const client = this.clientOf.get(ws);
+    if (req.request === 'RequestOpen') {
+      const name = String(req.clientName);
+      this.conns.get(name)?.close(4000, 'replaced by a newer connection');
+      this.conns.set(name, ws);
+      this.clientOf.set(ws, name);
+      this.send(ws, this.info(ref));
+      return;
+    }
+    if (!client) return this.send(ws, { event: 'EventError', referenceId: ref, errorCode: 'NotOpened', errorMessage: 'send RequestOpen first' });
+    const dns = this.state.registrations.get(client) ?? new Set<string>();
+    this.state.registrations.set(client, dns);
+    switch (req.request) {
+      case 'RequestQueryServer':
+        return this.send(ws, this.info(ref));
+      case 'RequestRegisterAddress':
+        dns.add(String(req.thisDN));
+        return this.send(ws, { event: 'EventRegistered', referenceId: ref, thisDN: String(req.thisDN), agentState: 'LoggedOut', calls: [] });
+      case 'RequestUnregisterAddress':
+        dns.delete(String(req.thisDN));
+        return this.send(ws, { event: 'EventUnregistered', referenceId: ref, thisDN: String(req.thisDN) });
+      case 'RequestReplay': {
+        const after = Number(req.afterSeq);
+        if (after + 1 < this.state.oldestSeq) return this.send(ws, { event: 'EventError', referenceId: ref, errorCode: 'ReplayGap', oldestSeq: this.state.oldestSeq, errorMessage: 'journal too short' });
+        for (const ev of this.state.journal) if (ev.seq! > after && ev.thisDN && dns.has(ev.thisDN)) this.send(ws, ev);
+        return this.send(ws, { event: 'EventACK', referenceId: ref });
+      }
+      default:
+        return this.execute(ws, client, req);
+    }
+  }
+
+  private execute(ws: WebSocket, client: string, req: Req): void {
+    const ref = req.referenceId;
+    if (this.role !== 'primary') {
+      return this.send(ws, { event: 'EventError', referenceId: ref, errorCode: 'NotPrimary', errorMessage: 'this server is the backup', primary: { serverName: 'peer', url: '' } });
+    }
+    const swallow = this.swallowNext;
+    this.swallowNext = null;
+    if (swallow === 'before') return;
+    const key = `${client}#${ref}`;
+    const done = this.state.dedup.get(key);
+    if (done) return this.send(ws, { ...done, referenceId: ref });
+    this.state.executions.set(key, (this.state.executions.get(key) ?? 0) + 1);
+    const thisDN = String(req.thisDN ?? '');
+    let answer: TEvent;
+    if (req.request === 'RequestAnswerCall' && req.connId === 'ffffffffffffffff') {
+      answer = { event: 'EventError', errorCode: 'InvalidState', errorMessage: 'the call is not ringing on this DN', thisDN };
+    } else if (req.request in STATE_ANSWERS) {
+      this.swallowing = swallow === 'after';
+      answer = this.state.publish({ event: STATE_ANSWERS[req.request]!, thisDN, otherDN: req.otherDN as string | undefined }, { client, referenceId: ref });
+      this.swallowing = false;
+    } else {
+      answer = { event: 'EventACK', thisDN };
+    }
+    this.state.dedup.set(key, answer);
+    if (swallow === 'after' || answer.seq !== undefined) return; // a state answer went out through publish
+    this.send(ws, { ...answer, referenceId: ref });
+  }
+}
+
+const STATE_ANSWERS: Record<string, TEvent['event']> = {
+  RequestMakeCall: 'EventDialing',
+  RequestAgentReady: 'EventAgentReady',
+  RequestAgentNotReady: 'EventAgentNotReady',
+  RequestAgentLogin: 'EventAgentLogin',
+  RequestHoldCall: 'EventHeld',
+  RequestRetrieveCall: 'EventRetrieved',
+};
+
+/** A started pair: A primary (epoch 1), B backup. */
+export async function startFakePair(): Promise<{ state: FakeState; a: FakeServer; b: FakeServer; urls: string[]; close: () => Promise<void> }> {
+  const state = new FakeState();
+  const a = new FakeServer('A', state, 'primary', 1);
+  const b = new FakeServer('B', state, 'backup', 1);
+  await a.start();
+  await b.start();
+  return { state, a, b, urls: [a.url, b.url], close: async () => { await a.crash(); await b.crash(); } };
+}
