@@ -69,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
   let server: TServer | undefined;
   const logs = createLogger({ server: cfg.serverName, role: () => server?.role.role ?? cfg.role, epoch: () => server?.role.epoch ?? 0 }, { file: values['log-file'] });
   const log = logs.logger;
-  server = new TServer(cfg, log, openSwitchTransport({ address: cfg.switchAddress, serverName: cfg.serverName, secret: cfg.switchSecret }));
+  server = new TServer(cfg, log, openSwitchTransport(cfg.switchAddress));
 
   let httpPort: number;
   try {

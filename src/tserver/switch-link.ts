@@ -43,6 +43,8 @@ export interface SwitchLinkHandlers {
 
 export interface SwitchLinkOptions {
   serverName: string;
+  /** Shared secret for Hello when the switch requires one. */
+  secret?: string;
   role: ServerRole;
   /** Last switch event seq applied to the core state (0 = nothing: rebuild from a snapshot). */
   appliedSeq: () => number;
@@ -123,7 +125,7 @@ export class SwitchLink {
       },
     });
     this.transport = transport;
-    transport.send({ hello: { serverName: this.opts.serverName } });
+    transport.send({ hello: this.opts.secret ? { serverName: this.opts.serverName, secret: this.opts.secret } : { serverName: this.opts.serverName } });
   }
 
   private drop(why: string): void {

@@ -50,7 +50,7 @@ export class TServer {
       linkUp: () => this.link.isUp,
     });
     this.link = new SwitchLink(
-      { serverName: cfg.serverName, role: this.role, appliedSeq: () => this.core.state.appliedSwitchSeq, open: openTransport, log: log.child({ component: 'switch-link' }) },
+      { serverName: cfg.serverName, secret: cfg.switchSecret, role: this.role, appliedSeq: () => this.core.state.appliedSwitchSeq, open: openTransport, log: log.child({ component: 'switch-link' }) },
       {
         events: (evs) => this.core.switchEvents(evs),
         commandResult: (r) => this.core.commandResult(r),

@@ -1,0 +1,35 @@
+// A desktop that stops reading is closed (4008, logged) once its buffer bound is reached; the others
+// keep receiving every event.
+import t from 'tap';
+import { openClient, startStack } from '../helpers/tserver-fixture.js';
+
+t.test('slow client closed, fast client unaffected', async (t) => {
+  const { ts } = await startStack(t, { config: { tserver: { maxBufferedBytes: 256 * 1024, maxQueuedMessages: 200 } } });
+  const fast = await openClient(t, ts.url, 'fast');
+  const slow = await openClient(t, ts.url, 'slow');
+  await fast.request('RequestRegisterAddress', { thisDN: '5001' });
+  await slow.request('RequestRegisterAddress', { thisDN: '5001' });
+  await fast.request('RequestAgentLogin', { thisDN: '5001', agentId: 'a1', thisQueue: '7000', workMode: 'ManualIn' });
+  // The slow desktop stops reading its socket.
+  const socket = (slow.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+  socket.pause();
+
+  const reasons = { note: 'x'.repeat(30_000) };
+  const N = 400;
+  fast.skipAll();
+  for (let i = 1; i <= N; i++) {
+    fast.sendRaw(JSON.stringify(i % 2
+      ? { request: 'RequestAgentNotReady', referenceId: fast.ref(), thisDN: '5001', workMode: 'AuxWork', reasons }
+      : { request: 'RequestAgentReady', referenceId: fast.ref(), thisDN: '5001', reasons }));
+    if (i % 50 === 0) await fast.take((e) => e.referenceId !== undefined && e.seq !== undefined, 10_000);
+  }
+  const closedLine = await ts.proc.waitFor((l) => l.msg === 'client connection closed by server' && l.clientName === 'slow', 20_000, 'slow client closed');
+  t.match(closedLine, { code: 4008, reason: 'too slow; reconnect and RequestReplay' });
+  socket.resume();
+  await slow.closedWith();
+  // The fast client got an answer to every request, events in strictly increasing seq.
+  await fast.waitFor(() => fast.events.filter((e) => e.event === 'EventAgentReady' || e.event === 'EventAgentNotReady').length >= N, 20_000, 'all events');
+  const seqs = fast.events.filter((e) => e.seq !== undefined).map((e) => e.seq!);
+  t.ok(seqs.every((s, i) => i === 0 || s > seqs[i - 1]!), 'seq strictly increasing');
+  t.match(await ts.health(), { clients: 1 });
+});
