@@ -1,0 +1,129 @@
+// ADDP (Advanced Disconnect Detection Protocol) for the sync stream: each end sends a heartbeat every
+// `intervalMs` and declares its peer dead after `timeoutMs` of silence; any message counts as life.
+//
+// Robust to this process's own event loop being blocked (GC pause, a long synchronous task): silence
+// is counted only while the loop runs. A check that fires late adds at most `maxStepMs`, and a late
+// check never declares death itself: libuv runs timers BEFORE polling sockets, so the peer's messages
+// that arrived during the block are still unread at that moment. The next check, one period later,
+// comes after the poll phase has delivered them.
+import { performance } from 'node:perf_hooks';
+import type { Logger } from '../common/log.js';
+
+export interface AddpOptions {
+  /** Send a heartbeat this often (ms). */
+  intervalMs: number;
+  /** Declare the peer dead after this much silence (ms). */
+  timeoutMs: number;
+  /** Log every heartbeat sent and received. */
+  trace: boolean;
+}
+
+/** A hung primary is replaced within ~0.5 s; 4 missed heartbeats tolerate GC pauses up to ~300 ms. See docs/ha.md. */
+export const DEFAULT_ADDP: AddpOptions = { intervalMs: 100, timeoutMs: 400, trace: false };
+
+export function validateAddp(o: AddpOptions): void {
+  if (!(o.intervalMs > 0) || !(o.timeoutMs > 0)) throw new Error('addp.interval and addp.timeout must be positive (ms)');
+  if (o.timeoutMs < 2 * o.intervalMs) {
+    throw new Error(`addp.timeout (${o.timeoutMs} ms) must be at least twice addp.interval (${o.intervalMs} ms), else one late heartbeat is a false failover`);
+  }
+}
+
+/** Pure silence accounting (unit-tested with exact numbers). Times are monotonic ms. */
+export class SilenceMeter {
+  private silentMs = 0;
+  private lastTick: number;
+
+  constructor(readonly timeoutMs: number, readonly maxStepMs: number, now: number) {
+    this.lastTick = now;
+  }
+
+  /** A message arrived at `now`. */
+  heard(now: number): void {
+    this.silentMs = 0;
+    this.lastTick = now;
+  }
+
+  /** A periodic check at `now`: true when the peer is to be declared dead. */
+  tick(now: number): boolean {
+    const elapsed = Math.max(0, now - this.lastTick);
+    this.lastTick = now;
+    const late = elapsed > this.maxStepMs;
+    this.silentMs += Math.min(elapsed, this.maxStepMs);
+    if (this.silentMs < this.timeoutMs) return false;
+    if (late) {
+      // We were blocked: let the poll phase deliver what the peer sent meanwhile, decide next tick.
+      this.silentMs = this.timeoutMs - 1;
+      return false;
+    }
+    return true;
+  }
+
+  get silence(): number { return this.silentMs; }
+}
+
+export interface AddpHooks {
+  /** Send one heartbeat to the peer. */
+  send(): void;
+  /** The peer was silent for `silentMs` (counted while this loop ran). Called once. */
+  dead(silentMs: number): void;
+  log: Logger;
+  /** 'primary' or 'backup', for log lines. */
+  peer: string;
+}
+
+export class AddpMonitor {
+  private readonly meter: SilenceMeter;
+  private readonly checkMs: number;
+  private sendTimer: NodeJS.Timeout | undefined;
+  private checkTimer: NodeJS.Timeout | undefined;
+  private sendingPaused = false;
+  private declared = false;
+
+  constructor(private readonly opts: AddpOptions, private readonly hooks: AddpHooks) {
+    validateAddp(opts);
+    // Check 8 times per timeout: detection within timeout + timeout/8.
+    this.checkMs = Math.max(5, Math.min(opts.intervalMs, Math.floor(opts.timeoutMs / 8)));
+    this.meter = new SilenceMeter(opts.timeoutMs, 2 * this.checkMs, performance.now());
+  }
+
+  start(): void {
+    if (this.sendTimer) return;
+    this.meter.heard(performance.now());
+    this.sendTimer = setInterval(() => this.sendOne(), this.opts.intervalMs).unref();
+    this.checkTimer = setInterval(() => this.check(), this.checkMs).unref();
+  }
+
+  stop(): void {
+    clearInterval(this.sendTimer);
+    clearInterval(this.checkTimer);
+    this.sendTimer = this.checkTimer = undefined;
+  }
+
+  /** Any message from the peer. `heartbeat` only changes the trace line. */
+  heard(heartbeat = false): void {
+    this.meter.heard(performance.now());
+    if (heartbeat && this.opts.trace) this.hooks.log.info({ peer: this.hooks.peer }, 'addp heartbeat received');
+  }
+
+  /** Test hook: stop sending heartbeats while everything else goes on (a silent, hung-looking peer). */
+  pauseSending(paused: boolean): void { this.sendingPaused = paused; }
+
+  setTrace(trace: boolean): void { this.opts.trace = trace; }
+
+  get silenceMs(): number { return this.meter.silence; }
+
+  private sendOne(): void {
+    if (this.sendingPaused) return;
+    this.hooks.send();
+    if (this.opts.trace) this.hooks.log.info({ peer: this.hooks.peer }, 'addp heartbeat sent');
+  }
+
+  private check(): void {
+    if (this.declared || !this.meter.tick(performance.now())) return;
+    this.declared = true;
+    this.stop();
+    const silentMs = Math.round(this.meter.silence);
+    this.hooks.log.warn({ peer: this.hooks.peer, silentMs, timeoutMs: this.opts.timeoutMs }, 'addp timeout: peer silent, declared dead');
+    this.hooks.dead(silentMs);
+  }
+}

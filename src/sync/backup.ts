@@ -1,0 +1,296 @@
+// The backup's end of HA sync: follows the primary's replication (Hello with where it stands, then a
+// snapshot or the backlog, then live batches), applies deltas through the owner's callbacks, acks
+// once per event-loop turn, reconnects with backoff, and reports the primary lost at once when the
+// stream breaks (crash, kill -9) or after the ADDP timeout of silence (hang, SIGSTOP).
+//
+// Invariants:
+// - position.offset = deltas of position.replicationId applied to the owner's state.
+// - position.replicationId is '' while the owner's state cannot be trusted (snapshot cut short,
+//   apply failed): the next Hello asks for a full snapshot.
+// - state 'in-sync' only after InSync{offset} with offset <= position.offset: promotion is safe.
+import { EventEmitter } from 'node:events';
+import { performance } from 'node:perf_hooks';
+import * as grpc from '@grpc/grpc-js';
+import type { Delta } from '../core/api.js';
+import type { Logger } from '../common/log.js';
+import { sy } from '../common/sync-proto.js';
+import { openSyncStream, type BackupStream, type Decoded } from '../common/sync-service.js';
+import { AddpMonitor, DEFAULT_ADDP, validateAddp, type AddpOptions } from '../ha/addp.js';
+import { deltaFromWire } from './delta-codec.js';
+import { SYNC_CHANNEL_OPTIONS } from './server.js';
+
+export type BackupLinkState =
+  | 'connecting' // looking for the primary (no stream, or no Welcome yet)
+  | 'resyncing'  // Welcome received, catching up
+  | 'in-sync'    // caught up: safe to promote
+  | 'lost'       // had a primary and lost it (a reconnect is scheduled unless stopped)
+  | 'handover'   // the primary handed over (HandoverReady): the owner claims epoch+1
+  | 'stopped';
+
+export interface ReplicationPosition { replicationId: string; offset: number }
+
+export interface SyncBackupOptions {
+  serverName: string;
+  /** host:port of the peer's sync port. */
+  primaryAddress: string;
+  log: Logger;
+  /** Empty the replicated state (a full snapshot follows). */
+  reset(): void;
+  /** Apply deltas in order (the same applyDelta the primary used). */
+  apply(deltas: Delta[]): void;
+  secret?: string;
+  /** Where the owner's state stands (e.g. an old primary rejoining: its replicationId and offset). */
+  position?: ReplicationPosition;
+  addp?: Partial<AddpOptions>;
+  reconnect?: { initialMs?: number; maxMs?: number };
+}
+
+export type LostReason = 'closed' | 'addp-timeout';
+
+export interface PrimaryInfo { serverName: string; epoch: number; replicationId: string }
+
+export interface SyncBackupEvents {
+  state: [{ from: BackupLinkState; to: BackupLinkState; reason: string }];
+  /** The primary is gone (stream broke or went silent): the trigger for promotion. */
+  lost: [{ reason: LostReason; detail: string; inSync: boolean; position: ReplicationPosition; primary?: PrimaryInfo }];
+  welcome: [{ mode: 'partial' | 'full'; primary: PrimaryInfo; fromOffset: number; snapshotDeltas: number; primaryOffset: number }];
+  /** Clean handover: everything up to finalOffset is applied; claim the switch with epoch + 1. */
+  handoverReady: [{ finalOffset: number; epoch: number; position: ReplicationPosition }];
+  /** The primary sent Error (NOT_PRIMARY, UNAUTHORIZED, ...). */
+  refused: [{ code: string; message: string }];
+}
+
+interface Attempt {
+  client: grpc.Client;
+  stream: BackupStream;
+  addp: AddpMonitor;
+  primary?: PrimaryInfo;
+  snapshot?: { started: number; deltas: number; bytes: number; mode: 'partial' | 'full' };
+}
+
+class ProtocolError extends Error {}
+
+export class SyncBackup extends EventEmitter<SyncBackupEvents> {
+  private current: BackupLinkState = 'stopped';
+  private pos: ReplicationPosition;
+  private attempt: Attempt | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryMs: number;
+  private ackScheduled = false;
+  private heartbeatsPaused = false;
+  private readonly addpOpts: AddpOptions;
+  private readonly log: Logger;
+
+  constructor(private readonly opts: SyncBackupOptions) {
+    super();
+    this.pos = { ...(opts.position ?? { replicationId: '', offset: 0 }) };
+    this.addpOpts = { ...DEFAULT_ADDP, ...opts.addp };
+    validateAddp(this.addpOpts);
+    this.retryMs = this.initialRetry;
+    this.log = opts.log.child({ component: 'sync-backup', primaryAddress: opts.primaryAddress });
+  }
+
+  get state(): BackupLinkState { return this.current; }
+  get position(): ReplicationPosition { return { ...this.pos }; }
+  get primary(): PrimaryInfo | undefined { return this.attempt?.primary; }
+  private get initialRetry(): number { return this.opts.reconnect?.initialMs ?? 50; }
+
+  start(): void {
+    if (this.current !== 'stopped' && this.current !== 'handover') return;
+    this.connect('started');
+  }
+
+  /** Stops following (e.g. promoted): closes the stream, cancels reconnects. */
+  stop(reason = 'stopped'): void {
+    clearTimeout(this.retryTimer);
+    this.dropAttempt();
+    this.transition(this.current, 'stopped', reason);
+  }
+
+  /** SIGUSR1: ask the primary to hand over. False when not in sync (nothing sent). */
+  requestHandover(reason: string): boolean {
+    if (this.current !== 'in-sync' || !this.attempt) return false;
+    this.attempt.stream.write({ handoverRequest: { reason } });
+    this.log.info({ reason }, 'handover requested from the primary');
+    return true;
+  }
+
+  /** Test hook: stop sending heartbeats and acks' companions (the primary sees a silent backup). */
+  pauseHeartbeats(paused: boolean): void {
+    this.heartbeatsPaused = paused;
+    this.attempt?.addp.pauseSending(paused);
+  }
+
+  setTrace(trace: boolean): void {
+    this.addpOpts.trace = trace;
+    this.attempt?.addp.setTrace(trace);
+  }
+
+  private transition(from: BackupLinkState, to: BackupLinkState, reason: string): void {
+    if (this.current !== from || from === to) return;
+    this.current = to;
+    this.log.info({ from, to, reason, offset: this.pos.offset }, `sync backup ${from} -> ${to}`);
+    this.emit('state', { from, to, reason });
+  }
+
+  private connect(reason: string): void {
+    this.retryTimer = undefined;
+    this.transition(this.current, 'connecting', reason);
+    const client = new grpc.Client(this.opts.primaryAddress, grpc.credentials.createInsecure(), SYNC_CHANNEL_OPTIONS);
+    const stream = openSyncStream(client);
+    const a: Attempt = {
+      client,
+      stream,
+      addp: new AddpMonitor({ ...this.addpOpts }, {
+        send: () => a.stream.write({ heartbeat: { sentMs: Date.now() } }),
+        dead: (silentMs) => this.ended(a, 'addp-timeout', `primary silent for ${silentMs} ms`),
+        log: this.log,
+        peer: 'primary',
+      }),
+    };
+    this.attempt = a;
+    stream.on('data', (d: Decoded<sy.PrimaryToBackup>) => { if (this.attempt === a) this.onData(a, d); });
+    stream.on('error', (err: Error) => this.ended(a, 'closed', `stream error: ${err.message}`));
+    stream.on('end', () => this.ended(a, 'closed', 'primary ended the stream'));
+    stream.write({ hello: { serverName: this.opts.serverName, replicationId: this.pos.replicationId, offset: this.pos.offset, secret: this.opts.secret ?? '' } });
+    a.addp.pauseSending(this.heartbeatsPaused);
+    a.addp.start();
+  }
+
+  private dropAttempt(): Attempt | undefined {
+    const a = this.attempt;
+    if (!a) return undefined;
+    this.attempt = undefined;
+    a.addp.stop();
+    try { a.stream.cancel(); } catch { /* gone */ }
+    a.client.close();
+    return a;
+  }
+
+  private ended(a: Attempt, reason: LostReason | 'protocol', detail: string): void {
+    if (this.attempt !== a) return;
+    this.dropAttempt();
+    if (this.current === 'stopped' || this.current === 'handover') return;
+    const hadPrimary = this.current === 'resyncing' || this.current === 'in-sync';
+    if (reason !== 'protocol' && hadPrimary) {
+      const inSync = this.current === 'in-sync';
+      this.log.warn({ reason, detail, inSync, position: this.pos, primary: a.primary }, 'primary lost');
+      this.transition(this.current, 'lost', `${reason}: ${detail}`);
+      this.emit('lost', { reason, detail, inSync, position: this.position, ...(a.primary ? { primary: a.primary } : {}) });
+      this.retryMs = this.initialRetry;
+    } else {
+      this.log.debug({ reason, detail, retryMs: this.retryMs }, 'sync stream to primary failed: retrying');
+    }
+    // Promotion (if any) calls stop() from a 'lost' listener; else keep following whoever is primary.
+    if ((this.current as BackupLinkState) === 'stopped') return;
+    const delay = reason === 'protocol' ? 0 : this.retryMs;
+    this.retryMs = Math.min(this.opts.reconnect?.maxMs ?? 1000, this.retryMs * 2);
+    this.retryTimer = setTimeout(() => this.connect(`reconnect after ${reason}`), delay).unref();
+  }
+
+  private onData(a: Attempt, d: Decoded<sy.PrimaryToBackup>): void {
+    a.addp.heard(d.ok && d.msg.msg === 'heartbeat');
+    if (!d.ok) {
+      this.log.error({ bytes: d.bytes, err: d.error }, 'undecodable message from the primary: restarting the stream');
+      this.ended(a, 'protocol', d.error);
+      return;
+    }
+    try {
+      this.handle(a, d.msg, d.bytes);
+    } catch (err) {
+      // Applied state is now doubtful: ask for a full snapshot on the next stream.
+      this.pos = { replicationId: '', offset: 0 };
+      this.log.error({ err: (err as Error).message }, 'could not apply what the primary sent: full resync');
+      this.ended(a, 'protocol', (err as Error).message);
+    }
+  }
+
+  private handle(a: Attempt, m: sy.PrimaryToBackup, bytes: number): void {
+    switch (m.msg) {
+      case 'heartbeat': return;
+      case 'welcome': return this.onWelcome(a, m.welcome as sy.Welcome);
+      case 'snapshotChunk': {
+        const c = m.snapshotChunk as sy.SnapshotChunk;
+        if (!a.snapshot || a.snapshot.mode !== 'full') throw new ProtocolError('snapshot chunk outside a full resync');
+        this.opts.apply(c.deltas.map((w) => deltaFromWire(w as sy.Delta)));
+        a.snapshot.deltas += c.deltas.length;
+        a.snapshot.bytes += bytes;
+        if (c.last) {
+          this.pos = { replicationId: a.primary!.replicationId, offset: this.pendingSnapshotOffset };
+          this.scheduleAck();
+        }
+        return;
+      }
+      case 'deltaBatch': {
+        const b = m.deltaBatch as sy.DeltaBatch;
+        if (!this.pos.replicationId || b.firstOffset !== this.pos.offset + 1 || b.lastOffset - b.firstOffset + 1 !== b.deltas.length) {
+          throw new ProtocolError(`batch ${b.firstOffset}..${b.lastOffset} (${b.deltas.length} deltas) does not follow offset ${this.pos.offset}`);
+        }
+        this.opts.apply(b.deltas.map((w) => deltaFromWire(w as sy.Delta)));
+        this.pos.offset = b.lastOffset;
+        if (a.snapshot) a.snapshot.bytes += bytes;
+        if (a.snapshot?.mode === 'partial') a.snapshot.deltas += b.deltas.length;
+        this.scheduleAck();
+        return;
+      }
+      case 'inSync': {
+        const offset = (m.inSync as sy.InSync).offset;
+        if (this.pos.offset < offset) throw new ProtocolError(`InSync at ${offset} but only ${this.pos.offset} applied`);
+        const s = a.snapshot;
+        a.snapshot = undefined;
+        this.log.info({ kind: s?.mode, deltas: s?.deltas, bytes: s?.bytes, ms: s ? Math.round(performance.now() - s.started) : 0, offset }, 'resync done: in sync');
+        this.transition('resyncing', 'in-sync', `caught up at offset ${offset}`);
+        return;
+      }
+      case 'handoverReady': {
+        const h = m.handoverReady as sy.HandoverReady;
+        if (this.pos.offset !== h.finalOffset) throw new ProtocolError(`HandoverReady at ${h.finalOffset} but ${this.pos.offset} applied`);
+        this.log.info({ finalOffset: h.finalOffset, epoch: h.epoch }, 'primary handed over: claim epoch+1');
+        this.transition(this.current, 'handover', `primary handed over at offset ${h.finalOffset}`);
+        this.dropAttempt();
+        this.emit('handoverReady', { finalOffset: h.finalOffset, epoch: h.epoch, position: this.position });
+        return;
+      }
+      case 'error': {
+        const e = m.error as sy.Error;
+        const code = sy.ErrorCode[e.code] ?? String(e.code);
+        const level = e.code === sy.ErrorCode.UNAUTHORIZED ? 'error' : 'warn';
+        this.log[level]({ code, detail: e.message }, 'primary sent an error');
+        this.emit('refused', { code, message: e.message });
+        return;
+      }
+      default: throw new ProtocolError('empty message from the primary');
+    }
+  }
+
+  private pendingSnapshotOffset = 0;
+
+  private onWelcome(a: Attempt, w: sy.Welcome): void {
+    if (a.primary) throw new ProtocolError('second Welcome on one stream');
+    a.primary = { serverName: w.serverName, epoch: w.epoch, replicationId: w.replicationId };
+    const mode = w.mode === sy.ResyncMode.FULL ? 'full' : w.mode === sy.ResyncMode.PARTIAL ? 'partial' : undefined;
+    if (!mode) throw new ProtocolError(`Welcome with unknown resync mode ${w.mode}`);
+    if (mode === 'partial' && w.fromOffset !== this.pos.offset) throw new ProtocolError(`partial resync from ${w.fromOffset} but ${this.pos.offset} applied`);
+    a.snapshot = { started: performance.now(), deltas: 0, bytes: 0, mode };
+    if (mode === 'full') {
+      this.pos = { replicationId: '', offset: 0 }; // doubtful until the last chunk
+      this.pendingSnapshotOffset = w.fromOffset;
+      this.opts.reset();
+    } else {
+      this.pos.replicationId = w.replicationId;
+    }
+    this.retryMs = this.initialRetry;
+    this.log.info({ mode, primary: a.primary, fromOffset: w.fromOffset, snapshotDeltas: w.snapshotDeltas, primaryOffset: w.primaryOffset }, `resync ${mode} from primary`);
+    this.transition('connecting', 'resyncing', `${mode} resync from ${w.serverName}`);
+    this.emit('welcome', { mode, primary: a.primary, fromOffset: w.fromOffset, snapshotDeltas: w.snapshotDeltas, primaryOffset: w.primaryOffset });
+  }
+
+  private scheduleAck(): void {
+    if (this.ackScheduled) return;
+    this.ackScheduled = true;
+    setImmediate(() => {
+      this.ackScheduled = false;
+      if (this.pos.replicationId) this.attempt?.stream.write({ ack: { offset: this.pos.offset } });
+    });
+  }
+}

@@ -1,0 +1,90 @@
+// The sync port. Every T-Server listens on it from start-up, whatever its role (a port in use fails
+// at start, not at the first promotion). While this server is primary, streams go to its SyncPrimary;
+// otherwise a Hello gets Error{NOT_PRIMARY} (after authentication) and the stream is closed.
+import * as grpc from '@grpc/grpc-js';
+import type { Logger } from '../common/log.js';
+import { explainGrpcBindError } from '../common/listen.js';
+import { sy } from '../common/sync-proto.js';
+import { syncServiceDefinition, type Decoded, type PrimaryStream } from '../common/sync-service.js';
+import { classifyBeforeHello } from './hello.js';
+import type { SyncPrimary } from './primary.js';
+
+export interface SyncServerOptions {
+  host: string;
+  /** 0 = ephemeral. */
+  port: number;
+  /** Setting name quoted in the port-in-use error. */
+  setting?: string;
+  /** Shared secret checked in Hello even when not primary (so probing learns nothing). */
+  secret?: string;
+  log: Logger;
+}
+
+/** Large batches after a burst must not hit grpc's 4 MB default. */
+export const SYNC_CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  'grpc.max_receive_message_length': -1,
+  'grpc.max_send_message_length': -1,
+};
+
+export class SyncServer {
+  private primary: SyncPrimary | null = null;
+  private readonly log: Logger;
+
+  private constructor(private readonly server: grpc.Server, readonly port: number, private readonly opts: SyncServerOptions) {
+    this.log = opts.log.child({ component: 'sync-server' });
+  }
+
+  /** Binds host:port; rejects with PortInUseError (naming the setting) when the port is taken. */
+  static async listen(opts: SyncServerOptions): Promise<SyncServer> {
+    const server = new grpc.Server(SYNC_CHANNEL_OPTIONS);
+    let self: SyncServer | undefined;
+    server.addService(syncServiceDefinition, {
+      stream: (call: PrimaryStream) => self!.onStream(call),
+    });
+    const port = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(`${opts.host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => {
+        if (err) reject(explainGrpcBindError(err, opts.port, opts.host, opts.setting ?? 'sync.port'));
+        else resolve(p);
+      });
+    });
+    self = new SyncServer(server, port, opts);
+    self.log.info({ host: opts.host, port }, 'sync port listening');
+    return self;
+  }
+
+  /** Routes new streams to `primary`, or refuses them (null) while this server is not primary. */
+  serve(primary: SyncPrimary | null): void {
+    this.primary = primary;
+  }
+
+  /** Stops listening and cuts every stream. */
+  close(): Promise<void> {
+    this.primary?.close('sync server closing');
+    this.server.forceShutdown();
+    return Promise.resolve();
+  }
+
+  private onStream(call: PrimaryStream): void {
+    const peer = call.getPeer();
+    // A stream must never crash the process: every error is handled by whoever owns the stream.
+    call.on('error', (err: Error) => this.log.debug({ peer, err: err.message }, 'sync stream error'));
+    if (this.primary) {
+      this.primary.accept(call, peer);
+      return;
+    }
+    const onData = (d: Decoded<sy.BackupToPrimary>) => {
+      const pre = classifyBeforeHello(d, this.opts.secret);
+      if (pre.kind === 'ignore') return;
+      const [code, message, close] = pre.kind === 'error'
+        ? [pre.code, pre.message, pre.close]
+        : [sy.ErrorCode.NOT_PRIMARY, 'this server is not primary now: follow the other server', true];
+      this.log.info({ peer, backup: pre.kind === 'hello' ? pre.hello.serverName : undefined, code: sy.ErrorCode[code] }, 'sync stream refused');
+      call.write({ error: { code, message } });
+      if (close) {
+        call.off('data', onData);
+        call.end();
+      }
+    };
+    call.on('data', onData);
+  }
+}
