@@ -1,0 +1,82 @@
+// `tandem call`: a simulated external caller. Places an inbound call on the switch (or hangs one up)
+// through a tool link (Hello + Simulate, never a claim), prints the call id and exits.
+import { parseArgs } from 'node:util';
+import { connectLink, type SwitchLink } from '../switch-link/link-client.js';
+
+const HELP = `usage: tandem call --to <dn> --from <number> [options]
+       tandem call --hangup <callId> [options]
+
+Places a simulated inbound call from an external number to a DN of the switch (a route point,
+queue or extension) and prints the switch's call id; or hangs up the caller of a call.
+
+options:
+  --to <dn>              the dialled DN, e.g. 8000 (route point)
+  --from <number>        the caller's number (ANI), e.g. 4155550100 (default 4155550100)
+  --hangup-after <d>     the caller hangs up after this long: 30s, 1500ms, 2m (default: never)
+  --hangup <callId>      hang up the external caller of this call instead
+  --switch <host:port>   the switch (default 127.0.0.1:7200)
+  --secret <s>           the switch's shared secret, if it requires one
+  -h, --help             this text`;
+
+/** "30s" | "1500ms" | "2m" | "30" (seconds) -> ms. */
+export function parseDuration(v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m)?$/.exec(v.trim());
+  if (!m) throw new Error(`"${v}" is not a duration: use e.g. 30s, 1500ms or 2m`);
+  const n = Number(m[1]);
+  const ms = m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
+  if (ms > 0xffffffff) throw new Error(`duration "${v}" is too long`);
+  return Math.round(ms);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        to: { type: 'string' }, from: { type: 'string', default: '4155550100' }, 'hangup-after': { type: 'string' },
+        hangup: { type: 'string' }, switch: { type: 'string', default: '127.0.0.1:7200' }, secret: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    console.error(`tandem call: ${(err as Error).message}\n(tandem call --help for the options)`);
+    return 2;
+  }
+  if (values.help) { console.log(HELP); return 0; }
+  if (!values.to && !values.hangup) {
+    console.error('tandem call: say which DN to call with --to <dn> (or --hangup <callId>); tandem call --help');
+    return 2;
+  }
+  let hangupAfterMs = 0;
+  try {
+    if (values['hangup-after']) hangupAfterMs = parseDuration(values['hangup-after']);
+  } catch (err) {
+    console.error(`tandem call: --hangup-after: ${(err as Error).message}`);
+    return 2;
+  }
+
+  let link: SwitchLink;
+  try {
+    link = await connectLink({ address: values.switch!, serverName: 'caller', secret: values.secret, timeoutMs: 5_000 });
+  } catch (err) {
+    console.error(`tandem call: cannot reach the switch at ${values.switch}: ${(err as Error).message}`);
+    return 1;
+  }
+  try {
+    const r = values.hangup
+      ? await link.simulate({ callerHangup: { callId: values.hangup } })
+      : await link.inboundCall(values.from!, values.to!, hangupAfterMs);
+    if (!r.ok) {
+      console.error(`tandem call: ${r.errorCode}: ${r.errorMessage}`);
+      return 1;
+    }
+    console.log(r.callId);
+    return 0;
+  } catch (err) {
+    console.error(`tandem call: ${(err as Error).message}`);
+    return 1;
+  } finally {
+    link.close();
+  }
+}

@@ -1,0 +1,97 @@
+// `tandem switch`: the simulated switch (embedded PBX and primary-role witness) as a process.
+import { parseArgs } from 'node:util';
+import * as grpc from '@grpc/grpc-js';
+import { createLogger } from '../common/log.js';
+import { PortInUseError } from '../common/listen.js';
+import { CONFIG_HELP, DEFAULT_SWITCH_CONFIG, loadConfigFile, validateConfig, type SwitchConfig } from '../switch/config.js';
+import { startSwitchServer } from '../switch/server.js';
+
+const HELP = `usage: tandem switch [options]
+
+Runs the simulated switch: a small PBX (extensions, route points, ACD queues, a trunk to external
+numbers) and the witness that grants the primary role to one T-Server at a time (lease + epoch).
+Link protocol: proto/switch.proto; call flows and their events: docs/switch.md.
+
+options:
+  --port <n>            gRPC port (default ${DEFAULT_SWITCH_CONFIG.port}; 0 = any free port)
+  --host <addr>         listen address (default ${DEFAULT_SWITCH_CONFIG.host})
+  --config <file>       JSON config file (see below); flags override it
+  --lease-ms <n>        how long one heartbeat keeps the lease (default ${DEFAULT_SWITCH_CONFIG.leaseMs})
+  --heartbeat-ms <n>    heartbeat interval announced to T-Servers (default ${DEFAULT_SWITCH_CONFIG.heartbeatMs})
+  --secret <s>          shared secret every link must send in Hello (default: none)
+  -h, --help            this text
+
+${CONFIG_HELP}
+
+Logs one JSON line per event worth knowing; "ready" with {ports: {switch: N}} once listening.
+SIGTERM / SIGINT stop it cleanly (exit 0).`;
+
+function intFlag(v: string | undefined, flag: string): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${flag} must be a non-negative integer, got "${v}"`);
+  return n;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string' }, host: { type: 'string' }, config: { type: 'string' },
+        'lease-ms': { type: 'string' }, 'heartbeat-ms': { type: 'string' }, secret: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }));
+  } catch (err) {
+    console.error(`tandem switch: ${(err as Error).message}\n(tandem switch --help for the options)`);
+    return 2;
+  }
+  if (values.help) { console.log(HELP); return 0; }
+
+  let cfg: SwitchConfig;
+  try {
+    cfg = values.config ? loadConfigFile(values.config) : { ...DEFAULT_SWITCH_CONFIG };
+    cfg.port = intFlag(values.port, '--port') ?? cfg.port;
+    cfg.host = values.host ?? cfg.host;
+    cfg.leaseMs = intFlag(values['lease-ms'], '--lease-ms') ?? cfg.leaseMs;
+    cfg.heartbeatMs = intFlag(values['heartbeat-ms'], '--heartbeat-ms') ?? cfg.heartbeatMs;
+    cfg.secret = values.secret ?? cfg.secret;
+    validateConfig(cfg);
+  } catch (err) {
+    console.error(`tandem switch: ${(err as Error).message}`);
+    return 1;
+  }
+
+  const logHandle = createLogger({ server: 'switch' });
+  const log = logHandle.logger;
+  // grpc-js writes its own lines to stderr (e.g. on a port in use); keep stderr to our one clear line.
+  grpc.setLogger({ error: (...a: unknown[]) => log.debug({ component: 'grpc' }, a.map(String).join(' ')) } as unknown as Console);
+  let running;
+  try {
+    running = await startSwitchServer(cfg, log);
+  } catch (err) {
+    const msg = err instanceof PortInUseError ? err.message : `cannot start the switch: ${(err as Error).message}`;
+    log.error({ code: err instanceof PortInUseError ? err.code : 'StartFailed' }, msg);
+    logHandle.flush();
+    console.error(`tandem switch: ${msg}`);
+    return 1;
+  }
+  log.info({ ports: { switch: running.port }, host: cfg.host, leaseMs: cfg.leaseMs, heartbeatMs: cfg.heartbeatMs, eventLogSize: cfg.eventLogSize, auth: cfg.secret ? 'shared secret' : 'none' }, 'ready');
+
+  return new Promise<number>((resolve) => {
+    const stop = (signal: string) => {
+      log.info({ signal }, 'stopping');
+      void running.close().then(() => {
+        log.info('stopped');
+        logHandle.flush();
+        resolve(0);
+        // A peer's half-open stream must not keep a stopped switch alive.
+        setTimeout(() => process.exit(0), 1_000).unref();
+      });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}

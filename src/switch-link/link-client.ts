@@ -1,0 +1,240 @@
+// A thin typed client for one switch link: Hello on open, every LinkDown as an event, and request
+// helpers that resolve by request id / command id / epoch. No reconnect logic: the T-Server's link
+// adapter owns that. Used by the T-Server, `tandem call`, load tools and tests.
+import { EventEmitter } from 'node:events';
+import * as grpc from '@grpc/grpc-js';
+import { sw } from '../common/switch-proto.js';
+import { LINK_PATH, linkClientMethod, type LinkUpOut } from '../common/switch-service.js';
+
+export interface LinkOptions {
+  /** host:port of the switch, e.g. 127.0.0.1:7200. */
+  address: string;
+  /** Sent in Hello: "A", "B", "caller", ... */
+  serverName: string;
+  secret?: string;
+  /** Rejects requests (and `welcome`) not answered within this long. Default 10 s. */
+  timeoutMs?: number;
+}
+
+export interface SwitchLinkEvents {
+  /** Every message from the switch, in order. */
+  message: [sw.LinkDown];
+  /** The events of each EventBatch, in seq order. */
+  events: [sw.ISwitchEvent[]];
+  /** The link is gone: error when it failed (unreachable, switch closed it), undefined after close(). */
+  close: [Error | undefined];
+}
+
+export class SwitchLinkError extends Error {
+  constructor(readonly code: string, message: string) { super(message); }
+}
+
+interface Waiter<T> { resolve(v: T): void; reject(e: Error): void; timer: NodeJS.Timeout }
+
+export class SwitchLink extends EventEmitter<SwitchLinkEvents> {
+  /** Resolves with Welcome; rejects when the switch refuses the Hello or cannot be reached. */
+  readonly welcome: Promise<sw.Welcome>;
+  private readonly client: grpc.Client;
+  private readonly stream: grpc.ClientDuplexStream<LinkUpOut, sw.LinkDown>;
+  private readonly timeoutMs: number;
+  private nextRequestId = 1;
+  private readonly byRequest = new Map<number, Waiter<sw.LinkDown>>();
+  private readonly byCommand = new Map<string, Waiter<sw.CommandResult>[]>();
+  private readonly claims: Array<Waiter<sw.LinkDown> & { epoch: number }> = [];
+  private readonly heartbeats: Waiter<sw.HeartbeatAck>[] = [];
+  private welcomeWaiter?: Waiter<sw.Welcome>;
+  private isClosed = false;
+
+  constructor(readonly opts: LinkOptions) {
+    super();
+    this.timeoutMs = opts.timeoutMs ?? 10_000;
+    this.client = new grpc.Client(opts.address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+    this.stream = this.client.makeBidiStreamRequest(LINK_PATH, linkClientMethod.requestSerialize, linkClientMethod.responseDeserialize);
+    this.welcome = new Promise<sw.Welcome>((resolve, reject) => { this.welcomeWaiter = this.waiter(resolve, reject, 'Welcome'); });
+    this.welcome.catch(() => { /* observed through close / the caller's await */ });
+    this.stream.on('data', (m: sw.LinkDown) => this.onMessage(m));
+    this.stream.on('error', (err: grpc.ServiceError) => this.shutdown(err.code === grpc.status.CANCELLED && this.isClosed ? undefined
+      : new SwitchLinkError(err.code === grpc.status.UNAVAILABLE ? 'SwitchUnavailable' : 'LinkFailed', `switch link to ${opts.address} failed: ${err.details || err.message}${err.code === grpc.status.UNAVAILABLE ? ' (is `tandem switch` running there?)' : ''}`)));
+    this.stream.on('end', () => this.shutdown(this.isClosed ? undefined : new SwitchLinkError('LinkClosed', `the switch at ${opts.address} closed the link`)));
+    this.send({ hello: { serverName: opts.serverName, secret: opts.secret ?? '' } });
+  }
+
+  get closed(): boolean { return this.isClosed; }
+
+  send(msg: sw.ILinkUp): void {
+    if (!this.isClosed) this.stream.write(msg);
+  }
+
+  /** Raw bytes as one frame (tests: malformed input). */
+  sendRaw(bytes: Uint8Array): void {
+    if (!this.isClosed) this.stream.write(bytes);
+  }
+
+  /** The next message (after now) that matches; rejects on timeout or close. */
+  next(pred: (m: sw.LinkDown) => boolean, timeoutMs = this.timeoutMs): Promise<sw.LinkDown> {
+    return new Promise((resolve, reject) => {
+      const onMsg = (m: sw.LinkDown) => { if (pred(m)) { done(); resolve(m); } };
+      const onClose = (err?: Error) => { done(); reject(err ?? new SwitchLinkError('LinkClosed', 'link closed while waiting')); };
+      const timer = setTimeout(() => { done(); reject(new SwitchLinkError('Timeout', `no matching message from the switch within ${timeoutMs} ms`)); }, timeoutMs);
+      const done = () => { clearTimeout(timer); this.off('message', onMsg); this.off('close', onClose); };
+      this.on('message', onMsg);
+      this.on('close', onClose);
+    });
+  }
+
+  simulate(op: Omit<sw.ISimulate, 'requestId'>): Promise<sw.SimulateResult> {
+    return this.request((requestId) => ({ simulate: { ...op, requestId } })).then((m) => m.simulateResult as sw.SimulateResult);
+  }
+
+  inboundCall(ani: string, dnis: string, hangupAfterMs = 0): Promise<sw.SimulateResult> {
+    return this.simulate({ inboundCall: { ani, dnis, hangupAfterMs } });
+  }
+
+  snapshot(): Promise<sw.Snapshot> {
+    return this.request((requestId) => ({ snapshotQuery: { requestId } })).then((m) => m.snapshot as sw.Snapshot);
+  }
+
+  commandLog(): Promise<sw.CommandLog> {
+    return this.request((requestId) => ({ commandLogQuery: { requestId } })).then((m) => m.commandLog as sw.CommandLog);
+  }
+
+  /** Sends a command; resolves with its CommandResult (matched by command id, in order). */
+  command(cmd: sw.ICommand): Promise<sw.CommandResult> {
+    const id = cmd.commandId ?? '';
+    return new Promise((resolve, reject) => {
+      const queue = this.byCommand.get(id) ?? [];
+      this.byCommand.set(id, queue);
+      const w: Waiter<sw.CommandResult> = this.waiter(resolve, reject, `CommandResult ${id}`, () => this.dropFrom(queue, w));
+      queue.push(w);
+      this.send({ command: cmd });
+    });
+  }
+
+  /** Resolves with the Granted or Refused message that answers this claim. */
+  claim(c: sw.IClaim): Promise<sw.LinkDown> {
+    return new Promise((resolve, reject) => {
+      const w: Waiter<sw.LinkDown> & { epoch: number } = Object.assign(this.waiter<sw.LinkDown>(resolve, reject, `claim epoch ${c.epoch ?? 0}`, () => this.dropFrom(this.claims, w)), { epoch: c.epoch ?? 0 });
+      this.claims.push(w);
+      this.send({ claim: c });
+    });
+  }
+
+  heartbeat(epoch: number): Promise<sw.HeartbeatAck> {
+    return new Promise((resolve, reject) => {
+      const w: Waiter<sw.HeartbeatAck> = this.waiter(resolve, reject, 'HeartbeatAck', () => this.dropFrom(this.heartbeats, w));
+      this.heartbeats.push(w);
+      this.send({ heartbeat: { epoch } });
+    });
+  }
+
+  /** Closes the link at once (the switch sees it gone); every pending request is rejected. */
+  close(): void {
+    if (this.isClosed) return;
+    this.isClosed = true;
+    this.stream.cancel();
+    this.shutdown(undefined);
+  }
+
+  private request(build: (requestId: number) => sw.ILinkUp): Promise<sw.LinkDown> {
+    const requestId = this.nextRequestId++;
+    return new Promise((resolve, reject) => {
+      this.byRequest.set(requestId, this.waiter(resolve, reject, `reply to request ${requestId}`, () => this.byRequest.delete(requestId)));
+      this.send(build(requestId));
+    });
+  }
+
+  private onMessage(m: sw.LinkDown): void {
+    // Decoded submessages are class instances with every default set; the generated types say
+    // $Properties (all optional), so narrow them here once.
+    switch (m.msg) {
+      case 'welcome': this.settle(this.welcomeWaiter, m.welcome as sw.Welcome); this.welcomeWaiter = undefined; break;
+      case 'error': {
+        const e = m.error as sw.Error;
+        if (this.welcomeWaiter) {
+          clearTimeout(this.welcomeWaiter.timer);
+          this.welcomeWaiter.reject(new SwitchLinkError(e.code, `switch refused the link: ${e.code}: ${e.message}`));
+          this.welcomeWaiter = undefined;
+        }
+        break;
+      }
+      case 'events': this.emit('events', (m.events as sw.EventBatch).events); break;
+      case 'simulateResult': this.settleRequest((m.simulateResult as sw.SimulateResult).requestId, m); break;
+      case 'snapshot': this.settleRequest((m.snapshot as sw.Snapshot).requestId, m); break;
+      case 'commandLog': this.settleRequest((m.commandLog as sw.CommandLog).requestId, m); break;
+      case 'commandResult': {
+        const r = m.commandResult as sw.CommandResult;
+        const queue = this.byCommand.get(r.commandId);
+        const w = queue?.shift();
+        if (queue && queue.length === 0) this.byCommand.delete(r.commandId);
+        this.settle(w, r);
+        break;
+      }
+      case 'granted': case 'refused': {
+        const epoch = m.granted ? (m.granted as sw.Granted).epoch : (m.refused as sw.Refused).epoch;
+        const i = this.claims.findIndex((c) => c.epoch === epoch);
+        if (i >= 0) this.settle(this.claims.splice(i, 1)[0], m);
+        break;
+      }
+      case 'heartbeatAck': this.settle(this.heartbeats.shift(), m.heartbeatAck as sw.HeartbeatAck); break;
+      default: break; // deposed and anything newer: only the 'message' event
+    }
+    this.emit('message', m);
+  }
+
+  private settleRequest(requestId: number, m: sw.LinkDown): void {
+    const w = this.byRequest.get(requestId);
+    this.byRequest.delete(requestId);
+    this.settle(w, m);
+  }
+
+  private settle<T>(w: Waiter<T> | undefined, v: T): void {
+    if (!w) return;
+    clearTimeout(w.timer);
+    w.resolve(v);
+  }
+
+  private waiter<T>(resolve: (v: T) => void, reject: (e: Error) => void, what: string, onTimeout: () => void = () => {}): Waiter<T> {
+    const timer = setTimeout(() => { onTimeout(); reject(new SwitchLinkError('Timeout', `no ${what} from the switch at ${this.opts.address} within ${this.timeoutMs} ms`)); }, this.timeoutMs);
+    return { resolve, reject, timer };
+  }
+
+  private dropFrom<T>(list: T[], item: T): void {
+    const i = list.indexOf(item);
+    if (i >= 0) list.splice(i, 1);
+  }
+
+  private shutdown(err: Error | undefined): void {
+    const reason = err ?? new SwitchLinkError('LinkClosed', 'the switch link was closed');
+    const pending: Waiter<unknown>[] = [
+      ...(this.welcomeWaiter ? [this.welcomeWaiter as Waiter<unknown>] : []),
+      ...this.byRequest.values(), ...[...this.byCommand.values()].flat(), ...this.claims, ...this.heartbeats,
+    ] as Waiter<unknown>[];
+    this.welcomeWaiter = undefined;
+    this.byRequest.clear(); this.byCommand.clear(); this.claims.length = 0; this.heartbeats.length = 0;
+    for (const w of pending) { clearTimeout(w.timer); w.reject(reason); }
+    if (this.closedEmitted) return;
+    this.closedEmitted = true;
+    this.isClosed = true;
+    this.client.close();
+    this.emit('close', err);
+  }
+
+  private closedEmitted = false;
+}
+
+/** Opens a link and sends Hello; `link.welcome` tells whether the switch accepted it. */
+export function openLink(opts: LinkOptions): SwitchLink {
+  return new SwitchLink(opts);
+}
+
+/** Opens a link and waits for Welcome; rejects (and closes) when unreachable or refused. */
+export async function connectLink(opts: LinkOptions): Promise<SwitchLink> {
+  const link = openLink(opts);
+  try {
+    await link.welcome;
+    return link;
+  } catch (err) {
+    link.close();
+    throw err;
+  }
+}

@@ -1,0 +1,291 @@
+// The simulated switch as a gRPC server: one handler per link, wiring the pure parts (pbx, lease,
+// event log, command ids, auto-answer) to streams and timers. Never crashes on a peer: every bad
+// frame or message becomes an Error or a result on that link, and the switch stays up.
+import { performance } from 'node:perf_hooks';
+import * as grpc from '@grpc/grpc-js';
+import { sw } from '../common/switch-proto.js';
+import { switchService, type LinkUpFrame } from '../common/switch-service.js';
+import { explainGrpcBindError } from '../common/listen.js';
+import type { Logger } from '../common/log.js';
+import type { SwitchConfig } from './config.js';
+import { DialPlan } from './dial-plan.js';
+import { Pbx, type PbxOutcome } from './pbx.js';
+import { Lease, type DeposedNotice } from './lease.js';
+import { EventLog } from './event-log.js';
+import { CommandIds, CommandRecord } from './command-ids.js';
+import { AutoAnswer, type TimerRequest } from './auto-answer.js';
+import { SwitchLinkPeer, MAX_BATCH } from './link.js';
+
+export interface RunningSwitch {
+  port: number;
+  close(): Promise<void>;
+}
+
+type Stream = grpc.ServerDuplexStream<LinkUpFrame, sw.ILinkDown>;
+
+export class SimulatedSwitch {
+  readonly plan: DialPlan;
+  readonly pbx: Pbx;
+  readonly lease: Lease;
+  readonly log: EventLog;
+  private readonly commandIds: CommandIds;
+  private readonly record: CommandRecord;
+  private readonly autoAnswer: AutoAnswer;
+  private readonly links = new Map<number, SwitchLinkPeer>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly devices: sw.IDevice[];
+  private nextLinkId = 1;
+  private flushScheduled = false;
+  private leaseTimer?: NodeJS.Timeout;
+
+  constructor(readonly cfg: SwitchConfig, private readonly logger: Logger) {
+    this.plan = new DialPlan(cfg.dialPlan);
+    this.devices = this.plan.devices();
+    this.pbx = new Pbx(this.plan);
+    this.lease = new Lease(cfg.leaseMs, (t) => logger.info({ component: 'lease', ...t }, `lease ${t.from} -> ${t.to} (${t.reason}): epoch ${t.oldEpoch} -> ${t.newEpoch}, holder "${t.oldHolder}" -> "${t.newHolder}"`));
+    this.log = new EventLog(cfg.eventLogSize);
+    this.commandIds = new CommandIds(cfg.commandIdsSize);
+    this.record = new CommandRecord(cfg.commandLogSize);
+    this.autoAnswer = new AutoAnswer(cfg.autoAnswer, cfg.externalAnswerMs);
+  }
+
+  /** Lapse checks run often enough that a silent holder is dropped within ~leaseMs + leaseMs/10. */
+  start(): void {
+    this.leaseTimer = setInterval(() => this.tickLease(), Math.max(5, Math.floor(this.cfg.leaseMs / 10)));
+  }
+
+  stop(): void {
+    clearInterval(this.leaseTimer);
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    for (const l of this.links.values()) l.end();
+    this.links.clear();
+  }
+
+  /** The grpc-js handler for one Link stream. */
+  readonly handleLink = (stream: Stream): void => {
+    const link = new SwitchLinkPeer(this.nextLinkId++, stream.getPeer(), stream);
+    this.links.set(link.id, link);
+    this.logger.info({ component: 'link', link: link.id, peer: link.peer }, 'link opened');
+    stream.on('data', (frame: LinkUpFrame) => {
+      try { this.onFrame(link, frame); } catch (err) {
+        this.logger.error({ component: 'link', link: link.id, err }, 'internal error handling a link message');
+        this.send(link, { error: { code: 'Internal', message: `the switch failed on this message: ${(err as Error).message}` } });
+      }
+    });
+    const gone = (why: string) => {
+      if (!this.links.has(link.id)) return;
+      this.links.delete(link.id);
+      link.closed = true;
+      this.logger.info({ component: 'link', link: link.id, peerName: link.serverName, why }, `link closed (${why})`);
+      this.lease.linkGone(link.id);
+    };
+    stream.on('end', () => { gone('end'); try { stream.end(); } catch { /* gone */ } });
+    stream.on('cancelled', () => gone('cancelled'));
+    stream.on('error', (err: Error) => gone(`error: ${err.message}`));
+    stream.on('close', () => gone('close'));
+  };
+
+  private onFrame(link: SwitchLinkPeer, frame: LinkUpFrame): void {
+    if (link.closed) return;
+    if (!frame.ok) {
+      this.logger.warn({ component: 'link', link: link.id, err: frame.error }, 'undecodable frame');
+      return this.send(link, { error: { code: 'BadMessage', message: `could not decode a LinkUp message (${frame.error}): send protobuf tandem.switchlink.LinkUp` } });
+    }
+    const m = frame.msg;
+    const kind = m.msg;
+    if (!kind) return this.send(link, { error: { code: 'BadMessage', message: 'empty LinkUp: set one of hello, claim, heartbeat, command, snapshotQuery, simulate, releaseLease, commandLogQuery' } });
+    if (!link.welcomed && kind !== 'hello') return this.send(link, { error: { code: 'NotHello', message: `got ${kind} before Hello: send Hello{serverName} first` } });
+    const now = performance.now();
+    switch (kind) {
+      case 'hello': return this.onHello(link, m.hello!);
+      case 'claim': return this.onClaim(link, m.claim!, now);
+      case 'heartbeat': return this.onHeartbeat(link, m.heartbeat!, now);
+      case 'releaseLease': return this.onRelease(link, m.releaseLease!, now);
+      case 'command': return this.onCommand(link, m.command!, now);
+      case 'snapshotQuery':
+        return this.send(link, { snapshot: { requestId: m.snapshotQuery!.requestId ?? 0, lastSeq: this.log.lastSeq, devices: this.devices, calls: this.pbx.snapshotCalls(), trunkPrefix: this.plan.trunkPrefix } });
+      case 'commandLogQuery': return this.send(link, { commandLog: this.record.query(m.commandLogQuery!.requestId ?? 0) });
+      case 'simulate': return this.onSimulate(link, m.simulate!);
+      default: {
+        const never: never = kind;
+        return this.send(link, { error: { code: 'BadMessage', message: `unknown message ${String(never)}` } });
+      }
+    }
+  }
+
+  private onHello(link: SwitchLinkPeer, hello: sw.IHello): void {
+    if (link.welcomed) return this.send(link, { error: { code: 'BadMessage', message: 'Hello was already received on this link: send it once' } });
+    if (this.cfg.secret && hello.secret !== this.cfg.secret) {
+      this.logger.warn({ component: 'link', link: link.id, peer: link.peer, serverName: hello.serverName }, 'Hello with a wrong secret: link closed');
+      link.queue({ error: { code: 'Unauthorized', message: 'wrong or missing secret in Hello: use the switch secret (--secret / switch.secret)' } });
+      return link.end();
+    }
+    link.serverName = hello.serverName || `link#${link.id}`;
+    link.welcomed = true;
+    this.logger.info({ component: 'link', link: link.id, serverName: link.serverName }, 'hello');
+    this.send(link, { welcome: {
+      switchName: this.cfg.name, epoch: this.lease.epoch, holder: this.lease.holderName, leaseMs: this.cfg.leaseMs,
+      heartbeatMs: this.cfg.heartbeatMs, lastSeq: this.log.lastSeq, oldestSeq: this.log.oldestSeq,
+    } });
+  }
+
+  private onClaim(link: SwitchLinkPeer, c: sw.IClaim, now: number): void {
+    this.deliverNotices(this.lease.tick(now));
+    const epoch = c.epoch ?? 0;
+    const r = this.lease.claim({ linkId: link.id, serverName: link.serverName }, epoch, !!c.force, now);
+    if (!r.granted) {
+      this.logger.info({ component: 'lease', peerName: link.serverName, epoch, code: r.code, currentEpoch: r.currentEpoch, holder: r.holder }, `claim refused: ${r.code}`);
+      return this.send(link, { refused: { epoch, currentEpoch: r.currentEpoch, holder: r.holder, code: r.code, message: r.message } });
+    }
+    this.deliverNotices(r.notices);
+    const applied = c.appliedSeq ?? 0;
+    // applied 0 = nothing applied: the claimer rebuilds from a snapshot (proto/switch.proto).
+    const redelivery = c.redeliver && applied > 0 ? this.log.since(applied) : { gap: false, events: [] };
+    this.logger.info({ component: 'lease', peerName: link.serverName, epoch, appliedSeq: applied, lastSeq: this.log.lastSeq, redeliver: !!c.redeliver, redelivered: redelivery.events.length, gap: redelivery.gap }, 'claim granted');
+    link.queue({ granted: { epoch, leaseMs: this.cfg.leaseMs, lastSeq: this.log.lastSeq, gap: redelivery.gap, oldestSeq: this.log.oldestSeq } });
+    // The link is live, so every event up to lastSeq was queued to it before this point; what is
+    // queued now is the redelivery, and only events appended later follow it: no gap, no duplicate.
+    for (let i = 0; i < redelivery.events.length; i += MAX_BATCH) link.queue({ events: { events: redelivery.events.slice(i, i + MAX_BATCH) } });
+    this.scheduleFlush();
+  }
+
+  private onHeartbeat(link: SwitchLinkPeer, h: sw.IHeartbeat, now: number): void {
+    this.deliverNotices(this.lease.tick(now));
+    const r = this.lease.heartbeat(link.id, h.epoch ?? 0, now);
+    this.send(link, { heartbeatAck: { epoch: this.lease.epoch, holder: r.holder, leaseRemainingMs: r.remainingMs } });
+  }
+
+  private onRelease(link: SwitchLinkPeer, rl: sw.IReleaseLease, now: number): void {
+    this.deliverNotices(this.lease.tick(now));
+    const r = this.lease.release(link.id, rl.epoch ?? 0);
+    if (r.ok) this.deliverNotices([r.notice]);
+    else this.send(link, { error: { code: 'NotLeaseHolder', message: r.message } });
+  }
+
+  private onCommand(link: SwitchLinkPeer, cmd: sw.ICommand, now: number): void {
+    this.deliverNotices(this.lease.tick(now));
+    const commandId = cmd.commandId ?? '';
+    const epoch = cmd.epoch ?? 0;
+    if (!commandId) return this.send(link, { commandResult: { commandId, ok: false, errorCode: 'BadCommand', errorMessage: 'commandId is missing: every command needs a unique id (exactly-once key)', epoch: this.lease.epoch } });
+    const fence = this.lease.fence(link.id, epoch);
+    if (!fence.ok) {
+      this.record.refuse();
+      this.logger.warn({ component: 'command', peerName: link.serverName, commandId, epoch, code: fence.code }, `command refused: ${fence.code}`);
+      return this.send(link, { commandResult: { commandId, ok: false, errorCode: fence.code, errorMessage: fence.message, epoch: this.lease.epoch } });
+    }
+    const repeat = this.commandIds.repeat(commandId);
+    if (repeat) {
+      this.logger.info({ component: 'command', peerName: link.serverName, commandId }, 'duplicate command id: first result returned, nothing run');
+      return this.send(link, { commandResult: repeat });
+    }
+    const outcome = this.pbx.command(cmd, Date.now());
+    this.publish(outcome);
+    const result: sw.ICommandResult = outcome.ok
+      ? { commandId, ok: true, callId: outcome.callId, epoch }
+      : { commandId, ok: false, errorCode: outcome.error.code, errorMessage: outcome.error.message, epoch };
+    this.commandIds.remember(commandId, result);
+    this.record.accept({ commandId, epoch, serverName: link.serverName, timeMs: Date.now(), seqAfter: this.log.lastSeq });
+    if (!outcome.ok) this.logger.info({ component: 'command', peerName: link.serverName, commandId, code: outcome.error.code }, outcome.error.message);
+    this.send(link, { commandResult: result });
+  }
+
+  private onSimulate(link: SwitchLinkPeer, s: sw.ISimulate): void {
+    const requestId = s.requestId ?? 0;
+    const reply = (o: PbxOutcome) => this.send(link, { simulateResult: o.ok
+      ? { requestId, ok: true, callId: o.callId }
+      : { requestId, ok: false, errorCode: o.error.code, errorMessage: o.error.message } });
+    if (s.inboundCall) {
+      const { ani = '', dnis = '', hangupAfterMs = 0 } = s.inboundCall;
+      const o = this.pbx.inboundCall(ani ?? '', dnis ?? '', Date.now());
+      this.publish(o);
+      if (o.ok && hangupAfterMs) this.startTimer({ key: `hangup|${o.callId}`, kind: 'release', callId: o.callId, dn: ani ?? '', afterMs: hangupAfterMs }, () => this.pbx.callerHangup(o.callId, ani ?? '', Date.now()));
+      return reply(o);
+    }
+    if (s.callerHangup) {
+      const o = this.pbx.callerHangup(s.callerHangup.callId ?? '', s.callerHangup.ani ?? '', Date.now());
+      this.publish(o);
+      return reply(o);
+    }
+    if (s.setAutoAnswer) {
+      const { dn = '', answerAfterMs = 0, talkMs = 0 } = s.setAutoAnswer;
+      if (!dn || this.plan.classify(dn) === undefined) {
+        return reply({ ok: false, error: { code: dn ? 'UnknownDN' : 'BadCommand', message: dn ? `${dn} is not in the dial plan (${this.plan.describe()})` : 'setAutoAnswer.dn is missing: set it' } });
+      }
+      this.autoAnswer.set(dn, { answerAfterMs: answerAfterMs ?? 0, talkMs: talkMs ?? 0 });
+      this.logger.info({ component: 'simulate', dn, answerAfterMs, talkMs }, 'auto-answer set');
+      return reply({ ok: true, callId: '', events: [] });
+    }
+    reply({ ok: false, error: { code: 'BadCommand', message: 'Simulate has no operation: set inboundCall, callerHangup or setAutoAnswer' } });
+  }
+
+  /** Numbers the events, queues them to every welcomed link and starts the timers they call for. */
+  private publish(o: PbxOutcome): void {
+    if (!o.ok || o.events.length === 0) return;
+    const events = this.log.append(o.events);
+    for (const l of this.links.values()) if (l.welcomed) l.queueEvents(events);
+    for (const t of this.autoAnswer.timersFor(events)) {
+      this.startTimer(t, () => t.kind === 'answer' ? this.pbx.autoAnswer(t.callId, t.dn, Date.now()) : this.pbx.release(t.callId, t.dn, Date.now()));
+    }
+    this.scheduleFlush();
+  }
+
+  private startTimer(t: TimerRequest, run: () => PbxOutcome): void {
+    if (this.timers.has(t.key)) return;
+    this.timers.set(t.key, setTimeout(() => {
+      this.timers.delete(t.key);
+      const o = run();
+      // The call may have moved on (answered by hand, released): then the timer has nothing to do.
+      if (!o.ok) this.logger.debug({ component: 'timer', key: t.key, code: o.error.code }, 'timer found nothing to do');
+      this.publish(o);
+    }, t.afterMs));
+  }
+
+  private tickLease(): void {
+    this.deliverNotices(this.lease.tick(performance.now()));
+  }
+
+  private deliverNotices(notices: DeposedNotice[]): void {
+    for (const n of notices) {
+      const l = this.links.get(n.linkId);
+      if (l) this.send(l, { deposed: n.deposed });
+    }
+  }
+
+  private send(link: SwitchLinkPeer, msg: sw.ILinkDown): void {
+    link.queue(msg);
+    this.scheduleFlush();
+  }
+
+  /** One write per link per event-loop turn: events of one turn travel as one EventBatch. */
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      for (const l of this.links.values()) if (l.pending) l.flush();
+    });
+  }
+}
+
+/** Binds the gRPC server; rejects with PortInUseError (naming --port / switch.port) when taken. */
+export async function startSwitchServer(cfg: SwitchConfig, logger: Logger): Promise<RunningSwitch & { sim: SimulatedSwitch }> {
+  const sim = new SimulatedSwitch(cfg, logger);
+  const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
+  server.addService(switchService, { Link: sim.handleLink });
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(`${cfg.host}:${cfg.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => {
+      if (err) reject(explainGrpcBindError(err, cfg.port, cfg.host, '--port / switch.port'));
+      else resolve(bound);
+    });
+  });
+  sim.start();
+  return {
+    port,
+    sim,
+    close: async () => {
+      sim.stop();
+      server.forceShutdown();
+    },
+  };
+}
