@@ -58,7 +58,15 @@ export interface RouteRequest { connId: string; routePoint: string; deadline: nu
 /** A queue DN's waiting callers in order, each with its treatment session. */
 export interface QueueState {
   dn: string;
-  waiting: { connId: string; since: number; treatment: string }[];
+  waiting: QueueEntry[];
+}
+
+/** One waiting caller. `offer` is set while the ACD's Deflect to an agent is in flight (agent reserved). */
+export interface QueueEntry {
+  connId: string;
+  since: number;
+  treatment: string;
+  offer?: { agentDn: string; commandId: string; at: number };
 }
 
 /** A client request waiting for the switch (command id = clientName#referenceId). */
@@ -69,6 +77,10 @@ export interface PendingRequest {
   request: Request['request'];
   thisDN: string;
   since: number;
+  /** The command sent for it: a retried request re-issues exactly this (same command id). */
+  command?: SwitchCommand;
+  /** User data for the call the command creates (RequestMakeCall, consultation). */
+  userData?: UserData;
 }
 
 /** The direct answer given to (clientName, referenceId): a retry gets it again, nothing re-runs. */
@@ -107,6 +119,8 @@ export interface CoreState {
   journal: JournalEntry[];             // ascending seq, bounded (trimmed by delta)
   /** Derived index switchCallId -> ConnID, maintained by applyDelta (not replicated separately). */
   bySwitchCall: Map<string, string>;
+  /** Derived index DN -> ConnIDs of the calls it is a party of, maintained by applyDelta. */
+  callsByDN: Map<string, Set<string>>;
 }
 
 // ------------------------------------------------------------------ deltas (the sync stream payload)
@@ -129,6 +143,8 @@ export interface CoreConfig {
   defaultTreatment: string;
   journal: { maxEvents: number; maxAgeMs: number };
   dedup: { maxRecords: number; maxAgeMs: number };
+  /** A request (or ACD offer) with no switch answer after this long: SwitchUnavailable / re-issue. Default 10 s. */
+  pendingTimeoutMs?: number;
   /** ConnID prefix bits so the two servers' numbering spaces never collide is NOT needed: numbering is replicated. */
 }
 

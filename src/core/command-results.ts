@@ -1,0 +1,52 @@
+// The switch's CommandResult for a command this core sent. For a client request still pending (no
+// event answered it yet): EventACK, the stored first answer (duplicate after a failover), or EventError.
+import type { sw } from '../common/switch-proto.js';
+import type { CoreState, ErrorCode, JournalEntry } from './api.js';
+import type { TEvent } from '../protocol/messages.js';
+import { offerRefused } from './acd.js';
+import type { Tx } from './tx.js';
+
+/** Refusals that say "this server is not the one to command the switch": not remembered, so a retry on the new primary runs. */
+const NOT_MINE = new Set(['NotLeaseHolder', 'StaleEpoch']);
+
+export function onCommandResult(tx: Tx, r: sw.ICommandResult): void {
+  const id = r.commandId ?? '';
+  const p = tx.state.pending.get(id);
+  if (!p) {
+    if (!r.ok && id.startsWith('auto:')) offerRefused(tx, id);
+    return; // answered already by an event, expired, or a core-issued command that worked
+  }
+  if (r.ok) {
+    const first = r.duplicate ? firstEntryOf(tx.state, id, p.thisDN) : undefined;
+    const answer: TEvent = first ? { ...first.event, referenceId: p.referenceId } : { event: 'EventACK', referenceId: p.referenceId, thisDN: p.thisDN };
+    tx.reply(p.clientName, answer);
+    tx.rememberAnswer(p.clientName, p.referenceId, answer, id);
+    return;
+  }
+  const code = r.errorCode ?? '';
+  const err: TEvent = { event: 'EventError', referenceId: p.referenceId, errorCode: errorCodeOf(code), errorMessage: r.errorMessage || `the switch refused the command (${code})` };
+  tx.reply(p.clientName, err);
+  if (NOT_MINE.has(code)) tx.del('pending', id);
+  else tx.rememberAnswer(p.clientName, p.referenceId, err, id);
+}
+
+/** The first journalled event the command caused on the requester's DN (newest journal first is no faster: scan). */
+function firstEntryOf(state: CoreState, commandId: string, dn: string): JournalEntry | undefined {
+  return state.journal.find((e) => e.commandId === commandId && e.dn === dn);
+}
+
+function errorCodeOf(switchCode: string): ErrorCode {
+  switch (switchCode) {
+    case 'UnknownDN':
+      return 'InvalidDN';
+    case 'UnknownCall':
+      return 'InvalidConnID';
+    case 'InvalidState':
+      return 'InvalidState';
+    case 'NotLeaseHolder':
+    case 'StaleEpoch':
+      return 'NotPrimary';
+    default:
+      return 'BadRequest';
+  }
+}

@@ -1,0 +1,67 @@
+// Time-driven work (the adapter calls handle({kind:'tick'}) at nextDeadline) and the bounds that keep
+// every collection finite: journal by count and age, de-dup records by count and age, pending
+// requests by age.
+import type { CoreConfig, CoreState } from './api.js';
+import { acdDeadline, acdTick, distribute } from './acd.js';
+import { stepAgent } from './agents.js';
+import { defaultCoreConfig, pendingTimeout } from './config.js';
+import { routeDeadline, routeTick } from './routing.js';
+import type { Tx } from './tx.js';
+
+export function onTick(tx: Tx): void {
+  routeTick(tx);
+  for (const a of [...tx.state.agents.values()]) {
+    if (a.state !== 'AfterCallWork' || a.wrapUpUntil === undefined || a.wrapUpUntil > tx.now) continue;
+    const step = stepAgent(tx, a.dn, { kind: 'wrapUpEnded' });
+    if (step?.ok && step.to === 'Ready' && a.queue) distribute(tx, a.queue);
+  }
+  acdTick(tx);
+  const timeout = pendingTimeout(tx.ctx.config);
+  for (const p of [...tx.state.pending.values()]) {
+    if (p.since + timeout > tx.now) continue;
+    // No dedup record: if the switch did run it, a retry gets the switch's duplicate answer.
+    tx.del('pending', p.commandId);
+    tx.error(p.clientName, p.referenceId, 'SwitchUnavailable', `the switch did not answer within ${timeout} ms: retry the request with the same referenceId`);
+  }
+}
+
+/** Run after every input: trim what is over its bounds. */
+export function trim(tx: Tx): void {
+  const { journal, dedup } = tx.ctx.config;
+  const j = tx.state.journal;
+  let upTo = j.length > journal.maxEvents ? j[j.length - journal.maxEvents - 1].seq : 0;
+  const oldestAllowed = tx.now - journal.maxAgeMs;
+  if (j.length > 0 && timeOf(j[0].event.time) < oldestAllowed) {
+    for (const e of j) {
+      if (timeOf(e.event.time) >= oldestAllowed) break;
+      upTo = Math.max(upTo, e.seq);
+    }
+  }
+  if (upTo > 0) tx.journalTrim(upTo);
+  const d = tx.state.dedup;
+  for (const [key, rec] of d) {
+    if (d.size <= dedup.maxRecords && rec.at >= tx.now - dedup.maxAgeMs) break;
+    tx.del('dedup', key);
+  }
+}
+
+function timeOf(iso: string | undefined): number {
+  return iso ? Date.parse(iso) : 0;
+}
+
+/** When the adapter should tick next (ms), or undefined when nothing is waiting on time. */
+export function nextDeadline(state: CoreState, config: CoreConfig = defaultCoreConfig()): number | undefined {
+  let min: number | undefined;
+  const at = (t: number | undefined): void => {
+    if (t !== undefined && (min === undefined || t < min)) min = t;
+  };
+  at(routeDeadline(state.routeRequests.values()));
+  for (const a of state.agents.values()) if (a.state === 'AfterCallWork') at(a.wrapUpUntil);
+  const timeout = pendingTimeout(config);
+  at(acdDeadline(state.queues.values(), timeout));
+  for (const p of state.pending.values()) at(p.since + timeout);
+  if (state.journal.length > 0) at(timeOf(state.journal[0].event.time) + config.journal.maxAgeMs);
+  const first = state.dedup.values().next();
+  if (!first.done) at(first.value.at + config.dedup.maxAgeMs);
+  return min;
+}

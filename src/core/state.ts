@@ -1,0 +1,144 @@
+// The replicated state and the one function that changes it. The primary applies each delta as its
+// handlers compute it; the backup applies the same deltas in the same order; so the two states are
+// equal, and canonicalState() proves it.
+import type { Call, CollectionName, CoreState, Delta, JournalEntry } from './api.js';
+
+export function createState(): CoreState {
+  return {
+    seq: 0,
+    connIdCounter: 0,
+    appliedSwitchSeq: 0,
+    devices: new Map(),
+    calls: new Map(),
+    agents: new Map(),
+    registrations: new Map(),
+    routeRequests: new Map(),
+    queues: new Map(),
+    pending: new Map(),
+    dedup: new Map(),
+    journal: [],
+    bySwitchCall: new Map(),
+    callsByDN: new Map(),
+  };
+}
+
+/** Mutates `state` (its maps and journal); the values put are never mutated afterwards. */
+export function applyDelta(state: CoreState, d: Delta): void {
+  switch (d.op) {
+    case 'put': {
+      const map = collection(state, d.coll);
+      if (d.coll === 'calls') unindexCall(state, map.get(d.key) as Call | undefined);
+      map.set(d.key, d.value);
+      if (d.coll === 'calls') indexCall(state, d.value as Call);
+      return;
+    }
+    case 'del': {
+      const map = collection(state, d.coll);
+      if (d.coll === 'calls') unindexCall(state, map.get(d.key) as Call | undefined);
+      map.delete(d.key);
+      return;
+    }
+    case 'counters':
+      state.seq = d.seq;
+      state.connIdCounter = d.connIdCounter;
+      state.appliedSwitchSeq = d.appliedSwitchSeq;
+      return;
+    case 'journal':
+      state.journal.push(d.entry);
+      return;
+    case 'journalTrim': {
+      const n = firstIndexAfter(state.journal, d.upToSeq);
+      if (n > 0) state.journal.splice(0, n);
+      return;
+    }
+    default: {
+      const never: never = d;
+      throw new Error(`unknown delta ${JSON.stringify(never)}`);
+    }
+  }
+}
+
+/** Index of the first journal entry with seq > afterSeq (journal.length when none). */
+export function firstIndexAfter(journal: readonly JournalEntry[], afterSeq: number): number {
+  let lo = 0;
+  let hi = journal.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (journal[mid].seq <= afterSeq) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function collection(state: CoreState, coll: CollectionName): Map<string, unknown> {
+  const map = state[coll] as Map<string, unknown> | undefined;
+  if (!(map instanceof Map)) throw new Error(`unknown collection ${String(coll)}`);
+  return map;
+}
+
+function indexCall(state: CoreState, call: Call): void {
+  state.bySwitchCall.set(call.switchCallId, call.connId);
+  for (const p of call.parties) {
+    let set = state.callsByDN.get(p.dn);
+    if (!set) state.callsByDN.set(p.dn, (set = new Set()));
+    set.add(call.connId);
+  }
+}
+
+function unindexCall(state: CoreState, call: Call | undefined): void {
+  if (!call) return;
+  if (state.bySwitchCall.get(call.switchCallId) === call.connId) state.bySwitchCall.delete(call.switchCallId);
+  for (const p of call.parties) {
+    const set = state.callsByDN.get(p.dn);
+    if (!set) continue;
+    set.delete(call.connId);
+    if (set.size === 0) state.callsByDN.delete(p.dn);
+  }
+}
+
+const COLLECTIONS: CollectionName[] = ['devices', 'calls', 'agents', 'registrations', 'routeRequests', 'queues', 'pending', 'dedup'];
+
+/** The deltas that rebuild `state` from createState() (full resync of a backup). */
+export function snapshotDeltas(state: CoreState): Delta[] {
+  const out: Delta[] = [{ op: 'counters', seq: state.seq, connIdCounter: state.connIdCounter, appliedSwitchSeq: state.appliedSwitchSeq }];
+  for (const coll of COLLECTIONS) {
+    for (const [key, value] of collection(state, coll)) out.push({ op: 'put', coll, key, value });
+  }
+  for (const entry of state.journal) out.push({ op: 'journal', entry });
+  return out;
+}
+
+/** Deterministic JSON of the replicated part of the state (derived indexes left out): equal states, equal strings. */
+export function canonicalState(state: CoreState): string {
+  const obj: Record<string, unknown> = {
+    seq: state.seq,
+    connIdCounter: state.connIdCounter,
+    appliedSwitchSeq: state.appliedSwitchSeq,
+    journal: state.journal,
+  };
+  for (const coll of COLLECTIONS) obj[coll] = Object.fromEntries([...collection(state, coll)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  return canonicalJson(obj);
+}
+
+/** JSON with object keys sorted and undefined members dropped (as JSON.stringify drops them). */
+export function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => {
+    if (v && typeof v === 'object' && !Array.isArray(v)) {
+      const sorted: Record<string, unknown> = {};
+      for (const k of Object.keys(v as object).sort()) sorted[k] = (v as Record<string, unknown>)[k];
+      return sorted;
+    }
+    return v;
+  });
+}
+
+/** A short digest of canonicalState (FNV-1a, 32 bits, hex): cheap to log and compare. */
+export function stateDigest(state: CoreState): string {
+  const s = canonicalState(state);
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h.toString(16).padStart(8, '0');
+}

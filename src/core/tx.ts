@@ -1,0 +1,137 @@
+// One handle() call's transaction: every state change goes through put/del/emit here, which apply the
+// delta at once (later code reads the new state) and record it for the backup.
+import type { CollectionName, CoreContext, CoreOutput, CoreState, Delta, ErrorCode, JournalEntry, SwitchCommand } from './api.js';
+import type { TEvent } from '../protocol/messages.js';
+import { applyDelta } from './state.js';
+
+/** The request whose direct answer is still to come: the first event on `thisDN` answers it. */
+export interface Awaiting {
+  clientName: string;
+  referenceId: number;
+  thisDN: string;
+  /** Set when the request went to the switch: answering it deletes the pending record. */
+  commandId?: string;
+}
+
+export class Tx {
+  readonly out: CoreOutput = { deltas: [], events: [], replies: [], commands: [] };
+  /** Command id of the switch event being applied: recorded on the journal entries it causes. */
+  cause: string | undefined;
+  awaiting: Awaiting | undefined;
+  private seq: number;
+  private connIdCounter: number;
+  private appliedSwitchSeq: number;
+  private readonly isoNow: string;
+
+  constructor(
+    readonly state: CoreState,
+    readonly ctx: CoreContext,
+  ) {
+    this.seq = state.seq;
+    this.connIdCounter = state.connIdCounter;
+    this.appliedSwitchSeq = state.appliedSwitchSeq;
+    this.isoNow = new Date(ctx.now).toISOString();
+  }
+
+  get now(): number {
+    return this.ctx.now;
+  }
+
+  put(coll: CollectionName, key: string, value: unknown): void {
+    this.apply({ op: 'put', coll, key, value });
+  }
+
+  del(coll: CollectionName, key: string): void {
+    this.apply({ op: 'del', coll, key });
+  }
+
+  private apply(d: Delta): void {
+    applyDelta(this.state, d);
+    this.out.deltas.push(d);
+  }
+
+  /**
+   * ConnIDs: 16 hex digits from a replicated counter. The counter starts from the clock (ms * 1024) the
+   * first time, so even a pair that lost all its state never reuses an old ConnID.
+   */
+  newConnId(): string {
+    if (this.connIdCounter === 0) this.connIdCounter = this.now * 1024;
+    this.connIdCounter += 1;
+    return this.connIdCounter.toString(16).padStart(16, '0');
+  }
+
+  journalTrim(upToSeq: number): void {
+    this.apply({ op: 'journalTrim', upToSeq });
+  }
+
+  switchSeqApplied(seq: number): void {
+    this.appliedSwitchSeq = seq;
+  }
+
+  get lastSwitchSeq(): number {
+    return this.appliedSwitchSeq;
+  }
+
+  /** Journal a state event about `dn` with the next seq; it answers the awaited request when on its DN. */
+  emit(dn: string, event: TEvent): JournalEntry {
+    this.seq += 1;
+    const entry: JournalEntry = { seq: this.seq, dn, event: { ...event, seq: this.seq, time: this.isoNow } };
+    if (this.cause) entry.commandId = this.cause;
+    const a = this.awaiting;
+    if (a && a.thisDN === dn) {
+      entry.answer = { clientName: a.clientName, referenceId: a.referenceId };
+      this.answered({ ...entry.event, referenceId: a.referenceId });
+    }
+    this.apply({ op: 'journal', entry });
+    this.out.events.push(entry);
+    return entry;
+  }
+
+  /** Record the direct answer of the awaited request (de-dup record) and stop waiting. */
+  answered(answer: TEvent): void {
+    const a = this.awaiting;
+    if (!a) return;
+    this.awaiting = undefined;
+    this.rememberAnswer(a.clientName, a.referenceId, answer, a.commandId);
+  }
+
+  rememberAnswer(clientName: string, referenceId: number, answer: TEvent, commandId?: string): void {
+    const key = dedupKey(clientName, referenceId);
+    this.put('dedup', key, { key, answer, at: this.now });
+    if (commandId !== undefined && this.state.pending.has(commandId)) this.del('pending', commandId);
+  }
+
+  /** A request handled without the switch ends here: no event on its DN means EventACK. */
+  finishRequest(): void {
+    const a = this.awaiting;
+    if (!a) return;
+    const ack: TEvent = { event: 'EventACK', referenceId: a.referenceId, thisDN: a.thisDN };
+    this.reply(a.clientName, ack);
+    this.answered(ack);
+  }
+
+  reply(clientName: string, event: TEvent): void {
+    this.out.replies.push({ clientName, event });
+  }
+
+  /** Errors are replies and change nothing. */
+  error(clientName: string, referenceId: number, errorCode: ErrorCode, errorMessage: string): void {
+    this.reply(clientName, { event: 'EventError', referenceId, errorCode, errorMessage });
+  }
+
+  command(cmd: SwitchCommand): void {
+    this.out.commands.push(cmd);
+  }
+
+  finish(): CoreOutput {
+    const s = this.state;
+    if (s.seq !== this.seq || s.connIdCounter !== this.connIdCounter || s.appliedSwitchSeq !== this.appliedSwitchSeq) {
+      this.apply({ op: 'counters', seq: this.seq, connIdCounter: this.connIdCounter, appliedSwitchSeq: this.appliedSwitchSeq });
+    }
+    return this.out;
+  }
+}
+
+export function dedupKey(clientName: string, referenceId: number): string {
+  return `${clientName}#${referenceId}`;
+}

@@ -1,0 +1,45 @@
+// Read-only views of the state for the gateway: what a DN looks like, who registered what, replay.
+import type { CoreState, JournalEntry } from './api.js';
+import type { TEvent } from '../protocol/messages.js';
+import { callInfo } from './call-events.js';
+import { firstIndexAfter } from './state.js';
+
+export function registeredDNs(state: CoreState, clientName: string): string[] {
+  return [...(state.registrations.get(clientName)?.dns ?? [])];
+}
+
+/** EventAddressInfo content for a DN: its type, its agent, the calls on it. (EventRegistered reuses it.) */
+export function describeDN(state: CoreState, dn: string): TEvent {
+  const ev: TEvent = { event: 'EventAddressInfo', thisDN: dn };
+  const device = state.devices.get(dn);
+  if (device) ev.thisDNType = device.type;
+  const agent = state.agents.get(dn);
+  if (agent) {
+    ev.agentId = agent.agentId;
+    ev.agentState = agent.state;
+    ev.workMode = agent.workMode;
+    if (agent.queue) ev.thisQueue = agent.queue;
+    if (agent.reasons) ev.reasons = agent.reasons;
+  } else if (device?.type === 'Extension') {
+    ev.agentState = 'LoggedOut';
+  }
+  const calls = [...(state.callsByDN.get(dn) ?? [])].map((id) => state.calls.get(id)).filter((c) => c !== undefined);
+  ev.calls = calls.sort((a, b) => (a.connId < b.connId ? -1 : 1)).map((c) => callInfo(c, dn));
+  return ev;
+}
+
+/**
+ * The journalled events after `afterSeq` about the DNs `clientName` registered, in seq order; or the
+ * oldest seq still held when the journal no longer reaches back to afterSeq + 1 (ReplayGap).
+ */
+export function replay(state: CoreState, clientName: string, afterSeq: number): { ok: true; entries: JournalEntry[] } | { ok: false; oldestSeq: number } {
+  if (afterSeq >= state.seq) return { ok: true, entries: [] };
+  const oldest = state.journal.length > 0 ? state.journal[0].seq : state.seq + 1;
+  if (oldest > afterSeq + 1) return { ok: false, oldestSeq: oldest };
+  const dns = new Set(registeredDNs(state, clientName));
+  const entries: JournalEntry[] = [];
+  for (let i = firstIndexAfter(state.journal, afterSeq); i < state.journal.length; i++) {
+    if (dns.has(state.journal[i].dn)) entries.push(state.journal[i]);
+  }
+  return { ok: true, entries };
+}
