@@ -52,26 +52,31 @@ export class Backlog {
     }
   }
 
-  /** True when every delta after `offset` is still here (or `offset` is the newest). */
+  /** True when every delta after `offset` is still here, from a batch boundary (or `offset` is the newest). */
   canContinueFrom(offset: number): boolean {
-    return offset >= this.base && offset <= this.end;
+    return offset === this.end || (offset >= this.base && offset < this.end && this.indexAfter(offset) >= 0);
   }
 
   /** The batch that starts right after `offset`; undefined when none yet. Throws when trimmed away. */
   batchAfter(offset: number): BacklogEntry | undefined {
     if (offset === this.end) return undefined;
-    if (!this.canContinueFrom(offset)) throw new BacklogOverflowError(offset, this.base, this.end);
+    const i = offset >= this.base && offset < this.end ? this.indexAfter(offset) : -1;
+    // Mid-batch offsets cannot happen (a backup applies and acks whole batches): treated as lost.
+    if (i < 0) throw new BacklogOverflowError(offset, this.base, this.end);
+    return this.entries[i];
+  }
+
+  private indexAfter(offset: number): number {
     let lo = this.head;
     let hi = this.entries.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      const e = this.entries[mid]!;
-      if (e.firstOffset === offset + 1) return e;
-      if (e.firstOffset <= offset) lo = mid + 1;
+      const first = this.entries[mid]!.firstOffset;
+      if (first === offset + 1) return mid;
+      if (first <= offset) lo = mid + 1;
       else hi = mid - 1;
     }
-    // offset points inside a batch: only possible if a backup acked mid-batch, which it never does.
-    throw new BacklogOverflowError(offset, this.base, this.end);
+    return -1;
   }
 
   /** publishedAt of the oldest batch after `offset` (for the lag in ms), if any. */

@@ -3,6 +3,9 @@
 // loopback primary/backup pair on 127.0.0.1 port 0 that tears itself down.
 import { Writable } from 'node:stream';
 import pino from 'pino';
+import * as grpc from '@grpc/grpc-js';
+import { sy } from '../../src/common/sync-proto.js';
+import { decodePrimaryToBackup, SYNC_STREAM_PATH, toBuffer, type Decoded } from '../../src/common/sync-service.js';
 import type { CollectionName, Delta, JournalEntry } from '../../src/core/api.js';
 import type { Logger } from '../../src/common/log.js';
 import { SyncServer } from '../../src/sync/server.js';
@@ -205,4 +208,53 @@ export async function backupAt(b: SyncBackup, offset: number, timeoutMs = 5000):
     if (Date.now() > until) throw new Error(`backup stuck at ${b.position.offset}, wanted ${offset}`);
     await new Promise((r) => setImmediate(r));
   }
+}
+
+// ---------------------------------------------------------------- a hand-driven backup
+
+/** A raw sync client: the test decides every byte it sends (acks, heartbeats, garbage). */
+export interface RawBackup {
+  received: Decoded<sy.PrimaryToBackup>[];
+  send(m: sy.BackupToPrimary.$Properties): void;
+  sendBytes(b: Buffer): void;
+  /** Resolves with the first message (past or future) matching pred. */
+  waitFor(pred: (m: sy.PrimaryToBackup) => boolean, what: string, timeoutMs?: number): Promise<sy.PrimaryToBackup>;
+  /** Heartbeats every ms until stopped. */
+  heartbeat(everyMs: number): () => void;
+  ended: Promise<void>;
+  close(): void;
+}
+
+export function rawBackup(t: Teardown, port: number): RawBackup {
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+  const stream = client.makeBidiStreamRequest(SYNC_STREAM_PATH, (b: Buffer) => b, decodePrimaryToBackup);
+  const received: Decoded<sy.PrimaryToBackup>[] = [];
+  const waiters = new Set<() => void>();
+  let hb: NodeJS.Timeout | undefined;
+  stream.on('data', (d: Decoded<sy.PrimaryToBackup>) => { received.push(d); for (const w of [...waiters]) w(); });
+  const ended = new Promise<void>((resolve) => { stream.on('error', () => resolve()); stream.on('end', () => resolve()); });
+  const close = () => { clearInterval(hb); try { stream.cancel(); } catch { /* gone */ } client.close(); };
+  t.teardown(close);
+  const raw: RawBackup = {
+    received,
+    ended,
+    close,
+    send: (m) => stream.write(toBuffer(sy.BackupToPrimary.encode(m).finish())),
+    sendBytes: (b) => stream.write(b),
+    heartbeat(everyMs) {
+      hb = setInterval(() => raw.send({ heartbeat: { sentMs: Date.now() } }), everyMs);
+      return () => clearInterval(hb);
+    },
+    waitFor(pred, what, timeoutMs = 5000) {
+      const find = () => received.find((d) => d.ok && pred(d.msg)) as { msg: sy.PrimaryToBackup } | undefined;
+      const seen = find();
+      if (seen) return Promise.resolve(seen.msg);
+      return new Promise((resolve, reject) => {
+        const w = () => { const f = find(); if (f) { clearTimeout(timer); waiters.delete(w); resolve(f.msg); } };
+        const timer = setTimeout(() => { waiters.delete(w); reject(new Error(`timed out waiting for ${what}`)); }, timeoutMs);
+        waiters.add(w);
+      });
+    },
+  };
+  return raw;
 }
