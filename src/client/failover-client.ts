@@ -6,7 +6,7 @@
 //   `primary` is an open link whose server says role primary, serving, with the highest epoch among
 //   such links; null while none qualifies (a failover is under way iff failoverSince !== null).
 //   Every pending request is either parked (sentTo null) or was last sent to the link in sentTo.
-import type { Request, TEvent } from '../protocol/messages.js';
+import type { EventName, Request, TEvent } from '../protocol/messages.js';
 import { DEFAULT_RECONNECT, type BackoffOptions } from './backoff.js';
 import { TypedEmitter } from './emitter.js';
 import { TandemError } from './errors.js';
@@ -50,6 +50,15 @@ interface Pending {
   timeout: ReturnType<typeof setTimeout> | undefined;
   notPrimaryRetries: number;
 }
+
+/**
+ * Replies, never state events, even with a `seq` attribute: EventServerInfo's `seq` is the newest
+ * seq the server knows, not a position in the event stream.
+ */
+const REPLIES: ReadonlySet<EventName> = new Set<EventName>([
+  'EventServerInfo', 'EventACK', 'EventError', 'EventRegistered', 'EventUnregistered', 'EventAddressInfo',
+  'EventPartyInfo', 'EventLinkConnected', 'EventLinkDisconnected',
+]);
 
 const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
@@ -191,7 +200,7 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
 
   linkEvent(link: ServerLink, ev: TEvent): void {
     if (ev.referenceId !== undefined) this.onAnswer(link, ev);
-    if (ev.seq === undefined) {
+    if (ev.seq === undefined || REPLIES.has(ev.event)) {
       this.emit('control', { server: link.url, event: ev });
       return;
     }

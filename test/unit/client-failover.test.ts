@@ -131,6 +131,7 @@ t.test('events across a failover: every journalled event once, in seq order, via
   await s.until((x) => x.type === 'failover-complete', 'failover-complete');
   const expected = st.journal.filter((e) => e.thisDN === '5001' || e.thisDN === '5002').map((e) => e.seq);
   t.same(s.events.map((e) => e.seq), expected, 'exactly the journal for our DNs, in order');
+  t.same(s.events.map((e) => e.event), st.journal.filter((e) => e.thisDN === '5001' || e.thisDN === '5002').map((e) => e.event), 'EventServerInfo (which has a seq too) is not a state event');
   t.equal(client.lastSeq, expected.at(-1));
   // A duplicate copy (a second replay) changes nothing.
   t.equal(s.events.length, 5);
