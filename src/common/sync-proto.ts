@@ -1,5 +1,5 @@
 // The HA sync stream's generated protobuf types, with uint64 as number (see proto-runtime.ts).
 import './proto-runtime.js';
-import { tandem } from '../gen/sync.js';
+import { tandemsync } from '../gen/sync.js';
 
-export import sy = tandem.sync;
+export import sy = tandemsync;

@@ -7,7 +7,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { sy } from './sync-proto.js';
 
-export const SYNC_STREAM_PATH = '/tandem.sync.Sync/Stream';
+export const SYNC_STREAM_PATH = '/tandemsync.Sync/Stream';
 
 /** A PrimaryToBackup message serialized ahead of time. */
 export class EncodedFrame {

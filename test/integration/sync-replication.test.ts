@@ -134,3 +134,26 @@ t.test('handover: drained, HandoverReady, the old primary rejoins the new one wi
   t.equal(p.primaryReplica.dump(), p.backupReplica.dump(), 'old primary follows the new one');
   t.equal(primaryB.offset, result.finalOffset + 10, 'offsets continue across the handover');
 });
+
+t.test('the real core state (applyDelta, snapshotDeltas) replicates: canonicalState equal', async (t) => {
+  const { createState, applyDelta, snapshotDeltas, canonicalState } = await import('../../src/core/index.js');
+  const { SyncBackup } = await import('../../src/sync/backup.js');
+  const primaryState = createState();
+  let backupState_ = createState();
+  const p = await loopbackPair(t, { snapshotDeltas: () => snapshotDeltas(primaryState) });
+  const src = new DeltaSource();
+  const change = (n: number) => { const d = src.next(n); for (const x of d) applyDelta(primaryState, x); return p.primary.publish(d); };
+  for (let i = 0; i < 20; i++) { change(30); await turn(); }
+  const b = new SyncBackup({
+    serverName: 'B', primaryAddress: `127.0.0.1:${p.server.port}`, log: p.log.logger,
+    reset: () => { backupState_ = createState(); },
+    apply: (ds) => { for (const d of ds) applyDelta(backupState_, d); },
+  });
+  t.teardown(() => b.stop());
+  b.start();
+  await backupState(b, 'in-sync');
+  let last = 0;
+  for (let i = 0; i < 20; i++) { last = change(30); await turn(); }
+  await backupAt(b, last);
+  t.equal(canonicalState(backupState_), canonicalState(primaryState));
+});

@@ -2,6 +2,7 @@
 import t from 'tap';
 import type { Delta } from '../../src/core/api.js';
 import { sy } from '../../src/common/sync-proto.js';
+import { sw } from '../../src/common/switch-proto.js';
 import { decodeBackupToPrimary, encodePrimary, syncServiceDefinition, EncodedFrame } from '../../src/common/sync-service.js';
 import { deltaFromWire, deltaToWire } from '../../src/sync/delta-codec.js';
 import { AckWaiters } from '../../src/sync/ack-waiters.js';
@@ -60,4 +61,11 @@ t.test('before Hello: heartbeat ignored, others NOT_HELLO, wrong secret UNAUTHOR
   t.match(classifyBeforeHello(decodeBackupToPrimary(Buffer.from([0xff])), undefined), { kind: 'error', code: sy.ErrorCode.BAD_MESSAGE });
   t.ok(secretMatches('', 'anything'), 'no secret configured: open');
   t.notOk(secretMatches('abc', 'abcd'));
+});
+
+t.test('sync and switch protobuf modules load side by side (separate pbjs roots)', async (t) => {
+  const hb = sy.PrimaryToBackup.decode(encodePrimary({ heartbeat: { sentMs: 2 ** 41 } })).heartbeat!;
+  t.equal(hb.sentMs, 2 ** 41, 'uint64 as number');
+  const claim = sw.LinkUp.decode(sw.LinkUp.encode({ claim: { epoch: 3 } }).finish()).claim!;
+  t.equal(claim.epoch, 3);
 });
