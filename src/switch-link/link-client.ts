@@ -14,6 +14,8 @@ export interface LinkOptions {
   secret?: string;
   /** Rejects requests (and `welcome`) not answered within this long. Default 10 s. */
   timeoutMs?: number;
+  /** false: do not send Hello on open (tests of the NotHello rule); send it yourself. Default true. */
+  hello?: boolean;
 }
 
 export interface SwitchLinkEvents {
@@ -56,7 +58,11 @@ export class SwitchLink extends EventEmitter<SwitchLinkEvents> {
     this.stream.on('error', (err: grpc.ServiceError) => this.shutdown(err.code === grpc.status.CANCELLED && this.isClosed ? undefined
       : new SwitchLinkError(err.code === grpc.status.UNAVAILABLE ? 'SwitchUnavailable' : 'LinkFailed', `switch link to ${opts.address} failed: ${err.details || err.message}${err.code === grpc.status.UNAVAILABLE ? ' (is `tandem switch` running there?)' : ''}`)));
     this.stream.on('end', () => this.shutdown(this.isClosed ? undefined : new SwitchLinkError('LinkClosed', `the switch at ${opts.address} closed the link`)));
-    this.send({ hello: { serverName: opts.serverName, secret: opts.secret ?? '' } });
+    if (opts.hello !== false) this.sendHello();
+  }
+
+  sendHello(): void {
+    this.send({ hello: { serverName: this.opts.serverName, secret: this.opts.secret ?? '' } });
   }
 
   get closed(): boolean { return this.isClosed; }
