@@ -16,18 +16,19 @@ export function onCommandResult(tx: Tx, r: sw.ICommandResult): void {
     if (!r.ok && id.startsWith('auto:')) offerRefused(tx, id);
     return; // answered already by an event, expired, or a core-issued command that worked
   }
+  tx.del('pending', id);
+  if (tx.state.dedup.has(id)) return; // an event answered it (the de-dup key is the command id)
   if (r.ok) {
     const first = r.duplicate ? firstEntryOf(tx.state, id, p.thisDN) : undefined;
     const answer: TEvent = first ? { ...first.event, referenceId: p.referenceId } : { event: 'EventACK', referenceId: p.referenceId, thisDN: p.thisDN };
     tx.reply(p.clientName, answer);
-    tx.rememberAnswer(p.clientName, p.referenceId, answer, id);
+    tx.rememberAnswer(p.clientName, p.referenceId, answer);
     return;
   }
   const code = r.errorCode ?? '';
   const err: TEvent = { event: 'EventError', referenceId: p.referenceId, errorCode: errorCodeOf(code), errorMessage: r.errorMessage || `the switch refused the command (${code})` };
   tx.reply(p.clientName, err);
-  if (NOT_MINE.has(code)) tx.del('pending', id);
-  else tx.rememberAnswer(p.clientName, p.referenceId, err, id);
+  if (!NOT_MINE.has(code)) tx.rememberAnswer(p.clientName, p.referenceId, err);
 }
 
 /** The first journalled event the command caused on the requester's DN (newest journal first is no faster: scan). */

@@ -21,6 +21,7 @@ export function onTick(tx: Tx): void {
     if (p.since + timeout > tx.now) continue;
     // No dedup record: if the switch did run it, a retry gets the switch's duplicate answer.
     tx.del('pending', p.commandId);
+    if (tx.state.dedup.has(p.commandId)) continue; // answered by an event; only the CommandResult was lost
     tx.error(p.clientName, p.referenceId, 'SwitchUnavailable', `the switch did not answer within ${timeout} ms: retry the request with the same referenceId`);
   }
 }

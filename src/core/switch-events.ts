@@ -20,7 +20,7 @@ export function onSwitchEvents(tx: Tx, events: Ev[]): void {
     if (seq <= tx.lastSwitchSeq) continue; // redelivery overlap: already applied
     tx.switchSeqApplied(seq);
     const commandId = ev.commandId || undefined;
-    const p = commandId ? tx.state.pending.get(commandId) : undefined;
+    const p = commandId && !tx.state.dedup.has(commandId) ? tx.state.pending.get(commandId) : undefined; // answered already: dedup
     tx.cause = commandId;
     tx.awaiting = p ? { clientName: p.clientName, referenceId: p.referenceId, thisDN: p.thisDN, commandId: p.commandId } : undefined;
     try {

@@ -9,7 +9,7 @@ export interface Awaiting {
   clientName: string;
   referenceId: number;
   thisDN: string;
-  /** Set when the request went to the switch: answering it deletes the pending record. */
+  /** Set when the request went to the switch. */
   commandId?: string;
 }
 
@@ -92,13 +92,16 @@ export class Tx {
     const a = this.awaiting;
     if (!a) return;
     this.awaiting = undefined;
-    this.rememberAnswer(a.clientName, a.referenceId, answer, a.commandId);
+    this.rememberAnswer(a.clientName, a.referenceId, answer);
   }
 
-  rememberAnswer(clientName: string, referenceId: number, answer: TEvent, commandId?: string): void {
+  /**
+   * The de-dup record is what makes a request answered. A pending request stays until its
+   * CommandResult (it still holds the user data for the call its command creates).
+   */
+  rememberAnswer(clientName: string, referenceId: number, answer: TEvent): void {
     const key = dedupKey(clientName, referenceId);
     this.put('dedup', key, { key, answer, at: this.now });
-    if (commandId !== undefined && this.state.pending.has(commandId)) this.del('pending', commandId);
   }
 
   /** A request handled without the switch ends here: no event on its DN means EventACK. */
