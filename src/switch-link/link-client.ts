@@ -156,7 +156,8 @@ export class SwitchLink extends EventEmitter<SwitchLinkEvents> {
       case 'welcome': this.settle(this.welcomeWaiter, m.welcome as sw.Welcome); this.welcomeWaiter = undefined; break;
       case 'error': {
         const e = m.error as sw.Error;
-        if (this.welcomeWaiter) {
+        // Only Unauthorized ends a link before Welcome; NotHello/BadMessage leave it open.
+        if (this.welcomeWaiter && e.code === 'Unauthorized') {
           clearTimeout(this.welcomeWaiter.timer);
           this.welcomeWaiter.reject(new SwitchLinkError(e.code, `switch refused the link: ${e.code}: ${e.message}`));
           this.welcomeWaiter = undefined;
