@@ -53,7 +53,7 @@ t.test('desktop page through a failover (fake pair)', async (t) => {
 
   // Every state event the page got: the journal for 5001, each once, in order.
   const seqs = await page.evaluate(() => {
-    const log = [...document.querySelectorAll('[data-testid="event-log"] li')].map((li) => li.textContent ?? '');
+    const log = Array.from(document.querySelectorAll('[data-testid="event-log"] li')).map((li) => li.textContent ?? '');
     return log.map((l) => /#(\d+) Event/.exec(l)?.[1]).filter(Boolean).map(Number).reverse();
   });
   t.same(seqs, pair.state.journal.filter((e) => e.thisDN === '5001').map((e) => e.seq));

@@ -25,7 +25,7 @@ function desk(t: Tap, url: string, name: string, reconnectMs = 20) {
   const seen = (ev: string, connId?: string) => () => events.some((e) => e.event === ev && (connId === undefined || e.connId === connId));
   return { client, events, statuses, until, seen };
 }
-type Tap = Parameters<Parameters<typeof t.test>[1]>[0];
+interface Tap { teardown(fn: () => unknown): void }
 
 const increasing = (evs: TEvent[]) => evs.every((e, i) => i === 0 || e.seq! > evs[i - 1]!.seq!);
 
