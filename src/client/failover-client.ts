@@ -262,6 +262,8 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
       this.sendReplay(link, afterSeq);
     }
     for (const p of this.pending.values()) if (p.sentTo !== link) this.sendPending(p);
+    // register() calls still waiting for a primary's snapshot: ask the new primary.
+    for (const dn of this.registerWaiters.keys()) this.registerOn(link, dn);
   }
 
   private sendReplay(link: ServerLink, afterSeq: number): void {
@@ -351,7 +353,8 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
   /** The primary's EventRegistered answers register(); a backup's is only a confirmation. */
   private registered(link: ServerLink, ev: TEvent): void {
     if (ev.event !== 'EventRegistered' || !ev.thisDN) return;
-    if (link !== this.primaryLink && this.links.some((l) => l !== link && l.isOpen)) return;
+    // Without a primary (mid-failover) any server's snapshot will do rather than leave the caller waiting.
+    if (this.primaryLink !== null && link !== this.primaryLink) return;
     const ws = this.registerWaiters.get(ev.thisDN) ?? [];
     this.registerWaiters.delete(ev.thisDN);
     for (const w of ws) w.resolve(ev);

@@ -204,3 +204,15 @@ t.test('referenceIds are positive, increasing and unique across requests', async
   t.equal(new Set(byServer(s.pair.a)).size, byServer(s.pair.a).length);
   t.ok(all.every((r) => Number.isSafeInteger(r) && r > 0));
 });
+
+t.test('register() resolves with the primary snapshot, or any server while no primary is known', async (t) => {
+  const s = await setup(t);
+  const { pair, client } = s;
+  await ready(s, pair);
+  await pair.a.crash();
+  await s.until((x) => x.type === 'failover-started', 'failover-started');
+  const ev = await client.register('5009');
+  t.equal(ev.event, 'EventRegistered');
+  t.equal(ev.thisDN, '5009');
+  t.same(pair.b.received.filter((r) => r.request === 'RequestRegisterAddress').map((r) => r.thisDN).slice(-1), ['5009']);
+});
