@@ -1,3 +1,5 @@
+// Each file gets its own protobufjs root (-r): two generated modules sharing the default root would
+// replace each other's top-level package object.
 // Generates typed ESM protobuf code from proto/*.proto into src/gen (types + code, for tests run
 // from src) and copies the code into dist/gen (for the built servers). Never edit src/gen by hand.
 import { execFileSync } from 'node:child_process';
@@ -18,7 +20,7 @@ for (const file of readdirSync(protoDir).filter((f) => f.endsWith('.proto'))) {
   const src = join(protoDir, file);
   const fresh = existsSync(out) && existsSync(join(genDir, `${name}.d.ts`)) && statSync(out).mtimeMs >= statSync(src).mtimeMs;
   if (!fresh) {
-    execFileSync(process.execPath, [pbjs, '-t', 'static-module', '-w', 'esm', '--no-beautify', '--no-verify', '--no-convert', '-d', '-p', protoDir, '-o', out, src], { stdio: 'inherit' });
+    execFileSync(process.execPath, [pbjs, '-t', 'static-module', '-w', 'esm', '--no-beautify', '--no-verify', '--no-convert', '-d', '-r', name, '-p', protoDir, '-o', out, src], { stdio: 'inherit' });
     // uint64 decodes to number at run time (src/common/proto-runtime.ts); make the types say so.
     const dts = join(genDir, `${name}.d.ts`);
     writeFileSync(dts, readFileSync(dts, 'utf8').replace(/\(number\|Long\|null\)/g, '(number|null)').replace(/\(number\|Long\)/g, 'number'));
