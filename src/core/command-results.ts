@@ -31,8 +31,8 @@ export function onCommandResult(tx: Tx, r: sw.ICommandResult): void {
   if (!NOT_MINE.has(code)) tx.rememberAnswer(p.clientName, p.referenceId, err);
 }
 
-/** The first journalled event the command caused on the requester's DN (newest journal first is no faster: scan). */
-function firstEntryOf(state: CoreState, commandId: string, dn: string): JournalEntry | undefined {
+/** The first journalled event the command caused on the requester's DN. A scan: only used on rare paths (duplicates, refused retries). */
+export function firstEntryOf(state: CoreState, commandId: string, dn: string): JournalEntry | undefined {
   return state.journal.find((e) => e.commandId === commandId && e.dn === dn);
 }
 

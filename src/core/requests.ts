@@ -4,6 +4,7 @@ import type { Registration } from './api.js';
 import { isAgentRequest, onAgentRequest } from './agent-requests.js';
 import { callInfo } from './call-events.js';
 import { isCallRequest, onCallRequest } from './call-requests.js';
+import { firstEntryOf } from './command-results.js';
 import { internalDN, refuse, RequestError } from './errors.js';
 import { dedupKey, type Tx } from './tx.js';
 import { isUserDataRequest, onUserDataRequest } from './user-data.js';
@@ -15,6 +16,16 @@ export function onRequest(tx: Tx, clientName: string, r: Request): void {
   } catch (e) {
     if (!(e instanceof RequestError)) throw e;
     tx.awaiting = undefined;
+    const done = isCallRequest(r) ? firstEntryOf(tx.state, dedupKey(clientName, r.referenceId), r.thisDN) : undefined;
+    if (done) {
+      // A retry of a request that already took effect (its events are journalled under its command
+      // id) but whose pending record never reached this server: it is no longer valid because it
+      // worked. Answer with its first event instead of an error.
+      const answer = { ...done.event, referenceId: r.referenceId };
+      tx.reply(clientName, answer);
+      tx.rememberAnswer(clientName, r.referenceId, answer);
+      return;
+    }
     tx.error(clientName, r.referenceId, e.code, e.message);
   }
 }

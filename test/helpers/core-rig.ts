@@ -1,6 +1,6 @@
 // Drives the pure core against the fake switch: every command the core emits is executed by the fake
 // switch and its events and result are fed back, until nothing more happens. Records everything.
-import { createState, defaultCoreConfig, handle, type CoreConfig, type CoreInput, type CoreOutput, type CoreState, type Delta, type JournalEntry, type Reply, type SwitchCommand } from '../../src/core/index.js';
+import { applyDelta, createState, defaultCoreConfig, handle, type CoreConfig, type CoreInput, type CoreOutput, type CoreState, type Delta, type JournalEntry, type Reply, type SwitchCommand } from '../../src/core/index.js';
 import type { Request } from '../../src/protocol/messages.js';
 import { FakeSwitch, type DialPlan } from './fake-switch.js';
 
@@ -26,10 +26,21 @@ export class Rig {
   readonly all: Step = { events: [], replies: [], commands: [], deltas: [] };
   private ref = 0;
 
-  constructor(config: Partial<CoreConfig> = {}, plan: DialPlan = PLAN) {
+  constructor(config: Partial<CoreConfig> = {}, plan: DialPlan = PLAN, shared?: { sw: FakeSwitch; state: CoreState }) {
     this.config = { ...defaultCoreConfig(), ...config };
-    this.sw = new FakeSwitch(plan);
-    this.feed({ kind: 'switchSnapshot', snapshot: this.sw.snapshot() });
+    this.sw = shared?.sw ?? new FakeSwitch(plan);
+    if (shared) this.state = shared.state;
+    else this.feed({ kind: 'switchSnapshot', snapshot: this.sw.snapshot() });
+  }
+
+  /** A second server on the same switch whose state is built from `deltas` (sent as JSON, as on the wire). */
+  static backupOf(primary: Rig, deltas: Delta[]): Rig {
+    const state = createState();
+    for (const d of JSON.parse(JSON.stringify(deltas)) as Delta[]) applyDelta(state, d);
+    const b = new Rig(primary.config, PLAN, { sw: primary.sw, state });
+    b.now = primary.now;
+    b.ref = primary.ref;
+    return b;
   }
 
   nextRef(): number {
