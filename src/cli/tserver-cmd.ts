@@ -69,7 +69,7 @@ export async function main(argv: string[]): Promise<number> {
   let server: TServer | undefined;
   const logs = createLogger({ server: cfg.serverName, role: () => server?.role.role ?? cfg.role, epoch: () => server?.role.epoch ?? 0 }, { file: values['log-file'] });
   const log = logs.logger;
-  server = new TServer(cfg, log, openSwitchTransport(cfg.switchAddress));
+  server = new TServer(cfg, log, openSwitchTransport(cfg.switchAddress, cfg.serverName));
 
   let httpPort: number;
   try {
@@ -95,6 +95,8 @@ export async function main(argv: string[]): Promise<number> {
         log.info('stopped');
         logs.flush();
         resolveExit(0);
+        // The gRPC channel to the switch would keep the loop alive; everything is closed and flushed.
+        setImmediate(() => process.exit(0));
       });
     };
     process.on('SIGTERM', () => stop('SIGTERM'));

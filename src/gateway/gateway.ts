@@ -53,7 +53,7 @@ export class Gateway {
 
   constructor(private readonly o: GatewayOptions) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: o.limits.maxFrameBytes * 2, clientTracking: false });
-    if (o.limits.pingIntervalMs > 0) this.pingTimer = setInterval(() => this.ping(), o.limits.pingIntervalMs);
+    if (o.limits.pingIntervalMs > 0) this.pingTimer = setInterval(() => this.ping(), o.limits.pingIntervalMs).unref();
     o.metrics.gauge('tandem_clients', 'Open desktop connections that sent RequestOpen.', () => this.byClient.size);
     o.metrics.gauge('tandem_connections', 'Open WebSocket connections.', () => this.sessions.size);
   }
@@ -124,7 +124,7 @@ export class Gateway {
   private onFrame(session: Session, data: RawData, isBinary: boolean): void {
     if (session.closing) return;
     if (isBinary) return this.reject(session, undefined, 'BadRequest', 'binary frames are not accepted: send JSON text frames');
-    const text = Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data as ArrayBuffer).toString('utf8');
+    const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
     const parsed = parseRequest(text, this.o.limits.maxFrameBytes);
     if (!parsed.ok) return this.reject(session, undefined, parsed.code, parsed.message, parsed.referenceId);
     const req = parsed.request;

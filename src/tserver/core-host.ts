@@ -10,8 +10,8 @@ import type { BatchCollector } from './outbound.js';
 import type { RoleView } from './role.js';
 
 export interface CommandSink {
-  /** Sends commands; returns results for the ones that could not be sent (link down). */
-  send(commands: SwitchCommand[]): sw.ICommandResult[];
+  /** Sends commands (stamped with the epoch); drops them when the link is not up. */
+  send(commands: SwitchCommand[]): void;
   readonly isUp: boolean;
 }
 
@@ -49,10 +49,7 @@ export class CoreHost {
   commandResult(result: sw.ICommandResult): void { this.input({ kind: 'commandResult', result }); }
   switchSnapshot(snapshot: sw.ISnapshot): void { this.input({ kind: 'switchSnapshot', snapshot }); }
 
-  /**
-   * Runs one input through the core. Re-entrant calls (a command refused at once because the link is
-   * down feeds a result back) are queued and run after the current one, in order.
-   */
+  /** Runs one input through the core. Re-entrant calls are queued and run after the current one, in order. */
   input(input: CoreInput): void {
     this.queue.push(input);
     if (this.running) return;
@@ -94,10 +91,7 @@ export class CoreHost {
     b.deltas(out.deltas);
     for (const entry of out.events) b.add({ kind: 'event', entry });
     for (const r of out.replies) b.add({ kind: 'reply', clientName: r.clientName, event: r.event });
-    if (out.commands.length > 0) {
-      const refused = this.commands ? this.commands.send(out.commands) : out.commands.map((c) => ({ commandId: c.commandId, ok: false, errorCode: 'SwitchUnavailable', errorMessage: 'no switch link' }));
-      for (const result of refused) this.queue.push({ kind: 'commandResult', result });
-    }
+    if (out.commands.length > 0) this.commands?.send(out.commands);
   }
 
   /** One timer at the core's next deadline; only a serving primary runs core timers. */

@@ -68,8 +68,6 @@ export class SwitchLink {
   /** When the lease we hold runs out unless renewed (ms); checked on every heartbeat. */
   private leaseUntil = 0;
   private buffered: sw.ISwitchEvent[] = [];
-  /** Commands sent and not yet answered: failed with SwitchUnavailable if the link drops. */
-  private readonly inFlight = new Map<string, SwitchCommand>();
   private readonly backoff: ReconnectBackoff;
   private lastDownReason = '';
 
@@ -88,18 +86,18 @@ export class SwitchLink {
     this.machine.transition(['down', 'connecting', 'claiming', 'resyncing', 'up', 'following', 'deposed'], 'stopped', 'process stopping');
   }
 
-  /** Sends call-control commands with the current epoch; answers them at once when the link is not up. */
-  send(commands: SwitchCommand[]): sw.ICommandResult[] {
-    const refused: sw.ICommandResult[] = [];
-    for (const c of commands) {
-      if (!this.isUp || !this.transport) {
-        refused.push(unavailable(c.commandId, `switch link is ${this.state}`));
-        continue;
-      }
-      this.inFlight.set(c.commandId, c);
-      this.transport.send({ command: { ...c, epoch: this.opts.role.epoch } });
+  /**
+   * Sends call-control commands stamped with the current epoch. When the link is not up they are
+   * dropped: the core keeps each client request pending and answers SwitchUnavailable after its
+   * pending timeout, or re-sends the same command id when the client retries once the link is back
+   * (the switch runs a command id at most once).
+   */
+  send(commands: SwitchCommand[]): void {
+    if (!this.isUp || !this.transport) {
+      this.opts.log.warn({ commands: commands.map((c) => c.commandId), linkState: this.state }, 'switch link not up: commands not sent');
+      return;
     }
-    return refused;
+    for (const c of commands) this.transport.send({ command: { ...c, epoch: this.opts.role.epoch } });
   }
 
   /** Asks for the lease again (the HA layer, after a promotion decision). */
@@ -160,7 +158,6 @@ export class SwitchLink {
         this.welcome = undefined;
         this.buffered = [];
         if (from === 'up') this.h.linkUp(false, why);
-        this.failInFlight(why);
         if (to === 'stopped') {
           clearTimeout(this.reconnectTimer);
           const t = this.transport;
@@ -180,13 +177,6 @@ export class SwitchLink {
     }
   }
 
-  private failInFlight(why: string): void {
-    if (this.inFlight.size === 0) return;
-    const results = [...this.inFlight.keys()].map((id) => unavailable(id, `switch link lost (${why})`));
-    this.inFlight.clear();
-    for (const r of results) this.h.commandResult(r);
-  }
-
   // ---------------------------------------------------------------- messages from the switch
 
   private onMessage(m: sw.ILinkDown): void {
@@ -197,12 +187,7 @@ export class SwitchLink {
     if (m.heartbeatAck) return this.onHeartbeatAck(m.heartbeatAck);
     if (m.events) return this.onEvents(m.events.events ?? []);
     if (m.snapshot) return this.onSnapshot(m.snapshot);
-    if (m.commandResult) {
-      const id = m.commandResult.commandId ?? '';
-      if (!this.inFlight.delete(id)) this.opts.log.debug({ commandId: id }, 'switch link: result for a command not in flight');
-      this.h.commandResult(m.commandResult);
-      return;
-    }
+    if (m.commandResult) return this.h.commandResult(m.commandResult);
     if (m.error) {
       this.opts.log.error({ code: m.error.code, message: m.error.message }, 'switch link: error from the switch');
       return;
@@ -250,7 +235,6 @@ export class SwitchLink {
 
   private onDeposed(d: sw.IDeposed): void {
     if (!this.machine.transition(['claiming', 'resyncing', 'up'], 'deposed', `deposed: ${d.reason ?? '?'} (new epoch ${d.newEpoch ?? 0}, holder ${d.newHolder || 'none'})`)) return;
-    this.failInFlight(`deposed: ${d.reason ?? '?'}`);
     this.h.leaseLost({ kind: 'deposed', code: d.reason ?? '', currentEpoch: d.newEpoch ?? 0, holder: d.newHolder ?? '' });
   }
 
@@ -304,8 +288,4 @@ export class SwitchLink {
   }
 
   get downReason(): string { return this.lastDownReason; }
-}
-
-function unavailable(commandId: string, why: string): sw.ICommandResult {
-  return { commandId, ok: false, errorCode: 'SwitchUnavailable', errorMessage: `${why}: retry when EventLinkConnected arrives` };
 }
