@@ -126,7 +126,7 @@ export class Gateway {
     if (isBinary) return this.reject(session, undefined, 'BadRequest', 'binary frames are not accepted: send JSON text frames');
     const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
     const parsed = parseRequest(text, this.o.limits.maxFrameBytes);
-    if (!parsed.ok) return this.reject(session, undefined, parsed.code, parsed.message, parsed.referenceId);
+    if (!parsed.ok) return this.reject(session, undefined, parsed.code, parsed.message, parsed.referenceId ?? this.oversizedRef(text));
     const req = parsed.request;
     this.o.metrics.inc('tandem_requests_received_total', 'Requests received, by type.', { request: req.request });
     if (req.request === 'RequestOpen') return this.open(session, req);
@@ -149,6 +149,20 @@ export class Gateway {
     this.o.core.request(name, req);
     if (req.request === 'RequestRegisterAddress' || req.request === 'RequestUnregisterAddress') {
       this.o.batch.add({ kind: 'registrations', clientName: name, dns: registeredDNs(this.o.core.state, name) });
+    }
+  }
+
+  /**
+   * An over-limit frame (ws let it through: at most 2x the limit) is still a request that deserves its
+   * one direct answer: find its referenceId, bounded work, nothing else is looked at.
+   */
+  private oversizedRef(text: string): number | undefined {
+    if (text.length <= this.o.limits.maxFrameBytes) return undefined;
+    try {
+      const ref = (JSON.parse(text) as { referenceId?: unknown }).referenceId;
+      return Number.isSafeInteger(ref) && (ref as number) > 0 ? (ref as number) : undefined;
+    } catch {
+      return undefined;
     }
   }
 

@@ -5,6 +5,9 @@ import type { RequestName, TEvent } from '../../src/protocol/messages.js';
 
 export type Attrs = Record<string, unknown>;
 
+/** A journalled state event (EventServerInfo carries the server's newest seq but is not one). */
+export const isStateEvent = (e: TEvent): boolean => e.seq !== undefined && e.event !== 'EventServerInfo';
+
 export class TestClient {
   readonly events: TEvent[] = [];
   /** Index of the first event not yet taken by take()/next(). */
@@ -64,7 +67,7 @@ export class TestClient {
   /** The next `n` state events (with seq) after the cursor, consumed. */
   async nextStateEvents(n: number, timeoutMs = 5_000): Promise<TEvent[]> {
     const out: TEvent[] = [];
-    while (out.length < n) out.push(await this.take((e) => e.seq !== undefined, timeoutMs, `state event ${out.length + 1} of ${n}`));
+    while (out.length < n) out.push(await this.take(isStateEvent, timeoutMs, `state event ${out.length + 1} of ${n}`));
     return out;
   }
 

@@ -3,6 +3,7 @@
 import t from 'tap';
 import { openClient, startStack } from '../helpers/tserver-fixture.js';
 import type { TEvent } from '../../src/protocol/messages.js';
+import { isStateEvent } from '../helpers/ws-client.js';
 
 t.test('replay after a disconnect, then a gap', async (t) => {
   const { ts } = await startStack(t, { config: { core: { journal: { maxEvents: 10, maxAgeMs: 3_600_000 } } } });
@@ -27,7 +28,7 @@ t.test('replay after a disconnect, then a gap', async (t) => {
   ann.skipAll();
   const ack = await ann.request('RequestReplay', { afterSeq: lastSeq });
   t.equal(ack.event, 'EventACK');
-  const replayed = ann.events.filter((e) => e.seq !== undefined);
+  const replayed = ann.events.filter(isStateEvent);
   t.same(replayed.map((e) => [e.event, e.seq]), missed.map((e) => [e.event, e.seq]), 'exactly the missed events, in order');
   t.ok(replayed.every((e) => e.referenceId === undefined), 'not ann\'s requests: no referenceId');
   // The replay came before the ACK.
