@@ -133,6 +133,17 @@ export class SwitchLink extends EventEmitter<SwitchLinkEvents> {
     });
   }
 
+  /**
+   * Heartbeats every `everyMs` (the Welcome's heartbeatMs) under `epoch` until the returned stop
+   * function runs or the link closes. Acks are not awaited: a lost lease shows up as Deposed.
+   */
+  keepHeartbeating(epoch: number, everyMs: number): () => void {
+    const timer = setInterval(() => { if (this.isClosed) stop(); else this.heartbeat(epoch).catch(() => {}); }, everyMs);
+    const stop = () => { clearInterval(timer); this.off('close', stop); };
+    this.on('close', stop);
+    return stop;
+  }
+
   /** Closes the link at once (the switch sees it gone); every pending request is rejected. */
   close(): void {
     if (this.isClosed) return;

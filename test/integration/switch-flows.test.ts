@@ -36,6 +36,7 @@ t.test('call flows over the switch link', async (t) => {
   const rw = new Recorder(w);
   const granted = await a.claim({ epoch: 1 });
   t.equal(granted.granted?.epoch, 1);
+  t.teardown(a.keepHeartbeating(1, 100));
 
   let n = 0;
   /** Runs a command; returns its result and the events it caused (tagged with its id). */

@@ -14,9 +14,9 @@ t.test('lease, fencing and exactly-once across a failover', async (t) => {
     return l;
   };
   const heartbeating = (l: SwitchLink, epoch: number) => {
-    const timer = setInterval(() => { l.heartbeat(epoch).catch(() => {}); }, 50);
-    t.teardown(() => clearInterval(timer));
-    return () => clearInterval(timer);
+    const stop = l.keepHeartbeating(epoch, 50);
+    t.teardown(stop);
+    return stop;
   };
   const make = (l: SwitchLink, commandId: string, epoch: number) => l.command({ commandId, epoch, makeCall: { dn: '5001', to: '5002' } });
 
@@ -43,6 +43,7 @@ t.test('lease, fencing and exactly-once across a failover', async (t) => {
   // Operator switchover: B forces epoch 2; A is told at once and fenced off.
   const deposedA = a.next((m) => !!m.deposed);
   t.match((await b.claim({ epoch: 2, force: true })).granted, { epoch: 2 });
+  const stopB = heartbeating(b, 2);
   t.match((await deposedA).deposed, { epoch: 1, newEpoch: 2, newHolder: 'B', reason: 'Forced' });
   stopA();
   t.match(await make(a, 'a-2', 1), { ok: false, errorCode: 'NotLeaseHolder' }, 'the old holder, old epoch');
@@ -57,11 +58,13 @@ t.test('lease, fencing and exactly-once across a failover', async (t) => {
   t.equal((await b.snapshot()).calls.length, 1, 'still one call');
 
   // B goes silent: its lease lapses within leaseMs (+ one lapse check) and it is told so.
+  const lapsedP = b.next((m) => !!m.deposed, 3000);
+  stopB();
   const t0 = Date.now();
-  const lapsed = await b.next((m) => !!m.deposed, 3000);
+  const lapsed = await lapsedP;
   const took = Date.now() - t0;
   t.match(lapsed.deposed, { epoch: 2, newEpoch: 2, reason: 'LeaseLapsed' });
-  t.ok(took < 800, `a hung primary is replaceable quickly (lapsed after ${took} ms)`);
+  t.ok(took < 1500, `a hung primary is replaceable quickly (lapsed after ${took} ms)`);
   t.match(await make(b, 'b-2', 2), { ok: false, errorCode: 'NotLeaseHolder' }, 'commands after lapse are refused');
   t.match((await a.claim({ epoch: 3 })).granted, { epoch: 3 }, 'granted after lapse without force');
   heartbeating(a, 3);
@@ -72,8 +75,10 @@ t.test('lease, fencing and exactly-once across a failover', async (t) => {
   a.close();
   await proc.waitFor((l) => l.msg === 'lease held -> free (LinkGone): epoch 3 -> 3, holder "A" -> ""', 5000, 'lease freed by link gone');
   t.match((await c.claim({ epoch: 4 })).granted, { epoch: 4 });
+  const stopC = heartbeating(c, 4);
 
   // Graceful handover.
+  stopC();
   const released = c.next((m) => !!m.deposed);
   c.send({ releaseLease: { epoch: 4 } });
   t.match((await released).deposed, { epoch: 4, reason: 'Released' });

@@ -8,6 +8,10 @@ import { join } from 'node:path';
 import { spawnTandem, ready } from '../helpers/process.js';
 import { connectLink } from '../../src/switch-link/link-client.js';
 import type { sw } from '../../src/common/switch-proto.js';
+import type { SwitchLink } from '../../src/switch-link/link-client.js';
+
+/** Resolves once cond() holds, checking now and after every message on the link. */
+const until = (l: SwitchLink, cond: () => boolean) => (cond() ? Promise.resolve() : l.next(cond, 5000).then(() => {}));
 
 t.test('redelivery from S without gap or duplicate; gap when S is older than the log', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-switch-'));
@@ -44,7 +48,7 @@ t.test('redelivery from S without gap or duplicate; gap when S is older than the
   t.equal(last, 40);
   t.equal(g.gap, false);
   t.ok(g.lastSeq >= 10 && g.lastSeq <= 40, `granted at lastSeq ${g.lastSeq}`);
-  await p.next(() => after[after.length - 1] === last, 5000).catch(() => {});
+  await until(p, () => after[after.length - 1] === last);
   t.same(after, Array.from({ length: last - 4 }, (_, i) => i + 5), 'seq 5..40 exactly once, in order, after Granted');
 
   // Claiming at the newest seq redelivers nothing.
@@ -63,7 +67,8 @@ t.test('redelivery from S without gap or duplicate; gap when S is older than the
   const gg = (await r.claim({ epoch: 3, appliedSeq: 4, redeliver: true, force: true })).granted!;
   t.match(gg, { epoch: 3, gap: true, lastSeq: 60, oldestSeq: 11 });
   await tool.inboundCall('4155550998', '7001');
-  await r.next(() => rAfter.length > 0, 5000);
+  await until(r, () => rAfter.length > 0);
+  await until(q, () => qAfter[qAfter.length - 1] === 61);
   t.same(rAfter, [61], 'no redelivery after a gap: only live events');
   t.same(qAfter, [41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61], 'Q got only live events after its grant');
   t.match(await r.welcome, {}, 'still the same link');

@@ -37,6 +37,7 @@ t.test('bad input gets clear errors; the switch stays up', async (t) => {
   t.match(await raw.simulate({ setAutoAnswer: { dn: 'nope' } }), { ok: false, errorCode: 'UnknownDN' });
   t.match(await raw.simulate({}), { ok: false, errorCode: 'BadCommand' });
   t.match((await raw.claim({ epoch: 1 })).granted, { epoch: 1 });
+  t.teardown(raw.keepHeartbeating(1, 100));
   t.match(await raw.command({ commandId: 'x1', epoch: 1, answer: { callId: 's42', dn: '5001' } }), { ok: false, errorCode: 'UnknownCall', errorMessage: /refresh from a snapshot/ });
   t.match(await raw.command({ commandId: 'x2', epoch: 1, makeCall: { dn: '5001', to: '6000' } }), { ok: false, errorCode: 'UnknownDN' });
   t.match(await raw.command({ commandId: 'x3', epoch: 1 }), { ok: false, errorCode: 'BadCommand' });
