@@ -34,3 +34,17 @@ t.test('slow client closed, fast client unaffected', async (t) => {
   t.ok(seqs.every((s, i) => i === 0 || s > seqs[i - 1]!), 'seq strictly increasing');
   t.match(await ts.health(), { clients: 1 });
 });
+
+t.test('a desktop that stops answering pings is cut (4001, logged); others stay', async (t) => {
+  const { ts } = await startStack(t, { config: { tserver: { pingIntervalMs: 150 } } });
+  const alive = await openClient(t, ts.url, 'alive');
+  const dead = await openClient(t, ts.url, 'dead');
+  const socket = (dead.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+  socket.pause(); // it reads nothing, so it answers no ping
+  const line = await ts.proc.waitFor((l) => l.msg === 'client connection closed by server' && l.clientName === 'dead', 5_000, 'dead client cut');
+  t.match(line, { code: 4001, reason: 'no pong: connection presumed dead' });
+  socket.resume();
+  await dead.closedWith();
+  t.equal((await alive.request('RequestQueryServer')).event, 'EventServerInfo');
+  t.match(await ts.health(), { clients: 1 });
+});
