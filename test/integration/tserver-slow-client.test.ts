@@ -5,7 +5,7 @@ import { openClient, startStack } from '../helpers/tserver-fixture.js';
 import { isStateEvent } from '../helpers/ws-client.js';
 
 t.test('slow client closed, fast client unaffected', async (t) => {
-  const { ts } = await startStack(t, { config: { tserver: { maxBufferedBytes: 256 * 1024, maxQueuedMessages: 200 } } });
+  const { ts } = await startStack(t, { config: { tserver: { maxBufferedBytes: 512 * 1024, maxQueuedMessages: 200 } } });
   const fast = await openClient(t, ts.url, 'fast');
   const slow = await openClient(t, ts.url, 'slow');
   await fast.request('RequestRegisterAddress', { thisDN: '5001' });
@@ -22,7 +22,7 @@ t.test('slow client closed, fast client unaffected', async (t) => {
     fast.sendRaw(JSON.stringify(i % 2
       ? { request: 'RequestAgentNotReady', referenceId: fast.ref(), thisDN: '5001', workMode: 'AuxWork', reasons }
       : { request: 'RequestAgentReady', referenceId: fast.ref(), thisDN: '5001', reasons }));
-    if (i % 50 === 0) await fast.take((e) => e.referenceId !== undefined && e.seq !== undefined, 10_000);
+    if (i % 5 === 0) await fast.take((e) => e.referenceId !== undefined && e.seq !== undefined, 10_000);
   }
   const closedLine = await ts.proc.waitFor((l) => l.msg === 'client connection closed by server' && l.clientName === 'slow', 20_000, 'slow client closed');
   t.match(closedLine, { code: 4008, reason: 'too slow; reconnect and RequestReplay' });
