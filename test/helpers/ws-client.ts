@@ -95,7 +95,7 @@ export class TestClient {
       };
       const timer = setTimeout(() => {
         this.waiters = this.waiters.filter((w) => w !== check);
-        reject(new Error(`${this.name}: timed out after ${timeoutMs} ms waiting for ${what}; last events:\n${this.events.slice(-8).map((e) => JSON.stringify(e)).join('\n')}`));
+        reject(new Error(`${this.name}: timed out after ${timeoutMs} ms waiting for ${what}; last events:\n${this.events.slice(-8).map((e) => JSON.stringify(e).slice(0, 400)).join('\n')}`));
       }, timeoutMs);
       this.waiters.push(check);
     });
