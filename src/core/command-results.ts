@@ -7,7 +7,8 @@ import { offerRefused } from './acd.js';
 import type { Tx } from './tx.js';
 
 /** Refusals that say "this server is not the one to command the switch": not remembered, so a retry on the new primary runs. */
-const NOT_MINE = new Set(['NotLeaseHolder', 'StaleEpoch']);
+// Refusals that say nothing about the request itself: not remembered, so a retry (same referenceId) runs again.
+const NOT_MINE = new Set(['NotLeaseHolder', 'StaleEpoch', 'SwitchUnavailable']);
 
 export function onCommandResult(tx: Tx, r: sw.ICommandResult): void {
   const id = r.commandId ?? '';
@@ -47,6 +48,8 @@ function errorCodeOf(switchCode: string): ErrorCode {
     case 'NotLeaseHolder':
     case 'StaleEpoch':
       return 'NotPrimary';
+    case 'SwitchUnavailable':
+      return 'SwitchUnavailable';
     default:
       return 'BadRequest';
   }
