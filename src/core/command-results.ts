@@ -6,8 +6,7 @@ import type { TEvent } from '../protocol/messages.js';
 import { offerRefused } from './acd.js';
 import type { Tx } from './tx.js';
 
-/** Refusals that say "this server is not the one to command the switch": not remembered, so a retry on the new primary runs. */
-// Refusals that say nothing about the request itself: not remembered, so a retry (same referenceId) runs again.
+/** Refusals that say nothing about the request itself (wrong server, no switch): not remembered, so a retry with the same referenceId runs. */
 const NOT_MINE = new Set(['NotLeaseHolder', 'StaleEpoch', 'SwitchUnavailable']);
 
 export function onCommandResult(tx: Tx, r: sw.ICommandResult): void {
