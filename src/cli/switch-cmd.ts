@@ -19,6 +19,9 @@ options:
   --lease-ms <n>        how long one heartbeat keeps the lease (default ${DEFAULT_SWITCH_CONFIG.leaseMs})
   --heartbeat-ms <n>    heartbeat interval announced to T-Servers (default ${DEFAULT_SWITCH_CONFIG.heartbeatMs})
   --secret <s>          shared secret every link must send in Hello (default: none)
+  --tls-cert <f> --tls-key <f> --tls-ca <f>
+                        TLS on the link port (PEM files); with --tls-ca every T-Server must present
+                        a certificate signed by that CA (mutual TLS, docs/security.md)
   -h, --help            this text
 
 ${CONFIG_HELP}
@@ -41,6 +44,7 @@ export async function main(argv: string[]): Promise<number> {
       options: {
         port: { type: 'string' }, host: { type: 'string' }, config: { type: 'string' },
         'lease-ms': { type: 'string' }, 'heartbeat-ms': { type: 'string' }, secret: { type: 'string' },
+        'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-ca': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -58,6 +62,10 @@ export async function main(argv: string[]): Promise<number> {
     cfg.leaseMs = intFlag(values['lease-ms'], '--lease-ms') ?? cfg.leaseMs;
     cfg.heartbeatMs = intFlag(values['heartbeat-ms'], '--heartbeat-ms') ?? cfg.heartbeatMs;
     cfg.secret = values.secret ?? cfg.secret;
+    if (values['tls-cert'] || values['tls-key'] || values['tls-ca']) {
+      if (!values['tls-cert'] || !values['tls-key']) throw new Error('--tls-cert and --tls-key go together (and --tls-ca for mutual TLS)');
+      cfg.tls = { cert: values['tls-cert'], key: values['tls-key'], ...(values['tls-ca'] ? { ca: values['tls-ca'] } : {}) };
+    }
     validateConfig(cfg);
   } catch (err) {
     console.error(`tandem switch: ${(err as Error).message}`);
@@ -78,7 +86,7 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`tandem switch: ${msg}`);
     return 1;
   }
-  log.info({ ports: { switch: running.port }, host: cfg.host, leaseMs: cfg.leaseMs, heartbeatMs: cfg.heartbeatMs, eventLogSize: cfg.eventLogSize, auth: cfg.secret ? 'shared secret' : 'none' }, 'ready');
+  log.info({ ports: { switch: running.port }, host: cfg.host, leaseMs: cfg.leaseMs, heartbeatMs: cfg.heartbeatMs, eventLogSize: cfg.eventLogSize, auth: cfg.secret ? 'shared secret' : 'none', tls: cfg.tls ? (cfg.tls.ca ? 'mutual' : 'server') : 'off' }, 'ready');
 
   return new Promise<number>((resolve) => {
     const stop = (signal: string) => {

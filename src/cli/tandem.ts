@@ -11,6 +11,7 @@ const COMMANDS: Record<string, CommandEntry> = {
   pair: { summary: 'start the whole system on this machine: switch + T-Servers A and B, supervised', load: () => import('./pair-cmd.js') },
   ctl: { summary: 'operator commands for a running pair: promote, demote, reload, stop', load: () => import('./ctl-cmd.js') },
   status: { summary: "both servers' role, epoch, seq, sync state and lag, clients and calls", load: () => import('./status-cmd.js') },
+  token: { summary: 'mint a signed desktop token: tandem token --key-id k --secret-file f --client agent-5001 --ttl 8h', load: () => import('./token-cmd.js') },
   call: { summary: 'place a simulated inbound call: tandem call --to 8000 --from 4155550100 [--hangup-after 30s]', load: () => import('./call-cmd.js') },
 };
 

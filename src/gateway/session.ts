@@ -6,6 +6,8 @@
 import type { WebSocket } from 'ws';
 import type { Logger } from '../common/log.js';
 import type { SessionRef } from '../tserver/outbound.js';
+import { TokenBucket } from '../auth/rate-limit.js';
+import { LogBudget } from './guard.js';
 
 export interface SendLimits {
   /** Bytes the socket may hold unsent (ws.bufferedAmount) before the desktop counts as too slow. */
@@ -21,6 +23,8 @@ export const CLOSE = {
   replaced: 4000,
   noPong: 4001,
   tooSlow: 4008,
+  /** RequestOpen refused (wrong/expired token, blocked address): closed after the EventError. */
+  unauthorized: 4003,
 } as const;
 
 let nextId = 1;
@@ -32,10 +36,20 @@ export class Session implements SessionRef {
   /** Pong seen since the last ping. */
   alive = true;
   readonly openedAt = Date.now();
+  /** DNs the client's token allows; undefined = any. Set by RequestOpen. */
+  scope: ReadonlySet<string> | undefined;
+  /** RequestOpen was refused: every later frame is ignored until the close goes out. */
+  denied = false;
+  /** Requests per second (limits.maxRequestsPerSecond). */
+  readonly bucket: TokenBucket;
+  /** Rejected-request log lines per second, so a garbage flood cannot flood the log. */
+  readonly logBudget = new LogBudget();
   private queued = 0;
 
-  constructor(readonly ws: WebSocket, readonly remote: string, private readonly limits: SendLimits, private readonly log: Logger,
-    private readonly onSent: () => void) {}
+  constructor(readonly ws: WebSocket, readonly remote: string, private readonly limits: SendLimits & { maxRequestsPerSecond?: number; requestBurst?: number },
+    private readonly log: Logger, private readonly onSent: () => void) {
+    this.bucket = new TokenBucket(limits.maxRequestsPerSecond ?? 0, limits.requestBurst ?? 0, Date.now());
+  }
 
   /** Sends one serialized frame; false when the connection is (now) closed. */
   send(text: string): boolean {

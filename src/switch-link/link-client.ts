@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { sw } from '../common/switch-proto.js';
 import { LINK_PATH, linkClientMethod, type LinkUpOut } from '../common/switch-service.js';
+import { grpcClientCredentials, grpcClientOptions, type TlsMaterial } from '../common/tls.js';
 
 export interface LinkOptions {
   /** host:port of the switch, e.g. 127.0.0.1:7200. */
@@ -16,6 +17,8 @@ export interface LinkOptions {
   timeoutMs?: number;
   /** false: do not send Hello on open (tests of the NotHello rule); send it yourself. Default true. */
   hello?: boolean;
+  /** Mutual TLS: our certificate and key, and the CA the switch's certificate must chain to. */
+  tls?: TlsMaterial;
 }
 
 export interface SwitchLinkEvents {
@@ -50,7 +53,7 @@ export class SwitchLink extends EventEmitter<SwitchLinkEvents> {
   constructor(readonly opts: LinkOptions) {
     super();
     this.timeoutMs = opts.timeoutMs ?? 10_000;
-    this.client = new grpc.Client(opts.address, grpc.credentials.createInsecure(), { 'grpc.max_receive_message_length': 64 * 1024 * 1024 });
+    this.client = new grpc.Client(opts.address, grpcClientCredentials(opts.tls), { 'grpc.max_receive_message_length': 64 * 1024 * 1024, ...grpcClientOptions(opts.tls) });
     this.stream = this.client.makeBidiStreamRequest(LINK_PATH, linkClientMethod.requestSerialize, linkClientMethod.responseDeserialize);
     this.welcome = new Promise<sw.Welcome>((resolve, reject) => { this.welcomeWaiter = this.waiter(resolve, reject, 'Welcome'); });
     this.welcome.catch(() => { /* observed through close / the caller's await */ });

@@ -3,6 +3,7 @@
 // with a message that names the setting.
 import { readFileSync } from 'node:fs';
 import { DEFAULT_DIAL_PLAN, DialPlan, type DialPlanConfig } from './dial-plan.js';
+import type { TlsFiles } from '../common/tls.js';
 
 export interface AutoAnswerSetting {
   /** Answer any call delivered to (or ringing at) the DN after this long; 0 = off. */
@@ -17,6 +18,8 @@ export interface SwitchConfig {
   port: number;
   /** Shared secret every Hello must carry; "" = none required. */
   secret: string;
+  /** TLS for the link port; with `ca`, every T-Server must present a certificate signed by it (mutual TLS). */
+  tls?: TlsFiles;
   /** How long one heartbeat keeps the lease. */
   leaseMs: number;
   /** The heartbeat interval announced in Welcome. */
@@ -52,6 +55,7 @@ export const CONFIG_HELP = `config file (--config f.json): JSON; the switch read
 when it has none). Every key is optional:
   {"switch": {
     "host": "127.0.0.1", "port": 7200, "name": "switch", "secret": "",
+    "tls": {"cert": "switch.crt", "key": "switch.key", "ca": "ca.crt"},
     "leaseMs": 400, "heartbeatMs": 100,
     "eventLogSize": 100000, "commandIdsSize": 100000, "commandLogSize": 10000,
     "externalAnswerMs": 0,
@@ -83,6 +87,11 @@ export function configFromJson(file: Json): SwitchConfig {
   if (s.host !== undefined) cfg.host = str(s.host, 'switch.host');
   if (s.port !== undefined) cfg.port = int(s.port, 'switch.port', 0);
   if (s.secret !== undefined) cfg.secret = str(s.secret, 'switch.secret');
+  if (s.tls !== undefined) {
+    const t = s.tls as Json;
+    if (typeof t !== 'object' || t === null) throw new Error('switch.tls must be {"cert": "<pem>", "key": "<pem>", "ca": "<pem>"}');
+    cfg.tls = { cert: str(t.cert, 'switch.tls.cert'), key: str(t.key, 'switch.tls.key'), ...(t.ca !== undefined ? { ca: str(t.ca, 'switch.tls.ca') } : {}) };
+  }
   if (s.leaseMs !== undefined) cfg.leaseMs = int(s.leaseMs, 'switch.leaseMs', 1);
   if (s.heartbeatMs !== undefined) cfg.heartbeatMs = int(s.heartbeatMs, 'switch.heartbeatMs', 1);
   if (s.eventLogSize !== undefined) cfg.eventLogSize = int(s.eventLogSize, 'switch.eventLogSize', 1);

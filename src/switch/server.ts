@@ -6,6 +6,7 @@ import * as grpc from '@grpc/grpc-js';
 import { sw } from '../common/switch-proto.js';
 import { switchService, type LinkUpFrame } from '../common/switch-service.js';
 import { explainGrpcBindError } from '../common/listen.js';
+import { grpcServerCredentials, loadTls, logTlsRefusals } from '../common/tls.js';
 import type { Logger } from '../common/log.js';
 import type { SwitchConfig } from './config.js';
 import { DialPlan } from './dial-plan.js';
@@ -274,11 +275,13 @@ export async function startSwitchServer(cfg: SwitchConfig, logger: Logger): Prom
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
   server.addService(switchService, { Link: sim.handleLink });
   const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${cfg.host}:${cfg.port}`, grpc.ServerCredentials.createInsecure(), (err, bound) => {
+    const creds = grpcServerCredentials(cfg.tls ? loadTls(cfg.tls, 'switch.tls') : undefined);
+    server.bindAsync(`${cfg.host}:${cfg.port}`, creds, (err, bound) => {
       if (err) reject(explainGrpcBindError(err, cfg.port, cfg.host, '--port / switch.port'));
       else resolve(bound);
     });
   });
+  if (cfg.tls) logTlsRefusals(server, { warn: (o, m) => logger.warn({ component: 'link', ...o }, m) }, 'switch');
   sim.start();
   return {
     port,
