@@ -5,6 +5,8 @@ import { PortInUseError } from '../common/listen.js';
 import { buildConfig, ConfigError, readConfigFile } from '../tserver/config.js';
 import { openSwitchTransport } from '../tserver/link-binding.js';
 import { TServer } from '../tserver/tserver.js';
+import { SecurityConfigError } from '../auth/security-config.js';
+import { loadTls } from '../common/tls.js';
 
 const HELP = `usage: tandem tserver --name A [options]
 
@@ -61,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
       peer: values['peer-name'] && values['peer-url'] ? { serverName: values['peer-name'], url: values['peer-url'] } : undefined,
     }, readConfigFile(values.config));
   } catch (err) {
-    if (err instanceof ConfigError) { console.error(`tandem tserver: ${err.message}`); return 1; }
+    if (err instanceof ConfigError || err instanceof SecurityConfigError) { console.error(`tandem tserver: ${err.message}`); return 1; }
     throw err;
   }
 
@@ -69,7 +71,7 @@ export async function main(argv: string[]): Promise<number> {
   let server: TServer | undefined;
   const logs = createLogger({ server: cfg.serverName, role: () => server?.role.role ?? cfg.role, epoch: () => server?.role.epoch ?? 0 }, { file: values['log-file'] });
   const log = logs.logger;
-  server = new TServer(cfg, log, openSwitchTransport(cfg.switchAddress, cfg.serverName));
+  server = new TServer(cfg, log, openSwitchTransport(cfg.switchAddress, cfg.serverName, cfg.security?.peerTls ? loadTls(cfg.security.peerTls, 'tserver.peerTls') : undefined));
 
   let httpPort: number;
   try {

@@ -18,6 +18,7 @@ import { openSyncStream, type BackupStream, type Decoded } from '../common/sync-
 import { AddpMonitor, DEFAULT_ADDP, validateAddp, type AddpOptions } from '../ha/addp.js';
 import { deltaFromWire } from './delta-codec.js';
 import { SYNC_CHANNEL_OPTIONS } from './server.js';
+import { grpcClientCredentials, grpcClientOptions, type TlsMaterial } from '../common/tls.js';
 
 export type BackupLinkState =
   | 'connecting' // looking for the primary (no stream, or no Welcome yet)
@@ -39,6 +40,8 @@ export interface SyncBackupOptions {
   /** Apply deltas in order (the same applyDelta the primary used). */
   apply(deltas: Delta[]): void;
   secret?: string;
+  /** Mutual TLS towards the primary's sync port: our certificate and key, and the CA its certificate must chain to. */
+  tls?: TlsMaterial;
   /** Where the owner's state stands (e.g. an old primary rejoining: its replicationId and offset). */
   position?: ReplicationPosition;
   addp?: Partial<AddpOptions>;
@@ -136,7 +139,7 @@ export class SyncBackup extends EventEmitter<SyncBackupEvents> {
   private connect(reason: string): void {
     this.retryTimer = undefined;
     this.transition(this.current, 'connecting', reason);
-    const client = new grpc.Client(this.opts.primaryAddress, grpc.credentials.createInsecure(), SYNC_CHANNEL_OPTIONS);
+    const client = new grpc.Client(this.opts.primaryAddress, grpcClientCredentials(this.opts.tls), { ...SYNC_CHANNEL_OPTIONS, ...grpcClientOptions(this.opts.tls) });
     const stream = openSyncStream(client);
     const a: Attempt = {
       client,

@@ -4,6 +4,7 @@
 import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/log.js';
 import { explainGrpcBindError } from '../common/listen.js';
+import { grpcServerCredentials, logTlsRefusals, type TlsMaterial } from '../common/tls.js';
 import { sy } from '../common/sync-proto.js';
 import { syncServiceDefinition, type Decoded, type PrimaryStream } from '../common/sync-service.js';
 import { classifyBeforeHello } from './hello.js';
@@ -17,6 +18,8 @@ export interface SyncServerOptions {
   setting?: string;
   /** Shared secret checked in Hello even when not primary (so probing learns nothing). */
   secret?: string;
+  /** Mutual TLS (docs/security.md): with `ca`, only a peer whose certificate that CA signed can open a stream. */
+  tls?: TlsMaterial;
   log: Logger;
 }
 
@@ -42,12 +45,13 @@ export class SyncServer {
       stream: (call: PrimaryStream) => self!.onStream(call),
     });
     const port = await new Promise<number>((resolve, reject) => {
-      server.bindAsync(`${opts.host}:${opts.port}`, grpc.ServerCredentials.createInsecure(), (err, p) => {
+      server.bindAsync(`${opts.host}:${opts.port}`, grpcServerCredentials(opts.tls), (err, p) => {
         if (err) reject(explainGrpcBindError(err, opts.port, opts.host, opts.setting ?? 'sync.port'));
         else resolve(p);
       });
     });
     self = new SyncServer(server, port, opts);
+    if (opts.tls) logTlsRefusals(server, self.log, 'sync');
     self.log.info({ host: opts.host, port }, 'sync port listening');
     return self;
   }

@@ -1,6 +1,7 @@
 // The T-Server's one HTTP port: /healthz (JSON), /metrics (Prometheus text), the web desktop's
 // static files under /desktop/, and the WebSocket upgrade to /tlib.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { Duplex } from 'node:stream';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
@@ -8,9 +9,13 @@ import { extname, join, normalize, sep } from 'node:path';
 export interface HttpRoutes {
   health: () => { status: number; body: unknown };
   metrics: () => string;
+  /** GET /debug/state: the canonical replicated state (HA tests compare primary and backup). */
+  debugState?: () => string;
   /** Folder with the web desktop's files, or undefined when there is none. */
   desktopDir: string | undefined;
   upgradeTlib: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  /** PEM certificate and key: serve https and wss on this port (docs/security.md). */
+  tls?: { cert: Buffer; key: Buffer };
 }
 
 const TYPES: Record<string, string> = {
@@ -20,12 +25,13 @@ const TYPES: Record<string, string> = {
 };
 
 export function createHttpServer(routes: HttpRoutes): Server {
-  const server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     void route(routes, req, res).catch(() => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
       res.end('internal error\n');
     });
-  });
+  };
+  const server: Server = routes.tls ? createHttpsServer({ cert: routes.tls.cert, key: routes.tls.key }, handler) : createServer(handler);
   server.on('upgrade', (req, socket, head) => {
     const path = (req.url ?? '').split('?')[0];
     if (path === '/tlib') return routes.upgradeTlib(req, socket, head);
@@ -45,6 +51,11 @@ async function route(routes: HttpRoutes, req: IncomingMessage, res: ServerRespon
     const h = routes.health();
     res.writeHead(h.status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
     res.end(JSON.stringify(h.body));
+    return;
+  }
+  if (path === '/debug/state' && routes.debugState) {
+    res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+    res.end(routes.debugState());
     return;
   }
   if (path === '/metrics') {

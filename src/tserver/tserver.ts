@@ -11,10 +11,16 @@
 import type { Server } from 'node:http';
 import type { Logger } from '../common/log.js';
 import { listenOrExplain } from '../common/listen.js';
+import { loadTls } from '../common/tls.js';
+import { canonicalState } from '../core/index.js';
 import { Gateway } from '../gateway/gateway.js';
+import { SyncServer } from '../sync/server.js';
 import type { TEvent } from '../protocol/messages.js';
 import type { TServerConfig } from './config.js';
 import { CoreHost } from './core-host.js';
+import { HaController } from './ha-controller.js';
+import { Switchover } from './ha-handover.js';
+import { haHealth, registerHaMetrics, syncStateOf } from './ha-status.js';
 import { createHttpServer } from './http.js';
 import { Metrics } from './metrics.js';
 import { BatchCollector } from './outbound.js';
@@ -37,9 +43,14 @@ export class TServer {
   readonly link: SwitchLink;
   private readonly http: Server;
   private boundPort = 0;
+  /** HA pair only (cfg.ha): set by start() once the sync port listens. */
+  ha: HaController | undefined;
+  switchover: Switchover | undefined;
+  syncServer: SyncServer | undefined;
 
   constructor(readonly cfg: TServerConfig, private readonly log: Logger, openTransport: OpenTransport, private readonly hooks: TServerHooks = {}) {
-    this.role = new ServerRole(cfg.role);
+    // A pair member starts as backup (not serving) until the HA controller decides.
+    this.role = new ServerRole(cfg.ha ? 'backup' : cfg.role);
     // Deliver through whatever releaser is current; the gateway exists by the time a batch is sealed.
     this.releaser = new SwitchableReleaser(new ImmediateReleaser((b) => this.gateway.deliver(b)));
     this.batch = new BatchCollector((b) => this.releaser.submit(b));
@@ -48,20 +59,25 @@ export class TServer {
       core: this.core, role: this.role, batch: this.batch, log: log.child({ component: 'gateway' }), metrics: this.metrics,
       limits: cfg.limits, serverInfo: () => this.serverInfo(), primary: () => this.primaryLocation(),
       linkUp: () => this.link.isUp,
+      security: cfg.security,
     });
     this.link = new SwitchLink(
-      { serverName: cfg.serverName, secret: cfg.switchSecret, role: this.role, appliedSeq: () => this.core.state.appliedSwitchSeq, open: openTransport, log: log.child({ component: 'switch-link' }) },
+      { serverName: cfg.serverName, secret: cfg.switchSecret, role: this.role, appliedSeq: () => this.core.state.appliedSwitchSeq, open: openTransport, log: log.child({ component: 'switch-link' }), ha: cfg.ha !== undefined },
       {
         events: (evs) => this.core.switchEvents(evs),
         commandResult: (r) => this.core.commandResult(r),
         snapshot: (s) => { this.core.switchSnapshot(s); this.gateway.reindexAll(); },
         linkUp: (up, why) => this.onLinkUp(up, why),
         leaseLost: (loss) => this.onLeaseLost(loss),
+        welcome: (w) => this.ha?.onWelcome(w),
+        granted: (g) => this.ha?.onGranted(g),
+        renewed: () => this.ha?.onRenewed(),
       },
     );
     this.core.attachSwitch(this.link);
     this.role.onChange((now, before) => {
-      this.log.info({ oldRole: before.role, newRole: now.role, oldEpoch: before.epoch, newEpoch: now.epoch, serving: now.serving }, 'role changed');
+      // In a pair the HA controller logs 'role changed' (role machine); this is the served view.
+      this.log[cfg.ha ? 'debug' : 'info']({ oldRole: before.role, newRole: now.role, oldEpoch: before.epoch, newEpoch: now.epoch, serving: now.serving }, cfg.ha ? 'server info changed' : 'role changed');
       this.core.armTimer();
       this.gateway.broadcast({ ...this.serverInfo() });
     });
@@ -69,21 +85,40 @@ export class TServer {
     this.http = createHttpServer({
       health: () => ({ status: 200, body: this.health() }),
       metrics: () => this.metrics.render(),
+      debugState: () => canonicalState(this.core.state),
       desktopDir: cfg.desktopDir,
       upgradeTlib: (req, socket, head) => this.gateway.upgrade(req, socket, head),
+      tls: cfg.security?.tls ? loadTls(cfg.security.tls, 'tserver.tls') : undefined,
     });
   }
 
   get port(): number { return this.boundPort; }
+  get syncPort(): number | undefined { return this.syncServer?.port; }
 
-  /** Listens, then starts the switch link. Rejects with PortInUseError when the port is taken. */
+  /** Listens (HTTP, and the sync port in a pair), then starts the switch link. Rejects with PortInUseError when a port is taken. */
   async start(): Promise<number> {
     this.boundPort = await listenOrExplain(this.http, this.cfg.port, this.cfg.host, '--port');
+    const ha = this.cfg.ha;
+    if (ha) {
+      try {
+        this.syncServer = await SyncServer.listen({ host: this.cfg.host, port: ha.syncPort, setting: '--sync-port', secret: ha.syncSecret, log: this.log });
+      } catch (err) {
+        this.http.close();
+        throw err;
+      }
+      this.ha = new HaController(this, ha, this.syncServer, this.log.child({ component: 'ha' }));
+      this.switchover = new Switchover(this.ha, this, this.log.child({ component: 'switchover' }));
+      registerHaMetrics(this.metrics, this.ha);
+      this.ha.start();
+      return this.boundPort;
+    }
     this.link.start();
     return this.boundPort;
   }
 
   async stop(): Promise<void> {
+    this.ha?.stop('process stopping');
+    await this.syncServer?.close();
     this.batch.flush();
     this.gateway.close();
     this.link.stop();
@@ -99,7 +134,7 @@ export class TServer {
     const info: TEvent = {
       event: 'EventServerInfo', role: this.role.role, epoch: this.role.epoch, serverName: this.cfg.serverName,
       seq: this.core.state.seq, serving: this.role.serving, switchLink: this.link.isUp ? 'up' : 'down',
-      syncState: this.releaser.syncState, time: new Date().toISOString(),
+      syncState: this.ha ? syncStateOf(this.ha) : this.releaser.syncState, time: new Date().toISOString(),
     };
     if (this.cfg.peer) info.peer = this.cfg.peer;
     return info;
@@ -110,6 +145,7 @@ export class TServer {
       serverName: this.cfg.serverName, role: this.role.role, epoch: this.role.epoch, seq: this.core.state.seq,
       serving: this.role.serving, switchLink: this.link.isUp ? 'up' : 'down', switchLinkState: this.link.state,
       clients: this.gateway.clientCount, calls: this.core.state.calls.size, syncState: this.releaser.syncState,
+      ...(this.ha ? haHealth(this.ha, this) : {}),
     };
   }
 
@@ -125,6 +161,7 @@ export class TServer {
   }
 
   private onLeaseLost(loss: LeaseLoss): void {
+    if (this.ha) return this.ha.onLeaseLost(loss);
     if (this.hooks.onLeaseLost) return this.hooks.onLeaseLost(loss);
     this.log.error({ ...loss }, `switch ${loss.kind} our lease (${loss.code}): another server holds the primary role (epoch ${loss.currentEpoch}, ${loss.holder || 'unknown'}); this server stops serving and answers NotPrimary`);
     this.role.set({ serving: false });
