@@ -16,8 +16,11 @@ import type { BatchCollector, OutboundBatch } from '../tserver/outbound.js';
 import type { RoleView } from '../tserver/role.js';
 import { DnIndex } from './dn-index.js';
 import { CLOSE, Session, type SendLimits } from './session.js';
+import { Authenticator, DEFAULT_AUTH } from '../auth/authenticator.js';
+import type { SecurityConfig } from '../auth/security-config.js';
+import { admitUpgrade, checkRequest, cheapReferenceId, refuseUpgrade, remoteAddress, type EdgeLimits, type EdgeSecurity } from './guard.js';
 
-export interface GatewayLimits extends SendLimits {
+export interface GatewayLimits extends SendLimits, EdgeLimits {
   /** Largest request frame answered normally; bigger (up to 2x) gets EventError BadRequest, beyond that close 1009. */
   maxFrameBytes: number;
   /** WebSocket ping every this many ms; a desktop that missed one pong is cut. 0 = off. */
@@ -37,6 +40,8 @@ export interface GatewayOptions {
   primary: () => { serverName: string; url: string } | undefined;
   /** False while the switch link is down: a desktop that opens then gets EventLinkDisconnected. */
   linkUp: () => boolean;
+  /** Desktop authentication and allowed browser origins (docs/security.md); undefined = open (auth mode none). */
+  security?: Pick<SecurityConfig, 'auth' | 'allowedOrigins'>;
 }
 
 /** Answers remembered for the requests/outcome metric: bounded, oldest forgotten first. */
@@ -51,7 +56,13 @@ export class Gateway {
   private readonly pendingTypes = new Map<string, RequestName>();
   private pingTimer: NodeJS.Timeout | undefined;
 
+  /** Auth, origins (guard.ts): refusals at the edge. */
+  private readonly edge: EdgeSecurity;
+  /** Sessions whose RequestOpen was refused: closed once the EventError answer went out. */
+  private readonly closeAfterAnswer = new WeakSet<TEvent>();
+
   constructor(private readonly o: GatewayOptions) {
+    this.edge = { auth: new Authenticator(o.security?.auth ?? DEFAULT_AUTH), allowedOrigins: o.security?.allowedOrigins ?? [] };
     this.wss = new WebSocketServer({ noServer: true, maxPayload: o.limits.maxFrameBytes * 2, clientTracking: false });
     if (o.limits.pingIntervalMs > 0) this.pingTimer = setInterval(() => this.ping(), o.limits.pingIntervalMs).unref();
     o.metrics.gauge('tandem_clients', 'Open desktop connections that sent RequestOpen.', () => this.byClient.size);
@@ -62,6 +73,12 @@ export class Gateway {
 
   /** HTTP upgrade handler for /tlib. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const refused = admitUpgrade(req, this.sessions.size, this.o.limits, this.edge);
+    if (refused) {
+      this.o.log.warn({ remote: `${remoteAddress(req)}:${req.socket.remotePort ?? '?'}`, status: refused.status, reason: refused.reason }, 'connection refused');
+      this.o.metrics.inc('tandem_connections_refused_total', 'WebSocket upgrades refused (403 origin, 503 connection limit).', { status: String(refused.status) });
+      return refuseUpgrade(socket, refused.status, refused.reason);
+    }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req));
   }
 
@@ -123,6 +140,11 @@ export class Gateway {
 
   private onFrame(session: Session, data: RawData, isBinary: boolean): void {
     if (session.closing) return;
+    if (session.denied) return;
+    if (!session.bucket.take(Date.now())) {
+      const ref = isBinary ? undefined : cheapReferenceId(data.toString());
+      return this.reject(session, undefined, 'Overloaded', `more than ${this.o.limits.maxRequestsPerSecond} requests a second on this connection (tserver.maxRequestsPerSecond): slow down; this request was not run`, ref);
+    }
     if (isBinary) return this.reject(session, undefined, 'BadRequest', 'binary frames are not accepted: send JSON text frames');
     const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
     const parsed = parseRequest(text, this.o.limits.maxFrameBytes);
@@ -132,6 +154,8 @@ export class Gateway {
     if (req.request === 'RequestOpen') return this.open(session, req);
     const name = session.clientName;
     if (!name) return this.reject(session, req.request, 'NotOpened', 'send RequestOpen {clientName} first', req.referenceId);
+    const refusal = checkRequest(req, session.scope, req.request === 'RequestRegisterAddress' ? registeredDNs(this.o.core.state, name) : [], this.o.limits);
+    if (refusal) return this.reject(session, req.request, refusal.code, refusal.message, req.referenceId);
     switch (req.request) {
       case 'RequestQueryServer':
         return this.answerSession(session, req.request, { ...this.o.serverInfo(), referenceId: req.referenceId });
@@ -168,6 +192,8 @@ export class Gateway {
 
   private open(session: Session, req: Extract<Request, { request: 'RequestOpen' }>): void {
     const name = req.clientName;
+    const auth = this.edge.auth.check(name, req.token, session.remote.slice(0, session.remote.lastIndexOf(':')));
+    if (!auth.ok) return this.refuseOpen(session, req, auth.reason, !!auth.blocked);
     if (session.clientName && session.clientName !== name) {
       return this.reject(session, req.request, 'BadRequest', `this connection is already open as "${session.clientName}": open a new connection for another client name`, req.referenceId);
     }
@@ -175,6 +201,7 @@ export class Gateway {
       const old = this.byClient.get(name);
       if (old && old !== session) old.close(CLOSE.replaced, 'replaced by a new connection with the same clientName');
       session.clientName = name;
+      session.scope = auth.dns;
       this.byClient.set(name, session);
       const dns = registeredDNs(this.o.core.state, name);
       this.o.log.info({ clientName: name, session: session.id, remote: session.remote, restoredDNs: dns.length, lastSeq: req.lastSeq }, 'client opened');
@@ -204,10 +231,23 @@ export class Gateway {
     this.o.batch.add({ kind: 'session', session, event });
   }
 
+  /** Wrong/expired/missing token or a blocked address: Unauthorized, logged (never the token), then closed. */
+  private refuseOpen(session: Session, req: Extract<Request, { request: 'RequestOpen' }>, reason: string, blocked: boolean): void {
+    session.denied = true;
+    this.o.metrics.inc('tandem_auth_failures_total', 'RequestOpen refused: bad token, or the address was blocked after repeated failures.', { blocked: String(blocked) });
+    this.o.log.warn({ clientName: req.clientName, session: session.id, remote: session.remote, reason, blocked }, 'authentication failed');
+    const event: TEvent = { event: 'EventError', errorCode: 'Unauthorized', referenceId: req.referenceId, time: new Date().toISOString(),
+      errorMessage: blocked ? `${reason}: wait, then open again with a valid token` : `RequestOpen refused (${reason}): open with a valid token for "${req.clientName.slice(0, 64)}"` };
+    this.closeAfterAnswer.add(event);
+    this.o.batch.add({ kind: 'session', session, event });
+  }
+
   private reject(session: Session, request: RequestName | undefined, code: ErrorCode, message: string, referenceId?: number, extra: Partial<TEvent> = {}): void {
     this.o.metrics.inc('tandem_requests_total', 'Requests answered, by type and outcome (ok or the error code).', { request: request ?? 'invalid', outcome: code });
     // Never the frame itself: it may hold a token or userData.
-    this.o.log.warn({ clientName: session.clientName, session: session.id, request, referenceId, errorCode: code, errorMessage: message }, 'request rejected');
+    if (session.logBudget.allow(Date.now(), (n) => this.o.log.warn({ clientName: session.clientName, session: session.id, suppressed: n }, 'rejected requests not logged (over 20 a second on this connection)'))) {
+      this.o.log.warn({ clientName: session.clientName, session: session.id, request, referenceId, errorCode: code, errorMessage: message }, 'request rejected');
+    }
     const event: TEvent = { event: 'EventError', errorCode: code, errorMessage: message, time: new Date().toISOString(), ...extra };
     if (referenceId !== undefined) event.referenceId = referenceId;
     this.o.batch.add({ kind: 'session', session, event });
@@ -262,6 +302,7 @@ export class Gateway {
           break;
         case 'session':
           (item.session as Session).send(JSON.stringify(item.event));
+          if (this.closeAfterAnswer.has(item.event)) (item.session as Session).close(CLOSE.unauthorized, 'unauthorized');
           break;
         case 'broadcast': {
           const text = JSON.stringify(item.event);

@@ -8,6 +8,8 @@ import { defaultCoreConfig } from '../core/index.js';
 import type { CoreConfig } from '../core/api.js';
 import type { Role } from '../protocol/messages.js';
 import type { GatewayLimits } from '../gateway/gateway.js';
+import { DEFAULT_EDGE_LIMITS } from '../gateway/guard.js';
+import { parseSecurity, type SecurityConfig } from '../auth/security-config.js';
 
 export interface TServerConfig {
   serverName: string;
@@ -24,6 +26,8 @@ export interface TServerConfig {
   desktopDir?: string;
   limits: GatewayLimits;
   core: CoreConfig;
+  /** Desktop auth, allowed origins, wss and peer mTLS (src/auth/security-config.ts, docs/security.md). */
+  security?: SecurityConfig;
 }
 
 export const DEFAULT_LIMITS: GatewayLimits = {
@@ -31,6 +35,7 @@ export const DEFAULT_LIMITS: GatewayLimits = {
   maxBufferedBytes: 4 * 1024 * 1024,
   maxQueuedMessages: 10_000,
   pingIntervalMs: 10_000,
+  ...DEFAULT_EDGE_LIMITS,
 };
 
 export class ConfigError extends Error {
@@ -77,7 +82,8 @@ export function buildConfig(base: Omit<TServerConfig, 'limits' | 'core' | 'deskt
     journal: { ...d.journal, ...(c.journal ?? {}) },
     dedup: { ...d.dedup, ...(c.dedup ?? {}) },
   };
-  return { ...base, switchSecret: base.switchSecret ?? t.switchSecret, limits, core, desktopDir: findDesktopDir(t.desktopDir) };
+  const security = parseSecurity(t as Record<string, unknown>, base.peer?.url);
+  return { ...base, switchSecret: base.switchSecret ?? t.switchSecret, limits, core, desktopDir: findDesktopDir(t.desktopDir), security };
 }
 
 /** The configured folder, else the built desktop next to dist/, else none. */
