@@ -1,0 +1,107 @@
+// Pure auth logic: signed tokens, the authenticator's decisions, the limiters, the Origin check, the
+// per-request edge checks and the security config's validation.
+import t from 'tap';
+import { mintToken, parseDuration, verifyToken } from '../../src/auth/hmac-token.js';
+import { Authenticator, DEFAULT_AUTH } from '../../src/auth/authenticator.js';
+import { FailureLimiter, TokenBucket } from '../../src/auth/rate-limit.js';
+import { checkOrigin, originOf } from '../../src/auth/origin.js';
+import { parseSecurity, SecurityConfigError } from '../../src/auth/security-config.js';
+import { checkRequest, cheapReferenceId, DEFAULT_EDGE_LIMITS, LogBudget } from '../../src/gateway/guard.js';
+import type { Request } from '../../src/protocol/messages.js';
+
+const keys = { k1: 'secret-one', k2: 'secret-two' };
+const NOW = 1_700_000_000;
+
+t.test('signed token: round trip, expiry, tampering, unknown key', async (t) => {
+  const tok = mintToken('k1', keys.k1, { sub: 'agent-5001', iat: NOW, exp: NOW + 60, dns: ['5001'] });
+  const ok = verifyToken(tok, keys, NOW);
+  t.same(ok, { ok: true, keyId: 'k1', claims: { sub: 'agent-5001', iat: NOW, exp: NOW + 60, dns: ['5001'] } });
+  t.match(verifyToken(tok, keys, NOW + 60), { ok: false, reason: /expired/ });
+  const [v, kid, payload, sig] = tok.split('.') as [string, string, string, string];
+  const other = Buffer.from(JSON.stringify({ sub: 'supervisor', exp: NOW + 60 })).toString('base64url');
+  t.match(verifyToken(`${v}.${kid}.${other}.${sig}`, keys, NOW), { ok: false, reason: 'bad token signature' });
+  t.match(verifyToken(`${v}.k2.${payload}.${sig}`, keys, NOW), { ok: false, reason: 'bad token signature' }, 'key id is covered by the MAC');
+  t.match(verifyToken(`${v}.k9.${payload}.${sig}`, keys, NOW), { ok: false, reason: /unknown signing key/ });
+  t.match(verifyToken('v1.k1.x', keys, NOW), { ok: false, reason: /malformed/ });
+  t.match(verifyToken('v1.' + 'a'.repeat(5000), keys, NOW), { ok: false, reason: /longer than/ });
+  const bad = mintToken('k1', keys.k1, { sub: 'x', exp: NOW + 60, dns: [5001 as unknown as string] });
+  t.match(verifyToken(bad, keys, NOW), { ok: false, reason: /dns/ });
+  t.throws(() => mintToken('bad id!', 's', { sub: 'x', exp: 1 }));
+  t.equal(parseDuration('8h'), 28_800);
+  t.equal(parseDuration('90'), 90);
+  t.throws(() => parseDuration('soon'));
+});
+
+t.test('authenticator: shared and signed tokens, client binding, DN scope, failure blocking', async (t) => {
+  const a = new Authenticator({ ...DEFAULT_AUTH, mode: 'token', tokens: { 'agent-1': 'tok-1', 'agent-2': { token: 'tok-2', dns: ['5002'] } }, hmacKeys: keys, maxFailures: 3, failureWindowMs: 1000 });
+  const ms = NOW * 1000;
+  t.match(a.check('agent-1', 'tok-1', '10.0.0.1', ms), { ok: true, via: 'shared' });
+  t.same([...(a.check('agent-2', 'tok-2', '10.0.0.1', ms) as { dns: Set<string> }).dns], ['5002']);
+  t.match(a.check('agent-1', 'tok-2', '10.0.0.1', ms), { ok: false, reason: 'wrong token' });
+  t.match(a.check('agent-1', undefined, '10.0.0.1', ms), { ok: false, reason: 'no token' });
+  t.match(a.check('nobody', 'tok-1', '10.0.0.1', ms), { ok: false, reason: /no shared token/ });
+  // Three failures from 10.0.0.1 in the window: blocked, even with a valid token.
+  t.match(a.check('agent-1', 'tok-1', '10.0.0.1', ms + 1), { ok: false, blocked: true, reason: /too many failed attempts/ });
+  t.match(a.check('agent-1', 'tok-1', '10.0.0.2', ms + 1), { ok: true }, 'another address is not affected');
+  t.match(a.check('agent-1', 'tok-1', '10.0.0.1', ms + 1001), { ok: true }, 'unblocked once the failures left the window');
+  const signed = mintToken('k2', keys.k2, { sub: 'agent-7', exp: NOW + 10, dns: ['5007'] });
+  t.match(a.check('agent-7', signed, '10.0.0.3', ms), { ok: true, via: 'hmac' });
+  t.match(a.check('agent-8', signed, '10.0.0.3', ms), { ok: false, reason: /another clientName/ });
+  t.match(new Authenticator(DEFAULT_AUTH).check('anyone', undefined, '10.0.0.1'), { ok: true, via: 'none' });
+});
+
+t.test('failure limiter and token bucket', async (t) => {
+  const f = new FailureLimiter(2, 100, 3);
+  t.equal(f.blockedFor('a', 0), 0);
+  f.fail('a', 0); f.fail('a', 10);
+  t.equal(f.blockedFor('a', 20), 80);
+  t.equal(f.blockedFor('a', 99), 1);
+  t.equal(f.blockedFor('a', 100), 0, 'the first failure left the window');
+  for (const x of ['b', 'c', 'd', 'e']) f.fail(x, 200);
+  t.equal((f as unknown as { byAddress: Map<string, unknown> }).byAddress.size, 3, 'address table bounded');
+  const b = new TokenBucket(10, 3, 0);
+  t.same([b.take(0), b.take(0), b.take(0), b.take(0)], [true, true, true, false]);
+  t.equal(b.take(100), true, 'one token back after 100 ms at 10/s');
+  t.equal(b.take(100), false);
+  t.equal(new TokenBucket(0, 0, 0).take(0), true, 'rate 0 = unlimited');
+});
+
+t.test('origin check', async (t) => {
+  const p = { allowed: ['https://crm.example.com'] };
+  t.same(checkOrigin(undefined, 'ts:7001', p), { ok: true }, 'no Origin: not a browser');
+  t.same(checkOrigin('https://crm.example.com', 'ts:7001', p), { ok: true });
+  t.same(checkOrigin('http://ts:7001', 'ts:7001', p), { ok: true }, 'same origin (the served desktop)');
+  t.match(checkOrigin('https://evil.example', 'ts:7001', p), { ok: false, reason: /not allowed/ });
+  t.same(checkOrigin('https://evil.example', 'ts:7001', { allowed: ['*'] }), { ok: true });
+  t.equal(originOf('wss://b.example:7002/tlib'), 'https://b.example:7002');
+});
+
+t.test('edge checks: DN scope, DNs per client, user data size; cheap referenceId; log budget', async (t) => {
+  const limits = { ...DEFAULT_EDGE_LIMITS, maxDNsPerClient: 2, maxUserDataBytes: 20 };
+  const reg = (dn: string) => ({ request: 'RequestRegisterAddress', referenceId: 1, thisDN: dn }) as Request;
+  t.match(checkRequest(reg('5002'), new Set(['5001']), [], limits), { code: 'Unauthorized' });
+  t.equal(checkRequest(reg('5001'), new Set(['5001']), [], limits), undefined);
+  t.match(checkRequest(reg('5003'), undefined, ['5001', '5002'], limits), { code: 'Overloaded', message: /limit/ });
+  t.equal(checkRequest(reg('5001'), undefined, ['5001', '5002'], limits), undefined, 're-registering is no new DN');
+  const attach = { request: 'RequestAttachUserData', referenceId: 2, thisDN: '5001', connId: '0'.repeat(16), userData: { k: 'x'.repeat(30) } } as Request;
+  t.match(checkRequest(attach, undefined, [], limits), { code: 'BadRequest', message: /userData is \d+ bytes/ });
+  t.equal(cheapReferenceId('{"request":"X","referenceId": 42}'), 42);
+  t.equal(cheapReferenceId('{"referenceId":-1}'), undefined);
+  const lb = new LogBudget(2);
+  const flushed: number[] = [];
+  const seen = [0, 1, 2, 3, 1000].map((now) => lb.allow(now, (n) => flushed.push(n)));
+  t.same(seen, [true, true, false, false, true]);
+  t.same(flushed, [2]);
+});
+
+t.test('security config validation', async (t) => {
+  t.same(parseSecurity(undefined).auth.mode, 'none');
+  t.throws(() => parseSecurity({ auth: { mode: 'token' } }), /neither tserver\.auth\.tokens nor tserver\.auth\.hmacKeys/, 'token mode without any token source');
+  t.ok((() => { try { parseSecurity({ auth: 1 }); } catch (e) { return e instanceof SecurityConfigError; } return false; })(), 'a SecurityConfigError');
+  t.throws(() => parseSecurity({ auth: { mode: 'tokens' } }), /must be "none" or "token"/);
+  t.throws(() => parseSecurity({ auth: { mode: 'token', tokens: { a: 5 } } }), /tokens\.a/);
+  t.throws(() => parseSecurity({ peerTls: { cert: 'a', key: 'b' } }), /ca is required/);
+  t.throws(() => parseSecurity({ allowedOrigins: 'x' }), /allowedOrigins/);
+  const s = parseSecurity({ auth: { mode: 'token', hmacKeys: { k: 's' } }, allowedOrigins: ['https://a'] }, 'ws://b.example:7002/tlib');
+  t.same(s.allowedOrigins, ['https://a', 'http://b.example:7002'], "the peer's origin is allowed (its desktop connects here too)");
+});
