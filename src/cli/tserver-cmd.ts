@@ -2,7 +2,8 @@
 import { parseArgs } from 'node:util';
 import { createLogger } from '../common/log.js';
 import { PortInUseError } from '../common/listen.js';
-import { buildConfig, ConfigError, readConfigFile } from '../tserver/config.js';
+import { buildConfig, ConfigError, readConfigFile, type FileShape } from '../tserver/config.js';
+import { haSettings, reloadable } from '../tserver/ha-settings.js';
 import { openSwitchTransport } from '../tserver/link-binding.js';
 import { TServer } from '../tserver/tserver.js';
 import { SecurityConfigError } from '../auth/security-config.js';
@@ -23,9 +24,21 @@ options:
                        (routePoints, queues, journal, dedup…)
   --log-file <path>    write JSON logs there (reopened on SIGHUP) instead of stdout
   --peer-name <n>      the other server's name, and --peer-url <ws://…/tlib> (shown to desktops)
-  --sync-port, --peer-sync, --sync-mode   HA pair settings (accepted; used once the HA layer lands)
 
-signals: SIGTERM/SIGINT stop gracefully (exit 0); SIGHUP reopens the log file.`;
+HA pair (docs/ha.md; each also a "tserver" key of the config file: syncPort, peerSync, syncMode,
+addpIntervalMs, addpTimeoutMs, addpTrace, syncSecret, backlogBatches, logLevel):
+  --peer-sync <host:port>   where the peer's sync port listens; turns the pair mode on
+  --sync-port <n>           this server's sync port (default 7101; 0 = any free port)
+  --sync-mode <ack|async>   ack (default): events and answers wait for the backup's ack
+  --addp-interval-ms <n>    sync heartbeat period (default 100)
+  --addp-timeout-ms <n>     peer declared dead after this much silence (default 400)
+  --addp-trace              log every sync heartbeat
+  --sync-secret <s>         shared secret of the sync stream (both servers)
+  --backlog-batches <n>     batches kept for partial resync of a rejoining backup
+
+signals: SIGTERM/SIGINT stop gracefully (a primary hands over to an in-sync backup first; exit 0);
+SIGUSR1 promote this server (switchover to it); SIGUSR2 demote it (hand over to the peer);
+SIGHUP reopens the log file and re-reads logLevel and addpTrace from the config file.`;
 
 export async function main(argv: string[]): Promise<number> {
   let values;
@@ -44,6 +57,11 @@ export async function main(argv: string[]): Promise<number> {
         'sync-port': { type: 'string' },
         'peer-sync': { type: 'string' },
         'sync-mode': { type: 'string' },
+        'addp-interval-ms': { type: 'string' },
+        'addp-timeout-ms': { type: 'string' },
+        'addp-trace': { type: 'boolean' },
+        'sync-secret': { type: 'string' },
+        'backlog-batches': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -57,11 +75,17 @@ export async function main(argv: string[]): Promise<number> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) { console.error(`tandem tserver: --port must be 0..65535, got "${values.port}"`); return 2; }
 
   let cfg;
+  let file: FileShape;
   try {
+    file = readConfigFile(values.config);
+    const t = file.tserver ?? {};
+    const peerName = values['peer-name'] ?? t.peerName;
+    const peerUrl = values['peer-url'] ?? t.peerUrl;
     cfg = buildConfig({
       serverName: values.name, host: values.host!, port, switchAddress: values.switch!, role: 'primary',
-      peer: values['peer-name'] && values['peer-url'] ? { serverName: values['peer-name'], url: values['peer-url'] } : undefined,
-    }, readConfigFile(values.config));
+      peer: peerName && peerUrl ? { serverName: peerName, url: peerUrl } : undefined,
+      ha: haSettings(values, t),
+    }, file);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof SecurityConfigError) { console.error(`tandem tserver: ${err.message}`); return 1; }
     throw err;
@@ -69,7 +93,8 @@ export async function main(argv: string[]): Promise<number> {
 
   // The role and epoch getters read the live server, so every line (children too) stays correct.
   let server: TServer | undefined;
-  const logs = createLogger({ server: cfg.serverName, role: () => server?.role.role ?? cfg.role, epoch: () => server?.role.epoch ?? 0 }, { file: values['log-file'] });
+  const level = reloadable(file.tserver).logLevel;
+  const logs = createLogger({ server: cfg.serverName, role: () => server?.role.role ?? cfg.role, epoch: () => server?.role.epoch ?? 0 }, { file: values['log-file'], ...(level ? { level } : {}) });
   const log = logs.logger;
   server = new TServer(cfg, log, openSwitchTransport(cfg.switchAddress, cfg.serverName, cfg.security?.peerTls ? loadTls(cfg.security.peerTls, 'tserver.peerTls') : undefined));
 
@@ -85,24 +110,47 @@ export async function main(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  log.info({ ports: { http: httpPort }, switch: cfg.switchAddress, desktop: cfg.desktopDir ?? null, limits: cfg.limits }, 'ready');
+  const ports: Record<string, number> = { http: httpPort };
+  if (server.syncPort !== undefined) ports.sync = server.syncPort;
+  log.info({ ports, switch: cfg.switchAddress, desktop: cfg.desktopDir ?? null, limits: cfg.limits, ha: cfg.ha ? { peerSync: cfg.ha.peerSync, syncMode: cfg.ha.syncMode, addp: cfg.ha.addp } : null }, 'ready');
 
   return new Promise<number>((resolveExit) => {
     let stopping = false;
-    const stop = (signal: string) => {
+    const stop = async (signal: string) => {
       if (stopping) return;
       stopping = true;
       log.info({ signal }, 'stopping');
-      void server!.stop().then(() => {
-        log.info('stopped');
-        logs.flush();
-        resolveExit(0);
-        // The gRPC channel to the switch would keep the loop alive; everything is closed and flushed.
-        setImmediate(() => process.exit(0));
-      });
+      // A primary with a backup in sync hands over first: its desktops carry on there.
+      if (server!.switchover?.canHandOver()) await server!.switchover.handOver(`graceful stop (${signal})`);
+      await server!.stop();
+      log.info('stopped');
+      logs.flush();
+      resolveExit(0);
+      // The gRPC channel to the switch would keep the loop alive; everything is closed and flushed.
+      setImmediate(() => process.exit(0));
     };
-    process.on('SIGTERM', () => stop('SIGTERM'));
-    process.on('SIGINT', () => stop('SIGINT'));
-    process.on('SIGHUP', () => { logs.reopen(); log.info('log file reopened (SIGHUP)'); });
+    process.on('SIGTERM', () => void stop('SIGTERM'));
+    process.on('SIGINT', () => void stop('SIGINT'));
+    process.on('SIGUSR1', () => {
+      if (!server!.switchover) return log.warn('SIGUSR1 (promote) ignored: not part of an HA pair (--peer-sync)');
+      log.info({ signal: 'SIGUSR1' }, 'operator: promote this server');
+      server!.switchover.promote('operator SIGUSR1');
+    });
+    process.on('SIGUSR2', () => {
+      if (!server!.switchover) return log.warn('SIGUSR2 (demote) ignored: not part of an HA pair (--peer-sync)');
+      log.info({ signal: 'SIGUSR2' }, 'operator: demote this server');
+      void server!.switchover.demote('operator SIGUSR2');
+    });
+    process.on('SIGHUP', () => {
+      logs.reopen();
+      try {
+        const r = reloadable(readConfigFile(values.config).tserver);
+        if (r.logLevel) logs.setLevel(r.logLevel);
+        if (r.addpTrace !== undefined || values['addp-trace']) server!.ha?.setTrace(values['addp-trace'] === true || r.addpTrace === true);
+        log.info({ logLevel: r.logLevel ?? null, addpTrace: r.addpTrace ?? null }, 'log file reopened and settings reloaded (SIGHUP)');
+      } catch (err) {
+        log.error({ err: (err as Error).message }, 'SIGHUP: config file not reloaded (kept the running settings)');
+      }
+    });
   });
 }

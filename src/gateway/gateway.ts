@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Logger } from '../common/log.js';
-import { registeredDNs, replay } from '../core/index.js';
+import { describeDN, registeredDNs, replay } from '../core/index.js';
 import { BACKUP_ALLOWED, type ErrorCode, type Request, type RequestName, type TEvent } from '../protocol/messages.js';
 import { parseRequest } from '../protocol/validate.js';
 import type { CoreHost } from '../tserver/core-host.js';
@@ -42,6 +42,13 @@ export interface GatewayOptions {
   linkUp: () => boolean;
   /** Desktop authentication and allowed browser origins (docs/security.md); undefined = open (auth mode none). */
   security?: Pick<SecurityConfig, 'auth' | 'allowedOrigins'>;
+  /**
+   * HA pair: while not serving, RequestRegisterAddress/UnregisterAddress are answered from a
+   * read-only view and kept per client name here (no delta: the replicated state comes only from
+   * the primary, which the client registers with too). takeLocalRegistrations() hands them over on
+   * promotion.
+   */
+  localRegistrationsWhenNotServing?: boolean;
 }
 
 /** Answers remembered for the requests/outcome metric: bounded, oldest forgotten first. */
@@ -54,6 +61,8 @@ export class Gateway {
   private readonly byClient = new Map<string, Session>();
   private readonly index = new DnIndex();
   private readonly pendingTypes = new Map<string, RequestName>();
+  /** clientName -> DNs registered while this server was not serving (HA backup). */
+  private readonly localRegs = new Map<string, Set<string>>();
   private pingTimer: NodeJS.Timeout | undefined;
 
   /** Auth, origins (guard.ts): refusals at the edge. */
@@ -86,6 +95,14 @@ export class Gateway {
   reindexAll(): void {
     this.index.clear();
     for (const name of this.o.core.state.registrations.keys()) this.index.set(name, registeredDNs(this.o.core.state, name));
+  }
+
+  /** Registrations made while not serving (HA backup), cleared: the promoted server re-runs them. */
+  takeLocalRegistrations(): Map<string, string[]> {
+    const out = new Map<string, string[]>();
+    for (const [name, dns] of this.localRegs) if (dns.size > 0) out.set(name, [...dns].sort());
+    this.localRegs.clear();
+    return out;
   }
 
   /** Unsolicited event to every open connection (link up/down, role changes). */
@@ -164,7 +181,11 @@ export class Gateway {
       default:
         break;
     }
-    if (!this.o.role.serving && !BACKUP_ALLOWED.has(req.request)) {
+    const serving = this.o.role.serving;
+    if (!serving && this.o.localRegistrationsWhenNotServing && (req.request === 'RequestRegisterAddress' || req.request === 'RequestUnregisterAddress')) {
+      return this.localRegistration(session, name, req.request, req.thisDN, req.referenceId);
+    }
+    if (!serving && !BACKUP_ALLOWED.has(req.request)) {
       const primary = this.o.primary();
       const msg = `this server is ${this.o.role.role}${this.o.role.role === 'primary' ? ' but not serving (lost the switch lease)' : ''}: send call requests to the primary${primary ? ` ${primary.serverName} at ${primary.url}` : ''}`;
       return this.reject(session, req.request, 'NotPrimary', msg, req.referenceId, primary ? { primary } : {});
@@ -174,6 +195,17 @@ export class Gateway {
     if (req.request === 'RequestRegisterAddress' || req.request === 'RequestUnregisterAddress') {
       this.o.batch.add({ kind: 'registrations', clientName: name, dns: registeredDNs(this.o.core.state, name) });
     }
+  }
+
+  private localRegistration(session: Session, name: string, request: 'RequestRegisterAddress' | 'RequestUnregisterAddress', dn: string, referenceId: number): void {
+    let dns = this.localRegs.get(name);
+    if (!dns) this.localRegs.set(name, (dns = new Set()));
+    if (request === 'RequestRegisterAddress') {
+      dns.add(dn);
+      return this.answerSession(session, request, { ...describeDN(this.o.core.state, dn), event: 'EventRegistered', referenceId });
+    }
+    dns.delete(dn);
+    this.answerSession(session, request, { event: 'EventUnregistered', referenceId, thisDN: dn });
   }
 
   /**

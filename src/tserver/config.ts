@@ -28,6 +28,37 @@ export interface TServerConfig {
   core: CoreConfig;
   /** Desktop auth, allowed origins, wss and peer mTLS (src/auth/security-config.ts, docs/security.md). */
   security?: SecurityConfig;
+  /** HA pair settings; undefined = single server (no sync port, claims the switch at start). */
+  ha?: HaSettings;
+}
+
+/** The hot-standby pair (docs/ha.md). Flags override the config file's `tserver` keys of the same meaning. */
+export interface HaSettings {
+  /** Sync port this server listens on (0 = ephemeral). */
+  syncPort: number;
+  /** host:port where the peer's sync server listens. */
+  peerSync: string;
+  syncMode: 'ack' | 'async';
+  addp: { intervalMs: number; timeoutMs: number; trace: boolean };
+  syncSecret?: string;
+  /** Backlog size for partial resync, in batches (default: the library's). */
+  backlogBatches?: number;
+}
+
+/** The `tserver` keys of the config file that the HA layer reads (flags win). */
+export interface HaFileKeys {
+  syncPort?: number;
+  peerSync?: string;
+  peerName?: string;
+  peerUrl?: string;
+  syncMode?: string;
+  addpIntervalMs?: number;
+  addpTimeoutMs?: number;
+  addpTrace?: boolean;
+  syncSecret?: string;
+  backlogBatches?: number;
+  /** Reloadable on SIGHUP. */
+  logLevel?: string;
 }
 
 export const DEFAULT_LIMITS: GatewayLimits = {
@@ -42,8 +73,8 @@ export class ConfigError extends Error {
   readonly code = 'BadConfig';
 }
 
-interface FileShape {
-  tserver?: Partial<GatewayLimits> & { desktopDir?: string; switchSecret?: string };
+export interface FileShape {
+  tserver?: Partial<GatewayLimits> & { desktopDir?: string; switchSecret?: string } & HaFileKeys;
   core?: Partial<CoreConfig>;
 }
 
@@ -68,7 +99,7 @@ export function buildConfig(base: Omit<TServerConfig, 'limits' | 'core' | 'deskt
   const t = file.tserver ?? {};
   const limits: GatewayLimits = { ...DEFAULT_LIMITS };
   for (const k of Object.keys(DEFAULT_LIMITS) as (keyof GatewayLimits)[]) {
-    const v = t[k];
+    const v = t[k] as number | undefined;
     if (v === undefined) continue;
     if (!Number.isSafeInteger(v) || v < 0) throw new ConfigError(`tserver.${k} must be a non-negative integer, got ${JSON.stringify(v)}`);
     limits[k] = v;

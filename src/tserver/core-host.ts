@@ -32,6 +32,7 @@ export class CoreHost {
   private timer: NodeJS.Timeout | undefined;
   private timerAt = 0;
   private readonly now: () => number;
+  private quiet = false;
 
   constructor(private readonly opts: CoreHostOptions) {
     this.now = opts.now ?? Date.now;
@@ -62,6 +63,20 @@ export class CoreHost {
     this.armTimer();
   }
 
+  /**
+   * Promotion: registrations a desktop made on this server while it was backup and that the
+   * replicated state lacks go through the core now (deltas replicated as usual); the answers were
+   * given at the time, so the core's replies are not sent again.
+   */
+  registerQuietly(clientName: string, dns: readonly string[]): void {
+    this.quiet = true;
+    try {
+      for (const dn of dns) this.input({ kind: 'request', clientName, request: { request: 'RequestRegisterAddress', referenceId: 0, thisDN: dn } as Request });
+    } finally {
+      this.quiet = false;
+    }
+  }
+
   /** Deltas from the primary (HA backup): applied as they are, no core logic runs. */
   applyRemote(deltas: readonly Delta[]): void {
     for (const d of deltas) applyDelta(this.state, d);
@@ -90,7 +105,7 @@ export class CoreHost {
     const b = this.opts.batch;
     b.deltas(out.deltas);
     for (const entry of out.events) b.add({ kind: 'event', entry });
-    for (const r of out.replies) b.add({ kind: 'reply', clientName: r.clientName, event: r.event });
+    if (!this.quiet) for (const r of out.replies) b.add({ kind: 'reply', clientName: r.clientName, event: r.event });
     if (out.commands.length > 0) this.commands?.send(out.commands);
   }
 

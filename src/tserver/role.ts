@@ -20,6 +20,9 @@ export class ServerRole implements RoleView {
   private _epoch: number;
   private _serving: boolean;
   private readonly listeners: RoleListener[] = [];
+  /** HA: false when the lease can no longer be trusted (checked on every read of `serving`). */
+  private fence: (() => boolean) | undefined;
+  private fenceLost: (() => void) | undefined;
 
   constructor(role: Role, epoch = 0) {
     this._role = role;
@@ -29,7 +32,28 @@ export class ServerRole implements RoleView {
 
   get role(): Role { return this._role; }
   get epoch(): number { return this._epoch; }
-  get serving(): boolean { return this._serving; }
+  /**
+   * Serving right now. With a fence installed (HA), a lease that ran out turns serving off on the
+   * spot, synchronously, whoever asks first (gateway, core timer, command path); listeners hear of it
+   * on the next tick.
+   */
+  get serving(): boolean {
+    if (this._serving && this.fence && !this.fence()) {
+      this._serving = false;
+      const lost = this.fenceLost;
+      process.nextTick(() => {
+        for (const fn of this.listeners) fn(this, { role: this._role, epoch: this._epoch, serving: true });
+        lost?.();
+      });
+    }
+    return this._serving;
+  }
+
+  /** HA: `valid()` is consulted on every read of `serving`; `lost()` runs once after it failed. */
+  setFence(valid: () => boolean, lost: () => void): void {
+    this.fence = valid;
+    this.fenceLost = lost;
+  }
 
   /** Called on every change of role, epoch or serving (the gateway pushes EventServerInfo). */
   onChange(fn: RoleListener): void { this.listeners.push(fn); }

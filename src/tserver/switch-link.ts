@@ -39,6 +39,19 @@ export interface SwitchLinkHandlers {
   linkUp(up: boolean, why: string): void;
   /** The switch refused our claim or took the lease away. Single server: stop serving. */
   leaseLost(loss: LeaseLoss): void;
+  /** HA mode: every Welcome (the HA controller decides whether to claim). */
+  welcome?(w: sw.IWelcome): void;
+  /** HA mode: our claim was granted (the HA controller changes the role). */
+  granted?(g: sw.IGranted): void;
+  /** A HeartbeatAck renewed the lease (the ack releaser may deliver what it held back). */
+  renewed?(): void;
+}
+
+export interface ClaimOptions {
+  /** Ask for redelivery from appliedSeq (a promoted backup); false = rebuild from a snapshot. */
+  redeliver: boolean;
+  /** Operator switchover: take the lease even from a live holder. */
+  force?: boolean;
 }
 
 export interface SwitchLinkOptions {
@@ -53,6 +66,12 @@ export interface SwitchLinkOptions {
   backoff?: ReconnectBackoff;
   /** Events buffered while a snapshot is awaited; beyond this the link restarts. */
   maxBufferedEvents?: number;
+  /**
+   * HA pair: never claim by itself (every Welcome goes to `welcome` and the link follows until the
+   * controller calls claim()), and leave the role to the controller on Granted. Default false:
+   * single server, role 'primary' claims at every Welcome.
+   */
+  ha?: boolean;
 }
 
 const SNAPSHOT_REQUEST_ID = 1;
@@ -65,8 +84,18 @@ export class SwitchLink {
   /** Invariant: set iff a transport is open and Welcome was received. */
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private welcome: sw.IWelcome | undefined;
-  /** When the lease we hold runs out unless renewed (ms); checked on every heartbeat. */
+  /**
+   * Until when we may act as the lease holder (ms, local clock): the SEND time of the newest
+   * heartbeat (or claim) the switch acknowledged as holder, plus leaseMs, minus a margin. The switch
+   * received that message after we sent it, so its own expiry is later: we stop first.
+   */
   private leaseUntil = 0;
+  /** Send times of heartbeats not yet acknowledged (acks come back in order on the one stream). */
+  private heartbeatSentAt: number[] = [];
+  private claimSentAt = 0;
+  /** Highest lease epoch the switch told us about (Welcome, Refused, Deposed, HeartbeatAck). */
+  private seenEpoch = 0;
+  private releaseWaiter: { resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
   private buffered: sw.ISwitchEvent[] = [];
   private readonly backoff: ReconnectBackoff;
   private lastDownReason = '';
@@ -79,6 +108,26 @@ export class SwitchLink {
   get state(): LinkState { return this.machine.state; }
   get isUp(): boolean { return this.machine.state === 'up'; }
   get heartbeatMs(): number { return this.welcome?.heartbeatMs ?? 0; }
+  get leaseMs(): number { return this.welcome?.leaseMs ?? 0; }
+  /** Highest epoch known from the switch. */
+  get switchEpoch(): number { return this.seenEpoch; }
+  /** The current holder named by the last Welcome ('' = none). */
+  get welcomeInfo(): sw.IWelcome | undefined { return this.welcome; }
+
+  /**
+   * True while we hold the lease and it cannot have lapsed at the switch yet. Checked synchronously
+   * on every request and command, so a process resumed after SIGSTOP serves nothing before it
+   * notices (its timers may run after the socket reads that carry requests).
+   */
+  leaseValid(now = Date.now()): boolean {
+    const s = this.machine.state;
+    return (s === 'up' || s === 'resyncing') && now < this.leaseUntil;
+  }
+
+  private leaseMargin(): number {
+    const ms = this.welcome?.leaseMs ?? 0;
+    return Math.max(20, Math.round(ms / 10));
+  }
 
   start(): void { this.connect(); }
 
@@ -93,17 +142,41 @@ export class SwitchLink {
    * (the switch runs a command id at most once).
    */
   send(commands: SwitchCommand[]): void {
-    if (!this.isUp || !this.transport) {
+    if (!this.isUp || !this.transport || (this.opts.ha && !this.leaseValid())) {
       this.opts.log.warn({ commands: commands.map((c) => c.commandId), linkState: this.state }, 'switch link not up: commands not sent');
       return;
     }
     for (const c of commands) this.transport.send({ command: { ...c, epoch: this.opts.role.epoch } });
   }
 
-  /** Asks for the lease again (the HA layer, after a promotion decision). */
-  claim(): void {
-    if (this.machine.state !== 'following' && this.machine.state !== 'deposed') return;
-    this.sendClaim();
+  /**
+   * Asks for the lease (the HA layer, after a promotion decision). False when the link cannot
+   * claim now (not connected, or a claim is already out): the caller retries.
+   */
+  claim(opts?: ClaimOptions): boolean {
+    const s = this.machine.state;
+    if (s !== 'following' && s !== 'deposed' && s !== 'connecting') return false;
+    return this.sendClaim(opts);
+  }
+
+  /** HA: after a refusal or deposition, keep the link as a backup's (events not applied). */
+  follow(why: string): void {
+    this.machine.transition(['deposed'], 'following', why);
+  }
+
+  /**
+   * Graceful handover: gives the lease up (ReleaseLease) and resolves once the switch confirmed
+   * (Deposed{Released}); rejects when the link is not up or the switch does not answer in time.
+   */
+  release(timeoutMs = 2_000): Promise<void> {
+    if (!this.transport || (this.machine.state !== 'up' && this.machine.state !== 'resyncing')) {
+      return Promise.reject(new Error(`cannot release the lease: switch link ${this.machine.state}`));
+    }
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => { this.releaseWaiter = undefined; reject(new Error(`the switch did not confirm the lease release within ${timeoutMs} ms`)); }, timeoutMs);
+      this.releaseWaiter = { resolve, reject, timer };
+      this.transport!.send({ releaseLease: { epoch: this.opts.role.epoch } });
+    });
   }
 
   // ---------------------------------------------------------------- stream life cycle
@@ -157,6 +230,13 @@ export class SwitchLink {
         this.heartbeatTimer = undefined;
         this.welcome = undefined;
         this.buffered = [];
+        this.heartbeatSentAt = [];
+        this.leaseUntil = 0;
+        if (this.releaseWaiter) {
+          clearTimeout(this.releaseWaiter.timer);
+          this.releaseWaiter.reject(new Error(`switch link ${to}: ${why}`));
+          this.releaseWaiter = undefined;
+        }
         if (from === 'up') this.h.linkUp(false, why);
         if (to === 'stopped') {
           clearTimeout(this.reconnectTimer);
@@ -196,44 +276,69 @@ export class SwitchLink {
 
   private onWelcome(w: sw.IWelcome): void {
     this.welcome = w;
+    this.seenEpoch = Math.max(this.seenEpoch, w.epoch ?? 0);
     this.opts.log.info({ switchName: w.switchName, epoch: w.epoch, holder: w.holder, leaseMs: w.leaseMs, heartbeatMs: w.heartbeatMs, lastSeq: w.lastSeq },
       'switch link: welcome');
     clearInterval(this.heartbeatTimer);
     const every = Math.max(10, w.heartbeatMs || 500);
     this.heartbeatTimer = setInterval(() => this.heartbeat(), every);
+    if (this.opts.ha) {
+      this.machine.transition(['connecting'], 'following', 'HA: the controller decides whether to claim');
+      this.h.welcome?.(w);
+      return;
+    }
     if (this.opts.role.role === 'primary') this.sendClaim();
     else this.machine.transition(['connecting'], 'following', `role ${this.opts.role.role}`);
   }
 
-  private sendClaim(): void {
+  private sendClaim(opts?: ClaimOptions): boolean {
     const w = this.welcome;
-    if (!w || !this.transport) return;
+    if (!w || !this.transport) return false;
     const applied = this.opts.appliedSeq();
     // Redelivery is only possible when we applied something and the switch still remembers it; a
     // switch whose log ends before our seq was restarted: only a snapshot can tell what is true now.
-    const redeliver = applied > 0 && (w.lastSeq ?? 0) >= applied;
-    const epoch = Math.max(this.opts.role.epoch, w.epoch ?? 0) + 1;
-    if (!this.machine.transition(['connecting', 'following', 'deposed'], 'claiming', `claim epoch ${epoch}, appliedSeq ${applied}, redeliver ${redeliver}`)) return;
-    this.transport.send({ claim: { epoch, appliedSeq: redeliver ? applied : 0, redeliver } });
+    const redeliver = (opts?.redeliver ?? true) && applied > 0 && (w.lastSeq ?? 0) >= applied;
+    const epoch = Math.max(this.opts.role.epoch, w.epoch ?? 0, this.seenEpoch) + 1;
+    const force = opts?.force === true;
+    if (!this.machine.transition(['connecting', 'following', 'deposed'], 'claiming', `claim epoch ${epoch}, appliedSeq ${applied}, redeliver ${redeliver}${force ? ', force' : ''}`)) return false;
+    this.claimSentAt = Date.now();
+    this.transport.send({ claim: force ? { epoch, appliedSeq: redeliver ? applied : 0, redeliver, force } : { epoch, appliedSeq: redeliver ? applied : 0, redeliver } });
+    return true;
   }
 
   private onGranted(g: sw.IGranted): void {
     if (this.machine.state !== 'claiming') return;
     const epoch = g.epoch ?? 0;
-    this.leaseUntil = Date.now() + (g.leaseMs ?? this.welcome?.leaseMs ?? 0);
-    this.opts.role.set({ epoch, serving: true });
+    this.seenEpoch = Math.max(this.seenEpoch, epoch);
+    this.leaseUntil = this.claimSentAt + (g.leaseMs ?? this.welcome?.leaseMs ?? 0) - this.leaseMargin();
+    // Heartbeats sent before the grant renew nothing: their acks must not extend the lease.
+    this.heartbeatSentAt = this.heartbeatSentAt.map(() => 0);
+    if (!this.opts.ha) this.opts.role.set({ epoch, serving: true });
     const applied = this.opts.appliedSeq();
     const needSnapshot = applied === 0 || g.gap === true || (this.welcome?.lastSeq ?? 0) < applied;
     if (needSnapshot) this.machine.transition(['claiming'], 'resyncing', `lease granted, epoch ${epoch}; rebuilding from a snapshot${g.gap ? ' (switch log gap)' : ''}`);
     else this.machine.transition(['claiming'], 'up', `lease granted, epoch ${epoch}; redelivery from seq ${applied + 1}`);
+    // HA: the controller becomes primary with the link already usable (its lease check reads the state).
+    if (this.opts.ha) this.h.granted?.(g);
   }
 
   private onRefused(r: sw.IRefused): void {
+    this.seenEpoch = Math.max(this.seenEpoch, r.currentEpoch ?? 0);
     this.machine.transition(['claiming'], 'deposed', `claim refused: ${r.code ?? '?'} (${r.message ?? ''})`);
     this.h.leaseLost({ kind: 'refused', code: r.code ?? '', currentEpoch: r.currentEpoch ?? 0, holder: r.holder ?? '' });
   }
 
   private onDeposed(d: sw.IDeposed): void {
+    this.seenEpoch = Math.max(this.seenEpoch, d.newEpoch ?? 0);
+    this.leaseUntil = 0;
+    const rw = this.releaseWaiter;
+    if (rw && d.reason === 'Released') {
+      this.releaseWaiter = undefined;
+      clearTimeout(rw.timer);
+      this.machine.transition(['resyncing', 'up'], 'deposed', 'lease released (handover)');
+      rw.resolve();
+      return;
+    }
     if (!this.machine.transition(['claiming', 'resyncing', 'up'], 'deposed', `deposed: ${d.reason ?? '?'} (new epoch ${d.newEpoch ?? 0}, holder ${d.newHolder || 'none'})`)) return;
     this.h.leaseLost({ kind: 'deposed', code: d.reason ?? '', currentEpoch: d.newEpoch ?? 0, holder: d.newHolder ?? '' });
   }
@@ -242,17 +347,26 @@ export class SwitchLink {
     if (!this.transport || !this.welcome) return;
     const s = this.machine.state;
     // A holder that cannot renew must stop before the switch may grant the lease to someone else.
-    if ((s === 'up' || s === 'resyncing') && Date.now() > this.leaseUntil) {
+    // (Requests and commands check leaseValid() synchronously; this is the link-level consequence.)
+    if ((s === 'up' || s === 'resyncing') && Date.now() > this.leaseUntil + this.leaseMargin()) {
       this.drop(`lease not renewed for ${this.welcome.leaseMs} ms (switch silent)`);
       return;
     }
+    this.heartbeatSentAt.push(Date.now());
+    if (this.heartbeatSentAt.length > 1000) this.heartbeatSentAt.shift();
     this.transport.send({ heartbeat: { epoch: this.opts.role.epoch } });
   }
 
   private onHeartbeatAck(a: sw.IHeartbeatAck): void {
+    const sentAt = this.heartbeatSentAt.shift() ?? 0;
+    this.seenEpoch = Math.max(this.seenEpoch, a.epoch ?? 0);
     const s = this.machine.state;
     if (s !== 'up' && s !== 'resyncing') return;
-    if (a.holder) this.leaseUntil = Date.now() + (a.leaseRemainingMs || this.welcome?.leaseMs || 0);
+    if (a.holder && sentAt > 0) {
+      const until = sentAt + (this.welcome?.leaseMs || a.leaseRemainingMs || 0) - this.leaseMargin();
+      if (until > this.leaseUntil) this.leaseUntil = until;
+      this.h.renewed?.();
+    }
   }
 
   private onEvents(events: sw.ISwitchEvent[]): void {

@@ -11,7 +11,7 @@
 import type { Server } from 'node:http';
 import type { Logger } from '../common/log.js';
 import { listenOrExplain } from '../common/listen.js';
-import { loadTls } from '../common/tls.js';
+import { loadTls, type TlsMaterial } from '../common/tls.js';
 import { canonicalState } from '../core/index.js';
 import { Gateway } from '../gateway/gateway.js';
 import { SyncServer } from '../sync/server.js';
@@ -60,6 +60,7 @@ export class TServer {
       limits: cfg.limits, serverInfo: () => this.serverInfo(), primary: () => this.primaryLocation(),
       linkUp: () => this.link.isUp,
       security: cfg.security,
+      localRegistrationsWhenNotServing: cfg.ha !== undefined,
     });
     this.link = new SwitchLink(
       { serverName: cfg.serverName, secret: cfg.switchSecret, role: this.role, appliedSeq: () => this.core.state.appliedSwitchSeq, open: openTransport, log: log.child({ component: 'switch-link' }), ha: cfg.ha !== undefined },
@@ -94,6 +95,10 @@ export class TServer {
 
   get port(): number { return this.boundPort; }
   get syncPort(): number | undefined { return this.syncServer?.port; }
+  /** Mutual TLS material for the sync stream (both ends), when configured. */
+  get peerTls(): TlsMaterial | undefined {
+    return this.cfg.security?.peerTls ? loadTls(this.cfg.security.peerTls, 'tserver.peerTls') : undefined;
+  }
 
   /** Listens (HTTP, and the sync port in a pair), then starts the switch link. Rejects with PortInUseError when a port is taken. */
   async start(): Promise<number> {
@@ -101,7 +106,7 @@ export class TServer {
     const ha = this.cfg.ha;
     if (ha) {
       try {
-        this.syncServer = await SyncServer.listen({ host: this.cfg.host, port: ha.syncPort, setting: '--sync-port', secret: ha.syncSecret, log: this.log });
+        this.syncServer = await SyncServer.listen({ host: this.cfg.host, port: ha.syncPort, setting: '--sync-port', secret: ha.syncSecret, log: this.log, ...(this.peerTls ? { tls: this.peerTls } : {}) });
       } catch (err) {
         this.http.close();
         throw err;

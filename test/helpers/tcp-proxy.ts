@@ -7,6 +7,8 @@ export interface TcpProxy {
   /** Destroys every open connection and refuses new ones until heal(). */
   cut(): void;
   heal(): void;
+  /** Points new connections at another port (0 = none yet: connections are refused). */
+  setTarget(port: number, host?: string): void;
   close(): Promise<void>;
   readonly connections: number;
 }
@@ -15,7 +17,7 @@ export async function startTcpProxy(targetHost: string, targetPort: number, t?: 
   const open = new Set<Socket>();
   let isCut = false;
   const server: Server = createServer((client) => {
-    if (isCut) { client.destroy(); return; }
+    if (isCut || targetPort === 0) { client.destroy(); return; }
     const upstream = connect(targetPort, targetHost);
     open.add(client); open.add(upstream);
     const drop = () => { client.destroy(); upstream.destroy(); open.delete(client); open.delete(upstream); };
@@ -29,6 +31,7 @@ export async function startTcpProxy(targetHost: string, targetPort: number, t?: 
     port: typeof addr === 'object' && addr ? addr.port : 0,
     cut() { isCut = true; for (const s of open) s.destroy(); open.clear(); },
     heal() { isCut = false; },
+    setTarget(port, host) { targetPort = port; if (host) targetHost = host; },
     close: () => new Promise<void>((resolve) => { proxy.cut(); server.close(() => resolve()); }),
     get connections() { return open.size / 2; },
   };

@@ -1,0 +1,56 @@
+// The HA pair settings from flags over the config file's `tserver` keys (flags win). Kept apart from
+// config.ts: these decide whether the process is a pair member at all, and SIGHUP re-reads a few.
+import type { LevelWithSilent } from 'pino';
+import { DEFAULT_ADDP, validateAddp } from '../ha/addp.js';
+import { ConfigError, type HaFileKeys, type HaSettings } from './config.js';
+
+export interface HaFlags {
+  'sync-port'?: string;
+  'peer-sync'?: string;
+  'sync-mode'?: string;
+  'addp-interval-ms'?: string;
+  'addp-timeout-ms'?: string;
+  'addp-trace'?: boolean;
+  'sync-secret'?: string;
+  'backlog-batches'?: string;
+}
+
+function int(v: string | number | undefined, name: string, min: number): number | undefined {
+  if (v === undefined || v === '') return undefined;
+  const n = typeof v === 'number' ? v : Number(v);
+  if (!Number.isSafeInteger(n) || n < min) throw new ConfigError(`${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+  return n;
+}
+
+/** undefined when no peer sync address is configured (single server). */
+export function haSettings(f: HaFlags, t: HaFileKeys = {}): HaSettings | undefined {
+  const peerSync = f['peer-sync'] ?? t.peerSync;
+  if (!peerSync) return undefined;
+  if (!/^[^:\s]+:\d+$/.test(peerSync)) throw new ConfigError(`--peer-sync must be host:port (the peer's sync port), got "${peerSync}"`);
+  const mode = f['sync-mode'] ?? t.syncMode ?? 'ack';
+  if (mode !== 'ack' && mode !== 'async') throw new ConfigError(`--sync-mode must be ack or async, got "${mode}"`);
+  const syncPort = int(f['sync-port'], '--sync-port', 0) ?? int(t.syncPort, 'tserver.syncPort', 0) ?? 7101;
+  if (syncPort > 65535) throw new ConfigError(`--sync-port must be 0..65535, got ${syncPort}`);
+  const addp = {
+    intervalMs: int(f['addp-interval-ms'], '--addp-interval-ms', 1) ?? int(t.addpIntervalMs, 'tserver.addpIntervalMs', 1) ?? DEFAULT_ADDP.intervalMs,
+    timeoutMs: int(f['addp-timeout-ms'], '--addp-timeout-ms', 1) ?? int(t.addpTimeoutMs, 'tserver.addpTimeoutMs', 1) ?? DEFAULT_ADDP.timeoutMs,
+    trace: f['addp-trace'] === true || t.addpTrace === true,
+  };
+  try { validateAddp(addp); } catch (err) { throw new ConfigError((err as Error).message); }
+  const backlogBatches = int(f['backlog-batches'], '--backlog-batches', 1) ?? int(t.backlogBatches, 'tserver.backlogBatches', 1);
+  const syncSecret = f['sync-secret'] ?? t.syncSecret;
+  return { syncPort, peerSync, syncMode: mode, addp, ...(syncSecret ? { syncSecret } : {}), ...(backlogBatches ? { backlogBatches } : {}) };
+}
+
+const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
+
+/** The settings SIGHUP re-reads. */
+export function reloadable(t: HaFileKeys = {}): { logLevel?: LevelWithSilent; addpTrace?: boolean } {
+  const out: { logLevel?: LevelWithSilent; addpTrace?: boolean } = {};
+  if (t.logLevel !== undefined) {
+    if (!LEVELS.has(t.logLevel)) throw new ConfigError(`tserver.logLevel must be one of ${[...LEVELS].join(', ')}, got "${t.logLevel}"`);
+    out.logLevel = t.logLevel as LevelWithSilent;
+  }
+  if (t.addpTrace !== undefined) out.addpTrace = t.addpTrace === true;
+  return out;
+}

@@ -1,0 +1,91 @@
+// The primary's releaser in an HA pair (releaser.ts is the seam): every sealed batch's deltas go to
+// the sync stream, and the batch reaches desktops only when the backup holds them (mode `ack`), or
+// at once (mode `async`, or when no backup is in sync: the library releases "alone" at once).
+//
+// Invariants:
+// - batches are delivered strictly in id order: a later batch never overtakes an earlier one, even
+//   when its (empty) delta list needs no ack;
+// - nothing is delivered while `mayDeliver()` is false (the lease can no longer be trusted, e.g.
+//   right after SIGCONT): what the library released "alone" at that moment was never seen by the
+//   backup that has taken over, so it must not reach a client. The owner calls pump() when the lease
+//   is renewed, or abandon() when it is deposed (those batches are dropped: clients retry).
+import type { Logger } from '../common/log.js';
+import type { SyncPrimary } from '../sync/primary.js';
+import type { OutboundBatch } from './outbound.js';
+import type { Deliver, Releaser } from './releaser.js';
+
+interface Held { batch: OutboundBatch; acked: boolean }
+
+export class SyncReleaser implements Releaser {
+  private readonly queue: Held[] = [];
+  private abandoned = false;
+
+  constructor(
+    private readonly primary: SyncPrimary,
+    private readonly deliver: Deliver,
+    private readonly mayDeliver: () => boolean,
+    private readonly log: Logger,
+  ) {}
+
+  get syncState(): string {
+    const st = this.primary.status();
+    return st.alone ? 'alone' : st.state;
+  }
+
+  /** Batches published but not yet delivered. */
+  get held(): number { return this.queue.length; }
+
+  submit(batch: OutboundBatch): void {
+    if (this.abandoned) return this.deliver(batch);
+    let offset = this.primary.offset;
+    if (batch.deltas.length > 0) {
+      try {
+        offset = this.primary.publish(batch.deltas);
+      } catch (err) {
+        // Sealed by a handover: the state changed after the final offset. The new primary does not
+        // have these deltas; say so loudly (it means a core input slipped past the NotPrimary gate).
+        this.log.error({ err: (err as Error).message, batch: batch.id, deltas: batch.deltas.length }, 'deltas produced after the sync stream was sealed: not replicated');
+      }
+    }
+    const held: Held = { batch, acked: false };
+    this.queue.push(held);
+    if (this.primary.mode === 'async') {
+      held.acked = true;
+      this.pump();
+      return;
+    }
+    this.primary.whenAcked(offset).then(() => {
+      held.acked = true;
+      this.pump();
+    }, () => { held.acked = true; this.pump(); });
+  }
+
+  /** Delivers every acked batch at the head of the queue, while delivery is allowed. */
+  pump(): void {
+    if (this.abandoned) return;
+    while (this.queue.length > 0 && this.queue[0]!.acked) {
+      if (!this.mayDeliver()) return;
+      this.deliver(this.queue.shift()!.batch);
+    }
+  }
+
+  /**
+   * Deposed: batches not delivered yet are dropped (their deltas may be missing on the new primary;
+   * no client saw them, and each client retries its request there). Later submissions pass through.
+   */
+  abandon(reason: string): number {
+    if (this.abandoned) return 0;
+    this.abandoned = true;
+    const dropped = this.queue.length;
+    this.queue.length = 0;
+    if (dropped > 0) this.log.warn({ dropped, reason }, 'batches held for acks dropped: this server is no longer primary');
+    return dropped;
+  }
+
+  /** Handover done: everything left was acked by the backup (which is taking over): deliver it all. */
+  drainAll(): void {
+    if (this.abandoned) return;
+    this.abandoned = true;
+    for (const h of this.queue.splice(0)) this.deliver(h.batch);
+  }
+}
