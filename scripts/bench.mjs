@@ -1,0 +1,157 @@
+#!/usr/bin/env node
+// `npm run bench`: the benchmark suite on real processes. For a single T-Server and the pair in
+// async and ack mode: calls/s through route point → queue → agent at increasing load until the knee,
+// with event latency, sync lag, CPU of every process; then memory per desktop and per call, the full
+// resync of 10,000 calls + 5,000 agents and its effect on the primary, promotion times
+// (scripts/bench-promotion.mjs), and a CPU profile of the T-Server when a target is missed.
+// Writes docs/benchmarks.md. Options: --quick, --modes single,async,ack, --desktops N,
+// --rates 250,500,…, --step-ms N, --no-resync, --no-promotion, --no-profile, --out FILE.
+import { parseArgs } from 'node:util';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, rssKiB } from './lib/procs.mjs';
+import { startSystem, benchConfig } from './lib/system.mjs';
+import { forkWorker } from './lib/workers.mjs';
+import { loadStep } from './lib/load-step.mjs';
+import { runResync } from './lib/bench-resync.mjs';
+import { hotFunctions } from './lib/cpuprofile.mjs';
+import { writeReport, machineInfo } from './lib/bench-report.mjs';
+import { fmt } from './lib/stats.mjs';
+
+const { values: a } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    modes: { type: 'string' },
+    desktops: { type: 'string' },
+    rates: { type: 'string' },
+    'step-ms': { type: 'string' },
+    'talk-ms': { type: 'string', default: '200' },
+    'no-resync': { type: 'boolean', default: false },
+    'no-promotion': { type: 'boolean', default: false },
+    'no-profile': { type: 'boolean', default: false },
+    out: { type: 'string', default: join(ROOT, 'docs', 'benchmarks.md') },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (a.help) { console.log('usage: node scripts/bench.mjs [--quick] [--modes single,async,ack] [--desktops 1000] [--rates 250,500] [--step-ms 6000] [--no-resync] [--no-promotion] [--no-profile] [--out docs/benchmarks.md]'); process.exit(0); }
+
+const quick = a.quick;
+const opts = {
+  modes: (a.modes ?? 'single,async,ack').split(','),
+  desktops: Number(a.desktops ?? 1000),
+  rates: (a.rates ?? (quick ? '250,750,1250,1750' : '250,500,750,1000,1250,1500,1750,2000,2500,3000')).split(',').map(Number),
+  stepMs: Number(a['step-ms'] ?? (quick ? 3000 : 6000)),
+  talkMs: Number(a['talk-ms']),
+  resync: !a['no-resync'],
+  resyncCalls: quick ? 2000 : 10_000,
+  resyncAgents: quick ? 1000 : 5000,
+  promotion: !a['no-promotion'],
+  profile: !a['no-profile'],
+};
+const log = (s) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${s}`);
+const started = new Date();
+const results = { opts, command: `node scripts/bench.mjs ${process.argv.slice(2).join(' ')}`.trim(), started, machine: machineInfo(), modes: {}, notes: [] };
+
+/** The knee: throughput no longer follows the offered rate, or the event latency exploded. */
+const isKnee = (s) => s.sustained < 0.9 * s.rate || s.event.p99 > 250 || s.completedShare < 0.9 || s.leaseLost > 0;
+/** Sync lag fields in /healthz (named by the HA layer: syncLag, syncLagMs, …). */
+const lagOf = (h) => {
+  const out = {};
+  for (const [k, v] of Object.entries(h)) if (/lag/i.test(k) && typeof v === 'number') out[k] = v;
+  if (h.sync && typeof h.sync === 'object') for (const [k, v] of Object.entries(h.sync)) if (/lag/i.test(k) && typeof v === 'number') out[k] = v;
+  return Object.keys(out).length ? out : undefined;
+};
+
+async function benchMode(mode, mi, nodeArgs) {
+  log(`mode ${mode}: starting the system`);
+  const sys = await startSystem({ mode, config: benchConfig(), log, nodeArgs });
+  const r = { mode, steps: [], ha: sys.pair ? !!sys.haWorks : undefined };
+  const desk = forkWorker('desktops.mjs');
+  const caller = forkWorker('caller.mjs');
+  try {
+    if (sys.pair && !sys.haWorks) { r.skipped = 'the backup never reached in-sync (HA layer not wired yet)'; return r; }
+    const primary = await sys.primary();
+    await caller.call('setup', { address: sys.sw.address });
+    const rss0 = rssKiB(primary.proc.pid);
+    const dns = Array.from({ length: opts.desktops }, (_, i) => String(5000 + i));
+    const setup = await desk.call('setup', { url: primary.url, dns, queue: '7000', routePoint: '8000', talkMs: opts.talkMs });
+    const rss1 = rssKiB(primary.proc.pid);
+    r.desktopSetupMs = setup.ms;
+    r.memPerDesktopKiB = (rss1 - rss0) / (opts.desktops + 1);
+    r.rssBaseKiB = rss0;
+    log(`mode ${mode}: ${setup.agents} agents logged in and Ready in ${fmt(setup.ms)} ms; RSS ${rss0} -> ${rss1} KiB`);
+    for (const [si, rate] of opts.rates.entries()) {
+      const s = await loadStep({ sys, primary, desk, caller, rate, ms: opts.stepMs, prefix: `4${mi}${String(si).padStart(2, '0')}`, talkMs: opts.talkMs, lagSampler: lagOf });
+      r.steps.push(s);
+      log(`mode ${mode} rate ${rate}: sustained ${fmt(s.sustained)}/s, event p50 ${fmt(s.event.p50)} p99 ${fmt(s.event.p99)} ms, setup p99 ${fmt(s.setup.p99)}, answer p99 ${fmt(s.answer.p99)}, loop p99 ${fmt(s.loopP99)} ms, cpu ${Object.entries(s.cpu).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(' ')}${Object.keys(s.errors).length ? `, errors ${JSON.stringify(s.errors)}` : ''}${s.leaseLost ? `, SWITCH LINK LOST ${s.leaseLost}x` : ''}`);
+      if (isKnee(s)) { r.knee = rate; break; }
+    }
+    r.rssAfterKiB = rssKiB(primary.proc.pid);
+    return r;
+  } finally {
+    await desk.close();
+    await caller.close();
+    r.stopped = await stopGracefully(sys);
+  }
+}
+
+/** SIGTERM every server (a --cpu-prof profile is written at a clean exit), then the switch. */
+async function stopGracefully(sys) {
+  for (const s of Object.values(sys.servers)) s.proc.signal('SIGTERM');
+  await Promise.race([Promise.all(Object.values(sys.servers).map((s) => s.proc.exited)), new Promise((r) => setTimeout(r, 5000))]);
+  await sys.stop();
+  return true;
+}
+
+function runPromotion() {
+  const script = join(ROOT, 'scripts', 'bench-promotion.mjs');
+  if (!existsSync(script)) return { missing: true };
+  log('promotion: running scripts/bench-promotion.mjs');
+  const res = spawnSync(process.execPath, [script, ...(quick ? ['--quick'] : [])], { cwd: ROOT, encoding: 'utf8', timeout: 300_000 });
+  return { status: res.status, stdout: res.stdout ?? '', stderr: (res.stderr ?? '').slice(-2000) };
+}
+
+async function profileRun(rate) {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-prof-'));
+  log(`profile: single T-Server under --cpu-prof at ${rate} calls/s`);
+  const sys = await startSystem({ mode: 'single', config: benchConfig(), nodeArgs: { A: ['--cpu-prof', `--cpu-prof-dir=${dir}`] } });
+  const desk = forkWorker('desktops.mjs');
+  const caller = forkWorker('caller.mjs');
+  try {
+    const primary = await sys.primary();
+    await caller.call('setup', { address: sys.sw.address });
+    await desk.call('setup', { url: primary.url, dns: Array.from({ length: opts.desktops }, (_, i) => String(5000 + i)), queue: '7000', routePoint: '8000', talkMs: opts.talkMs });
+    const s = await loadStep({ sys, primary, desk, caller, rate, ms: opts.stepMs, prefix: '4900', talkMs: opts.talkMs });
+    await desk.close(); await caller.close();
+    await stopGracefully(sys);
+    return { rate, step: s, hot: hotFunctions(dir), dir };
+  } catch (err) {
+    await desk.close(); await caller.close(); await sys.stop();
+    throw err;
+  }
+}
+
+try {
+  for (const [mi, mode] of opts.modes.entries()) results.modes[mode] = await benchMode(mode, mi + 1);
+  if (opts.resync) {
+    const mode = results.modes.ack?.ha || results.modes.async?.ha ? 'ack' : 'single';
+    results.resync = await runResync({ mode, calls: opts.resyncCalls, agents: opts.resyncAgents, log });
+  }
+  if (opts.promotion) results.promotion = runPromotion();
+  const ref = results.modes.ack?.steps.length ? results.modes.ack : results.modes.single;
+  const bestOk = ref?.steps.filter((s) => s.sustained >= 0.95 * s.rate && s.event.p99 <= 20).pop();
+  if (opts.profile && ref && (!bestOk || bestOk.rate < 1000)) {
+    const knee = ref.knee ?? ref.steps.at(-1)?.rate ?? 1000;
+    results.profile = await profileRun(knee);
+  }
+} catch (err) {
+  results.error = String(err?.stack ?? err);
+  console.error(err);
+}
+results.finished = new Date();
+writeReport(results, a.out);
+log(`results written to ${a.out}`);
+writeFileSync(join(tmpdir(), 'tandem-bench-last.json'), JSON.stringify(results, null, 1));
+process.exit(results.error ? 1 : 0);
