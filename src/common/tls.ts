@@ -69,11 +69,17 @@ interface TlsRefusalLog { warn(obj: object, msg: string): void }
  * private field; when a grpc-js version no longer has it, nothing is logged (the peer still is refused).
  */
 export function logTlsRefusals(server: grpc.Server, log: TlsRefusalLog, port: string): void {
-  const servers = (server as unknown as { http2Servers?: Map<{ on?: (e: string, f: (err: Error, socket: { remoteAddress?: string; remotePort?: number }) => void) => void }, unknown> }).http2Servers;
+  type Sock = { remoteAddress?: string; remotePort?: number; _parent?: Sock };
+  type Emitter = { on?: (e: string, f: (a: never, b: never) => void) => void };
+  const servers = (server as unknown as { http2Servers?: Map<Emitter, unknown> }).http2Servers;
   if (!(servers instanceof Map)) return;
+  // A refused socket is often closed by the time the error is reported: remember who connected.
+  const peers = new WeakMap<object, string>();
   for (const s of servers.keys()) {
-    s.on?.('tlsClientError', (err, socket) => {
-      log.warn({ port, peer: `${socket?.remoteAddress ?? '?'}:${socket?.remotePort ?? '?'}`, reason: err.message, code: (err as Error & { code?: string }).code }, 'TLS handshake refused');
+    s.on?.('connection', (sock: Sock) => { peers.set(sock, `${sock.remoteAddress ?? '?'}:${sock.remotePort ?? '?'}`); });
+    s.on?.('tlsClientError', (err: Error & { code?: string }, sock: Sock) => {
+      const peer = (sock?._parent && peers.get(sock._parent)) ?? (sock && peers.get(sock)) ?? `${sock?.remoteAddress ?? '?'}:${sock?.remotePort ?? '?'}`;
+      log.warn({ port, peer, reason: err.message, code: err.code }, 'TLS handshake refused');
     });
   }
 }
