@@ -11,7 +11,7 @@
 //   is renewed, or abandon() when it is deposed (those batches are dropped: clients retry).
 import type { Logger } from '../common/log.js';
 import type { SyncPrimary } from '../sync/primary.js';
-import type { OutboundBatch } from './outbound.js';
+import type { OutboundBatch, Outgoing } from './outbound.js';
 import type { Deliver, Releaser } from './releaser.js';
 
 interface Held { batch: OutboundBatch; acked: boolean }
@@ -76,9 +76,15 @@ export class SyncReleaser implements Releaser {
   abandon(reason: string): number {
     if (this.abandoned) return 0;
     this.abandoned = true;
-    const dropped = this.queue.length;
-    this.queue.length = 0;
-    if (dropped > 0) this.log.warn({ dropped, reason }, 'batches held for acks dropped: this server is no longer primary');
+    const held = this.queue.splice(0);
+    let dropped = 0;
+    for (const { batch } of held) {
+      // What reveals no state (NotPrimary answers, server info, link news) still goes out, in order.
+      const safe = batch.items.filter(revealsNoState);
+      dropped += batch.items.length - safe.length;
+      if (safe.length > 0) this.deliver({ id: batch.id, deltas: [], items: safe });
+    }
+    if (dropped > 0) this.log.warn({ batches: held.length, dropped, reason }, 'events and answers held for acks dropped: this server is no longer primary');
     return dropped;
   }
 
@@ -87,5 +93,18 @@ export class SyncReleaser implements Releaser {
     if (this.abandoned) return;
     this.abandoned = true;
     for (const h of this.queue.splice(0)) this.deliver(h.batch);
+  }
+}
+
+/** True for outgoing items that carry no replicated state: safe to send even if never acked. */
+function revealsNoState(item: Outgoing): boolean {
+  switch (item.kind) {
+    case 'broadcast':
+    case 'registrations':
+      return true;
+    case 'session':
+      return item.event.event === 'EventServerInfo' || (item.event.event === 'EventError' && item.event.errorCode === 'NotPrimary');
+    default:
+      return false;
   }
 }
