@@ -75,8 +75,15 @@ export function checkRequest(req: Request, scope: ReadonlySet<string> | undefine
   if (req.request === 'RequestRegisterAddress' && limits.maxDNsPerClient > 0 && registered.length >= limits.maxDNsPerClient && !registered.includes(req.thisDN)) {
     return { code: 'Overloaded', message: `this client already has ${registered.length} DNs registered, the limit (tserver.maxDNsPerClient) is ${limits.maxDNsPerClient}: unregister some first` };
   }
+  const r = req as unknown as Record<string, unknown>;
+  for (const attr of USER_DATA_ATTRS) {
+    // JSON.stringify recurses: ~10k levels (fits in a 64 KiB frame) would overflow the stack in
+    // every later serialization. Refuse deep data here, before anything serializes it.
+    if (r[attr] !== undefined && depthOver(r[attr], MAX_USER_DATA_DEPTH)) {
+      return { code: 'BadRequest', message: `${attr} is nested deeper than ${MAX_USER_DATA_DEPTH} levels: flatten it` };
+    }
+  }
   if (limits.maxUserDataBytes > 0) {
-    const r = req as unknown as Record<string, unknown>;
     for (const attr of USER_DATA_ATTRS) {
       if (r[attr] === undefined) continue;
       const bytes = Buffer.byteLength(JSON.stringify(r[attr]), 'utf8');
@@ -86,6 +93,20 @@ export function checkRequest(req: Request, scope: ReadonlySet<string> | undefine
     }
   }
   return undefined;
+}
+
+export const MAX_USER_DATA_DEPTH = 16;
+
+/** True when `v` nests objects/arrays deeper than `max` levels. Iterative: no recursion on hostile input. */
+export function depthOver(v: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[v, 1]];
+  while (stack.length) {
+    const [x, d] = stack.pop()!;
+    if (typeof x !== 'object' || x === null) continue;
+    if (d > max) return true;
+    for (const child of Array.isArray(x) ? x : Object.values(x)) if (typeof child === 'object' && child !== null) stack.push([child, d + 1]);
+  }
+  return false;
 }
 
 const REF = /"referenceId"\s*:\s*(\d{1,15})\b/;

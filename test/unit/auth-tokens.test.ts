@@ -85,6 +85,11 @@ t.test('edge checks: DN scope, DNs per client, user data size; cheap referenceId
   t.equal(checkRequest(reg('5001'), undefined, ['5001', '5002'], limits), undefined, 're-registering is no new DN');
   const attach = { request: 'RequestAttachUserData', referenceId: 2, thisDN: '5001', connId: '0'.repeat(16), userData: { k: 'x'.repeat(30) } } as Request;
   t.match(checkRequest(attach, undefined, [], limits), { code: 'BadRequest', message: /userData is \d+ bytes/ });
+  let deep: Record<string, unknown> = {};
+  const root = deep;
+  for (let i = 0; i < 12_000; i++) { const next = {}; deep.a = next; deep = next; }
+  t.match(checkRequest({ ...attach, userData: root } as Request, undefined, [], { ...limits, maxUserDataBytes: 0 }), { code: 'BadRequest', message: /nested deeper than 16/ }, 'no stack overflow on 12k levels');
+  t.equal(checkRequest({ ...attach, userData: { a: { b: [1, { c: 2 }] } } } as Request, undefined, [], { ...limits, maxUserDataBytes: 0 }), undefined);
   t.equal(cheapReferenceId('{"request":"X","referenceId": 42}'), 42);
   t.equal(cheapReferenceId('{"referenceId":-1}'), undefined);
   const lb = new LogBudget(2);
