@@ -33,7 +33,7 @@ function modeSection(name, m) {
     s.syncLag.length ? Object.entries(s.syncLag.at(-1)).map(([k]) => `${k} ${fmt(median(s.syncLag.map((x) => x[k])))}/${fmt(Math.max(...s.syncLag.map((x) => x[k])))}`).join(', ') : '-',
     [s.leaseLost ? `switch link lost ${s.leaseLost}×` : '', Object.keys(s.errors).length ? JSON.stringify(s.errors) : ''].filter(Boolean).join('; ') || '-']);
   return `### ${name}\n${m.knee ? `Knee at ${m.knee} calls/s offered. ` : 'No knee within the offered rates. '}Memory per logged-in desktop: ${fmt(m.memPerDesktopKiB, 1)} KiB (T-Server RSS ${fmt(m.rssBaseKiB / 1024)} MiB before the desktops).\n\n` +
-    table(['offered/s', 'sustained/s', 'rang', 'event p50', 'event p99', 'event max', 'setup p50', 'setup p99', 'answer p50', 'answer p99', 'loop lag p99', 'CPU primary', 'CPU backup', 'CPU switch', 'CPU load gen', 'sync lag med/max', 'errors / incidents'], rows) + '\n';
+    table(['offered/s', 'sustained/s', 'rang', 'event p50', 'event p99', 'event max', 'setup p50', 'setup p99', 'answer p50', 'answer p99', 'loop lag p99 (worst 250 ms)', 'CPU primary', 'CPU backup', 'CPU switch', 'CPU load gen', 'sync lag med/max', 'errors / incidents'], rows) + '\n';
 }
 
 export function writeReport(res, out) {
@@ -51,7 +51,7 @@ export function writeReport(res, out) {
     '- **event latency** (the issue\'s "switch event → desktop"): the agent desktop\'s receipt of EventRinging minus the switch\'s `time_ms` of the `DELIVERED` event at that extension (same machine clock; `time_ms` is whole milliseconds, so ±1 ms). It covers switch → T-Server (gRPC), the core, the sync ack in ack mode, and the WebSocket to the desktop.',
     '- **setup latency:** Simulate InboundCall sent → EventRinging at the agent (three switch round trips plus the router desktop).',
     '- **answer latency:** RequestAnswerCall sent → its EventEstablished (desktop → T-Server → switch → T-Server → desktop).',
-    '- **sustained:** calls that reached an agent (EventRinging) during the step, per second. **loop lag:** the primary\'s event-loop delay p99 from `/metrics`. **CPU:** cores used (1.0 = one core) per process during the step.', '');
+    '- **sustained:** calls that reached an agent (EventRinging) during the step, per second. **loop lag:** the primary\'s event-loop delay p99 from `/metrics`, scraped every 250 ms (the worst window). **sync lag:** `tandem_sync_lag_offsets` (deltas not yet acked) / `tandem_sync_lag_seconds` (age of the oldest unacked batch, ms), median/max of the samples. **CPU:** cores used (1.0 = one core) per process during the step.', '');
   lines.push('## Targets', '', table(['target', 'measured', 'verdict'], [
     ['≥ 1,000 calls/s, pair in ack mode, event p99 ≤ 20 ms', ack?.skipped ? 'pair not available' : `${fmt(ackBest?.rate ?? 0)} calls/s (p99 ${fmt(ackBest?.event.p99)} ms); max sustained ${fmt(maxSustained(ack))}/s`, ack?.skipped || !ack ? 'not measured' : verdict(ackBest?.rate ?? 0, TARGETS.cps, true)],
     ['single server (reference), same criteria', `${fmt(singleBest?.rate ?? 0)} calls/s (p99 ${fmt(singleBest?.event.p99)} ms); max sustained ${fmt(maxSustained(single))}/s`, single ? verdict(singleBest?.rate ?? 0, TARGETS.cps, true) : 'not measured'],

@@ -12,7 +12,7 @@ import { ROUTE_POINT } from './system.mjs';
  *    router desktop → RequestRouteCall → queue → agent);
  *  - answer: RequestAnswerCall sent → its EventEstablished (desktop → T-Server → switch → back).
  */
-export async function loadStep({ sys, primary, desk, caller, rate, ms, prefix, talkMs, lagSampler, raw = false, during }) {
+export async function loadStep({ sys, primary, desk, caller, rate, ms, prefix, talkMs, raw = false, during }) {
   await desk.call('window');
   await caller.call('collect');
   await primary.metrics().catch(() => ''); // resets the event-loop lag window
@@ -20,13 +20,21 @@ export async function loadStep({ sys, primary, desk, caller, rate, ms, prefix, t
   for (const s of Object.values(sys.servers)) pids[s.name === primary.name ? 'primary' : 'backup'] = s.proc.pid;
   const cpu = cpuMeter(pids);
   const linkDowns0 = primary.proc.warnCounts.get('switch link down') ?? 0;
-  const lags = [];
-  const sampler = setInterval(() => { void primary.health().then((h) => { const v = lagSampler?.(h); if (v) lags.push(v); }, () => {}); }, 250);
+  // /metrics, not /healthz: /healthz computes a digest of the whole state (journal included) per call.
+  // Each scrape resets the event-loop histogram, so the loop figure is the worst 250 ms window.
+  const lags = [], loops = [];
+  const sampler = setInterval(() => {
+    void primary.metrics().then((m) => {
+      loops.push(metricValue(m, 'tandem_event_loop_lag_seconds{quantile="0.99"}') * 1000);
+      if (sys.pair) lags.push({ syncLag: metricValue(m, 'tandem_sync_lag_offsets'), syncLagMs: metricValue(m, 'tandem_sync_lag_seconds') * 1000 });
+    }, () => {});
+  }, 250);
   const [run, duringResult] = await Promise.all([caller.call('run', { rate, ms, dnis: ROUTE_POINT, prefix }), during?.()]);
   const cpuCores = cpu();
   const leaseLost = (primary.proc.warnCounts.get('switch link down') ?? 0) - linkDowns0;
   clearInterval(sampler);
-  const loopP99 = metricValue(await primary.metrics().catch(() => ''), 'tandem_event_loop_lag_seconds{quantile="0.99"}') * 1000;
+  loops.push(metricValue(await primary.metrics().catch(() => ''), 'tandem_event_loop_lag_seconds{quantile="0.99"}') * 1000);
+  const loopP99 = Math.max(...loops.filter((v) => !Number.isNaN(v)));
   await sleep(talkMs + 700); // let the last calls ring, answer and release
   const d = await desk.call('collect');
   const c = await caller.call('collect');

@@ -12,6 +12,7 @@ export const median = (v) => pct(v, 50);
 export function fmt(v, digits = 1) {
   if (v === undefined || v === null || Number.isNaN(v)) return 'n/a';
   if (typeof v !== 'number') return String(v);
+  if (Number.isInteger(v)) return String(v);
   return Math.abs(v) >= 100 ? v.toFixed(0) : v.toFixed(digits);
 }
 

@@ -1,0 +1,135 @@
+// The chaos drill's workload: N agent desktops and a router on the SDK (createNodeClient, both
+// servers), callers on a switch link. Agents answer what rings, talk, then release, attach user
+// data and release, or single-step-transfer to the queue; every few calls they go NotReady and
+// Ready again. Every state event each desktop's SDK delivers is kept for the checker.
+import { createNodeClient } from '../../dist/client/node.js';
+import { connectLink } from '../../dist/switch-link/link-client.js';
+
+const now = () => performance.timeOrigin + performance.now();
+
+export class Desk {
+  /** @param {{dn:string, urls:string[], queue:string, talkMs:number, rnd:()=>number, failures:Record<string,number>}} o */
+  constructor(o) {
+    this.o = o;
+    this.dn = o.dn;
+    this.name = `chaos-agent-${o.dn}`;
+    /** Every state event the SDK delivered: [seq, event name, connId]. */
+    this.events = [];
+    this.baselineSeq = 0;
+    this.calls = 0;
+    this.resumedAt = 0;
+    this.failoverStartedAt = 0;
+    this.wantReady = true;
+    this.busy = new Set();
+    this.client = createNodeClient({ servers: o.urls, clientName: this.name, requestTimeoutMs: 30_000 });
+    this.client.on('event', (ev) => this.onEvent(ev));
+    this.client.on('status', (s) => {
+      if (s.type === 'failover-started') this.failoverStartedAt = now();
+      if (s.type === 'failover-complete') this.resumedAt = now();
+    });
+  }
+
+  async start() {
+    await this.client.register(this.dn);
+    const login = await this.client.login(this.dn, `ag${this.dn}`, { queue: this.o.queue, workMode: 'ManualIn' });
+    this.baselineSeq = login.seq - 1;
+    await this.client.ready(this.dn);
+  }
+
+  async req(what, fn) {
+    try { return await fn(); } catch (err) {
+      const code = err?.errorCode ?? err?.code ?? 'Error';
+      this.o.failures[`${what}:${code}`] = (this.o.failures[`${what}:${code}`] ?? 0) + 1;
+      return undefined;
+    }
+  }
+
+  onEvent(ev) {
+    this.events.push([ev.seq, ev.event, ev.connId ?? '']);
+    if (ev.thisDN !== this.dn) return;
+    if (ev.event === 'EventRinging' && !this.busy.has(ev.connId)) {
+      this.busy.add(ev.connId);
+      void this.handleCall(ev.connId).finally(() => this.busy.delete(ev.connId));
+    }
+  }
+
+  async handleCall(connId) {
+    const c = this.client, dn = this.dn, n = ++this.calls;
+    if (!(await this.req('answer', () => c.answer(dn, connId)))) return;
+    await sleep(this.o.talkMs);
+    const r = this.o.rnd();
+    if (r < 0.2) {
+      await this.req('attachUserData', () => c.attachUserData(dn, connId, { account: String(n), agent: dn }));
+      await this.req('release', () => c.release(dn, connId));
+    } else if (r < 0.35) {
+      await this.req('singleStepTransfer', () => c.singleStepTransfer(dn, connId, this.o.queue));
+    } else {
+      await this.req('release', () => c.release(dn, connId));
+    }
+    if (n % 5 === 0) {
+      this.wantReady = false;
+      await this.req('notReady', () => c.notReady(dn, 'AuxWork', { why: 'chaos' }));
+      await sleep(150);
+      await this.req('ready', () => c.ready(dn));
+      this.wantReady = true;
+    }
+  }
+
+  close() { this.client.close(); }
+}
+
+export class Router {
+  constructor({ urls, routePoint, queue, failures }) {
+    this.events = [];
+    this.dn = routePoint;
+    this.name = 'chaos-router';
+    this.baselineSeq = 0;
+    this.client = createNodeClient({ servers: urls, clientName: this.name, requestTimeoutMs: 30_000 });
+    this.client.on('event', (ev) => {
+      this.events.push([ev.seq, ev.event, ev.connId ?? '']);
+      if (ev.event === 'EventRouteRequest' && ev.thisDN === routePoint) {
+        this.client.routeCall(routePoint, ev.connId, queue).catch((err) => {
+          const k = `routeCall:${err?.errorCode ?? 'Error'}`;
+          failures[k] = (failures[k] ?? 0) + 1;
+        });
+      }
+    });
+  }
+  async start() { await this.client.register(this.dn); this.baselineSeq = this.client.lastSeq ?? 0; }
+  close() { this.client.close(); }
+}
+
+/** Inbound calls at `rate`/s to the route point until stop(); unique anis. */
+export async function startCallers(address, routePoint) {
+  const link = await connectLink({ address, serverName: 'chaos-caller', timeoutMs: 20_000 });
+  let n = 0, timer, rate = 0, t0 = 0, sentAtStart = 0;
+  const failures = {};
+  const tick = () => {
+    const due = sentAtStart + Math.floor((rate * (now() - t0)) / 1000);
+    for (; n < due; n++) {
+      link.inboundCall(`41${String(n).padStart(8, '0')}`, routePoint).then((r) => { if (!r.ok) failures[r.errorCode] = (failures[r.errorCode] ?? 0) + 1; }, () => { failures.link = (failures.link ?? 0) + 1; });
+    }
+    timer = setTimeout(tick, 10);
+  };
+  return {
+    link, failures,
+    get sent() { return n; },
+    run(r) { rate = r; t0 = now(); sentAtStart = n; clearTimeout(timer); tick(); },
+    pause() { clearTimeout(timer); rate = 0; },
+    close() { clearTimeout(timer); link.close(); },
+  };
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A small seeded PRNG (mulberry32) so a drill can be replayed with --seed. */
+export function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
