@@ -1,0 +1,155 @@
+#!/usr/bin/env node
+// Promotion time of a real pair (not a test): a switch and two `tandem tserver` processes on
+// ephemeral ports; the primary is killed with SIGKILL (crash) or frozen with SIGSTOP (hang), and we
+// measure from the signal to
+//   - the backup's 'role changed' -> primary log line (its pino time, ms resolution), and
+//   - the first answer to a call-control request on it (a client waits for the pushed
+//     EventServerInfo serving:true, then sends RequestQueryAddress and times the answer).
+// Then the pair is repaired (restart / SIGCONT: the old primary rejoins as backup) and the roles
+// alternate. Usage: npm run bench:promotion [-- --runs 20]. Needs `npm run build` first.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { createServer, connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { parseArgs } from 'node:util';
+import WebSocket from 'ws';
+
+const { values } = parseArgs({ options: { runs: { type: 'string', default: '20' }, modes: { type: 'string', default: 'kill,stop' } } });
+const RUNS = Number(values.runs);
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli', 'tandem.js');
+const live = new Set();
+process.on('exit', () => { for (const c of live) { try { c.kill('SIGCONT'); c.kill('SIGKILL'); } catch { /* gone */ } } });
+process.on('SIGINT', () => process.exit(130));
+
+function start(args, name) {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TANDEM_LOG_LEVEL: 'info' } });
+  live.add(child);
+  const p = { name, child, lines: [], waiters: new Set() };
+  const onLine = (raw) => {
+    let l;
+    try { l = JSON.parse(raw); } catch { return; }
+    p.lines.push(l);
+    for (const w of p.waiters) if (w.pred(l, p.lines.length - 1)) { p.waiters.delete(w); w.resolve(l); }
+  };
+  createInterface({ input: child.stdout }).on('line', onLine);
+  createInterface({ input: child.stderr }).on('line', onLine);
+  p.exited = new Promise((r) => child.on('exit', () => { live.delete(child); r(); }));
+  p.waitFor = (pred, from = 0, timeoutMs = 15_000, what = 'line') => {
+    const i = p.lines.findIndex((l, n) => n >= from && pred(l));
+    if (i >= 0) return Promise.resolve(p.lines[i]);
+    return new Promise((resolve, reject) => {
+      const w = { pred: (l, n) => n >= from && pred(l), resolve: (l) => { clearTimeout(timer); resolve(l); } };
+      const timer = setTimeout(() => { p.waiters.delete(w); reject(new Error(`${name}: timeout waiting for ${what}`)); }, timeoutMs);
+      p.waiters.add(w);
+    });
+  };
+  return p;
+}
+
+async function proxy() {
+  let target = 0;
+  const server = createServer((c) => {
+    if (!target) return c.destroy();
+    const u = connect(target, '127.0.0.1');
+    const drop = () => { c.destroy(); u.destroy(); };
+    c.on('error', drop); u.on('error', drop); c.on('close', drop); u.on('close', drop);
+    c.pipe(u); u.pipe(c);
+  });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return { port: server.address().port, setTarget: (p) => { target = p; }, close: () => server.close() };
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const health = async (m) => (await fetch(`http://127.0.0.1:${m.http}/healthz`)).json();
+
+async function main() {
+  const sw = start(['switch', '--host', '127.0.0.1', '--port', '0'], 'switch');
+  const swReady = await sw.waitFor((l) => l.msg === 'ready');
+  const swPort = Object.values(swReady.ports).find((v) => typeof v === 'number' && v > 0);
+  const proxies = { A: await proxy(), B: await proxy() };
+  const members = {};
+  const launch = async (name) => {
+    const peer = name === 'A' ? 'B' : 'A';
+    const p = start(['tserver', '--name', name, '--host', '127.0.0.1', '--port', '0', '--switch', `127.0.0.1:${swPort}`,
+      '--sync-port', '0', '--peer-sync', `127.0.0.1:${proxies[peer].port}`, '--peer-name', peer, '--peer-url', 'ws://127.0.0.1:0/tlib'], name);
+    const r = await p.waitFor((l) => l.msg === 'ready');
+    proxies[name].setTarget(r.ports.sync);
+    const m = { name, proc: p, http: r.ports.http };
+    members[name] = m;
+    return m;
+  };
+  await launch('A');
+  await members.A.proc.waitFor((l) => l.msg === 'role changed' && l.to === 'primary');
+  await launch('B');
+  await members.B.proc.waitFor((l) => l.msg === 'role changed' && l.to === 'backup-in-sync');
+  let primary = members.A;
+  let backup = members.B;
+
+  const results = { kill: { role: [], serve: [] }, stop: { role: [], serve: [] } };
+  const modes = values.modes.split(',');
+  for (const mode of modes) {
+    for (let run = 0; run < RUNS; run++) {
+      // In sync: same offset, nothing unacked.
+      for (let i = 0; ; i++) {
+        const [p, b] = await Promise.all([health(primary), health(backup)]);
+        if (p.haState === 'primary' && b.haState === 'backup-in-sync' && p.syncState === 'in-sync' && p.syncOffset === b.syncOffset) break;
+        if (i > 500) throw new Error(`not in sync: ${JSON.stringify(p)} ${JSON.stringify(b)}`);
+        await sleep(20);
+      }
+      const ws = new WebSocket(`ws://127.0.0.1:${backup.http}/tlib`);
+      await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
+      const events = [];
+      let wake = () => {};
+      ws.on('message', (d) => { events.push(JSON.parse(d.toString())); wake(); });
+      const next = (pred) => new Promise((resolve) => {
+        const check = () => { const e = events.find(pred); if (e) { wake = () => {}; resolve(e); } };
+        wake = check; check();
+      });
+      ws.send(JSON.stringify({ request: 'RequestOpen', referenceId: 1, clientName: `bench-${mode}-${run}` }));
+      await next((e) => e.referenceId === 1);
+      const from = backup.proc.lines.length;
+      const t0 = Date.now();
+      primary.proc.child.kill(mode === 'kill' ? 'SIGKILL' : 'SIGSTOP');
+      const serving = next((e) => e.event === 'EventServerInfo' && e.serving === true && e.role === 'primary').then(async () => {
+        ws.send(JSON.stringify({ request: 'RequestQueryAddress', referenceId: 2, thisDN: '5001' }));
+        const a = await next((e) => e.referenceId === 2);
+        if (a.event === 'EventError') throw new Error(`request failed on the new primary: ${JSON.stringify(a)}`);
+        return Date.now() - t0;
+      });
+      const roleLine = await backup.proc.waitFor((l) => l.msg === 'role changed' && l.to === 'primary', from, 10_000, 'promotion');
+      results[mode].role.push(Date.parse(roleLine.time) - t0);
+      results[mode].serve.push(await serving);
+      ws.close();
+      // Repair: the old primary rejoins as backup.
+      const old = primary;
+      if (mode === 'kill') {
+        await old.proc.exited;
+        const m = await launch(old.name);
+        await m.proc.waitFor((l) => l.msg === 'role changed' && l.to === 'backup-in-sync', 0, 15_000, 'rejoin');
+        primary = backup; backup = m;
+      } else {
+        const mark = old.proc.lines.length;
+        old.proc.child.kill('SIGCONT');
+        await old.proc.waitFor((l) => l.msg === 'role changed' && l.to === 'backup-in-sync', mark, 15_000, 'rejoin');
+        primary = backup; backup = old;
+      }
+      process.stderr.write(`${mode} run ${run + 1}/${RUNS}: role ${results[mode].role.at(-1)} ms, serving ${results[mode].serve.at(-1)} ms\n`);
+    }
+  }
+
+  const pct = (xs, q) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]; };
+  const row = (label, xs) => `| ${label.padEnd(34)} | ${String(xs.length).padStart(4)} | ${String(pct(xs, 0.5)).padStart(6)} | ${String(pct(xs, 0.99)).padStart(6)} | ${String(Math.min(...xs)).padStart(5)} | ${String(Math.max(...xs)).padStart(5)} |`;
+  const out = ['', 'Promotion time (ms, from the signal; ADDP 100/400 ms, switch lease 400 ms, heartbeat 100 ms)', '',
+    '| event                              | runs | median |    p99 |   min |   max |', '|---|---|---|---|---|---|'];
+  for (const mode of modes) {
+    const what = mode === 'kill' ? 'kill -9' : 'SIGSTOP';
+    out.push(row(`${what}: 'role changed' to primary`, results[mode].role), row(`${what}: first request answered`, results[mode].serve));
+  }
+  console.log(out.join('\n'));
+  for (const c of live) { try { c.kill('SIGCONT'); c.kill('SIGKILL'); } catch { /* gone */ } }
+  for (const p of Object.values(proxies)) p.close();
+  process.exit(0);
+}
+
+main().catch((err) => { console.error(err); process.exit(1); });
