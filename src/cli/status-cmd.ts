@@ -8,7 +8,7 @@ Prints each T-Server's role, epoch, seq, switch link, sync state and lag, client
 Exit status 0 when exactly one server is a serving primary, 1 otherwise.`;
 
 interface Health {
-  serverName?: string; role?: string; epoch?: number; seq?: number; serving?: boolean; switchLink?: string;
+  serverName?: string; role?: string; epoch?: number; seq?: number; serving?: boolean; switchLink?: string; switchLinkState?: string;
   syncState?: string; syncLag?: number; syncLagMs?: number; clients?: number; calls?: number;
 }
 
@@ -31,7 +31,7 @@ export async function main(argv: string[]): Promise<number> {
     const cols = ['server', 'role', 'epoch', 'seq', 'serving', 'switch', 'sync', 'lag', 'clients', 'calls'];
     const rows = results.map(({ base, health: h }) => ('error' in h
       ? [base, `unreachable: ${h.error}`, '', '', '', '', '', '', '', '']
-      : [h.serverName ?? base, h.role ?? '?', String(h.epoch ?? ''), String(h.seq ?? ''), String(h.serving ?? ''), h.switchLink ?? '', h.syncState ?? '',
+      : [h.serverName ?? base, h.role ?? '?', String(h.epoch ?? ''), String(h.seq ?? ''), String(h.serving ?? ''), h.switchLinkState ?? h.switchLink ?? '', h.syncState ?? '',
         h.syncLag === undefined ? '' : `${h.syncLag}${h.syncLagMs === undefined ? '' : ` (${h.syncLagMs} ms)`}`, String(h.clients ?? ''), String(h.calls ?? '')]));
     const widths = cols.map((c, i) => Math.max(c.length, ...rows.map((r) => r[i]!.length)));
     const fmt = (r: string[]) => r.map((v, i) => v.padEnd(widths[i]!)).join('  ');

@@ -33,7 +33,7 @@ export class SupervisedChild {
     this.startedAt = Date.now();
     const proc = spawn(process.execPath, this.spec.args, { stdio: ['ignore', this.spec.stdio, this.spec.stdio] });
     this.proc = proc;
-    this.log.info({ child: this.spec.name, pid: proc.pid }, 'child started');
+    this.log.info({ child: this.spec.name, childPid: proc.pid }, 'child started');
     proc.on('exit', (code, signal) => this.onExit(proc, code, signal));
     proc.on('error', (err) => this.log.error({ child: this.spec.name, err: err.message }, 'child could not start'));
   }
