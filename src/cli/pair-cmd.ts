@@ -64,16 +64,15 @@ export async function main(argv: string[]): Promise<number> {
       '--sync-mode', values['sync-mode']!, ...common],
     stdio: out(name),
   });
-  const children = [
-    new SupervisedChild({ name: 'switch', args: [bin, 'switch', '--host', host, '--port', values['switch-port']!, ...common], stdio: out('switch') }, log),
-    new SupervisedChild(tserver('A', values['a-port']!, values['a-sync-port']!, values['b-sync-port']!, values['b-port']!, 'B'), log),
-    new SupervisedChild(tserver('B', values['b-port']!, values['b-sync-port']!, values['a-sync-port']!, values['a-port']!, 'A'), log),
-  ];
-  for (const c of children) c.start();
   const pidsPath = join(logDir, PIDS_FILE);
+  const children: SupervisedChild[] = [];
   const writePids = () => writeFileSync(pidsPath, JSON.stringify({ supervisor: process.pid, children: Object.fromEntries(children.map((c) => [c.spec.name, c.pid])) }));
-  writePids();
-  const pidTimer = setInterval(writePids, 1_000);
+  children.push(
+    new SupervisedChild({ name: 'switch', args: [bin, 'switch', '--host', host, '--port', values['switch-port']!, ...common], stdio: out('switch') }, log, writePids),
+    new SupervisedChild(tserver('A', values['a-port']!, values['a-sync-port']!, values['b-sync-port']!, values['b-port']!, 'B'), log, writePids),
+    new SupervisedChild(tserver('B', values['b-port']!, values['b-sync-port']!, values['a-sync-port']!, values['a-port']!, 'A'), log, writePids),
+  );
+  for (const c of children) c.start();
 
   console.log([
     '',
@@ -92,7 +91,6 @@ export async function main(argv: string[]): Promise<number> {
       if (stopping) return;
       stopping = true;
       log.info({ signal: sig }, 'stopping all');
-      clearInterval(pidTimer);
       // T-Servers first (a primary hands over or stops cleanly), the switch last.
       await Promise.all(children.slice(1).map((c) => c.stop()));
       await children[0]!.stop();

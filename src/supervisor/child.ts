@@ -22,7 +22,8 @@ export class SupervisedChild {
   private readonly backoff = new RestartBackoff();
   restarts = 0;
 
-  constructor(readonly spec: ChildSpec, private readonly log: Logger) {}
+  /** onStarted: called after every (re)start, e.g. to record the new pid for `tandem ctl`. */
+  constructor(readonly spec: ChildSpec, private readonly log: Logger, private readonly onStarted: () => void = () => {}) {}
 
   get pid(): number | undefined { return this.proc?.pid; }
   get status(): ChildState { return this.state; }
@@ -36,6 +37,7 @@ export class SupervisedChild {
     this.log.info({ child: this.spec.name, childPid: proc.pid }, 'child started');
     proc.on('exit', (code, signal) => this.onExit(proc, code, signal));
     proc.on('error', (err) => this.log.error({ child: this.spec.name, err: err.message }, 'child could not start'));
+    this.onStarted();
   }
 
   /** Sends a signal (operator command: SIGUSR1 promote, SIGUSR2 demote, SIGHUP reload). */

@@ -1,0 +1,112 @@
+// `tandem pair` (the embedded management layer) with real processes: it starts switch + A + B,
+// restarts a T-Server killed with -9 (which rejoins as backup), forwards `tandem ctl` commands as
+// signals, and stops everything with exit 0 on SIGINT.
+//
+// The pair needs each server's peer address before either starts, so its ports are fixed numbers:
+// the test reserves free ones by binding port 0 (all at once, so they differ), then releases them.
+import t from 'tap';
+import { createServer, type Server } from 'node:net';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { setTimeout as delay } from 'node:timers/promises';
+import { spawnTandem, TANDEM_BIN } from '../helpers/process.js';
+
+async function freePorts(n: number): Promise<number[]> {
+  const servers: Server[] = [];
+  for (let i = 0; i < n; i++) {
+    const s = createServer();
+    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+    servers.push(s);
+  }
+  const ports = servers.map((s) => (s.address() as { port: number }).port);
+  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
+  return ports;
+}
+
+async function health(port: number): Promise<Record<string, unknown> | undefined> {
+  try {
+    const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1_000) });
+    return (await res.json()) as Record<string, unknown>;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Polls both servers' /healthz until pred holds (the interval only paces the reads). */
+async function until(what: string, pred: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await pred()) return;
+    await delay(50);
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+}
+
+const ctl = (logDir: string, ...args: string[]) =>
+  execFileSync(process.execPath, [TANDEM_BIN, 'ctl', ...args, '--log-dir', logDir], { encoding: 'utf8' });
+
+t.test('tandem pair supervises switch + A + B: restart after kill -9, ctl promote, clean stop', async (t) => {
+  const [sw, a, b, as, bs] = await freePorts(5) as [number, number, number, number, number];
+  const logDir = mkdtempSync(join(tmpdir(), 'tandem-pair-'));
+  const pidsOf = () => (JSON.parse(readFileSync(join(logDir, 'tandem-pair.json'), 'utf8')) as { children: Record<string, number> }).children;
+  const sup = spawnTandem(t, ['pair', '--switch-port', String(sw), '--a-port', String(a), '--b-port', String(b),
+    '--a-sync-port', String(as), '--b-sync-port', String(bs), '--log-dir', logDir], { name: 'pair' });
+  // The supervisor's own SIGKILL at teardown would orphan its children: kill them by pid first.
+  t.teardown(() => {
+    let pids: Record<string, number> = {};
+    try { pids = pidsOf(); } catch { return; /* stopped cleanly: the file is gone with the children */ }
+    for (const pid of Object.values(pids)) try { if (pid) process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
+  });
+
+  await until('A is primary and B an in-sync backup', async () => {
+    const [ha, hb] = await Promise.all([health(a), health(b)]);
+    return ha?.role === 'primary' && ha.serving === true && hb?.role === 'backup' && hb.syncState === 'in-sync';
+  });
+  t.ok(sup.text.some((l) => l.includes(`/desktop/`)), 'prints where the desktop page is');
+  t.ok(sup.text.some((l) => l.includes(logDir)), 'prints where the logs are');
+
+  const firstA = pidsOf().A!;
+  process.kill(firstA, 'SIGKILL');
+  await until('B took over and a new A rejoined as an in-sync backup', async () => {
+    const [ha, hb] = await Promise.all([health(a), health(b)]);
+    return hb?.role === 'primary' && hb.serving === true && ha?.role === 'backup' && ha.syncState === 'in-sync';
+  });
+  t.not(pidsOf().A, firstA, 'A was restarted with a new pid');
+  await sup.waitFor((l) => l.msg === 'child died: restarting (it rejoins as backup)' && l.child === 'A', 5_000, 'restart log line');
+
+  t.match(ctl(logDir, 'promote', 'A'), /SIGUSR1 sent to A/);
+  await until('A is primary again after the switchover', async () => {
+    const [ha, hb] = await Promise.all([health(a), health(b)]);
+    return ha?.role === 'primary' && ha.serving === true && hb?.role === 'backup' && hb.syncState === 'in-sync';
+  });
+
+  const status = (() => {
+    try {
+      return execFileSync(process.execPath, [TANDEM_BIN, 'status', '--servers', `http://127.0.0.1:${a},http://127.0.0.1:${b}`], { encoding: 'utf8' });
+    } catch (err) {
+      return String((err as { stdout?: string }).stdout ?? err);
+    }
+  })();
+  t.match(status, /A\s+primary/, 'tandem status shows A primary');
+  t.match(status, /B\s+backup/, 'tandem status shows B backup');
+
+  const children = pidsOf();
+  sup.kill('SIGINT');
+  t.equal(await sup.exited, 0, 'SIGINT stops everything with exit 0');
+  const left = Object.values(children).filter((pid) => { try { process.kill(pid!, 0); return true; } catch { return false; } });
+  t.same(left, [], 'no child left running');
+});
+
+t.test('tandem ctl explains what is wrong', async (t) => {
+  const logDir = mkdtempSync(join(tmpdir(), 'tandem-ctl-'));
+  try {
+    execFileSync(process.execPath, [TANDEM_BIN, 'ctl', 'promote', 'B', '--log-dir', logDir], { encoding: 'utf8', stdio: 'pipe' });
+    t.fail('should exit non-zero');
+  } catch (err) {
+    const e = err as { status: number; stderr: string };
+    t.equal(e.status, 1);
+    t.match(e.stderr, /is `tandem pair` running/);
+  }
+});
