@@ -5,7 +5,7 @@ import { openClient, startStack } from '../helpers/tserver-fixture.js';
 import { isStateEvent } from '../helpers/ws-client.js';
 
 t.test('slow client closed, fast client unaffected', async (t) => {
-  const { ts } = await startStack(t, { config: { tserver: { maxBufferedBytes: 512 * 1024, maxQueuedMessages: 200 } } });
+  const { ts } = await startStack(t, { config: { tserver: { maxBufferedBytes: 512 * 1024, maxQueuedMessages: 200, maxUserDataBytes: 64 * 1024 } } });
   const fast = await openClient(t, ts.url, 'fast');
   const slow = await openClient(t, ts.url, 'slow');
   await fast.request('RequestRegisterAddress', { thisDN: '5001' });
