@@ -27,7 +27,7 @@ export const DEFAULT_EDGE_LIMITS: EdgeLimits = {
   maxRequestsPerSecond: 200,
   requestBurst: 400,
   maxDNsPerClient: 200,
-  maxUserDataBytes: 16 * 1024,
+  maxUserDataBytes: 32 * 1024,
 };
 
 export interface EdgeSecurity {
