@@ -18,7 +18,13 @@ async function bulkLogin(url, count) {
   let ref = 0;
   const waiting = new Map();
   ws.on('message', (d) => { const ev = JSON.parse(d.toString()); const w = waiting.get(ev.referenceId); if (w) { waiting.delete(ev.referenceId); w(ev); } });
-  const ask = (body) => new Promise((resolve) => { const id = ++ref; waiting.set(id, resolve); ws.send(JSON.stringify({ ...body, referenceId: id })); });
+  // A bounded wait: a failover mid-login must not hang the bench (counted as failed instead).
+  const ask = (body) => new Promise((resolve) => {
+    const id = ++ref;
+    const timer = setTimeout(() => { waiting.delete(id); resolve({ event: 'EventError', errorCode: 'Timeout' }); }, 10_000);
+    waiting.set(id, (ev) => { clearTimeout(timer); resolve(ev); });
+    ws.send(JSON.stringify({ ...body, referenceId: id }));
+  });
   await ask({ request: 'RequestOpen', clientName: `bench-bulk-${process.pid}` });
   let failed = 0;
   for (let i = 0; i < count; i += 200) {
