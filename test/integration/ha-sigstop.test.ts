@@ -33,7 +33,7 @@ t.test('SIGSTOP: promotion after the lease lapses; SIGCONT: the old primary demo
   const onB = await openClient(t, b.url, 'desk2');
   await onB.request('RequestRegisterAddress', { thisDN: '5061' });
   const d2 = await onB.request('RequestMakeCall', { thisDN: '5061', otherDN: '5062' }, 10_000);
-  t.equal(d2.event, 'EventDialing', 'a command under epoch 2');
+  t.equal(d2.event, 'EventDialing', `a command under epoch 2${d2.event === 'EventError' ? ` (got ${d2.errorCode}: ${d2.errorMessage})` : ''}`);
 
   const fromA = mark(a);
   a.proc.kill('SIGCONT');
