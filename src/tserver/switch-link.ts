@@ -95,6 +95,8 @@ export class SwitchLink {
   private claimSentAt = 0;
   /** Highest lease epoch the switch told us about (Welcome, Refused, Deposed, HeartbeatAck). */
   private seenEpoch = 0;
+  /** Whether the outstanding claim asked for redelivery (else the grant must rebuild from a snapshot). */
+  private claimRedeliver = false;
   private releaseWaiter: { resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
   private buffered: sw.ISwitchEvent[] = [];
   private readonly backoff: ReconnectBackoff;
@@ -295,13 +297,17 @@ export class SwitchLink {
     const w = this.welcome;
     if (!w || !this.transport) return false;
     const applied = this.opts.appliedSeq();
-    // Redelivery is only possible when we applied something and the switch still remembers it; a
-    // switch whose log ends before our seq was restarted: only a snapshot can tell what is true now.
-    const redeliver = (opts?.redeliver ?? true) && applied > 0 && (w.lastSeq ?? 0) >= applied;
+    // Redelivery is only possible when we applied something and the switch still remembers it. The
+    // switch judges that (Granted.gap: its log no longer holds appliedSeq+1, or ends before it: a
+    // restarted switch). Not the Welcome: a backup's is as old as its link, and judging by its
+    // lastSeq made every promotion rebuild from a snapshot, which applies call changes silently (no
+    // EventRinging for an offer, no answer for a pending request: a stuck call and agent).
+    const redeliver = (opts?.redeliver ?? true) && applied > 0;
     const epoch = Math.max(this.opts.role.epoch, w.epoch ?? 0, this.seenEpoch) + 1;
     const force = opts?.force === true;
     if (!this.machine.transition(['connecting', 'following', 'deposed'], 'claiming', `claim epoch ${epoch}, appliedSeq ${applied}, redeliver ${redeliver}${force ? ', force' : ''}`)) return false;
     this.claimSentAt = Date.now();
+    this.claimRedeliver = redeliver;
     this.transport.send({ claim: force ? { epoch, appliedSeq: redeliver ? applied : 0, redeliver, force } : { epoch, appliedSeq: redeliver ? applied : 0, redeliver } });
     return true;
   }
@@ -315,7 +321,7 @@ export class SwitchLink {
     this.heartbeatSentAt = this.heartbeatSentAt.map(() => 0);
     if (!this.opts.ha) this.opts.role.set({ epoch, serving: true });
     const applied = this.opts.appliedSeq();
-    const needSnapshot = applied === 0 || g.gap === true || (this.welcome?.lastSeq ?? 0) < applied;
+    const needSnapshot = applied === 0 || g.gap === true || !this.claimRedeliver || (g.lastSeq ?? 0) < applied;
     if (needSnapshot) this.machine.transition(['claiming'], 'resyncing', `lease granted, epoch ${epoch}; rebuilding from a snapshot${g.gap ? ' (switch log gap)' : ''}`);
     else this.machine.transition(['claiming'], 'up', `lease granted, epoch ${epoch}; redelivery from seq ${applied + 1}`);
     // HA: the controller becomes primary with the link already usable (its lease check reads the state).

@@ -78,10 +78,39 @@ t.test('a switch that forgot our seq (restarted) means a snapshot', async (t) =>
   const r = rig({ applied: 40 });
   r.link.start();
   r.down(welcome({ lastSeq: 2 }));
-  t.same(r.sent[0]![1], { claim: { epoch: 1, appliedSeq: 0, redeliver: false } });
-  r.down({ granted: { epoch: 1, leaseMs: 1000, lastSeq: 2 } });
+  // The switch judges whether its log still holds appliedSeq+1 (it answers gap).
+  t.same(r.sent[0]![1], { claim: { epoch: 1, appliedSeq: 40, redeliver: true } });
+  r.down({ granted: { epoch: 1, leaseMs: 1000, lastSeq: 2, gap: true } });
   t.same(r.out.states, ['connecting', 'claiming', 'resyncing']);
+  t.same(r.sent[0]![2], { snapshotQuery: { requestId: 1 } });
   r.link.stop();
+});
+
+t.test('a backup promoted long after its Welcome claims with redelivery, not a snapshot (chaos: stuck call)', async (t) => {
+  // The backup's link opened when the switch was at seq 5; its state (replicated from the primary)
+  // has applied up to 1149 since. A snapshot would apply the calls' changes silently: an offer
+  // ringing at an agent without EventRinging, an answered call without the pending request's answer.
+  const r = rig({ role: 'backup' });
+  const ha = new SwitchLink({
+    serverName: 'B', role: r.role, appliedSeq: () => 1149, log, ha: true,
+    open: (h) => { const mine: sw.ILinkUp[] = []; r.sent.push(mine); r.streams.push(h); return { send: (m) => mine.push(m), close: () => h.onClose('closed by us') }; },
+  }, {
+    events: (evs) => { for (const e of evs) r.out.events.push(e.seq!); },
+    commandResult: () => undefined, snapshot: (s) => r.out.snapshots.push(s), linkUp: (up) => r.out.up.push(up), leaseLost: () => undefined,
+  });
+  ha.start();
+  r.down(welcome({ epoch: 3, holder: 'A', lastSeq: 5 }));
+  r.down({ events: { events: [r.ev(1150), r.ev(1151)] } }); // following: not ours to apply
+  t.equal(ha.state, 'following');
+  t.ok(ha.claim({ redeliver: true }));
+  t.same(r.sent[0]![1], { claim: { epoch: 4, appliedSeq: 1149, redeliver: true } });
+  r.down({ granted: { epoch: 4, leaseMs: 1000, lastSeq: 1159 } });
+  t.equal(ha.state, 'up', 'redelivery, not a snapshot rebuild');
+  t.equal(r.sent[0]!.length, 2, 'no SnapshotQuery');
+  r.down({ events: { events: [r.ev(1150), r.ev(1151)] } }); // the redelivery
+  t.same(r.out.events, [1150, 1151]);
+  t.same(r.out.snapshots, []);
+  ha.stop();
 });
 
 t.test('commands: epoch stamped when up; dropped when not up', async (t) => {
