@@ -8,6 +8,9 @@
 // Options: --cycles N (10), --rate calls/s (20), --desktops N (20), --mode ack|async, --seed N,
 // --faults kill-primary,stop-primary,cut-sync,kill-backup,switchover, --load-ms N (1500).
 import { parseArgs } from 'node:util';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startSystem, benchConfig, QUEUE, ROUTE_POINT } from './lib/system.mjs';
 import { Desk, Router, startCallers, sleep, prng } from './lib/chaos-workload.mjs';
 import { checkDesktopEvents, checkCalls, checkAgents, checkCommands, checkAnswers } from './lib/chaos-checker.mjs';
@@ -33,7 +36,9 @@ const faults = a.faults.split(',');
 const log = (s) => console.log(`[chaos ${new Date().toISOString().slice(11, 23)}] ${s}`);
 
 const config = benchConfig({ journalEvents: 1_000_000 });
-const sys = await startSystem({ mode: a.mode, config, proxy: true, log });
+const logDir = mkdtempSync(join(tmpdir(), 'tandem-chaos-'));
+log(`process logs (pino JSON lines): ${logDir}/{switch,tserver-A,tserver-B}.log`);
+const sys = await startSystem({ mode: a.mode, config, proxy: true, log, logDir });
 if (!sys.haWorks) { log('the pair never got in sync: is the HA layer wired?'); await sys.stop(); process.exit(2); }
 const failures = {};
 const rnd = prng(Number(a.seed));
@@ -69,7 +74,9 @@ try {
     totals = { calls: totals.calls + row.callsLost, agents: totals.agents + row.agentsLost, evLost: check.ev.lost, evDup: check.ev.duplicated, evUnexpected: check.ev.unexpected, reqFailed: failedNow, twice: check.cmds.executedTwice + check.answers.answeredTwice, split: totals.split + row.split };
     rows.push(row);
     const bad = row.callsLost || row.agentsLost || row.evLost || row.evDup || row.evUnexpected || row.reqFailed || row.twice || row.split;
+    if (bad) writeFileSync(join(logDir, `loss-cycle-${i + 1}.json`), JSON.stringify(check.trace, null, 1));
     log(`cycle ${i + 1} ${fault}: primary ${row.primary}, promote ${fmt(f.promoteMs)} ms, desktops resumed ${fmt(f.resumedAfterPromoteMs)} ms after it; ${bad ? `LOSS ${JSON.stringify({ ...row, details: { calls: check.calls, agents: check.agents.wrong, ev: check.ev.worst, commands: check.cmds.examples, answers: check.answers.examples, failures } })}` : 'no loss'}`);
+    if (bad) log(`loss evidence (desktop events, journal, primary's calls, switch snapshot): ${join(logDir, `loss-cycle-${i + 1}.json`)}`);
   }
 } catch (err) {
   console.error(err);
@@ -97,7 +104,25 @@ async function quiesceAndCheck() {
     cmds: checkCommands(cmdLog.commands, 0), answers: checkAnswers(state.journal ?? []),
   };
   cmdIndex = cmdLog.commands.length;
+  out.trace = lossTrace(out, snap, state);
   return out;
+}
+
+/** What a person needs to explain a loss: per wrong agent and stuck call, what each side saw. */
+function lossTrace(out, snap, state) {
+  const journal = state.journal ?? [];
+  const brief = (e) => ({ seq: e.seq, dn: e.dn, event: e.event.event, connId: e.event.connId, commandId: e.commandId, answer: e.answer });
+  const dns = new Set([...out.agents.wrong.map((w) => w.split(':')[0]), ...out.ev.worst.map((w) => desks.find((d) => d.name === w.name)?.dn).filter(Boolean)]);
+  const callIds = new Set((snap.calls ?? []).map((c) => c.callId));
+  const calls = Object.values(state.calls ?? {}).filter((c) => callIds.has(c.switchCallId));
+  for (const c of snap.calls ?? []) for (const p of c.parties) if (/^5\d{3}$/.test(p.dn)) dns.add(p.dn);
+  const connIds = new Set(calls.map((c) => c.connId));
+  return {
+    agents: [...dns].map((dn) => ({ dn, agent: state.agents?.[dn], desk: desks.find((d) => d.dn === dn)?.events.slice(-12), journal: journal.filter((e) => e.dn === dn).slice(-12).map(brief) })),
+    switchCalls: snap.calls, primaryCalls: calls, queues: state.queues,
+    callJournal: journal.filter((e) => connIds.has(e.event.connId)).map(brief),
+    commands: out.cmds.examples, answers: out.answers.examples, events: out.ev.worst,
+  };
 }
 
 const sumOf = (k) => rows.reduce((x, r) => x + (r[k] || 0), 0);

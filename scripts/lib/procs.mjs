@@ -3,7 +3,7 @@
 // the scripts run straight from dist/ without a TypeScript loader.
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import { readFileSync, writeFileSync, mkdtempSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdtempSync, createWriteStream } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -22,8 +22,11 @@ process.on('exit', () => { for (const c of live) { try { c.kill('SIGKILL'); } ca
  *   exited: Promise<number|string>, signal(sig: NodeJS.Signals): void, stop(): Promise<void> }} Proc
  */
 
-/** Spawns `tandem <args>`. Keeps at most `keepLines` log lines (a long bench logs a lot). */
-export function spawnTandem(args, { name = args[0], env = {}, nodeArgs = [], keepLines = 5000 } = {}) {
+/**
+ * Spawns `tandem <args>`. Keeps at most `keepLines` log lines (a long bench logs a lot); with
+ * `logFile`, every line is also appended there whole (the chaos drill's evidence).
+ */
+export function spawnTandem(args, { name = args[0], env = {}, nodeArgs = [], keepLines = 5000, logFile } = {}) {
   const child = spawn(process.execPath, [...nodeArgs, TANDEM_BIN, ...args], {
     env: { ...process.env, TANDEM_LOG_LEVEL: process.env.TANDEM_LOG_LEVEL ?? 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -33,7 +36,9 @@ export function spawnTandem(args, { name = args[0], env = {}, nodeArgs = [], kee
   /** How often each warning/error message was logged (kept whole, unlike `lines`). */
   const warnCounts = new Map();
   const waiters = new Set();
+  const file = logFile ? createWriteStream(logFile, { flags: 'a' }) : undefined;
   const onLine = (raw) => {
+    file?.write(raw + '\n');
     let l;
     try { l = JSON.parse(raw); } catch { l = { msg: raw, text: true }; }
     if (!l || typeof l !== 'object') return;
@@ -44,7 +49,7 @@ export function spawnTandem(args, { name = args[0], env = {}, nodeArgs = [], kee
   };
   createInterface({ input: child.stdout }).on('line', onLine);
   createInterface({ input: child.stderr }).on('line', onLine);
-  const exited = new Promise((resolve) => child.on('exit', (code, sig) => { live.delete(child); resolve(code ?? sig ?? -1); }));
+  const exited = new Promise((resolve) => child.on('exit', (code, sig) => { live.delete(child); file?.end(); resolve(code ?? sig ?? -1); }));
   /** @type {Proc} */
   const proc = {
     child, name, pid: child.pid, lines, warnCounts, exited,
@@ -94,8 +99,8 @@ export function writeConfig(config) {
   return file;
 }
 
-export async function startSwitch(args = []) {
-  const proc = spawnTandem(['switch', '--host', '127.0.0.1', '--port', '0', ...args], { name: 'switch' });
+export async function startSwitch(args = [], { logFile } = {}) {
+  const proc = spawnTandem(['switch', '--host', '127.0.0.1', '--port', '0', ...args], { name: 'switch', logFile });
   const port = firstPort(await ready(proc));
   return { proc, port, address: `127.0.0.1:${port}` };
 }

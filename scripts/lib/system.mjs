@@ -3,6 +3,7 @@
 // (desktops keep their two URLs), the sync link optionally through cuttable TCP proxies.
 import { freePort, startSwitch, spawnTandem, firstPort, ready, tserverHandle, writeConfig } from './procs.mjs';
 import { startTcpProxy } from './tcp-proxy.mjs';
+import { join } from 'node:path';
 import { sleep } from './stats.mjs';
 
 export const QUEUE = '7000';
@@ -29,11 +30,13 @@ export function benchConfig({ extraExtensions = [], journalEvents = 200_000, tse
 }
 
 /**
- * @param {{mode:'single'|'async'|'ack', config:string, proxy?:boolean, nodeArgs?:Record<string,string[]>, log?:(s:string)=>void}} o
+ * @param {{mode:'single'|'async'|'ack', config:string, proxy?:boolean, nodeArgs?:Record<string,string[]>, log?:(s:string)=>void, logDir?:string}} o
+ * With `logDir`, each process appends its log lines to `<logDir>/<switch|tserver-A|tserver-B>.log`.
  */
 export async function startSystem(o) {
   const log = o.log ?? (() => {});
-  const sw = await startSwitch(['--config', o.config]);
+  const logFile = (name) => (o.logDir ? join(o.logDir, `${name}.log`) : undefined);
+  const sw = await startSwitch(['--config', o.config], { logFile: logFile('switch') });
   const pair = o.mode !== 'single';
   const ports = { A: await freePort(), B: await freePort(), syncA: await freePort(), syncB: await freePort() };
   // Each server dials its peer's sync port; with proxies, through the proxy in front of it.
@@ -49,7 +52,7 @@ export async function startSystem(o) {
     const args = ['tserver', '--name', name, '--host', '127.0.0.1', '--port', String(ports[name]), '--switch', sw.address, '--config', o.config];
     if (pair) args.push('--sync-port', String(name === 'A' ? ports.syncA : ports.syncB), '--peer-sync', `127.0.0.1:${peerSync(peer)}`,
       '--peer-name', peer, '--peer-url', `ws://127.0.0.1:${ports[peer]}/tlib`, '--sync-mode', o.mode);
-    const proc = spawnTandem(args, { name: `tserver ${name}`, nodeArgs: o.nodeArgs?.[name] ?? [] });
+    const proc = spawnTandem(args, { name: `tserver ${name}`, nodeArgs: o.nodeArgs?.[name] ?? [], logFile: logFile(`tserver-${name}`) });
     servers[name] = tserverHandle(proc, name, ports[name]);
     return servers[name];
   };
