@@ -296,7 +296,11 @@ export class HaController {
     const primary = new SyncPrimary({
       serverName: this.serverName,
       epoch: () => this.machine.epoch,
-      snapshotDeltas: () => snapshotDeltas(ts.core.state),
+      // The core's state runs ahead of the sync stream by the batch not sealed yet this turn (it is
+      // sealed in a setImmediate): seal and flush it first, so the snapshot is the state at exactly
+      // the backlog's end offset. Otherwise those deltas are in the snapshot AND after its offset,
+      // and the backup appends their journal entries twice.
+      snapshotDeltas: () => { ts.batch.flush(); primary.flush(); return snapshotDeltas(ts.core.state); },
       log: this.log,
       mode: this.ha.syncMode,
       ...(this.ha.syncSecret ? { secret: this.ha.syncSecret } : {}),
