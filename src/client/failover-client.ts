@@ -49,6 +49,8 @@ interface Pending {
   sentTo: ServerLink | null;
   timeout: ReturnType<typeof setTimeout> | undefined;
   notPrimaryRetries: number;
+  /** The last transient refusal (SwitchUnavailable) seen, so a timeout can say why. */
+  lastRefusal?: TandemError;
 }
 
 /**
@@ -132,7 +134,7 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
     return new Promise<TEvent>((resolve, reject) => {
       const p: Pending = { req, resolve, reject, sentTo: null, timeout: undefined, notPrimaryRetries: 0 };
       if (this.requestTimeoutMs > 0) {
-        p.timeout = setTimeout(() => this.settle(req.referenceId, new TandemError('RequestTimeout', `no answer to ${req.request} within ${this.requestTimeoutMs} ms: is either server primary?`, req.referenceId)), this.requestTimeoutMs);
+        p.timeout = setTimeout(() => this.settle(req.referenceId, p.lastRefusal ?? new TandemError('RequestTimeout', `no answer to ${req.request} within ${this.requestTimeoutMs} ms: is either server primary?`, req.referenceId)), this.requestTimeoutMs);
       }
       this.pending.set(req.referenceId, p);
       this.sendPending(p);
@@ -200,6 +202,8 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
 
   linkEvent(link: ServerLink, ev: TEvent): void {
     if (ev.referenceId !== undefined) this.onAnswer(link, ev);
+    // The primary's switch link is back: requests parked after a SwitchUnavailable go now.
+    if (ev.event === 'EventLinkConnected' && link === this.primaryLink) this.resendParked();
     if (ev.seq === undefined || REPLIES.has(ev.event)) {
       this.emit('control', { server: link.url, event: ev });
       return;
@@ -315,17 +319,31 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
         this.scheduleRetry(Math.min(1000, 25 * 2 ** Math.min(p.notPrimaryRetries, 6)));
         return;
       }
+      if (ev.event === 'EventError' && ev.errorCode === 'SwitchUnavailable') {
+        // A new primary whose switch link is not up yet (it comes up right after a promotion): the
+        // server did not run the request and did not remember it for de-dup, so the same
+        // referenceId is sent again on EventLinkConnected, or after a backoff, until requestTimeoutMs.
+        if (p.sentTo !== link) return;
+        p.sentTo = null;
+        p.notPrimaryRetries += 1;
+        p.lastRefusal = TandemError.fromEvent(ev);
+        this.scheduleRetry(Math.min(1000, 25 * 2 ** Math.min(p.notPrimaryRetries, 6)));
+        return;
+      }
       this.settle(ref, ev.event === 'EventError' ? TandemError.fromEvent(ev) : ev);
     }
   }
 
-  /** Re-sends parked requests after a NotPrimary, once the servers had a moment to settle roles. */
+  /** Re-sends parked requests after a NotPrimary or SwitchUnavailable, once the servers had a moment to settle. */
   private scheduleRetry(ms: number): void {
     if (this.retryTimer !== undefined) return;
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      for (const p of this.pending.values()) if (p.sentTo === null) this.sendPending(p);
-    }, ms);
+    this.retryTimer = setTimeout(() => this.resendParked(), ms);
+  }
+
+  private resendParked(): void {
+    clearTimeout(this.retryTimer);
+    this.retryTimer = undefined;
+    for (const p of this.pending.values()) if (p.sentTo === null) this.sendPending(p);
   }
 
   private settle(ref: number, outcome: TEvent | TandemError): void {
