@@ -353,6 +353,11 @@ export class HaController {
    */
   demote(reason: string): void {
     const p = this.primary;
+    // Seal this turn's batch into the ack releaser first: switch events read in the same turn as the
+    // Deposed were applied as primary. Sealed after the swap, the ImmediateReleaser would hand their
+    // events to desktops (seqs the new primary gives to other events) without publishing the deltas,
+    // and our partial rejoin would keep a state the new primary never had.
+    this.ts.batch.flush();
     this.releaser?.abandon(reason);
     const position = p ? { replicationId: p.replicationId, offset: p.offset } : undefined;
     this.dropPrimary(reason);

@@ -269,7 +269,7 @@ export class SwitchLink {
     if (m.heartbeatAck) return this.onHeartbeatAck(m.heartbeatAck);
     if (m.events) return this.onEvents(m.events.events ?? []);
     if (m.snapshot) return this.onSnapshot(m.snapshot);
-    if (m.commandResult) return this.h.commandResult(m.commandResult);
+    if (m.commandResult) return this.onCommandResult(m.commandResult);
     if (m.error) {
       this.opts.log.error({ code: m.error.code, message: m.error.message }, 'switch link: error from the switch');
       return;
@@ -394,6 +394,21 @@ export class SwitchLink {
         // claiming: redelivery after Granted covers these; following/deposed: not ours to apply.
         return;
     }
+  }
+
+  /**
+   * Only a lease holder's core takes results. One that arrives after Deposed answers a command sent
+   * just before the deposition (refused NotLeaseHolder): the new primary holds that pending request
+   * or offer (replicated) and re-sends the same command id; run here, it would change a backup's
+   * state (the backup's core runs on the primary's deltas only) and answer a client from it.
+   */
+  private onCommandResult(r: sw.ICommandResult): void {
+    const s = this.machine.state;
+    if (s !== 'up' && s !== 'resyncing') {
+      this.opts.log.debug({ commandId: r.commandId, ok: r.ok, errorCode: r.errorCode, linkState: s }, 'switch link: command result after the lease was lost: not applied');
+      return;
+    }
+    this.h.commandResult(r);
   }
 
   private onSnapshot(s: sw.ISnapshot): void {

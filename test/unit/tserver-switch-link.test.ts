@@ -168,6 +168,19 @@ t.test('link lost: reconnects after the backoff and claims again with a higher e
   r.link.stop();
 });
 
+t.test('a command result after Deposed is not applied (the backup core runs on deltas only)', async (t) => {
+  const r = rig({ applied: 40 });
+  r.link.start();
+  r.down(welcome({ lastSeq: 40 }));
+  r.down({ granted: { epoch: 1, leaseMs: 1000, lastSeq: 40 } });
+  r.down({ commandResult: { commandId: 'c#1', ok: true } });
+  r.down({ deposed: { reason: 'LeaseLapsed', newEpoch: 2, newHolder: 'B' } });
+  r.down({ commandResult: { commandId: 'auto:c2:0', ok: false, errorCode: 'NotLeaseHolder' } });
+  t.same(r.out.results.map((x) => x.commandId), ['c#1'], 'only the result received while holding the lease');
+  t.equal(r.link.state, 'deposed');
+  r.link.stop();
+});
+
 t.test('backup role follows without claiming', async (t) => {
   const r = rig({ role: 'backup' });
   r.link.start();
