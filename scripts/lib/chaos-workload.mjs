@@ -21,6 +21,10 @@ export class Desk {
     this.failoverStartedAt = 0;
     this.wantReady = true;
     this.busy = new Set();
+    /** ConnIDs that rang again while still busy with them. */
+    this.rangAgain = new Set();
+    /** ConnID -> the last event about it on this DN (is a call that rang again still ringing?). */
+    this.lastOnDn = new Map();
     this.client = createNodeClient({ servers: o.urls, clientName: this.name, requestTimeoutMs: 30_000 });
     this.client.on('event', (ev) => this.onEvent(ev));
     this.client.on('status', (s) => {
@@ -47,10 +51,22 @@ export class Desk {
   onEvent(ev) {
     this.events.push([ev.seq, ev.event, ev.connId ?? '']);
     if (ev.thisDN !== this.dn) return;
-    if (ev.event === 'EventRinging' && !this.busy.has(ev.connId)) {
-      this.busy.add(ev.connId);
-      void this.handleCall(ev.connId).finally(() => this.busy.delete(ev.connId));
-    }
+    if (ev.connId) this.lastOnDn.set(ev.connId, ev.event);
+    if (ev.event !== 'EventRinging') return;
+    // A call this desk is still finishing (transferred to the queue) can ring here again: a new
+    // offer (a new seq; the SDK already dropped duplicates). Answer it once the first leg is done.
+    if (this.busy.has(ev.connId)) this.rangAgain.add(ev.connId);
+    else this.take(ev.connId);
+  }
+
+  take(connId) {
+    this.busy.add(connId);
+    void this.handleCall(connId).finally(() => {
+      this.busy.delete(connId);
+      const again = this.rangAgain.delete(connId) && this.lastOnDn.get(connId) === 'EventRinging';
+      this.lastOnDn.delete(connId);
+      if (again) this.take(connId);
+    });
   }
 
   async handleCall(connId) {
