@@ -65,6 +65,9 @@ export function applyEvent(s: DeskState, ev: TEvent): DeskState {
     case 'EventAbandoned':
       if (ev.connId) s.calls.delete(ev.connId);
       if (s.consult && (ev.connId === s.consult.main || ev.connId === s.consult.consult)) s.consult = undefined;
+      // The core's rule, which sends no event for it: a Busy agent's last call ended -> Ready
+      // (a queue's wrap-up comes as EventAgentNotReady AfterCallWork right after).
+      if (s.agentState === 'Busy' && s.calls.size === 0) s.agentState = 'Ready';
       return s;
     case 'EventAttachedDataChanged': {
       const c = ev.connId ? s.calls.get(ev.connId) : undefined;
@@ -89,6 +92,8 @@ export function applyEvent(s: DeskState, ev: TEvent): DeskState {
   if (ev.otherDN) call.otherDN = ev.otherDN;
   if (ev.userData) call.userData = { ...ev.userData };
   s.calls.set(ev.connId, call);
+  // The core's rule, which sends no event for it: a Ready agent on a call is Busy.
+  if (s.agentState === 'Ready') s.agentState = 'Busy';
   if (ev.event === 'EventDialing' && ev.callType === 'Consult' && s.consult && !s.consult.consult) s.consult.consult = ev.connId;
   return s;
 }

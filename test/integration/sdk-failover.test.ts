@@ -5,13 +5,13 @@
 // backup). Asserted afterwards: zero failed requests; every command id accepted at most once by the
 // switch and answered at most once in the surviving primary's journal; every desktop's event list
 // equal to that journal for its DN (nothing missed, nothing twice, in seq order).
-import { createServer, type AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import t from 'tap';
 import { connectLink } from '../../src/switch-link/link-client.js';
 import { inSync, mark, roleChanged, startPair, type Member } from '../helpers/pair-fixture.js';
 import { writeConfig } from '../helpers/tserver-fixture.js';
 import { checkDeskEvents, SdkDesk } from '../helpers/sdk-desk.js';
+import { freePort } from '../helpers/free-port.js';
 
 // Debug logs of two servers under 50 desktops cost this 2-core machine more than the test itself.
 process.env.TANDEM_LOG_LEVEL ??= 'info';
@@ -25,14 +25,6 @@ const ITERATIONS_PER_PHASE = 2;
 const PACE_MS = 300;
 
 interface JournalEntry { seq: number; dn: string; event: { event: string }; answer?: { clientName: string; referenceId: number } }
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
-  const { port } = srv.address() as AddressInfo;
-  await new Promise((resolve) => srv.close(resolve));
-  return port;
-}
 
 const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[Math.floor((s.length - 1) / 2)]! : NaN; };
 
