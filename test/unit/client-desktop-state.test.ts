@@ -65,3 +65,22 @@ t.test('EventRegistered snapshot replaces the calls (after a reconnect)', async 
   t.equal(d.agentState, 'Ready');
   t.same([...d.calls.values()], [{ connId: C, state: 'Held', callType: 'Inbound', ani: '1', dnis: '2', otherDN: '4155550100', userData: { a: 1 } }]);
 });
+
+t.test('Busy by the core rule: a Ready agent on a call is Busy, Ready again when its last call ends', async (t) => {
+  const d = emptyDesk('5001');
+  applyEvent(d, on({ event: 'EventAgentLogin', agentState: 'NotReady' }));
+  applyEvent(d, on({ event: 'EventRinging', connId: C }));
+  t.equal(d.agentState, 'NotReady', 'not Ready when the call came: the state stays');
+  applyEvent(d, on({ event: 'EventReleased', connId: C }));
+  applyEvent(d, on({ event: 'EventAgentReady' }));
+  const seq = [
+    on({ event: 'EventRinging', connId: C }), on({ event: 'EventEstablished', connId: C }),
+    on({ event: 'EventDialing', connId: C2, callType: 'Consult' }), on({ event: 'EventReleased', connId: C2 }),
+    on({ event: 'EventReleased', connId: C }),
+  ].map((e) => applyEvent(d, e).agentState);
+  t.same(seq, ['Busy', 'Busy', 'Busy', 'Busy', 'Ready']);
+  applyEvent(d, on({ event: 'EventRinging', connId: C }));
+  applyEvent(d, on({ event: 'EventReleased', connId: C }));
+  applyEvent(d, on({ event: 'EventAgentNotReady', workMode: 'AfterCallWork' }));
+  t.equal(d.agentState, 'AfterCallWork', 'a queue wrap-up arrives as EventAgentNotReady and wins');
+});
