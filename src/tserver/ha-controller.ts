@@ -22,7 +22,7 @@ import type { SyncServer } from '../sync/server.js';
 import type { HaSettings } from './config.js';
 import { ImmediateReleaser } from './releaser.js';
 import type { LeaseLoss } from './switch-link.js';
-import { SyncReleaser } from './sync-releaser.js';
+import { mayRelease, SyncReleaser } from './sync-releaser.js';
 import type { TServer } from './tserver.js';
 
 /** Why the outstanding claim was sent: decides what a grant or a refusal means. */
@@ -311,7 +311,7 @@ export class HaController {
     primary.on('handoverRequested', (r) => { void this.onHandoverRequested(r.peer, r.reason); });
     primary.on('link', () => this.releaser?.pump());
     this.primary = primary;
-    this.releaser = new SyncReleaser(primary, (b) => ts.gateway.deliver(b), () => this.handingOver || ts.link.leaseValid(), this.log.child({ component: 'sync-releaser' }));
+    this.releaser = new SyncReleaser(primary, (b) => ts.gateway.deliver(b), () => mayRelease(ts.link.leaseValid(), this.handingOver, primary.alone), this.log.child({ component: 'sync-releaser' }));
     ts.releaser.use(this.releaser);
     this.syncServer.serve(primary);
     const reason = why === 'fresh' ? `switch granted epoch ${epoch} (fresh start, snapshot from the switch)`

@@ -96,6 +96,17 @@ export class SyncReleaser implements Releaser {
   }
 }
 
+/**
+ * Whether a primary may hand acked batches to desktops now. Holding a valid lease: yes (batches the
+ * library released "alone" included: no backup is in sync, and none can be promoted while we hold
+ * the lease). Handing over, after the lease was released: only while the backup that takes over is
+ * in sync, so "acked" means it holds them. A backup lost mid-handover releases the waiters "alone";
+ * delivered then, a client would see what the backup (which may still claim by force) never got.
+ */
+export function mayRelease(leaseValid: boolean, handingOver: boolean, alone: boolean): boolean {
+  return leaseValid || (handingOver && !alone);
+}
+
 /** True for outgoing items that carry no replicated state: safe to send even if never acked. */
 function revealsNoState(item: Outgoing): boolean {
   switch (item.kind) {

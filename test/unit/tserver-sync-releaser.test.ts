@@ -1,0 +1,47 @@
+// The ack releaser's gate: what a primary may hand to desktops, and when. Ack mode must never
+// release what the backup that may take over has not acked.
+import t from 'tap';
+import pino from 'pino';
+import type { Delta } from '../../src/core/api.js';
+import type { SyncPrimary } from '../../src/sync/primary.js';
+import type { OutboundBatch } from '../../src/tserver/outbound.js';
+import { mayRelease, SyncReleaser } from '../../src/tserver/sync-releaser.js';
+
+const log = pino({ level: 'silent' });
+
+t.test('mayRelease: lease held, or handing over to a backup still in sync', async (t) => {
+  // [leaseValid, handingOver, alone] -> may deliver
+  const table: [boolean, boolean, boolean, boolean][] = [
+    [true, false, false, true], // serving, backup in sync: acked batches go
+    [true, false, true, true], // serving alone: no backup can be promoted while we hold the lease
+    [false, false, false, false], // lease lapsed (SIGCONT after SIGSTOP): nothing
+    [false, false, true, false], // ... even though the library released everything "alone"
+    [false, true, false, true], // lease released during a handover: the backup acked these
+    [false, true, true, false], // backup lost mid-handover: "acked" only means released alone
+  ];
+  for (const [lease, handing, alone, want] of table) t.equal(mayRelease(lease, handing, alone), want, `lease ${lease}, handing over ${handing}, alone ${alone}`);
+});
+
+t.test('a backup lost mid-handover: batches released "alone" reach no desktop; abandon drops them', async (t) => {
+  let alone = false;
+  let handingOver = true;
+  const waiters: (() => void)[] = [];
+  const primary = {
+    mode: 'ack', offset: 0,
+    publish: (ds: Delta[]) => ds.length,
+    whenAcked: () => (alone ? Promise.resolve() : new Promise<void>((r) => waiters.push(r))),
+    status: () => ({ alone, state: alone ? 'closed' : 'in-sync' }),
+  } as unknown as SyncPrimary;
+  const delivered: number[] = [];
+  const r = new SyncReleaser(primary, (b: OutboundBatch) => { delivered.push(b.id); }, () => mayRelease(false, handingOver, alone), log);
+  const entry = { seq: 1, dn: '5000', event: { event: 'EventReleased', seq: 1 } } as never;
+  r.submit({ id: 1, deltas: [{ op: 'journal', entry } as Delta], items: [{ kind: 'event', entry }] });
+  // The backup's stream closes: the library releases every waiter at once.
+  alone = true;
+  for (const w of waiters.splice(0)) w();
+  await new Promise((res) => setImmediate(res));
+  t.same(delivered, [], 'not delivered: the backup never acked it');
+  handingOver = false;
+  t.equal(r.abandon('handover failed: backup lost'), 1, 'the event is dropped');
+  t.same(delivered, []);
+});
