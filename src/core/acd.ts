@@ -60,13 +60,11 @@ export function distribute(tx: Tx, queueDn: string): void {
   }
 }
 
+/** The Ready agent of the queue idle the longest (smallest idleSince, then DN) that has no call. */
 function longestIdle(tx: Tx, queueDn: string): Agent | undefined {
-  let best: Agent | undefined;
-  for (const a of tx.state.agents.values()) {
-    if (a.queue !== queueDn || a.state !== 'Ready' || hasCalls(tx, a.dn)) continue;
-    if (!best || a.idleSince < best.idleSince || (a.idleSince === best.idleSince && a.dn < best.dn)) best = a;
-  }
-  return best;
+  const ready = tx.state.readyByQueue.get(queueDn); // in that order already (derived.ts)
+  if (ready) for (const a of ready) if (!hasCalls(tx, a.dn)) return a;
+  return undefined;
 }
 
 /** The switch refused an ACD Deflect: the caller waits again, the agent goes to the back of the idle line. */
@@ -100,11 +98,4 @@ export function acdTick(tx: Tx): void {
     if (changed) putQueue(tx, { dn: q.dn, waiting });
     distribute(tx, q.dn);
   }
-}
-
-/** Earliest time an offer needs re-issuing. */
-export function acdDeadline(queues: Iterable<QueueState>, timeoutMs: number): number | undefined {
-  let min: number | undefined;
-  for (const q of queues) for (const w of q.waiting) if (w.offer && (min === undefined || w.offer.at + timeoutMs < min)) min = w.offer.at + timeoutMs;
-  return min;
 }

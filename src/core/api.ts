@@ -6,6 +6,7 @@
 // with the same function. So "backup equals primary" is a comparison of two CoreState values.
 import type { sw } from '../common/switch-proto.js';
 import type { AgentState, CallState, CallType, DNType, ErrorCode, Request, TEvent, UserData, WorkMode } from '../protocol/messages.js';
+import type { ReadyIndex, Timers } from './derived.js';
 
 // ------------------------------------------------------------------ state (replicated)
 
@@ -121,6 +122,12 @@ export interface CoreState {
   bySwitchCall: Map<string, string>;
   /** Derived index DN -> ConnIDs of the calls it is a party of, maintained by applyDelta. */
   callsByDN: Map<string, Set<string>>;
+  /** Derived index queue DN -> its Ready agents, longest idle first (derived.ts), maintained by applyDelta. */
+  readyByQueue: ReadyIndex;
+  /** Derived: when each timed collection next needs a tick (derived.ts), maintained by applyDelta. */
+  timers: Timers;
+  /** Derived: deltas applied so far; caches of the whole state (its digest) key on it. Not replicated. */
+  version: number;
 }
 
 // ------------------------------------------------------------------ deltas (the sync stream payload)

@@ -38,9 +38,3 @@ export function routeTick(tx: Tx): void {
     tx.command({ commandId, deflect: { callId: call.switchCallId, dn: rr.routePoint, to: rr.defaultTarget } });
   }
 }
-
-export function routeDeadline(rrs: Iterable<RouteRequest>): number | undefined {
-  let min: number | undefined;
-  for (const rr of rrs) if (rr.deadline !== NEVER && (min === undefined || rr.deadline < min)) min = rr.deadline;
-  return min;
-}

@@ -1,7 +1,8 @@
 // The replicated state and the one function that changes it. The primary applies each delta as its
 // handlers compute it; the backup applies the same deltas in the same order; so the two states are
 // equal, and canonicalState() proves it.
-import type { Call, CollectionName, CoreState, Delta, JournalEntry } from './api.js';
+import type { Agent, Call, CollectionName, CoreState, Delta, JournalEntry } from './api.js';
+import { createTimers, offerTimer, reindexAgent } from './derived.js';
 
 export function createState(): CoreState {
   return {
@@ -19,22 +20,30 @@ export function createState(): CoreState {
     journal: [],
     bySwitchCall: new Map(),
     callsByDN: new Map(),
+    readyByQueue: new Map(),
+    timers: createTimers(),
+    version: 0,
   };
 }
 
 /** Mutates `state` (its maps and journal); the values put are never mutated afterwards. */
 export function applyDelta(state: CoreState, d: Delta): void {
+  state.version++;
   switch (d.op) {
     case 'put': {
       const map = collection(state, d.coll);
-      if (d.coll === 'calls') unindexCall(state, map.get(d.key) as Call | undefined);
+      const old = map.get(d.key);
+      if (d.coll === 'calls') unindexCall(state, old as Call | undefined);
+      else if (d.coll === 'agents') reindexAgent(state.readyByQueue, old as Agent | undefined, d.value as Agent);
       map.set(d.key, d.value);
       if (d.coll === 'calls') indexCall(state, d.value as Call);
+      else offerTimer(state.timers, d.coll, d.key, d.value, map);
       return;
     }
     case 'del': {
       const map = collection(state, d.coll);
       if (d.coll === 'calls') unindexCall(state, map.get(d.key) as Call | undefined);
+      else if (d.coll === 'agents') reindexAgent(state.readyByQueue, map.get(d.key) as Agent | undefined, undefined);
       map.delete(d.key);
       return;
     }

@@ -30,7 +30,7 @@ export class Tx {
     this.seq = state.seq;
     this.connIdCounter = state.connIdCounter;
     this.appliedSwitchSeq = state.appliedSwitchSeq;
-    this.isoNow = new Date(ctx.now).toISOString();
+    this.isoNow = isoTime(ctx.now);
   }
 
   get now(): number {
@@ -133,6 +133,13 @@ export class Tx {
     }
     return this.out;
   }
+}
+
+/** ISO text of a time; inputs in the same millisecond share it (one Date per ms, not per input). */
+let lastIso = { ms: NaN, text: '' };
+function isoTime(ms: number): string {
+  if (lastIso.ms !== ms) lastIso = { ms, text: new Date(ms).toISOString() };
+  return lastIso.text;
 }
 
 export function dedupKey(clientName: string, referenceId: number): string {

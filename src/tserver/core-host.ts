@@ -111,7 +111,7 @@ export class CoreHost {
 
   /** One timer at the core's next deadline; only a serving primary runs core timers. */
   armTimer(): void {
-    const at = this.opts.role.serving ? nextDeadline(this.state) : undefined;
+    const at = this.opts.role.serving ? nextDeadline(this.state, this.opts.config) : undefined;
     if (at === undefined) {
       clearTimeout(this.timer);
       this.timer = undefined;
