@@ -141,9 +141,21 @@ export function canonicalJson(value: unknown): string {
   });
 }
 
-/** A short digest of canonicalState (FNV-1a, 32 bits, hex): cheap to log and compare. */
+const digests = new WeakMap<CoreState, { version: number; digest: string }>();
+
+/**
+ * A short digest of canonicalState (FNV-1a, 32 bits, hex): cheap to log and compare, not to compute
+ * (it serializes the whole state, ~1 s at 100k journal events), so it is kept per state version.
+ */
 export function stateDigest(state: CoreState): string {
-  const s = canonicalState(state);
+  const cached = digests.get(state);
+  if (cached && cached.version === state.version) return cached.digest;
+  const digest = fnv1a(canonicalState(state));
+  digests.set(state, { version: state.version, digest });
+  return digest;
+}
+
+function fnv1a(s: string): string {
   let h = 0x811c9dc5;
   for (let i = 0; i < s.length; i++) {
     h ^= s.charCodeAt(i);

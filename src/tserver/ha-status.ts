@@ -12,7 +12,8 @@ export interface HaHealth {
   syncLagMs: number;
   syncOffset: number;
   replicationId: string;
-  stateDigest: string;
+  /** Only when asked (`/healthz?digest=1`): it serializes the whole state, journal included. */
+  stateDigest?: string;
   peer: string | null;
   promotions: number;
   resyncs: { partial: number; full: number };
@@ -27,8 +28,8 @@ export function syncStateOf(ha: HaController): string {
   return ha.backup?.state ?? 'none';
 }
 
-export function haHealth(ha: HaController, ts: TServer): HaHealth {
-  const base = { haState: ha.role, stateDigest: stateDigest(ts.core.state), promotions: ha.promotions, resyncs: { ...ha.resyncs } };
+export function haHealth(ha: HaController, ts: TServer, digest = false): HaHealth {
+  const base = { haState: ha.role, ...(digest ? { stateDigest: stateDigest(ts.core.state) } : {}), promotions: ha.promotions, resyncs: { ...ha.resyncs } };
   if (ha.primary) {
     const st = ha.primary.status();
     return { ...base, syncState: st.alone ? 'alone' : st.state, syncLag: st.lagOffsets, syncLagMs: st.lagMs, syncOffset: st.offset, replicationId: st.replicationId, peer: st.peer ?? null };

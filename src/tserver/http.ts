@@ -7,7 +7,8 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, sep } from 'node:path';
 
 export interface HttpRoutes {
-  health: () => { status: number; body: unknown };
+  /** GET /healthz; `?digest=1` adds the replicated state's digest (a full serialization: on request only). */
+  health: (opts: { digest: boolean }) => { status: number; body: unknown };
   metrics: () => string;
   /** GET /debug/state: the canonical replicated state (HA tests compare primary and backup). */
   debugState?: () => string;
@@ -41,14 +42,16 @@ export function createHttpServer(routes: HttpRoutes): Server {
 }
 
 async function route(routes: HttpRoutes, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const path = decodeURIComponent((req.url ?? '/').split('?')[0] ?? '/');
+  const [rawPath, query] = (req.url ?? '/').split('?');
+  const path = decodeURIComponent(rawPath || '/');
   if (req.method !== 'GET' && req.method !== 'HEAD') {
     res.writeHead(405, { 'content-type': 'text/plain', allow: 'GET, HEAD' });
     res.end('only GET\n');
     return;
   }
   if (path === '/healthz') {
-    const h = routes.health();
+    const digest = new URLSearchParams(query ?? '').get('digest');
+    const h = routes.health({ digest: digest === '1' || digest === 'true' });
     res.writeHead(h.status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
     res.end(JSON.stringify(h.body));
     return;

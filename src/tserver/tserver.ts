@@ -84,7 +84,7 @@ export class TServer {
     });
     this.registerMetrics();
     this.http = createHttpServer({
-      health: () => ({ status: 200, body: this.health() }),
+      health: ({ digest }) => ({ status: 200, body: this.health(digest) }),
       metrics: () => this.metrics.render(),
       debugState: () => canonicalState(this.core.state),
       desktopDir: cfg.desktopDir,
@@ -145,12 +145,13 @@ export class TServer {
     return info;
   }
 
-  health(): Record<string, unknown> {
+  /** /healthz: cheap (read on every poll); `digest` adds stateDigest (serializes the whole state). */
+  health(digest = false): Record<string, unknown> {
     return {
       serverName: this.cfg.serverName, role: this.role.role, epoch: this.role.epoch, seq: this.core.state.seq,
       serving: this.role.serving, switchLink: this.link.isUp ? 'up' : 'down', switchLinkState: this.link.state,
       clients: this.gateway.clientCount, calls: this.core.state.calls.size, syncState: this.releaser.syncState,
-      ...(this.ha ? haHealth(this.ha, this) : {}),
+      ...(this.ha ? haHealth(this.ha, this, digest) : {}),
     };
   }
 
