@@ -132,6 +132,16 @@ export class HaController {
     this.ts.role.set({ serving: false });
     if (role === 'primary' || role === 'demoting') {
       this.demote(`deposed by the switch (${loss.code}): new epoch ${loss.currentEpoch}, holder ${loss.holder || 'none'}`);
+      // Our own lease lapsed (this process stalled) and nobody took it: the peer is the primary we
+      // replaced (hung or dead), so our state is the newest there is. Claim again, as a backup that
+      // lost its primary would; else the pair stays without a primary until the hung peer resumes.
+      // The switch arbitrates: a peer that claims first wins, and we follow it.
+      if (role === 'primary' && loss.code === 'LeaseLapsed' && !loss.holder) {
+        this.log.warn({ epoch: loss.currentEpoch }, 'our lease lapsed and nobody holds it: claiming it back with our state');
+        this.promotable = true;
+        this.lostAt = Date.now();
+        this.scheduleClaimRetry();
+      }
     } else {
       this.ts.link.follow(`deposed (${loss.code})`);
     }

@@ -1,9 +1,11 @@
-// A primary deposed in the middle of an event-loop turn: what the core produced earlier in that turn
-// (switch events read in the same socket chunk as the Deposed) must go through the ack releaser,
-// published and then dropped, never to desktops through the releaser that replaces it. The HA
-// controller runs for real (role machine, ack releaser, demotion to a backup stream); the T-Server
-// around it is a stand-in holding the real batch collector and releaser seam.
-import t from 'tap';
+// A primary deposed by the switch. (1) What the core produced earlier in that turn (switch events
+// read in the same socket chunk as the Deposed) goes through the ack releaser, published and then
+// dropped, never to desktops through the releaser that replaces it. (2) Deposed because its own
+// lease lapsed (the process stalled right after a promotion) with nobody holding it: it claims
+// again, else the pair has no primary until the hung peer resumes. The HA controller runs for real
+// (role machine, ack releaser, demotion to a backup stream); the T-Server around it is a stand-in
+// holding the real batch collector and releaser seam, and a link that records claims.
+import t, { type Test } from 'tap';
 import pino from 'pino';
 import type { Delta } from '../../src/core/api.js';
 import { HaController } from '../../src/tserver/ha-controller.js';
@@ -17,15 +19,20 @@ import type { TServer } from '../../src/tserver/tserver.js';
 
 const log = pino({ level: 'silent' });
 
-t.test('deposed with an unsealed batch: its events never reach a desktop, its deltas are published first', async (t) => {
+function rig(t: Test) {
   const delivered: OutboundBatch[] = [];
+  const claims: { redeliver: boolean; force?: boolean }[] = [];
   const deliver = (b: OutboundBatch): void => { delivered.push(b); };
   const releaser = new SwitchableReleaser(new ImmediateReleaser(deliver));
   const batch = new BatchCollector((b) => releaser.submit(b));
   const role = new ServerRole('backup');
   const ts = {
     cfg: { serverName: 'A' }, role, batch, releaser,
-    link: { leaseValid: () => false, follow: () => undefined, leaseMs: 400, state: 'deposed' },
+    link: {
+      leaseValid: () => false, leaseMs: 400, state: 'deposed',
+      follow(this: { state: string }) { this.state = 'following'; },
+      claim(this: { state: string }, o: { redeliver: boolean; force?: boolean }) { claims.push(o); this.state = 'claiming'; return true; },
+    },
     gateway: { deliver, reindexAll: () => undefined },
     core: { replaceState: () => undefined, applyRemote: () => undefined },
     peerTls: undefined,
@@ -50,7 +57,11 @@ t.test('deposed with an unsealed batch: its events never reach a desktop, its de
   ha.primary = primary;
   ha.releaser = new SyncReleaser(primary, deliver, () => true, log);
   releaser.use(ha.releaser);
+  return { ha, batch, delivered, published, claims };
+}
 
+t.test('deposed with an unsealed batch: its events never reach a desktop, its deltas are published first', async (t) => {
+  const { ha, batch, delivered, published } = rig(t);
   // This turn: a switch event applied as primary (a journalled event and its delta), then Deposed.
   const entry = { seq: 500, dn: '5000', event: { event: 'EventRinging', seq: 500, connId: 'c1' } } as never;
   batch.deltas([{ op: 'journal', entry } as Delta]);
@@ -61,4 +72,23 @@ t.test('deposed with an unsealed batch: its events never reach a desktop, its de
   t.equal(ha.role, 'backup-syncing');
   t.same(published.map((ds) => ds.length), [1], 'the deltas were published (our offset covers them: a full resync, not a partial one over a diverged state)');
   t.same(delivered.flatMap((b) => b.items.filter((i) => i.kind === 'event')), [], 'the event applied as primary reached no desktop');
+});
+
+const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+t.test('our own lease lapsed and nobody holds it: demoted, then claims again with redelivery (chaos: no primary for 15 s)', async (t) => {
+  const { ha, claims } = rig(t);
+  ha.onLeaseLost({ kind: 'deposed', code: 'LeaseLapsed', currentEpoch: 1, holder: '' });
+  t.equal(ha.role, 'backup-syncing', 'demoted first: held batches dropped, a backup stream from our position');
+  await wait(30);
+  t.equal(ha.role, 'promoting');
+  t.same(claims, [{ redeliver: true, force: false }]);
+});
+
+t.test('deposed in favour of another server: follows it, never claims', async (t) => {
+  const { ha, claims } = rig(t);
+  ha.onLeaseLost({ kind: 'deposed', code: 'Forced', currentEpoch: 2, holder: 'B' });
+  await wait(30);
+  t.equal(ha.role, 'backup-syncing');
+  t.same(claims, []);
 });
