@@ -6,16 +6,19 @@
 // switchover (SIGUSR1 to the backup). After each fault, on a quiesced system, the checker counts
 // losses (scripts/lib/chaos-checker.mjs). Prints a table; exits 1 on any loss.
 // Options: --cycles N (10), --rate calls/s (20), --desktops N (20), --mode ack|async, --seed N,
-// --faults kill-primary,stop-primary,cut-sync,kill-backup,switchover, --load-ms N (1500).
+// --faults kill-primary,stop-primary,cut-sync,kill-backup,switchover, --load-ms N (1500),
+// --write (put the results in docs/benchmarks.md, section "Chaos drill").
 import { parseArgs } from 'node:util';
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { startSystem, benchConfig, QUEUE, ROUTE_POINT } from './lib/system.mjs';
 import { Desk, Router, startCallers, sleep, prng } from './lib/chaos-workload.mjs';
 import { checkDesktopEvents, checkCalls, checkAgents, checkCommands, checkAnswers } from './lib/chaos-checker.mjs';
 import { injectFault } from './lib/chaos-faults.mjs';
 import { table, fmt, median, pct } from './lib/stats.mjs';
+import { chaosSection, upsertSection } from './lib/chaos-report.mjs';
+import { ROOT } from './lib/procs.mjs';
 
 const { values: a } = parseArgs({
   options: {
@@ -27,12 +30,14 @@ const { values: a } = parseArgs({
     faults: { type: 'string', default: 'kill-primary,stop-primary,cut-sync,kill-backup,switchover' },
     'load-ms': { type: 'string', default: '1500' },
     'talk-ms': { type: 'string', default: '300' },
+    write: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (a.help) { console.log('usage: node scripts/chaos.mjs [--cycles 10] [--rate 20] [--desktops 20] [--mode ack|async] [--seed 1] [--faults kill-primary,stop-primary,cut-sync,kill-backup,switchover] [--load-ms 1500]'); process.exit(0); }
 const cycles = Number(a.cycles), rate = Number(a.rate), nDesks = Number(a.desktops), loadMs = Number(a['load-ms']);
 const faults = a.faults.split(',');
+const started = new Date(), loadStart = loadavg();
 const log = (s) => console.log(`[chaos ${new Date().toISOString().slice(11, 23)}] ${s}`);
 
 const config = benchConfig({ journalEvents: 1_000_000 });
@@ -126,19 +131,31 @@ function lossTrace(out, snap, state) {
 }
 
 const sumOf = (k) => rows.reduce((x, r) => x + (r[k] || 0), 0);
-console.log('\n' + table(['cycle', 'fault', 'primary', 'promote ms', 'all desktops resumed after promotion, ms', 'calls lost', 'agent states lost', 'events lost', 'events dup', 'events unexpected', 'requests failed', 'executed twice', 'split-brain windows'],
-  rows.map((r) => [r.cycle, r.fault, r.primary, r.promoteMs ?? '-', r.resumedAfterPromoteMs ?? '-', r.callsLost, r.agentsLost, r.evLost, r.evDup, r.evUnexpected, r.reqFailed, r.twice, r.split])));
-for (const fault of faults) {
+const tableMd = table(['cycle', 'fault', 'primary', 'promote ms', 'all desktops resumed after promotion, ms', 'calls lost', 'agent states lost', 'events lost', 'events dup', 'events unexpected', 'requests failed', 'executed twice', 'split-brain windows'],
+  rows.map((r) => [r.cycle, r.fault, r.primary, r.promoteMs ?? '-', r.resumedAfterPromoteMs ?? '-', r.callsLost, r.agentsLost, r.evLost, r.evDup, r.evUnexpected, r.reqFailed, r.twice, r.split]));
+console.log('\n' + tableMd);
+const perFault = [];
+for (const fault of [...new Set(faults)]) {
+  const n = rows.filter((r) => r.fault === fault).length;
   const pr = rows.filter((r) => r.fault === fault && typeof r.promoteMs === 'number').map((r) => r.promoteMs);
   const rs = rows.filter((r) => r.fault === fault && typeof r.resumedAfterPromoteMs === 'number').map((r) => r.resumedAfterPromoteMs);
-  if (pr.length) console.log(`${fault}: promotion p50 ${fmt(median(pr))} ms, p99 ${fmt(pct(pr, 99))} ms (n=${pr.length}); desktops resumed after promotion p50 ${fmt(median(rs))} ms, max ${fmt(pct(rs, 100))} ms`);
+  const line = `${fault}: ${n} cycles` + (pr.length ? `; promotion p50 ${fmt(median(pr))} ms, p99 ${fmt(pct(pr, 99))} ms, max ${fmt(pct(pr, 100))} ms; desktops resumed after promotion p50 ${fmt(median(rs))} ms, max ${fmt(pct(rs, 100))} ms (n=${rs.length})` : ' (no promotion expected)');
+  perFault.push(line);
+  console.log(line);
 }
 const loss = ['callsLost', 'agentsLost', 'evLost', 'evDup', 'evUnexpected', 'reqFailed', 'twice', 'split'].map((k) => [k, sumOf(k)]);
-console.log(`\ntotals over ${rows.length} cycles, ${callers.sent} calls offered: ${loss.map(([k, v]) => `${k} ${v}`).join(', ')}`);
+const totalsLine = `totals over ${rows.length} cycles, ${callers.sent} calls offered: ${loss.map(([k, v]) => `${k} ${v}`).join(', ')}`;
+console.log(`\n${totalsLine}`);
 if (Object.keys(failures).length) console.log(`request failures by kind: ${JSON.stringify(failures)}`);
 if (Object.keys(callers.failures).length) console.log(`caller failures (switch Simulate): ${JSON.stringify(callers.failures)}`);
 if (loss.some(([, v]) => v > 0)) exitCode = exitCode || 1;
-console.log(exitCode === 0 ? 'CHAOS: no loss' : 'CHAOS: LOSS DETECTED (exit 1)');
+const exitLine = exitCode === 0 ? 'CHAOS: no loss' : exitCode === 1 ? 'CHAOS: LOSS DETECTED (exit 1)' : `CHAOS: the drill stopped early (exit ${exitCode}): see the output`;
+console.log(exitLine);
+if (a.write) {
+  const command = `npm run chaos -- ${process.argv.slice(2).filter((x) => x !== '--write').join(' ')}`.trim();
+  upsertSection(join(ROOT, 'docs', 'benchmarks.md'), chaosSection({ command, started, finished: new Date(), loadStart, loadEnd: loadavg(), table: tableMd, perFault, totals: totalsLine, exitLine }));
+  console.log('results written to docs/benchmarks.md (section "Chaos drill")');
+}
 callers.close();
 router.close();
 for (const d of desks) d.close();

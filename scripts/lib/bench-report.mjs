@@ -1,6 +1,7 @@
 // Writes docs/benchmarks.md from one bench run: machine, date, command, a table per measure, and the
 // issue's targets with by how much each was met or missed.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { extractSection } from './chaos-report.mjs';
 import { cpus, totalmem, loadavg } from 'node:os';
 import { fmt, table, median } from './stats.mjs';
 
@@ -71,6 +72,9 @@ export function writeReport(res, out) {
   }
   if (res.notes.length) lines.push('## Notes', '', ...res.notes.map((n) => `- ${n}`), '');
   if (res.error) lines.push('## The run failed', '', '```', res.error, '```', '');
+  // The chaos drill's section is written by `npm run chaos -- --write`: keep it.
+  const chaos = existsSync(out) ? extractSection(readFileSync(out, 'utf8')) : undefined;
+  if (chaos) lines.push(chaos.trimEnd(), '');
   writeFileSync(out, lines.join('\n'));
 }
 
