@@ -15,6 +15,7 @@
 import type { Logger } from '../common/log.js';
 import type { sw } from '../common/switch-proto.js';
 import { createState, snapshotDeltas } from '../core/index.js';
+import { commandsInFlight } from '../core/in-flight.js';
 import { RoleMachine, type Role as HaRole, type RoleChange } from '../ha/role.js';
 import { SyncBackup, type ReplicationPosition } from '../sync/backup.js';
 import { SyncPrimary } from '../sync/primary.js';
@@ -101,6 +102,7 @@ export class HaController {
       this.machine.observeEpoch(epoch);
       this.ts.role.set({ epoch: this.machine.epoch, serving: true });
       this.log.info({ epoch }, 'lease granted again after the switch link came back: serving');
+      this.resendInFlight('lease granted again');
       return;
     }
     if (this.machine.role !== 'promoting') {
@@ -145,6 +147,29 @@ export class HaController {
     } else {
       this.ts.link.follow(`deposed (${loss.code})`);
     }
+  }
+
+  /**
+   * The switch link is up. After a promotion that rebuilt from a snapshot, this is when commands can
+   * go out again. (A grant with redelivery is handled in becomePrimary / onGranted, which run after
+   * this and stamp the new epoch first: re-sent now, commands would carry the old one and be refused.)
+   */
+  onLinkUp(): void {
+    if (this.machine.role !== 'primary' || this.ts.role.epoch < this.ts.link.switchEpoch) return;
+    this.resendInFlight('switch link up');
+  }
+
+  /**
+   * Re-sends every command in flight (pending requests, ACD offers) with its command id: one dropped
+   * while the lease could not be trusted, or whose result went down with the old stream, would
+   * otherwise wait for the pending timeout. The switch runs each id at most once.
+   */
+  private resendInFlight(why: string): void {
+    if (this.machine.role !== 'primary' || !this.ts.link.isUp) return;
+    const commands = commandsInFlight(this.ts.core.state);
+    if (commands.length === 0) return;
+    this.log.info({ commands: commands.length, why }, 're-sending the commands in flight (same command ids: the switch runs each at most once)');
+    this.ts.link.send(commands);
   }
 
   /** A HeartbeatAck renewed the lease: serve again if only the local check had stopped us. */
@@ -330,6 +355,7 @@ export class HaController {
     if (why !== 'fresh') this.promotions += 1;
     this.rerunLocalRegistrations();
     ts.gateway.reindexAll();
+    this.resendInFlight(`promoted (epoch ${epoch})`);
     ts.core.input({ kind: 'tick' });
   }
 

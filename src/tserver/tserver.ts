@@ -68,7 +68,7 @@ export class TServer {
         events: (evs) => this.core.switchEvents(evs),
         commandResult: (r) => this.core.commandResult(r),
         snapshot: (s) => { this.core.switchSnapshot(s); this.gateway.reindexAll(); },
-        linkUp: (up, why) => this.onLinkUp(up, why),
+        linkUp: (up, why) => { this.onLinkUp(up, why); if (up) this.ha?.onLinkUp(); },
         leaseLost: (loss) => this.onLeaseLost(loss),
         welcome: (w) => this.ha?.onWelcome(w),
         granted: (g) => this.ha?.onGranted(g),

@@ -7,7 +7,8 @@
 // holding the real batch collector and releaser seam, and a link that records claims.
 import t, { type Test } from 'tap';
 import pino from 'pino';
-import type { Delta } from '../../src/core/api.js';
+import type { Delta, SwitchCommand } from '../../src/core/api.js';
+import { createState } from '../../src/core/index.js';
 import { HaController } from '../../src/tserver/ha-controller.js';
 import { BatchCollector, type OutboundBatch } from '../../src/tserver/outbound.js';
 import { ImmediateReleaser, SwitchableReleaser } from '../../src/tserver/releaser.js';
@@ -22,6 +23,8 @@ const log = pino({ level: 'silent' });
 function rig(t: Test) {
   const delivered: OutboundBatch[] = [];
   const claims: { redeliver: boolean; force?: boolean }[] = [];
+  const sent: string[] = [];
+  const coreState = createState();
   const deliver = (b: OutboundBatch): void => { delivered.push(b); };
   const releaser = new SwitchableReleaser(new ImmediateReleaser(deliver));
   const batch = new BatchCollector((b) => releaser.submit(b));
@@ -29,12 +32,13 @@ function rig(t: Test) {
   const ts = {
     cfg: { serverName: 'A' }, role, batch, releaser,
     link: {
-      leaseValid: () => false, leaseMs: 400, state: 'deposed',
+      leaseValid: () => false, leaseMs: 400, state: 'deposed', isUp: false, switchEpoch: 1,
+      send: (cmds: SwitchCommand[]) => { sent.push(...cmds.map((c) => `${c.commandId}@${role.epoch}`)); },
       follow(this: { state: string }) { this.state = 'following'; },
       claim(this: { state: string }, o: { redeliver: boolean; force?: boolean }) { claims.push(o); this.state = 'claiming'; return true; },
     },
     gateway: { deliver, reindexAll: () => undefined },
-    core: { replaceState: () => undefined, applyRemote: () => undefined },
+    core: { state: coreState, replaceState: () => undefined, applyRemote: () => undefined },
     peerTls: undefined,
   } as unknown as TServer;
   const ha = new HaController(ts, { syncPort: 0, peerSync: '127.0.0.1:1', syncMode: 'ack', addp: { intervalMs: 100, timeoutMs: 400, trace: false } },
@@ -57,7 +61,7 @@ function rig(t: Test) {
   ha.primary = primary;
   ha.releaser = new SyncReleaser(primary, deliver, () => true, log);
   releaser.use(ha.releaser);
-  return { ha, batch, delivered, published, claims };
+  return { ha, ts, batch, delivered, published, claims, sent, coreState };
 }
 
 t.test('deposed with an unsealed batch: its events never reach a desktop, its deltas are published first', async (t) => {
@@ -91,4 +95,18 @@ t.test('deposed in favour of another server: follows it, never claims', async (t
   await wait(30);
   t.equal(ha.role, 'backup-syncing');
   t.same(claims, []);
+});
+
+t.test('a reclaim after a link blip re-sends the commands in flight, stamped with the new epoch (chaos: requests failed after 10 s)', async (t) => {
+  const { ha, ts, sent, coreState } = rig(t);
+  const command: SwitchCommand = { commandId: 'desk5003#7', answer: { callId: 's9', dn: '5003' } };
+  coreState.pending.set(command.commandId, { commandId: command.commandId, clientName: 'desk5003', referenceId: 7, request: 'RequestAnswerCall', thisDN: '5003', since: 0, command });
+  const link = ts.link as unknown as { isUp: boolean; switchEpoch: number; state: string };
+  // The link came back and the reclaim was granted at epoch 2: link up first (old epoch still stamped) ...
+  Object.assign(link, { isUp: true, state: 'up', switchEpoch: 2 });
+  ha.onLinkUp();
+  t.same(sent, [], 'not with the old epoch: the switch would refuse it');
+  // ... then the grant: epoch 2 stamped, serving, and the command goes out again.
+  ha.onGranted({ epoch: 2, leaseMs: 400 });
+  t.same(sent, ['desk5003#7@2']);
 });
