@@ -22,6 +22,9 @@ export class DnIndex {
 
   dns(clientName: string): ReadonlySet<string> { return this.byClient.get(clientName) ?? new Set(); }
 
+  /** Clients with at least one DN. */
+  clientNames(): IterableIterator<string> { return this.byClient.keys(); }
+
   clear(): void { this.byDn.clear(); this.byClient.clear(); }
 
   private remove(dn: string, clientName: string): void {

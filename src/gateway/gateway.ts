@@ -7,7 +7,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Logger } from '../common/log.js';
-import { describeDN, registeredDNs, replay } from '../core/index.js';
+import { describeDN, registeredDNs, replay, type Registration } from '../core/index.js';
 import { BACKUP_ALLOWED, type ErrorCode, type Request, type RequestName, type TEvent } from '../protocol/messages.js';
 import { parseRequest } from '../protocol/validate.js';
 import type { CoreHost } from '../tserver/core-host.js';
@@ -60,6 +60,8 @@ export class Gateway {
   /** Invariant: maps a client name to its one open session; a session is here iff it opened and is not closed. */
   private readonly byClient = new Map<string, Session>();
   private readonly index = new DnIndex();
+  /** Per client, the registration value its index entry was last built from by reindexAll. */
+  private readonly indexedFrom = new Map<string, Registration>();
   private readonly pendingTypes = new Map<string, RequestName>();
   /** clientName -> DNs registered while this server was not serving (HA backup). */
   private readonly localRegs = new Map<string, Set<string>>();
@@ -91,10 +93,21 @@ export class Gateway {
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req));
   }
 
-  /** Re-reads every client's registrations from the state (after promotion or a full resync). */
+  /**
+   * Re-reads every client's registrations from the state (after promotion, a resync, and on a backup
+   * after every applied batch). Registration values are immutable, so a client whose value is the
+   * one the index was built from is skipped: O(clients) identity checks, not a rebuild of every set.
+   */
   reindexAll(): void {
-    this.index.clear();
-    for (const name of this.o.core.state.registrations.keys()) this.index.set(name, registeredDNs(this.o.core.state, name));
+    const regs = this.o.core.state.registrations;
+    // (Deleting the entry being visited is safe in a Map iteration.)
+    for (const name of this.index.clientNames()) if (!regs.has(name)) this.index.set(name, []);
+    for (const name of this.indexedFrom.keys()) if (!regs.has(name)) this.indexedFrom.delete(name);
+    for (const [name, reg] of regs) {
+      if (this.indexedFrom.get(name) === reg) continue;
+      this.index.set(name, reg.dns);
+      this.indexedFrom.set(name, reg);
+    }
   }
 
   /** Registrations made while not serving (HA backup), cleared: the promoted server re-runs them. */
@@ -343,6 +356,7 @@ export class Gateway {
         }
         case 'registrations':
           this.index.set(item.clientName, item.dns);
+          this.indexedFrom.delete(item.clientName); // set from a request now: the next reindexAll re-reads it
           break;
         default: {
           const never: never = item;
