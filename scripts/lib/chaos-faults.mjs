@@ -16,11 +16,21 @@ async function whenServing(server, timeoutMs = 15_000) {
   throw new Error(`${server.name} did not become a serving primary within ${timeoutMs} ms`);
 }
 
-/** Once every desktop that started a failover after `since` completed it: the last completion time. */
-async function desktopsResumed(desks, since, timeoutMs = 15_000) {
+/**
+ * Once every desktop that started a failover after `since` completed it: the last completion time.
+ * With `all` (the primary changed), every desktop must have moved first: /healthz can say "serving"
+ * a few ms before the desktops read the new primary's EventServerInfo, and waiting only for those
+ * already moving returned at once with nobody counted.
+ */
+async function desktopsResumed(desks, since, all, timeoutMs = 15_000) {
   const end = now() + timeoutMs;
   for (;;) {
     const moving = desks.filter((d) => d.failoverStartedAt > since);
+    if (all && moving.length < desks.length) {
+      if (now() > end) return NaN;
+      await sleep(5);
+      continue;
+    }
     if (moving.every((d) => d.resumedAt >= d.failoverStartedAt)) return moving.length ? Math.max(...moving.map((d) => d.resumedAt)) : undefined;
     if (now() > end) return NaN;
     await sleep(5);
@@ -60,8 +70,9 @@ export async function injectFault(sys, fault, primary, desks, log) {
     default:
       throw new Error(`unknown fault ${fault}: use kill-primary, stop-primary, cut-sync, kill-backup, switchover`);
   }
-  const resumedAt = await desktopsResumed(desks, t0);
   const after = (await sys.primary(15_000)).name;
+  const resumedAt = await desktopsResumed(desks, t0, after !== primary.name);
+  if (Number.isNaN(resumedAt)) log(`${fault}: not every desktop completed its failover within 15 s`);
   if (!promotedAt && after !== primary.name) log(`${fault}: the primary changed ${primary.name} -> ${after} (not expected for this fault)`);
   return {
     after,
