@@ -307,16 +307,16 @@ export class Gateway {
   }
 
   /** Counts the answer to a core-handled request once (its outcome: ok or the error code). */
-  private answered(clientName: string, ev: TEvent): void {
-    if (ev.referenceId === undefined) return;
-    const key = `${clientName}#${ev.referenceId}`;
+  private answered(clientName: string, ev: TEvent, referenceId = ev.referenceId): void {
+    if (referenceId === undefined) return;
+    const key = `${clientName}#${referenceId}`;
     const request = this.pendingTypes.get(key);
     if (!request) return;
     this.pendingTypes.delete(key);
     const outcome = ev.event === 'EventError' ? (ev.errorCode ?? 'error') : 'ok';
     this.o.metrics.inc('tandem_requests_total', 'Requests answered, by type and outcome (ok or the error code).', { request, outcome });
     if (ev.event === 'EventError') {
-      this.o.log.warn({ clientName, request, referenceId: ev.referenceId, errorCode: ev.errorCode, errorMessage: ev.errorMessage }, 'request rejected');
+      this.o.log.warn({ clientName, request, referenceId, errorCode: ev.errorCode, errorMessage: ev.errorMessage }, 'request rejected');
     }
   }
 
@@ -328,16 +328,16 @@ export class Gateway {
       switch (item.kind) {
         case 'event': {
           const { entry } = item;
-          const text = JSON.stringify(entry.event);
           const answerTo = entry.answer?.clientName;
           const targets = this.index.clients(entry.dn);
           if (targets) {
-            for (const name of targets) if (name !== answerTo) this.byClient.get(name)?.send(text);
+            let text: string | undefined;
+            for (const name of targets) if (name !== answerTo) this.byClient.get(name)?.send((text ??= JSON.stringify(entry.event)));
           }
           if (entry.answer) {
-            const ev = { ...entry.event, referenceId: entry.answer.referenceId };
-            this.answered(entry.answer.clientName, ev);
-            this.byClient.get(entry.answer.clientName)?.send(JSON.stringify(ev));
+            const { clientName, referenceId } = entry.answer;
+            this.answered(clientName, entry.event, referenceId);
+            this.byClient.get(clientName)?.send(JSON.stringify({ ...entry.event, referenceId }));
           }
           break;
         }
