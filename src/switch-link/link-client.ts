@@ -53,7 +53,11 @@ export class SwitchLink extends EventEmitter<SwitchLinkEvents> {
   constructor(readonly opts: LinkOptions) {
     super();
     this.timeoutMs = opts.timeoutMs ?? 10_000;
-    this.client = new grpc.Client(opts.address, grpcClientCredentials(opts.tls), { 'grpc.max_receive_message_length': 64 * 1024 * 1024, ...grpcClientOptions(opts.tls) });
+    // HTTP/2 window 16 MiB instead of 64 KiB: events (and the heartbeat acks behind them) must not
+    // wait for a window update from a busy event loop (see SYNC_CHANNEL_OPTIONS).
+    this.client = new grpc.Client(opts.address, grpcClientCredentials(opts.tls), {
+      'grpc.max_receive_message_length': 64 * 1024 * 1024, 'grpc-node.flow_control_window': 16 * 1024 * 1024, ...grpcClientOptions(opts.tls),
+    });
     this.stream = this.client.makeBidiStreamRequest(LINK_PATH, linkClientMethod.requestSerialize, linkClientMethod.responseDeserialize);
     this.welcome = new Promise<sw.Welcome>((resolve, reject) => { this.welcomeWaiter = this.waiter(resolve, reject, 'Welcome'); });
     this.welcome.catch(() => { /* observed through close / the caller's await */ });
