@@ -8,6 +8,8 @@ interface Family {
   help: string;
   type: 'counter' | 'gauge';
   values: Map<string, { labels: Labels; value: number }>;
+  /** Same samples by the labels' values in the caller's key order: inc() without sorting and escaping. */
+  byValues: Map<string, { labels: Labels; value: number }>;
 }
 
 /** A gauge sample computed at scrape time. */
@@ -23,13 +25,20 @@ export class Metrics {
     this.loop.enable();
   }
 
+  /** Called per request and per frame: the label text is computed once per distinct label set. */
   inc(name: string, help: string, labels: Labels = {}, by = 1): void {
     let f = this.families.get(name);
-    if (!f) this.families.set(name, (f = { help, type: 'counter', values: new Map() }));
-    const key = labelText(labels);
-    const v = f.values.get(key);
-    if (v) v.value += by;
-    else f.values.set(key, { labels, value: by });
+    if (!f) this.families.set(name, (f = { help, type: 'counter', values: new Map(), byValues: new Map() }));
+    let fast = '';
+    for (const k in labels) fast += `${k}\u0001${labels[k]}\u0002`;
+    let v = f.byValues.get(fast);
+    if (!v) {
+      const key = labelText(labels);
+      v = f.values.get(key);
+      if (!v) f.values.set(key, (v = { labels, value: 0 }));
+      f.byValues.set(fast, v);
+    }
+    v.value += by;
   }
 
   /** Registers a gauge read at scrape time (clients, calls, agents by state…). */
