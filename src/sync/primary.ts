@@ -12,11 +12,11 @@ import { performance } from 'node:perf_hooks';
 import type { Delta } from '../core/api.js';
 import type { Logger } from '../common/log.js';
 import { sy } from '../common/sync-proto.js';
-import { EncodedFrame, encodePrimary, type PrimaryStream } from '../common/sync-service.js';
+import { EncodedFrame, type PrimaryStream } from '../common/sync-service.js';
 import { DEFAULT_ADDP, validateAddp, type AddpOptions } from '../ha/addp.js';
 import { AckWaiters } from './ack-waiters.js';
 import { Backlog, DEFAULT_BACKLOG, decideResync, type BacklogLimits, type InheritedReplication } from './backlog.js';
-import { deltaToWire } from './delta-codec.js';
+import { encodeDeltaBatch } from './delta-codec.js';
 import { PrimarySession, type SessionHost, type SessionState } from './primary-session.js';
 import { runHandover, type HandoverOptions, type HandoverResult } from './handover.js';
 
@@ -144,7 +144,7 @@ export class SyncPrimary extends EventEmitter<SyncPrimaryEvents> implements Sess
     this.pending = [];
     const firstOffset = this.backlog.endOffset + 1;
     const lastOffset = firstOffset + deltas.length - 1;
-    const frame = new EncodedFrame(encodePrimary({ deltaBatch: { firstOffset, lastOffset, deltas: deltas.map(deltaToWire) } }));
+    const frame = new EncodedFrame(encodeDeltaBatch(firstOffset, lastOffset, deltas));
     this.backlog.append({ firstOffset, lastOffset, frame, publishedAt: performance.now() });
     for (const s of this.sessions) s.kick();
   }
