@@ -24,6 +24,7 @@ export class LazyMinHeap<V> {
 
   /** Records `value`, already stored under `key` in `live`, when it has a time. */
   offer(key: string, value: V, live: ReadonlyMap<string, V>): void {
+    if (value === null || typeof value !== 'object') return;
     const t = this.timeOf(value);
     if (t === undefined) return;
     if (this.times.length > 2 * live.size + 64) this.rebuild(live); // includes `value`
@@ -48,6 +49,7 @@ export class LazyMinHeap<V> {
   private rebuild(live: ReadonlyMap<string, V>): void {
     this.clear();
     for (const [key, value] of live) {
+      if (value === null || typeof value !== 'object') continue;
       const t = this.timeOf(value);
       if (t !== undefined) this.push(t, key, value);
     }
@@ -114,16 +116,21 @@ export interface Timers {
   pending: LazyMinHeap<PendingRequest>;
 }
 
+/** A time, or undefined for anything else (applyDelta takes whatever value a delta carries). */
+function time(t: unknown): number | undefined {
+  return typeof t === 'number' ? t : undefined;
+}
+
 export function createTimers(): Timers {
   return {
-    routes: new LazyMinHeap<RouteRequest>((rr) => (rr.deadline !== NEVER ? rr.deadline : undefined)),
-    wrapUps: new LazyMinHeap<Agent>((a) => (a.state === 'AfterCallWork' ? a.wrapUpUntil : undefined)),
+    routes: new LazyMinHeap<RouteRequest>((rr) => (rr.deadline !== NEVER ? time(rr.deadline) : undefined)),
+    wrapUps: new LazyMinHeap<Agent>((a) => (a.state === 'AfterCallWork' ? time(a.wrapUpUntil) : undefined)),
     offers: new LazyMinHeap<QueueState>((q) => {
       let min: number | undefined;
-      for (const w of q.waiting) if (w.offer && (min === undefined || w.offer.at < min)) min = w.offer.at;
+      if (Array.isArray(q.waiting)) for (const w of q.waiting) if (w?.offer && (min === undefined || w.offer.at < min)) min = time(w.offer.at) ?? min;
       return min;
     }),
-    pending: new LazyMinHeap<PendingRequest>((p) => p.since),
+    pending: new LazyMinHeap<PendingRequest>((p) => time(p.since)),
   };
 }
 
@@ -135,7 +142,7 @@ function before(a: Agent, b: Agent): boolean {
 }
 
 function isReadyInQueue(a: Agent | undefined): a is Agent {
-  return a !== undefined && a.state === 'Ready' && !!a.queue;
+  return a !== undefined && a !== null && a.state === 'Ready' && typeof a.queue === 'string' && a.queue !== '';
 }
 
 /** First index whose agent does not come before `a`. */
