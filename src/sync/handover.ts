@@ -4,8 +4,8 @@
 //   1. flush and wait until the backup acked everything published;
 //   2. release the switch lease (nothing new can be commanded; switch events not yet applied here
 //      are redelivered to the new primary from the appliedSwitchSeq it inherits);
-//   3. flush and wait again for what arrived meanwhile: that offset is final;
-//   4. seal (publish() throws from now on) and send HandoverReady{finalOffset, epoch}.
+//   3. flush what arrived meanwhile: that offset is final; seal (publish() throws from now on);
+//   4. wait until the backup acked it, then send HandoverReady{finalOffset, epoch}.
 // The backup, having applied finalOffset, claims the switch with epoch+1. The old primary rejoins as
 // backup from (replicationId, finalOffset): a partial resync with nothing to send.
 import type { Logger } from '../common/log.js';
@@ -67,9 +67,12 @@ export async function runHandover(host: HandoverHost, opts: HandoverOptions, log
   log.info({ peer: s.peerName }, 'handover: switch lease released');
   host.flush();
   const finalOffset = host.offset();
+  // Seal at the final offset, before waiting for its ack: a delta published while we wait would
+  // reach the backup past finalOffset, which then refuses HandoverReady ("applied more") and
+  // resyncs in full while the switchover falls back to a forced claim.
+  host.seal(`handed over to ${s.peerName}`);
   await drained(host, s, finalOffset, timeoutMs, true);
   const epoch = host.epoch();
-  host.seal(`handed over to ${s.peerName}`);
   s.write({ handoverReady: { finalOffset, epoch } });
   log.info({ peer: s.peerName, finalOffset, epoch, ms: Date.now() - started }, 'handover ready sent: the backup may claim epoch+1');
   return { finalOffset, epoch, peer: s.peerName };

@@ -74,7 +74,9 @@ export class Switchover {
     // Seal this turn's batch now so its deltas are part of the drain.
     this.ts.batch.flush();
     try {
-      const r = await p.handover({ releaseLease: () => this.ts.link.release() });
+      // After the release, seal this turn's batch too: switch events read with the Deposed{Released}
+      // were applied here, and their deltas belong before the final offset, not after it.
+      const r = await p.handover({ releaseLease: async () => { await this.ts.link.release(); this.ts.batch.flush(); } });
       ha.releaser?.drainAll();
       if (roleNow() !== 'demoting') return true; // deposed meanwhile: already backup
       this.log.info({ finalOffset: r.finalOffset, epoch: r.epoch, peer: r.peer }, 'handover complete: rejoining as backup');
