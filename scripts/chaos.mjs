@@ -160,7 +160,8 @@ const exitLine = exitCode === 0 ? 'CHAOS: no loss' : exitCode === 1 ? 'CHAOS: LO
 console.log(exitLine);
 if (a.write) {
   const command = `npm run chaos -- ${process.argv.slice(2).filter((x) => x !== '--write').join(' ')}`.trim();
-  upsertSection(join(ROOT, 'docs', 'benchmarks.md'), chaosSection({ command, started, finished: new Date(), loadStart, loadEnd: loadavg(), table: tableMd, perFault, totals: totalsLine, exitLine }));
+  upsertSection(join(ROOT, 'docs', 'benchmarks.md'), chaosSection({ command, started, finished: new Date(), loadStart, loadEnd: loadavg(),
+    settings: `${nDesks} SDK agent desktops, ${rate} inbound calls/s, talk ${a['talk-ms']} ms, ${loadMs / 1000} s of load before each fault and ${loadMs / 2000} s after, mode ${a.mode}; faults in turn: ${faults.join(', ')}`, table: tableMd, perFault, totals: totalsLine, exitLine }));
   console.log('results written to docs/benchmarks.md (section "Chaos drill")');
 }
 callers.close();

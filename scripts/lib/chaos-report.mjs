@@ -30,13 +30,14 @@ export function upsertSection(file, section, heading = CHAOS_HEADING) {
  * The markdown of one drill: command, machine and load, the per-cycle table, per-fault promotion and
  * resume figures, totals.
  */
-export function chaosSection({ command, started, finished, loadStart, loadEnd, table, perFault, totals, exitLine }) {
+export function chaosSection({ command, started, finished, loadStart, loadEnd, settings, table, perFault, totals, exitLine }) {
   const m = machineInfo();
   return [
     CHAOS_HEADING, '',
     `Produced by \`${command}\` (scripts/chaos.mjs; \`--write\` replaces this section, \`npm run bench\` keeps it).`, '',
     `- **Date:** ${started.toISOString()} (run took ${((finished - started) / 60000).toFixed(1)} min)`,
     `- **Machine:** ${m.nproc} × ${m.model}, Node ${m.node}; load average at the start ${loadStart.map((v) => v.toFixed(2)).join(' / ')}, at the end ${loadEnd.map((v) => v.toFixed(2)).join(' / ')} (shared box: above 2 = other work competed for the two cores)`,
+    ...(settings ? [`- **Settings:** ${settings}`] : []),
     '- **What it does:** switch + T-Servers A/B (ack mode, default lease 400 ms and ADDP 100/400 ms) with the sync link through TCP proxies; SDK agent desktops answer, talk, release, attach user data, single-step-transfer back to the queue and go NotReady/Ready; a router desktop routes route point 8000 → queue 7000; callers offer inbound calls. Each cycle: load, one fault (with its recovery: a killed server is restarted and rejoins as backup), drain, then the checker (scripts/lib/chaos-checker.mjs, unit-tested in test/unit/chaos-checker.test.ts) compares the desktops, the surviving primary\'s state and journal, and the switch (calls, accepted-command log by epoch).',
     '- **Columns:** promote = fault → the other server serving as primary with its switch link up (/healthz polled every 5 ms); resumed = the last SDK desktop\'s failover-complete after that; calls lost = lost + ghost + stuck calls; events lost/dup/unexpected per desktop against the journal; executed twice = a command id accepted twice by the switch or a request answered twice in the journal; split-brain = commands of an epoch accepted after the first command of a higher one.', '',
     `**${totals}**`, '',
