@@ -2,7 +2,7 @@
 // async or ack), every port fixed up front so a killed server can be restarted on the same ports
 // (desktops keep their two URLs), the sync link optionally through cuttable TCP proxies.
 import { freePort, startSwitch, spawnTandem, firstPort, ready, tserverHandle, writeConfig } from './procs.mjs';
-import { startTcpProxy } from './tcp-proxy.mjs';
+import { startTcpProxy } from '../../dist/tools/tcp-proxy.js';
 import { join } from 'node:path';
 import { sleep } from './stats.mjs';
 

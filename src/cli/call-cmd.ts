@@ -1,6 +1,6 @@
 // `tandem call`: a simulated external caller. Places an inbound call on the switch (or hangs one up)
 // through a tool link (Hello + Simulate, never a claim), prints the call id and exits.
-import { parseArgs } from 'node:util';
+import { parseFlags } from './args.js';
 import { connectLink, type SwitchLink } from '../switch-link/link-client.js';
 
 const HELP = `usage: tandem call --to <dn> --from <number> [options]
@@ -29,20 +29,12 @@ export function parseDuration(v: string): number {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        to: { type: 'string' }, from: { type: 'string', default: '4155550100' }, 'hangup-after': { type: 'string' },
-        hangup: { type: 'string' }, switch: { type: 'string', default: '127.0.0.1:7200' }, secret: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    console.error(`tandem call: ${(err as Error).message}\n(tandem call --help for the options)`);
-    return 2;
-  }
+  const values = parseFlags('call', argv, {
+    to: { type: 'string' }, from: { type: 'string', default: '4155550100' }, 'hangup-after': { type: 'string' },
+    hangup: { type: 'string' }, switch: { type: 'string', default: '127.0.0.1:7200' }, secret: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (!values) return 2;
   if (values.help) { console.log(HELP); return 0; }
   if (!values.to && !values.hangup) {
     console.error('tandem call: say which DN to call with --to <dn> (or --hangup <callId>); tandem call --help');

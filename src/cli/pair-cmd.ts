@@ -1,11 +1,11 @@
 // `tandem pair`: the embedded management layer for one machine. Starts the switch and T-Servers A
 // and B, restarts any that dies (a restarted T-Server rejoins as backup), forwards operator
 // commands as signals, and stops everything cleanly on Ctrl-C.
-import { parseArgs } from 'node:util';
 import { mkdirSync, openSync, writeFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../common/log.js';
+import { parseFlags } from './args.js';
 import { SupervisedChild, type ChildSpec } from '../supervisor/child.js';
 
 const HELP = `usage: tandem pair [options]
@@ -31,21 +31,19 @@ operator commands while it runs (another terminal):
 export const PIDS_FILE = 'tandem-pair.json';
 
 export async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args: argv,
-    options: {
-      host: { type: 'string', default: '127.0.0.1' },
-      'switch-port': { type: 'string', default: '7200' },
-      'a-port': { type: 'string', default: '7001' },
-      'b-port': { type: 'string', default: '7002' },
-      'a-sync-port': { type: 'string', default: '7101' },
-      'b-sync-port': { type: 'string', default: '7102' },
-      config: { type: 'string' },
-      'log-dir': { type: 'string', default: 'logs' },
-      'sync-mode': { type: 'string', default: 'ack' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const values = parseFlags('pair', argv, {
+    host: { type: 'string', default: '127.0.0.1' },
+    'switch-port': { type: 'string', default: '7200' },
+    'a-port': { type: 'string', default: '7001' },
+    'b-port': { type: 'string', default: '7002' },
+    'a-sync-port': { type: 'string', default: '7101' },
+    'b-sync-port': { type: 'string', default: '7102' },
+    config: { type: 'string' },
+    'log-dir': { type: 'string', default: 'logs' },
+    'sync-mode': { type: 'string', default: 'ack' },
+    help: { type: 'boolean', short: 'h' },
   });
+  if (!values) return 2;
   if (values.help) { console.log(HELP); return 0; }
   const host = values.host!;
   const logDir = resolve(values['log-dir']!);

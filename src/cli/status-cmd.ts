@@ -1,6 +1,6 @@
 // `tandem status`: both servers' role, epoch, seq, sync state and lag, clients and calls, read from
 // their /healthz.
-import { parseArgs } from 'node:util';
+import { parseFlags } from './args.js';
 
 const HELP = `usage: tandem status [--servers http://127.0.0.1:7001,http://127.0.0.1:7002] [--json]
 
@@ -22,7 +22,8 @@ export async function fetchHealth(base: string, timeoutMs = 2_000): Promise<Heal
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const { values } = parseArgs({ args: argv, options: { servers: { type: 'string', default: 'http://127.0.0.1:7001,http://127.0.0.1:7002' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } } });
+  const values = parseFlags('status', argv, { servers: { type: 'string', default: 'http://127.0.0.1:7001,http://127.0.0.1:7002' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } });
+  if (!values) return 2;
   if (values.help) { console.log(HELP); return 0; }
   const bases = values.servers!.split(',').map((s) => s.trim()).filter(Boolean);
   const results = await Promise.all(bases.map(async (b) => ({ base: b, health: await fetchHealth(b) })));

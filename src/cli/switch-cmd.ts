@@ -1,5 +1,5 @@
 // `tandem switch`: the simulated switch (embedded PBX and primary-role witness) as a process.
-import { parseArgs } from 'node:util';
+import { parseFlags } from './args.js';
 import * as grpc from '@grpc/grpc-js';
 import { createLogger } from '../common/log.js';
 import { PortInUseError } from '../common/listen.js';
@@ -37,21 +37,13 @@ function intFlag(v: string | undefined, flag: string): number | undefined {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        port: { type: 'string' }, host: { type: 'string' }, config: { type: 'string' },
-        'lease-ms': { type: 'string' }, 'heartbeat-ms': { type: 'string' }, secret: { type: 'string' },
-        'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-ca': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    console.error(`tandem switch: ${(err as Error).message}\n(tandem switch --help for the options)`);
-    return 2;
-  }
+  const values = parseFlags('switch', argv, {
+    port: { type: 'string' }, host: { type: 'string' }, config: { type: 'string' },
+    'lease-ms': { type: 'string' }, 'heartbeat-ms': { type: 'string' }, secret: { type: 'string' },
+    'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-ca': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  });
+  if (!values) return 2;
   if (values.help) { console.log(HELP); return 0; }
 
   let cfg: SwitchConfig;

@@ -1,7 +1,7 @@
 // `tandem token`: mints an HMAC-signed desktop token (src/auth/hmac-token.ts) with the same key a
 // T-Server has in tserver.auth.hmacKeys. An external system can mint the same format itself.
+import { parseFlags } from './args.js';
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
 import { mintToken, parseDuration } from '../auth/hmac-token.js';
 
 const HELP = `usage: tandem token --key-id <id> --secret-file <file> --client <clientName> [--ttl 8h] [--dns 5001,7000]
@@ -19,20 +19,12 @@ options:
   --json                print {"token", "exp"} as JSON instead of the bare token`;
 
 export async function main(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        'key-id': { type: 'string' }, 'secret-file': { type: 'string' }, client: { type: 'string' },
-        ttl: { type: 'string', default: '8h' }, dns: { type: 'string' }, json: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    console.error(`tandem token: ${(err as Error).message}\n\n${HELP}`);
-    return 2;
-  }
+  const values = parseFlags('token', argv, {
+    'key-id': { type: 'string' }, 'secret-file': { type: 'string' }, client: { type: 'string' },
+    ttl: { type: 'string', default: '8h' }, dns: { type: 'string' }, json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  }, HELP);
+  if (!values) return 2;
   if (values.help) { console.log(HELP); return 0; }
   for (const k of ['key-id', 'secret-file', 'client'] as const) {
     if (!values[k]) { console.error(`tandem token: --${k} is required\n\n${HELP}`); return 2; }

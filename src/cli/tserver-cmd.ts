@@ -1,5 +1,5 @@
 // `tandem tserver`: one T-Server process (HTTP/WebSocket gateway + switch link + core).
-import { parseArgs } from 'node:util';
+import { parseFlags } from './args.js';
 import { createLogger } from '../common/log.js';
 import { PortInUseError } from '../common/listen.js';
 import { buildConfig, ConfigError, readConfigFile, type FileShape } from '../tserver/config.js';
@@ -41,34 +41,26 @@ SIGUSR1 promote this server (switchover to it); SIGUSR2 demote it (hand over to 
 SIGHUP reopens the log file and re-reads logLevel and addpTrace from the config file.`;
 
 export async function main(argv: string[]): Promise<number> {
-  let values;
-  try {
-    ({ values } = parseArgs({
-      args: argv,
-      options: {
-        name: { type: 'string' },
-        host: { type: 'string', default: '127.0.0.1' },
-        port: { type: 'string', default: '7001' },
-        switch: { type: 'string', default: '127.0.0.1:7200' },
-        config: { type: 'string' },
-        'log-file': { type: 'string' },
-        'peer-name': { type: 'string' },
-        'peer-url': { type: 'string' },
-        'sync-port': { type: 'string' },
-        'peer-sync': { type: 'string' },
-        'sync-mode': { type: 'string' },
-        'addp-interval-ms': { type: 'string' },
-        'addp-timeout-ms': { type: 'string' },
-        'addp-trace': { type: 'boolean' },
-        'sync-secret': { type: 'string' },
-        'backlog-batches': { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }));
-  } catch (err) {
-    console.error(`tandem tserver: ${(err as Error).message}\n\n${HELP}`);
-    return 2;
-  }
+  const values = parseFlags('tserver', argv, {
+    name: { type: 'string' },
+    host: { type: 'string', default: '127.0.0.1' },
+    port: { type: 'string', default: '7001' },
+    switch: { type: 'string', default: '127.0.0.1:7200' },
+    config: { type: 'string' },
+    'log-file': { type: 'string' },
+    'peer-name': { type: 'string' },
+    'peer-url': { type: 'string' },
+    'sync-port': { type: 'string' },
+    'peer-sync': { type: 'string' },
+    'sync-mode': { type: 'string' },
+    'addp-interval-ms': { type: 'string' },
+    'addp-timeout-ms': { type: 'string' },
+    'addp-trace': { type: 'boolean' },
+    'sync-secret': { type: 'string' },
+    'backlog-batches': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  }, HELP);
+  if (!values) return 2;
   if (values.help) { console.log(HELP); return 0; }
   if (!values.name) { console.error(`tandem tserver: --name is required\n\n${HELP}`); return 2; }
   const port = Number(values.port);
