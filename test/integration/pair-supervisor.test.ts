@@ -2,28 +2,16 @@
 // restarts a T-Server killed with -9 (which rejoins as backup), forwards `tandem ctl` commands as
 // signals, and stops everything with exit 0 on SIGINT.
 //
-// The pair needs each server's peer address before either starts, so its ports are fixed numbers:
-// the test reserves free ones by binding port 0 (all at once, so they differ), then releases them.
+// The pair needs each server's peer address before either starts, so its ports are fixed numbers
+// (test/helpers/free-port.ts picks them outside the ephemeral range).
 import t from 'tap';
-import { createServer, type Server } from 'node:net';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { setTimeout as delay } from 'node:timers/promises';
 import { spawnTandem, TANDEM_BIN } from '../helpers/process.js';
-
-async function freePorts(n: number): Promise<number[]> {
-  const servers: Server[] = [];
-  for (let i = 0; i < n; i++) {
-    const s = createServer();
-    await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
-    servers.push(s);
-  }
-  const ports = servers.map((s) => (s.address() as { port: number }).port);
-  await Promise.all(servers.map((s) => new Promise((resolve) => s.close(resolve))));
-  return ports;
-}
+import { freePorts } from '../helpers/free-port.js';
 
 async function health(port: number): Promise<Record<string, unknown> | undefined> {
   try {
@@ -35,13 +23,14 @@ async function health(port: number): Promise<Record<string, unknown> | undefined
 }
 
 /** Polls both servers' /healthz until pred holds (the interval only paces the reads). */
-async function until(what: string, pred: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+async function until(what: string, pred: () => Promise<boolean>, ports: number[], timeoutMs = 20_000): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
     if (await pred()) return;
     await delay(50);
   }
-  throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}`);
+  const last = await Promise.all(ports.map(health));
+  throw new Error(`timed out after ${timeoutMs} ms waiting until ${what}; last /healthz: ${JSON.stringify(last)}`);
 }
 
 const ctl = (logDir: string, ...args: string[]) =>
@@ -60,27 +49,26 @@ t.test('tandem pair supervises switch + A + B: restart after kill -9, ctl promot
     for (const pid of Object.values(pids)) try { if (pid) process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
   });
 
-  await until('A is primary and B an in-sync backup', async () => {
+  // Whichever claims the switch first is primary (normally A); the other joins as backup.
+  const roles = async () => {
     const [ha, hb] = await Promise.all([health(a), health(b)]);
-    return ha?.role === 'primary' && ha.serving === true && hb?.role === 'backup' && hb.syncState === 'in-sync';
-  });
+    const ok = (p?: Record<string, unknown>, q?: Record<string, unknown>) => p?.role === 'primary' && p.serving === true && q?.role === 'backup' && q.syncState === 'in-sync';
+    return ok(ha, hb) ? { primary: 'A', backup: 'B' } : ok(hb, ha) ? { primary: 'B', backup: 'A' } : undefined;
+  };
+  await until('one server is primary and the other an in-sync backup', async () => (await roles()) !== undefined, [a, b]);
+  const first = (await roles())!;
   t.ok(sup.text.some((l) => l.includes(`/desktop/`)), 'prints where the desktop page is');
   t.ok(sup.text.some((l) => l.includes(logDir)), 'prints where the logs are');
 
-  const firstA = pidsOf().A!;
-  process.kill(firstA, 'SIGKILL');
-  await until('B took over and a new A rejoined as an in-sync backup', async () => {
-    const [ha, hb] = await Promise.all([health(a), health(b)]);
-    return hb?.role === 'primary' && hb.serving === true && ha?.role === 'backup' && ha.syncState === 'in-sync';
-  });
-  t.not(pidsOf().A, firstA, 'A was restarted with a new pid');
-  await sup.waitFor((l) => l.msg === 'child died: restarting (it rejoins as backup)' && l.child === 'A', 5_000, 'restart log line');
+  const killedPid = pidsOf()[first.primary]!;
+  process.kill(killedPid, 'SIGKILL');
+  await until(`${first.backup} took over and a new ${first.primary} rejoined as an in-sync backup`,
+    async () => (await roles())?.primary === first.backup, [a, b]);
+  t.not(pidsOf()[first.primary], killedPid, `${first.primary} was restarted with a new pid`);
+  await sup.waitFor((l) => l.msg === 'child died: restarting (it rejoins as backup)' && l.child === first.primary, 5_000, 'restart log line');
 
-  t.match(ctl(logDir, 'promote', 'A'), /SIGUSR1 sent to A/);
-  await until('A is primary again after the switchover', async () => {
-    const [ha, hb] = await Promise.all([health(a), health(b)]);
-    return ha?.role === 'primary' && ha.serving === true && hb?.role === 'backup' && hb.syncState === 'in-sync';
-  });
+  t.match(ctl(logDir, 'promote', first.primary), new RegExp(`SIGUSR1 sent to ${first.primary}`));
+  await until(`${first.primary} is primary again after the switchover`, async () => (await roles())?.primary === first.primary, [a, b]);
 
   const status = (() => {
     try {
@@ -89,8 +77,8 @@ t.test('tandem pair supervises switch + A + B: restart after kill -9, ctl promot
       return String((err as { stdout?: string }).stdout ?? err);
     }
   })();
-  t.match(status, /A\s+primary/, 'tandem status shows A primary');
-  t.match(status, /B\s+backup/, 'tandem status shows B backup');
+  t.match(status, new RegExp(`${first.primary}\\s+primary`), `tandem status shows ${first.primary} primary`);
+  t.match(status, new RegExp(`${first.backup}\\s+backup`), `tandem status shows ${first.backup} backup`);
 
   const children = pidsOf();
   sup.kill('SIGINT');
