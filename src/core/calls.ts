@@ -3,7 +3,7 @@ import type { sw } from '../common/switch-proto.js';
 import type { Call } from './api.js';
 import { distribute, releaseReservation, removeFromQueue } from './acd.js';
 import { agentCallEnded } from './agents.js';
-import { partiesOf } from './switch-map.js';
+import { callTypeOf, partiesOf } from './switch-map.js';
 import type { Tx } from './tx.js';
 
 export function isInternal(tx: Tx, dn: string): boolean {
@@ -26,6 +26,11 @@ export function withParties(tx: Tx, ev: sw.ISwitchEvent, patch: Partial<Call> = 
 }
 
 /** The call is no longer parked where it was: drop its route request or queue entry. */
+/** A call the T-Server sees for the first time: the next ConnID, switch data, no user data yet. */
+export function newCall(tx: Tx, switchCallId: string, callType: sw.CallType | null | undefined, ani: string, dnis: string, conns: sw.IConnection[] | null | undefined): Call {
+  return { connId: tx.newConnId(), switchCallId, callType: callTypeOf(callType), ani, dnis, parties: partiesOf(conns), userData: {}, autoCommands: 0 };
+}
+
 export function leaveParking(tx: Tx, call: Call): void {
   if (!call.parkedAt) return;
   if (call.parkedAt.kind === 'routePoint') {

@@ -4,9 +4,9 @@
 import type { sw } from '../common/switch-proto.js';
 import type { Call, Device } from './api.js';
 import { distribute, releaseReservation, removeFromQueue } from './acd.js';
-import { callEndedAt, dropCall } from './calls.js';
+import { callEndedAt, dropCall, newCall } from './calls.js';
 import { queueConfig, routePointConfig } from './config.js';
-import { callTypeOf, dnTypeOf, partiesOf } from './switch-map.js';
+import { dnTypeOf, partiesOf } from './switch-map.js';
 import type { Tx } from './tx.js';
 
 export function onSwitchSnapshot(tx: Tx, snap: sw.ISnapshot): void {
@@ -28,7 +28,7 @@ export function onSwitchSnapshot(tx: Tx, snap: sw.ISnapshot): void {
     const consultOf = sc.consultOf ? tx.state.bySwitchCall.get(sc.consultOf) : undefined;
     const call: Call = old
       ? { ...old, parties }
-      : { connId: tx.newConnId(), switchCallId, callType: callTypeOf(sc.callType), ani: sc.ani ?? '', dnis: sc.dnis ?? '', parties, userData: {}, autoCommands: 0 };
+      : newCall(tx, switchCallId, sc.callType, sc.ani ?? '', sc.dnis ?? '', sc.parties);
     if (consultOf) call.consultOf = consultOf;
     const park = parties.find((p) => p.state === 'Queued' && (p.dnType === 'RoutePoint' || p.dnType === 'ACDQueue'));
     if (!park) delete call.parkedAt;

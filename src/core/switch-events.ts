@@ -7,9 +7,8 @@ import { enqueue, releaseReservation, removeFromQueue } from './acd.js';
 import { agentCallStarted } from './agents.js';
 import { callEvent, otherParty } from './call-events.js';
 import { onConferenced, onTransferred } from './call-merge.js';
-import { callEndedAt, callOf, dropCall, isInternal, leaveParking, withParties } from './calls.js';
+import { callEndedAt, callOf, dropCall, isInternal, leaveParking, newCall, withParties } from './calls.js';
 import { parkAtRoutePoint } from './routing.js';
-import { callTypeOf, partiesOf } from './switch-map.js';
 import type { Tx } from './tx.js';
 
 type Ev = sw.ISwitchEvent;
@@ -78,16 +77,8 @@ function onOriginated(tx: Tx, ev: Ev, dn: string, other: string): void {
     const consultOf = ev.secondaryCallId ? tx.state.bySwitchCall.get(ev.secondaryCallId) : undefined;
     const orig = consultOf ? tx.state.calls.get(consultOf) : undefined;
     const p = ev.commandId ? tx.state.pending.get(ev.commandId) : undefined;
-    call = {
-      connId: tx.newConnId(),
-      switchCallId: ev.callId ?? '',
-      callType: callTypeOf(ev.callType),
-      ani: ev.ani || dn,
-      dnis: ev.dnis || other,
-      parties: partiesOf(ev.parties),
-      userData: { ...(orig?.userData ?? {}), ...(p?.userData ?? {}) },
-      autoCommands: 0,
-    };
+    call = newCall(tx, ev.callId ?? '', ev.callType, ev.ani || dn, ev.dnis || other, ev.parties);
+    call.userData = { ...(orig?.userData ?? {}), ...(p?.userData ?? {}) };
     if (consultOf) call.consultOf = consultOf;
     tx.put('calls', call.connId, call);
   }
@@ -101,16 +92,7 @@ function onDelivered(tx: Tx, ev: Ev, dn: string, other: string): void {
   let call = callOf(tx, ev.callId);
   if (call) call = withParties(tx, ev, parkedAt ? { parkedAt } : {})!;
   else {
-    call = {
-      connId: tx.newConnId(),
-      switchCallId: ev.callId ?? '',
-      callType: callTypeOf(ev.callType),
-      ani: ev.ani || other,
-      dnis: ev.dnis || dn,
-      parties: partiesOf(ev.parties),
-      userData: {},
-      autoCommands: 0,
-    };
+    call = newCall(tx, ev.callId ?? '', ev.callType, ev.ani || other, ev.dnis || dn, ev.parties);
     if (parkedAt) call.parkedAt = parkedAt;
     tx.put('calls', call.connId, call);
   }
