@@ -82,6 +82,13 @@ export class Rig {
     return { ...this.feed({ kind: 'switchEvents', events }), callId };
   }
 
+  /** An inbound call from `ani`, answered at `dn` by client 'd1': its ConnID. */
+  answeredInbound(ani: string, dn: string): string {
+    const c = this.connIdOf(this.inbound(ani, dn).callId);
+    this.req('d1', { request: 'RequestAnswerCall', thisDN: dn, connId: c });
+    return c;
+  }
+
   callerHangup(callId: string): Step {
     return this.feed({ kind: 'switchEvents', events: this.sw.callerHangup(callId) });
   }

@@ -56,9 +56,7 @@ t.test('inbound: caller waits in the queue until an agent becomes Ready, then ha
 
 t.test('PROTOCOL.md: consult transfer completed after the target answers', async (t) => {
   const rig = new Rig(CFG);
-  const call = rig.inbound('4155550100', '5001');
-  const c = rig.connIdOf(call.callId);
-  rig.req('d1', { request: 'RequestAnswerCall', thisDN: '5001', connId: c });
+  const c = rig.answeredInbound('4155550100', '5001');
   const init = rig.req('d1', { request: 'RequestInitiateTransfer', thisDN: '5001', connId: c, otherDN: '5002', userData: { note: 'vip' } });
   t.same(seqOf(init), ['5001:EventHeld', '5001:EventDialing', '5002:EventRinging']);
   t.equal(answerOf(init, init.referenceId)?.event, 'EventHeld');
@@ -85,9 +83,7 @@ t.test('PROTOCOL.md: consult transfer completed after the target answers', async
 
 t.test('consult transfer completed before the target answers', async (t) => {
   const rig = new Rig(CFG);
-  const call = rig.inbound('4155550100', '5001');
-  const c = rig.connIdOf(call.callId);
-  rig.req('d1', { request: 'RequestAnswerCall', thisDN: '5001', connId: c });
+  const c = rig.answeredInbound('4155550100', '5001');
   const init = rig.req('d1', { request: 'RequestInitiateTransfer', thisDN: '5001', connId: c, otherDN: '5002' });
   const c2 = init.events[1].event.connId!;
   const done = rig.req('d1', { request: 'RequestCompleteTransfer', thisDN: '5001', connId: c, transferConnId: c2 });
@@ -127,9 +123,7 @@ t.test('outbound call: dialing, network reached, established when the far end an
 
 t.test('hold and retrieve', async (t) => {
   const rig = new Rig(CFG);
-  const call = rig.inbound('4155550100', '5001');
-  const c = rig.connIdOf(call.callId);
-  rig.req('d1', { request: 'RequestAnswerCall', thisDN: '5001', connId: c });
+  const c = rig.answeredInbound('4155550100', '5001');
   const h = rig.req('d1', { request: 'RequestHoldCall', thisDN: '5001', connId: c });
   t.same(seqOf(h), ['5001:EventHeld']);
   t.equal(answerOf(h, h.referenceId)?.event, 'EventHeld');
@@ -141,9 +135,7 @@ t.test('hold and retrieve', async (t) => {
 
 t.test('conference, then delete from conference', async (t) => {
   const rig = new Rig(CFG);
-  const call = rig.inbound('4155550100', '5001');
-  const c = rig.connIdOf(call.callId);
-  rig.req('d1', { request: 'RequestAnswerCall', thisDN: '5001', connId: c });
+  const c = rig.answeredInbound('4155550100', '5001');
   const init = rig.req('d1', { request: 'RequestInitiateConference', thisDN: '5001', connId: c, otherDN: '5002' });
   t.same(seqOf(init), ['5001:EventHeld', '5001:EventDialing', '5002:EventRinging']);
   const c2 = init.events[1].event.connId!;
@@ -165,9 +157,7 @@ t.test('conference, then delete from conference', async (t) => {
 
 t.test('single-step transfer', async (t) => {
   const rig = new Rig(CFG);
-  const call = rig.inbound('4155550100', '5001');
-  const c = rig.connIdOf(call.callId);
-  rig.req('d1', { request: 'RequestAnswerCall', thisDN: '5001', connId: c });
+  const c = rig.answeredInbound('4155550100', '5001');
   const sst = rig.req('d1', { request: 'RequestSingleStepTransfer', thisDN: '5001', connId: c, otherDN: '5003' });
   t.same(seqOf(sst), ['5001:EventReleased', '5003:EventRinging']);
   t.equal(answerOf(sst, sst.referenceId)?.event, 'EventReleased');
