@@ -122,6 +122,8 @@ export interface CoreState {
   bySwitchCall: Map<string, string>;
   /** Derived index DN -> ConnIDs of the calls it is a party of, maintained by applyDelta. */
   callsByDN: Map<string, Set<string>>;
+  /** Derived index command id -> the journal entries it caused (ascending seq), maintained by applyDelta. */
+  journalByCommand: Map<string, JournalEntry[]>;
   /** Derived index queue DN -> its Ready agents, longest idle first (derived.ts), maintained by applyDelta. */
   readyByQueue: ReadyIndex;
   /** Derived: when each timed collection next needs a tick (derived.ts), maintained by applyDelta. */

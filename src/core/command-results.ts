@@ -31,9 +31,9 @@ export function onCommandResult(tx: Tx, r: sw.ICommandResult): void {
   if (!NOT_MINE.has(code)) tx.rememberAnswer(p.clientName, p.referenceId, err);
 }
 
-/** The first journalled event the command caused on the requester's DN. A scan: only used on rare paths (duplicates, refused retries). */
+/** The first journalled event the command caused on the requester's DN (an index lookup). */
 export function firstEntryOf(state: CoreState, commandId: string, dn: string): JournalEntry | undefined {
-  return state.journal.find((e) => e.commandId === commandId && e.dn === dn);
+  return state.journalByCommand.get(commandId)?.find((e) => e.dn === dn);
 }
 
 function errorCodeOf(switchCode: string): ErrorCode {

@@ -20,6 +20,7 @@ export function createState(): CoreState {
     journal: [],
     bySwitchCall: new Map(),
     callsByDN: new Map(),
+    journalByCommand: new Map(),
     readyByQueue: new Map(),
     timers: createTimers(),
     version: 0,
@@ -52,11 +53,25 @@ export function applyDelta(state: CoreState, d: Delta): void {
       state.connIdCounter = d.connIdCounter;
       state.appliedSwitchSeq = d.appliedSwitchSeq;
       return;
-    case 'journal':
+    case 'journal': {
       state.journal.push(d.entry);
+      const id = d.entry.commandId;
+      if (id) {
+        const list = state.journalByCommand.get(id);
+        if (list) list.push(d.entry);
+        else state.journalByCommand.set(id, [d.entry]);
+      }
       return;
+    }
     case 'journalTrim': {
       const n = firstIndexAfter(state.journal, d.upToSeq);
+      for (let i = 0; i < n; i++) {
+        const id = state.journal[i].commandId;
+        const list = id ? state.journalByCommand.get(id) : undefined;
+        if (!list) continue;
+        while (list.length > 0 && list[0].seq <= d.upToSeq) list.shift();
+        if (list.length === 0) state.journalByCommand.delete(id!);
+      }
       if (n > 0) state.journal.splice(0, n);
       return;
     }

@@ -138,3 +138,21 @@ t.test('the journal is trimmed in chunks and never exceeds maxEvents', async (t)
   t.ok(trims > 0 && trims <= (1200 - 640) / 10 + 1, `trimmed in chunks (${trims} trims for ${1200 - 640} events over the bound)`);
   t.equal(rig.state.journal.at(-1)!.seq, rig.state.seq, 'the newest event is kept');
 });
+
+t.test('journal index by command id equals a scan of the journal, through trims', async (t) => {
+  const s = createState();
+  const scan = () => {
+    const by: Record<string, number[]> = {};
+    for (const e of s.journal) if (e.commandId) (by[e.commandId] ??= []).push(e.seq);
+    return by;
+  };
+  const indexed = () => Object.fromEntries([...s.journalByCommand].map(([id, list]) => [id, list.map((e) => e.seq)]));
+  for (let seq = 1; seq <= 300; seq++) {
+    const commandId = seq % 3 === 0 ? undefined : `c${seq % 17}`;
+    applyDelta(s, { op: 'journal', entry: { seq, dn: '5001', event: { event: 'EventHeld', seq }, ...(commandId ? { commandId } : {}) } });
+    if (seq % 50 === 0) applyDelta(s, { op: 'journalTrim', upToSeq: seq - 40 });
+  }
+  t.same(indexed(), scan());
+  applyDelta(s, { op: 'journalTrim', upToSeq: 300 });
+  t.equal(s.journalByCommand.size, 0, 'emptied with the journal');
+});
