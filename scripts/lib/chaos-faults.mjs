@@ -1,6 +1,8 @@
 // The chaos drill's faults, each with its recovery (what the supervisor or the network would do),
 // timing the promotion (fault → the other server serving as primary with the switch link up) and
-// the desktops' resumption (SDK status 'failover-complete').
+// the desktops' resumption (SDK status 'failover-complete'). The expected outcome of each fault is in
+// chaos-plan.mjs (FAULTS); the role changes and the recovery are judged in chaos-classify.mjs.
+import { spawn } from 'node:child_process';
 import { sleep } from './stats.mjs';
 
 const now = () => performance.timeOrigin + performance.now();
@@ -37,16 +39,37 @@ async function desktopsResumed(desks, since, all, timeoutMs = 15_000) {
   }
 }
 
-export async function injectFault(sys, fault, primary, desks, log) {
+/** SIGSTOP `pid` for `ms`, then SIGCONT, timed by a shell (the drill's own loop may lag under load). */
+function stopFor(pid, ms) {
+  return new Promise((resolve) => {
+    const t0 = now();
+    const sh = spawn('/bin/sh', ['-c', 'kill -STOP "$1"; sleep "$2"; kill -CONT "$1"', 'sh', String(pid), (ms / 1000).toFixed(3)], { stdio: 'ignore' });
+    sh.on('exit', () => resolve(now() - t0));
+  });
+}
+
+const isResyncStart = (l) => typeof l.msg === 'string' && /^resync (full|partial) from primary$/.test(l.msg);
+
+/**
+ * Injects one fault and its recovery (what the supervisor, the network or the operator would do).
+ * `ctx`: {sys, desks, log, restart(name) (spawns and follows a server; resolves once it listens),
+ * callers, o (the drill's options)}. Returns the new primary, the promotion and resume times, when
+ * the drill's last action ended (`endedAt`: recovery is measured from there) and `notes`.
+ */
+export async function injectFault(ctx, fault, primary) {
+  const { sys, desks, log, restart, o } = ctx;
   const backup = sys.servers[primary.name === 'A' ? 'B' : 'A'];
   const t0 = now();
   let promotedAt;
+  const notes = [];
+  const cut = () => { for (const p of Object.values(sys.proxies)) p.cut(); };
+  const heal = () => { for (const p of Object.values(sys.proxies)) p.heal(); };
   switch (fault) {
     case 'kill-primary':
       primary.proc.signal('SIGKILL');
       promotedAt = await whenServing(backup);
       await primary.proc.exited;
-      await sys.start(primary.name);
+      await restart(primary.name);
       break;
     case 'stop-primary':
       primary.proc.signal('SIGSTOP');
@@ -54,28 +77,82 @@ export async function injectFault(sys, fault, primary, desks, log) {
       primary.proc.signal('SIGCONT');
       break;
     case 'cut-sync':
-      for (const p of Object.values(sys.proxies)) p.cut();
+      cut();
       await sleep(1000);
-      for (const p of Object.values(sys.proxies)) p.heal();
+      heal();
       break;
     case 'kill-backup':
       backup.proc.signal('SIGKILL');
       await backup.proc.exited;
-      await sys.start(backup.name);
+      await restart(backup.name);
       break;
     case 'switchover':
       backup.proc.signal('SIGUSR1');
       promotedAt = await whenServing(backup);
       break;
+    case 'stall-primary': {
+      const took = [];
+      for (let k = 0; k < o.stalls; k++) {
+        took.push(await stopFor(primary.proc.pid, o.stallMs));
+        await sleep(Math.max(300, o.detectMs));
+      }
+      const max = Math.max(...took);
+      notes.push(`${o.stalls} stalls of ${o.stallMs} ms (longest measured ${Math.round(max)} ms)`);
+      if (max >= o.detectMs) notes.push(`a stall overran the detection time (${Math.round(max)} >= ${o.detectMs} ms): a failover would be the drill's doing`);
+      break;
+    }
+    case 'overload':
+      ctx.callers.run(o.overloadRate);
+      await sleep(o.overloadSecs * 1000);
+      ctx.callers.run(o.rate);
+      notes.push(`${o.overloadRate} calls/s for ${o.overloadSecs} s`);
+      break;
+    case 'kill-backup-resync': {
+      backup.proc.signal('SIGKILL');
+      await backup.proc.exited;
+      const s = await restart(backup.name);
+      const line = await s.proc.waitFor(isResyncStart, 15_000, 'resync start');
+      s.proc.signal('SIGKILL');
+      const done = s.proc.lines.some((l) => l.msg === 'resync done: in sync');
+      await s.proc.exited;
+      notes.push(done ? `the ${line.mode} resync finished before the second kill landed (not a double fault this time)` : `killed during its ${line.mode} resync (${line.snapshotDeltas ?? '?'} snapshot deltas)`);
+      await restart(backup.name);
+      break;
+    }
+    case 'stop-primary-backup-restart': {
+      backup.proc.signal('SIGKILL');
+      await backup.proc.exited;
+      const starting = restart(backup.name);
+      primary.proc.signal('SIGSTOP');
+      const stoppedAt = now();
+      await starting.catch((err) => notes.push(`restart: ${err.message.split('\n')[0]}`));
+      await sleep(Math.max(0, o.holdMs - (now() - stoppedAt)));
+      primary.proc.signal('SIGCONT');
+      notes.push(`primary stopped ${Math.round(now() - stoppedAt)} ms while the backup restarted`);
+      break;
+    }
+    case 'cut-sync-kill-primary': {
+      cut();
+      // Past the backup's claim window: it knows the primary is alive and running alone, its own
+      // state is stale from here on.
+      await sleep(o.claimWindowMs + 800);
+      primary.proc.signal('SIGKILL');
+      await primary.proc.exited;
+      await sleep(Math.min(o.holdMs, 1500)); // the stale backup must not take over meanwhile
+      heal();
+      await restart(primary.name);
+      notes.push(`sync cut ${o.claimWindowMs + 800} ms before the kill`);
+      break;
+    }
     default:
-      throw new Error(`unknown fault ${fault}: use kill-primary, stop-primary, cut-sync, kill-backup, switchover`);
+      throw new Error(`unknown fault ${fault}`);
   }
+  const endedAt = now();
   const after = (await sys.primary(15_000)).name;
   const resumedAt = await desktopsResumed(desks, t0, after !== primary.name);
   if (Number.isNaN(resumedAt)) log(`${fault}: not every desktop completed its failover within 15 s`);
-  if (!promotedAt && after !== primary.name) log(`${fault}: the primary changed ${primary.name} -> ${after} (not expected for this fault)`);
   return {
-    after,
+    after, endedAt, notes,
     promoteMs: promotedAt ? promotedAt - t0 : undefined,
     resumeMs: resumedAt ? resumedAt - t0 : undefined,
     resumedAfterPromoteMs: promotedAt && resumedAt ? Math.max(0, resumedAt - promotedAt) : undefined,

@@ -1,5 +1,6 @@
-// The chaos drill's section of docs/benchmarks.md ("## Chaos drill"): written by `npm run chaos --
-// --write`, and kept by `npm run bench`, which rewrites the rest of the file (bench-report.mjs).
+// The chaos drill's results: the markdown file of a run (`--out`), the same text as the section of
+// docs/benchmarks.md ("## Chaos drill", written by `--write`, kept by `npm run bench`, which rewrites
+// the rest of the file: bench-report.mjs), and the per-fault summary (pure, unit-tested).
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { machineInfo } from './bench-report.mjs';
 
@@ -26,25 +27,57 @@ export function upsertSection(file, section, heading = CHAOS_HEADING) {
   writeFileSync(file, next.replace(/\n*$/, '\n'));
 }
 
+const LOSS_KEYS = ['callsLost', 'agentsLost', 'evLost', 'evUnexpected', 'reqFailed'];
+
+/** Losses of a row the guarantees forbid (`expected`: those its fault allows by design, reported only). */
+export function lossesOf(row) {
+  const sum = LOSS_KEYS.reduce((a, k) => a + (row[k] || 0), 0);
+  return row.lossByDesign ? { forbidden: 0, byDesign: sum } : { forbidden: sum, byDesign: 0 };
+}
+
 /**
- * The markdown of one drill: command, machine and load, the per-cycle table, per-fault promotion and
- * resume figures, totals.
+ * One line per fault kind (pure): cycles, recovered within the bound, recovery ms p50/p99, planned
+ * and unplanned failovers, lost / duplicated / executed twice / split-brain, answers refused by code,
+ * failed cycles. `pct(values, p)` is passed in (stats.mjs) to keep this module free of imports.
  */
-export function chaosSection({ command, started, finished, loadStart, loadEnd, settings, table, perFault, totals, exitLine }) {
+export function perFaultRows(rows, faults, pct) {
+  return faults.map((fault) => {
+    const rs = rows.filter((r) => r.fault === fault);
+    const rec = rs.filter((r) => Number.isFinite(r.recoverMs)).map((r) => r.recoverMs);
+    const sum = (k) => rs.reduce((a, r) => a + (r[k] || 0), 0);
+    const codes = {};
+    for (const r of rs) for (const [c, n] of Object.entries(r.refused ?? {})) codes[c] = (codes[c] ?? 0) + n;
+    const loss = rs.map(lossesOf);
+    return {
+      fault, cycles: rs.length, recovered: rs.filter((r) => r.recovered).length,
+      recoverP50: rec.length ? pct(rec, 50) : NaN, recoverP99: rec.length ? pct(rec, 99) : NaN,
+      planned: sum('planned'), unplanned: sum('unplanned'),
+      lost: loss.reduce((a, l) => a + l.forbidden, 0), lostByDesign: loss.reduce((a, l) => a + l.byDesign, 0),
+      dup: sum('evDup'), twice: sum('twice'), split: sum('split'),
+      refused: Object.entries(codes).map(([c, n]) => `${c} ${n}`).join(', ') || '-',
+      failed: rs.filter((r) => r.failed).length,
+    };
+  });
+}
+
+export const PER_FAULT_HEADER = ['fault', 'cycles', 'recovered', 'recovery ms p50', 'recovery ms p99', 'planned failovers', 'unplanned failovers',
+  'lost', 'lost by design', 'dup', 'executed twice', 'split-brain', 'refused answers by code', 'failed cycles'];
+
+export const perFaultCells = (p) => [p.fault, p.cycles, p.recovered, p.recoverP50, p.recoverP99, p.planned, p.unplanned, p.lost, p.lostByDesign, p.dup, p.twice, p.split, p.refused, p.failed];
+
+/** The results file of one drill (`--out`): command, seed, settings, per-fault table, failures, per-cycle table. */
+export function resultsMarkdown({ command, seed, started, finished, loadStart, loadEnd, settings, faultsDoc, perFault, failures, cycleTable, summary }) {
   const m = machineInfo();
   return [
-    CHAOS_HEADING, '',
-    `Produced by \`${command}\` (scripts/chaos.mjs; \`--write\` replaces this section, \`npm run bench\` keeps it).`, '',
+    '# Chaos drill results', '',
+    `Produced by \`${command}\` (seed ${seed}: the same command replays the same fault order).`, '',
     `- **Date:** ${started.toISOString()} (run took ${((finished - started) / 60000).toFixed(1)} min)`,
-    `- **Machine:** ${m.nproc} × ${m.model}, Node ${m.node}; load average at the start ${loadStart.map((v) => v.toFixed(2)).join(' / ')}, at the end ${loadEnd.map((v) => v.toFixed(2)).join(' / ')} (shared box: above 2 = other work competed for the two cores)`,
-    ...(settings ? [`- **Settings:** ${settings}`] : []),
-    '- **What it does:** switch + T-Servers A/B (ack mode, default lease 400 ms and ADDP 100/400 ms) with the sync link through TCP proxies; SDK agent desktops answer, talk, release, attach user data, single-step-transfer back to the queue and go NotReady/Ready; a router desktop routes route point 8000 → queue 7000; callers offer inbound calls. Each cycle: load, one fault (with its recovery: a killed server is restarted and rejoins as backup), drain, then the checker (scripts/lib/chaos-checker.mjs, unit-tested in test/unit/chaos-checker.test.ts) compares the desktops, the surviving primary\'s state and journal, and the switch (calls, accepted-command log by epoch).',
-    '- **Columns:** promote = fault → the other server serving as primary with its switch link up (/healthz polled every 5 ms); resumed = the last SDK desktop\'s failover-complete after that; calls lost = lost + ghost + stuck calls; events lost/dup/unexpected per desktop against the journal; executed twice = a command id accepted twice by the switch or a request answered twice in the journal; split-brain = commands of an epoch accepted after the first command of a higher one.', '',
-    `**${totals}**`, '',
-    ...perFault.map((l) => `- ${l}`), '',
-    `<details><summary>per-cycle table</summary>`, '',
-    table, '',
-    '</details>', '',
-    exitLine, '',
+    `- **Machine:** ${m.nproc} × ${m.model}, Node ${m.node}; load average at the start ${loadStart.map((v) => v.toFixed(2)).join(' / ')}, at the end ${loadEnd.map((v) => v.toFixed(2)).join(' / ')}`,
+    `- **Settings:** ${settings}`, '',
+    `**${summary}**`, '',
+    perFault, '',
+    '<details><summary>faults and their expected outcome</summary>', '', faultsDoc, '', '</details>', '',
+    ...(failures.length ? ['### Failures', '', ...failures.map((f) => `- ${f}`), ''] : []),
+    '<details><summary>per-cycle table</summary>', '', cycleTable, '', '</details>', '',
   ].join('\n');
 }

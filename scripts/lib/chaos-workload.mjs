@@ -1,9 +1,19 @@
 // The chaos drill's workload: N agent desktops and a router on the SDK (createNodeClient, both
 // servers), callers on a switch link. Agents answer what rings, talk, then release, attach user
 // data and release, or single-step-transfer to the queue; every few calls they go NotReady and
-// Ready again. Every state event each desktop's SDK delivers is kept for the checker.
+// Ready again. Every state event each desktop's SDK delivers is kept for the checker, and every
+// error answer any server gave is counted by code (`answers`: the overload and stall phases judge
+// NotPrimary and Overloaded from them). A request refused with Overloaded was not run: the desk
+// retries it after a pause, as a person would.
 import { createNodeClient } from '../../dist/client/node.js';
 import { connectLink } from '../../dist/switch-link/link-client.js';
+import { mulberry32 } from './chaos-plan.mjs';
+
+/** Error answers by code from every desk and the router (the SDK absorbs NotPrimary: counted here). */
+export const answers = { byCode: {} };
+const countAnswer = ({ event }) => {
+  if (event?.event === 'EventError') answers.byCode[event.errorCode] = (answers.byCode[event.errorCode] ?? 0) + 1;
+};
 
 const now = () => performance.timeOrigin + performance.now();
 
@@ -27,6 +37,7 @@ export class Desk {
     this.lastOnDn = new Map();
     this.client = createNodeClient({ servers: o.urls, clientName: this.name, requestTimeoutMs: 30_000 });
     this.client.on('event', (ev) => this.onEvent(ev));
+    this.client.on('control', countAnswer);
     this.client.on('status', (s) => {
       if (s.type === 'failover-started') this.failoverStartedAt = now();
       if (s.type === 'failover-complete') this.resumedAt = now();
@@ -40,11 +51,27 @@ export class Desk {
     await this.client.ready(this.dn);
   }
 
-  async req(what, fn) {
-    try { return await fn(); } catch (err) {
-      const code = err?.errorCode ?? err?.code ?? 'Error';
-      this.o.failures[`${what}:${code}`] = (this.o.failures[`${what}:${code}`] ?? 0) + 1;
-      return undefined;
+  /**
+   * After a fault whose expected outcome is a fresh state (the pair restarted from the switch's
+   * snapshot): log in again if this agent is gone, and be Ready.
+   */
+  async relogin() {
+    const r = await this.req('relogin', () => this.client.login(this.dn, `ag${this.dn}`, { queue: this.o.queue, workMode: 'ManualIn' }), ['AgentAlreadyLoggedIn']);
+    if (r?.seq) this.baselineSeq = Math.max(this.baselineSeq, r.seq - 1);
+    await this.req('ready', () => this.client.ready(this.dn));
+    this.wantReady = true;
+  }
+
+  /** Runs a request; Overloaded (not run) is retried after a pause; other errors are counted failures. */
+  async req(what, fn, ignore = []) {
+    for (let attempt = 0; ; attempt++) {
+      try { return await fn(); } catch (err) {
+        const code = err?.errorCode ?? err?.code ?? 'Error';
+        if (ignore.includes(code)) return undefined;
+        if (code === 'Overloaded' && attempt < 50) { await sleep(50 + 25 * Math.min(attempt, 8)); continue; }
+        this.o.failures[`${what}:${code}`] = (this.o.failures[`${what}:${code}`] ?? 0) + 1;
+        return undefined;
+      }
     }
   }
 
@@ -101,13 +128,16 @@ export class Router {
     this.name = 'chaos-router';
     this.baselineSeq = 0;
     this.client = createNodeClient({ servers: urls, clientName: this.name, requestTimeoutMs: 30_000 });
+    this.client.on('control', countAnswer);
     this.client.on('event', (ev) => {
       this.events.push([ev.seq, ev.event, ev.connId ?? '']);
       if (ev.event === 'EventRouteRequest' && ev.thisDN === routePoint) {
-        this.client.routeCall(routePoint, ev.connId, queue).catch((err) => {
+        const route = (attempt) => this.client.routeCall(routePoint, ev.connId, queue).catch((err) => {
+          if (err?.errorCode === 'Overloaded' && attempt < 50) return void setTimeout(() => route(attempt + 1), 50 + 25 * Math.min(attempt, 8));
           const k = `routeCall:${err?.errorCode ?? 'Error'}`;
           failures[k] = (failures[k] ?? 0) + 1;
         });
+        route(0);
       }
     });
   }
@@ -138,14 +168,5 @@ export async function startCallers(address, routePoint) {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** A small seeded PRNG (mulberry32) so a drill can be replayed with --seed. */
-export function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A small seeded PRNG (mulberry32, chaos-plan.mjs) so a drill can be replayed with --seed. */
+export const prng = mulberry32;
