@@ -144,6 +144,8 @@ export interface TEvent {
   errorCode?: ErrorCode;
   errorMessage?: string;
   oldestSeq?: number;
+  /** EventError Overloaded: wait at least this long (ms, add jitter) before sending the request again. */
+  retryAfterMs?: number;
   // EventServerInfo
   role?: Role;
   epoch?: number;

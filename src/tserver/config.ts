@@ -9,6 +9,7 @@ import type { CoreConfig } from '../core/api.js';
 import type { Role } from '../protocol/messages.js';
 import type { GatewayLimits } from '../gateway/gateway.js';
 import { DEFAULT_EDGE_LIMITS } from '../gateway/guard.js';
+import { DEFAULT_ADMISSION_LIMITS } from '../gateway/admission.js';
 import { parseSecurity, type SecurityConfig } from '../auth/security-config.js';
 
 export interface TServerConfig {
@@ -67,6 +68,7 @@ export const DEFAULT_LIMITS: GatewayLimits = {
   maxQueuedMessages: 10_000,
   pingIntervalMs: 10_000,
   ...DEFAULT_EDGE_LIMITS,
+  ...DEFAULT_ADMISSION_LIMITS,
 };
 
 export class ConfigError extends Error {

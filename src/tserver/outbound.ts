@@ -52,8 +52,30 @@ export class BatchCollector {
   private nextId = 1;
   private current: Collecting | undefined;
   private scheduled = false;
+  /** Seal time (ms) of each batch not yet released, by id (ascending): admission control's `unreleased` signal. */
+  private readonly unreleased = new Map<number, number>();
 
-  constructor(private readonly seal: (batch: OutboundBatch) => void) {}
+  constructor(private readonly seal: (batch: OutboundBatch) => void, private readonly now: () => number = Date.now) {}
+
+  /** Seal time of the oldest batch not yet released (held for the backup's ack), or undefined. */
+  oldestUnreleasedAt(): number | undefined {
+    const first = this.unreleased.values().next();
+    return first.done ? undefined : first.value;
+  }
+
+  /** Batches sealed and not yet released. */
+  get unreleasedCount(): number { return this.unreleased.size; }
+
+  /**
+   * The gateway delivered batch `id`. Batches are released in id order, so every earlier one is out
+   * too (or was dropped on demotion: the releaser then delivers only what reveals no state, or nothing).
+   */
+  released(id: number): void {
+    for (const k of this.unreleased.keys()) {
+      if (k > id) break;
+      this.unreleased.delete(k);
+    }
+  }
 
   deltas(ds: readonly Delta[]): void {
     if (ds.length === 0) return;
@@ -88,7 +110,9 @@ export class BatchCollector {
     const b = this.current;
     this.current = undefined;
     if (!b || (b.deltas.length === 0 && b.items.length === 0)) return;
-    this.seal({ id: this.nextId++, deltas: b.deltas, items: b.items });
+    const id = this.nextId++;
+    this.unreleased.set(id, this.now());
+    this.seal({ id, deltas: b.deltas, items: b.items });
   }
 
   private open(): Collecting {

@@ -186,5 +186,6 @@ export class TServer {
     m.gauge('tandem_epoch', 'Lease epoch.', () => this.role.epoch);
     m.gauge('tandem_seq', 'Newest event seq.', () => this.core.state.seq);
     m.gauge('tandem_journal_events', 'Events held in the replay journal.', () => this.core.state.journal.length);
+    m.gauge('tandem_dedup_records', 'Request de-duplication records held (core.dedup.maxRecords).', () => this.core.state.dedup.size);
   }
 }
