@@ -21,6 +21,14 @@ export interface LeaseTransition {
   oldEpoch: number; newEpoch: number; oldHolder: string; newHolder: string; reason: LeaseReason;
 }
 
+/**
+ * The LeaseNotice every welcomed link gets for a transition (the old holder gets Deposed as well).
+ * Every transition is a change worth telling: the lease became free, or its holder or epoch changed.
+ */
+export function leaseNotice(t: LeaseTransition): sw.ILeaseNotice {
+  return { epoch: t.newEpoch, holder: t.newHolder, reason: t.reason, oldEpoch: t.oldEpoch, oldHolder: t.oldHolder };
+}
+
 /** A Deposed message the adapter must send at once to a link. */
 export interface DeposedNotice { linkId: number; deposed: sw.IDeposed }
 
@@ -66,7 +74,13 @@ export class Lease {
     return { granted: true, epoch, notices };
   }
 
-  /** Renews the lease when the sender holds it under `epoch`; every link may heartbeat. */
+  /**
+   * Renews the lease when `linkId` holds it under `epoch`; every link may heartbeat. The adapter
+   * calls this BEFORE tick() when a heartbeat arrives: a renewal that waited in the switch's socket
+   * while the switch was blocked still counts, as long as nobody was granted the lease meanwhile
+   * (a grant always ticks first). `linkId` is the renewed link: the sender's own, or for a renewer
+   * link (Hello.renews) the link it renews for.
+   */
   heartbeat(linkId: number, epoch: number, now: number): { holder: boolean; remainingMs: number } {
     if (this.s.kind !== 'held' || this.s.holder.linkId !== linkId || this.s.epoch !== epoch) return { holder: false, remainingMs: 0 };
     this.s.expiresAt = now + this.leaseMs; // renewal is not a transition: same holder, same epoch

@@ -1,6 +1,7 @@
 // One client's link as the switch sees it: who it is, and an outbox written once per event-loop
 // turn. Everything for a link (events, results, lease notices) goes through the same outbox in the
 // order it happened, so a CommandResult can never overtake the events its command caused.
+import { randomBytes } from 'node:crypto';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { sw } from '../common/switch-proto.js';
 import type { LinkUpFrame } from '../common/switch-service.js';
@@ -15,6 +16,13 @@ export class SwitchLinkPeer {
   welcomed = false;
   /** True once the stream ended, was cancelled or failed; nothing is written after. */
   closed = false;
+  /**
+   * Renewer link (Hello.renews): the id of the link whose lease this one renews; undefined for an
+   * ordinary link. A renewer gets no events (its owner's main link does) and may not claim or command.
+   */
+  renewsFor: number | undefined;
+  /** Sent in Welcome: a link whose Hello.renews equals it renews this link's lease. Random, unguessable. */
+  readonly renewToken = randomBytes(16).toString('hex');
   private outbox: sw.ILinkDown[] = [];
 
   constructor(readonly id: number, readonly peer: string, private readonly stream: ServerDuplexStream<LinkUpFrame, sw.ILinkDown>) {}

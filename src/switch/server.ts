@@ -11,7 +11,8 @@ import type { Logger } from '../common/log.js';
 import type { SwitchConfig } from './config.js';
 import { DialPlan } from './dial-plan.js';
 import { Pbx, type PbxOutcome } from './pbx.js';
-import { Lease, type DeposedNotice } from './lease.js';
+import { Lease, leaseNotice, type DeposedNotice } from './lease.js';
+import { LeaseClock } from './lease-clock.js';
 import { EventLog } from './event-log.js';
 import { CommandIds, CommandRecord } from './command-ids.js';
 import { AutoAnswer, type TimerRequest } from './auto-answer.js';
@@ -38,21 +39,32 @@ export class SimulatedSwitch {
   private nextLinkId = 1;
   private flushScheduled = false;
   private leaseTimer?: NodeJS.Timeout;
+  /** Lease time: stall-tolerant (lease-clock.ts). Every lease decision reads it, never the raw clock. */
+  private readonly clock: LeaseClock;
+  /** LeaseNotices of this turn's transitions, sent to every welcomed link once the handler is done. */
+  private pendingNotices: sw.ILeaseNotice[] = [];
 
   constructor(readonly cfg: SwitchConfig, private readonly logger: Logger) {
     this.plan = new DialPlan(cfg.dialPlan);
     this.devices = this.plan.devices();
     this.pbx = new Pbx(this.plan);
-    this.lease = new Lease(cfg.leaseMs, (t) => logger.info({ component: 'lease', ...t }, `lease ${t.from} -> ${t.to} (${t.reason}): epoch ${t.oldEpoch} -> ${t.newEpoch}, holder "${t.oldHolder}" -> "${t.newHolder}"`));
+    this.lease = new Lease(cfg.leaseMs, (t) => {
+      logger.info({ component: 'lease', ...t }, `lease ${t.from} -> ${t.to} (${t.reason}): epoch ${t.oldEpoch} -> ${t.newEpoch}, holder "${t.oldHolder}" -> "${t.newHolder}"`);
+      this.pendingNotices.push(leaseNotice(t));
+    });
+    // A gap longer than two check periods means this loop was blocked: it counts as two periods.
+    this.clock = new LeaseClock(2 * this.tickPeriodMs, performance.now());
     this.log = new EventLog(cfg.eventLogSize);
     this.commandIds = new CommandIds(cfg.commandIdsSize);
     this.record = new CommandRecord(cfg.commandLogSize);
     this.autoAnswer = new AutoAnswer(cfg.autoAnswer, cfg.externalAnswerMs);
   }
 
+  private get tickPeriodMs(): number { return Math.max(5, Math.floor(this.cfg.leaseMs / 10)); }
+
   /** Lapse checks run often enough that a silent holder is dropped within ~leaseMs + leaseMs/10. */
   start(): void {
-    this.leaseTimer = setInterval(() => this.tickLease(), Math.max(5, Math.floor(this.cfg.leaseMs / 10)));
+    this.leaseTimer = setInterval(() => this.tickLease(), this.tickPeriodMs);
   }
 
   stop(): void {
@@ -73,13 +85,23 @@ export class SimulatedSwitch {
         this.logger.error({ component: 'link', link: link.id, err }, 'internal error handling a link message');
         this.send(link, { error: { code: 'Internal', message: `the switch failed on this message: ${(err as Error).message}` } });
       }
+      // After the handler: a grantee gets Granted (and its redelivery) before the notice of its grant.
+      this.sendLeaseNotices();
     });
     const gone = (why: string) => {
       if (!this.links.has(link.id)) return;
       this.links.delete(link.id);
       link.closed = true;
-      this.logger.info({ component: 'link', link: link.id, peerName: link.serverName, why }, `link closed (${why})`);
+      this.logger.info({ component: 'link', link: link.id, peerName: link.serverName, why, ...(link.renewsFor !== undefined ? { renewsFor: link.renewsFor } : {}) }, `link closed (${why})`);
       this.lease.linkGone(link.id);
+      this.sendLeaseNotices();
+      // Its renewer links have nothing left to renew: end them (their owner opens new ones for its next link).
+      for (const r of this.links.values()) {
+        if (r.renewsFor !== link.id) continue;
+        this.links.delete(r.id);
+        r.queue({ error: { code: 'RenewedLinkGone', message: `the link this renewer renews (${link.label}) closed: open a renewer for its new link` } });
+        r.end();
+      }
     };
     stream.on('end', () => { gone('end'); try { stream.end(); } catch { /* gone */ } });
     stream.on('cancelled', () => gone('cancelled'));
@@ -97,7 +119,10 @@ export class SimulatedSwitch {
     const kind = m.msg;
     if (!kind) return this.send(link, { error: { code: 'BadMessage', message: 'empty LinkUp: set one of hello, claim, heartbeat, command, snapshotQuery, simulate, releaseLease, commandLogQuery' } });
     if (!link.welcomed && kind !== 'hello') return this.send(link, { error: { code: 'NotHello', message: `got ${kind} before Hello: send Hello{serverName} first` } });
-    const now = performance.now();
+    if (link.renewsFor !== undefined && (kind === 'claim' || kind === 'command')) {
+      return this.send(link, { error: { code: 'BadMessage', message: `${kind} on a renewer link: a renewer only heartbeats and releases; claim and command on the main link` } });
+    }
+    const now = this.clock.read(performance.now());
     switch (kind) {
       case 'hello': return this.onHello(link, m.hello!);
       case 'claim': return this.onClaim(link, m.claim!, now);
@@ -122,12 +147,23 @@ export class SimulatedSwitch {
       link.queue({ error: { code: 'Unauthorized', message: 'wrong or missing secret in Hello: use the switch secret (--secret / switch.secret)' } });
       return link.end();
     }
+    if (hello.renews) {
+      let target: SwitchLinkPeer | undefined;
+      for (const l of this.links.values()) if (l.welcomed && l.renewsFor === undefined && l.renewToken === hello.renews) target = l;
+      if (!target) {
+        this.logger.warn({ component: 'link', link: link.id, serverName: hello.serverName }, 'renewer Hello with an unknown renew token: link closed');
+        link.queue({ error: { code: 'UnknownRenewToken', message: 'Hello.renews names no open link of this switch (it closed or the switch restarted): use the renew_token of the current Welcome' } });
+        return link.end();
+      }
+      link.renewsFor = target.id;
+    }
     link.serverName = hello.serverName || `link#${link.id}`;
     link.welcomed = true;
-    this.logger.info({ component: 'link', link: link.id, serverName: link.serverName }, 'hello');
+    this.logger.info({ component: 'link', link: link.id, serverName: link.serverName, ...(link.renewsFor !== undefined ? { renewsFor: link.renewsFor } : {}) }, link.renewsFor !== undefined ? 'hello (renewer link)' : 'hello');
     this.send(link, { welcome: {
       switchName: this.cfg.name, epoch: this.lease.epoch, holder: this.lease.holderName, leaseMs: this.cfg.leaseMs,
       heartbeatMs: this.cfg.heartbeatMs, lastSeq: this.log.lastSeq, oldestSeq: this.log.oldestSeq,
+      renewToken: link.renewsFor === undefined ? link.renewToken : '',
     } });
   }
 
@@ -151,15 +187,21 @@ export class SimulatedSwitch {
     this.scheduleFlush();
   }
 
+  /**
+   * Renew first, then tick: a renewal that waited in our socket while this loop was blocked keeps a
+   * lease that our (late) clock would otherwise lapse. Safe: nobody else was granted it meanwhile,
+   * since every grant ticks first. A renewer link renews the link it renews for.
+   */
   private onHeartbeat(link: SwitchLinkPeer, h: sw.IHeartbeat, now: number): void {
+    const r = this.lease.heartbeat(link.renewsFor ?? link.id, h.epoch ?? 0, now);
     this.deliverNotices(this.lease.tick(now));
-    const r = this.lease.heartbeat(link.id, h.epoch ?? 0, now);
     this.send(link, { heartbeatAck: { epoch: this.lease.epoch, holder: r.holder, leaseRemainingMs: r.remainingMs } });
   }
 
   private onRelease(link: SwitchLinkPeer, rl: sw.IReleaseLease, now: number): void {
     this.deliverNotices(this.lease.tick(now));
-    const r = this.lease.release(link.id, rl.epoch ?? 0);
+    const r = this.lease.release(link.renewsFor ?? link.id, rl.epoch ?? 0);
+    if (r.ok && link.renewsFor !== undefined) this.logger.warn({ component: 'lease', renewer: link.id, link: link.renewsFor, peerName: link.serverName, epoch: rl.epoch }, 'lease released by a renewer link (its owner\'s watchdog: the main link\'s process stopped making progress)');
     if (r.ok) this.deliverNotices([r.notice]);
     else this.send(link, { error: { code: 'NotLeaseHolder', message: r.message } });
   }
@@ -224,7 +266,7 @@ export class SimulatedSwitch {
   private publish(o: PbxOutcome): void {
     if (!o.ok || o.events.length === 0) return;
     const events = this.log.append(o.events);
-    for (const l of this.links.values()) if (l.welcomed) l.queueEvents(events);
+    for (const l of this.links.values()) if (l.welcomed && l.renewsFor === undefined) l.queueEvents(events);
     for (const t of this.autoAnswer.timersFor(events)) {
       this.startTimer(t, () => t.kind === 'answer' ? this.pbx.autoAnswer(t.callId, t.dn, Date.now()) : this.pbx.release(t.callId, t.dn, Date.now()));
     }
@@ -242,8 +284,21 @@ export class SimulatedSwitch {
     }, t.afterMs));
   }
 
+  /** A late check (this loop was blocked) decides nothing: the poll phase first reads what waited. */
   private tickLease(): void {
-    this.deliverNotices(this.lease.tick(performance.now()));
+    const now = this.clock.read(performance.now());
+    if (this.clock.late) return;
+    this.deliverNotices(this.lease.tick(now));
+    this.sendLeaseNotices();
+  }
+
+  /** Every welcomed link (renewers too) hears of every lease change, after any Deposed. */
+  private sendLeaseNotices(): void {
+    if (this.pendingNotices.length === 0) return;
+    const notices = this.pendingNotices;
+    this.pendingNotices = [];
+    for (const n of notices) for (const l of this.links.values()) if (l.welcomed) l.queue({ leaseNotice: n });
+    this.scheduleFlush();
   }
 
   private deliverNotices(notices: DeposedNotice[]): void {

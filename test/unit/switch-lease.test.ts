@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Lease, type LeaseTransition } from '../../src/switch/lease.js';
+import { Lease, leaseNotice, type LeaseTransition } from '../../src/switch/lease.js';
 
 const A = { linkId: 1, serverName: 'A' };
 const B = { linkId: 2, serverName: 'B' };
@@ -75,4 +75,25 @@ t.test('the holder may re-claim with a higher epoch without force', async (t) =>
   const { lease } = setup();
   lease.claim(A, 1, false, 0);
   t.match(lease.claim(A, 2, false, 1), { granted: true, notices: [] });
+});
+
+t.test('leaseNotice: every transition, as every link hears of it', async (t) => {
+  const notices: unknown[] = [];
+  const lease = new Lease(400, (x) => notices.push(leaseNotice(x)));
+  lease.claim(A, 1, false, 0);
+  lease.claim(B, 2, true, 10);
+  lease.tick(500);
+  lease.claim(A, 3, false, 600);
+  lease.release(1, 3);
+  lease.claim(B, 4, false, 700);
+  lease.linkGone(2);
+  t.same(notices, [
+    { epoch: 1, holder: 'A', reason: 'Claimed', oldEpoch: 0, oldHolder: '' },
+    { epoch: 2, holder: 'B', reason: 'Forced', oldEpoch: 1, oldHolder: 'A' },
+    { epoch: 2, holder: '', reason: 'LeaseLapsed', oldEpoch: 2, oldHolder: 'B' },
+    { epoch: 3, holder: 'A', reason: 'Claimed', oldEpoch: 2, oldHolder: '' },
+    { epoch: 3, holder: '', reason: 'Released', oldEpoch: 3, oldHolder: 'A' },
+    { epoch: 4, holder: 'B', reason: 'Claimed', oldEpoch: 3, oldHolder: '' },
+    { epoch: 4, holder: '', reason: 'LinkGone', oldEpoch: 4, oldHolder: 'B' },
+  ]);
 });
