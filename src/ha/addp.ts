@@ -64,8 +64,14 @@ export class SilenceMeter {
 export interface AddpHooks {
   /** Send one heartbeat to the peer. */
   send(): void;
-  /** The peer was silent for `silentMs` (counted while this loop ran). Called once. */
+  /** The peer was silent for `silentMs` (counted while this loop ran). Called once per silence. */
   dead(silentMs: number): void;
+  /**
+   * Optional: the peer was heard again after `dead`. With this hook the monitor keeps sending and
+   * checking after a timeout (the owner only suspects the peer and lets the switch judge); without
+   * it the monitor stops at the first timeout.
+   */
+  revived?(): void;
   log: Logger;
   /** 'primary' or 'backup', for log lines. */
   peer: string;
@@ -103,6 +109,11 @@ export class AddpMonitor {
   heard(heartbeat = false): void {
     this.meter.heard(performance.now());
     if (heartbeat && this.opts.trace) this.hooks.log.info({ peer: this.hooks.peer }, 'addp heartbeat received');
+    if (this.declared && this.hooks.revived) {
+      this.declared = false;
+      this.hooks.log.info({ peer: this.hooks.peer }, 'addp: peer heard again after a timeout');
+      this.hooks.revived();
+    }
   }
 
   /** Test hook: stop sending heartbeats while everything else goes on (a silent, hung-looking peer). */
@@ -121,7 +132,7 @@ export class AddpMonitor {
   private check(): void {
     if (this.declared || !this.meter.tick(performance.now())) return;
     this.declared = true;
-    this.stop();
+    if (!this.hooks.revived) this.stop();
     const silentMs = Math.round(this.meter.silence);
     this.hooks.log.warn({ peer: this.hooks.peer, silentMs, timeoutMs: this.opts.timeoutMs }, 'addp timeout: peer silent, declared dead');
     this.hooks.dead(silentMs);

@@ -24,6 +24,7 @@ export type BackupLinkState =
   | 'connecting' // looking for the primary (no stream, or no Welcome yet)
   | 'resyncing'  // Welcome received, catching up
   | 'in-sync'    // caught up: safe to promote
+  | 'suspect'    // the primary went silent (ADDP timeout): the stream is kept, the switch judges
   | 'lost'       // had a primary and lost it (a reconnect is scheduled unless stopped)
   | 'handover'   // the primary handed over (HandoverReady): the owner claims epoch+1
   | 'stopped';
@@ -67,6 +68,8 @@ interface Attempt {
   client: grpc.Client;
   stream: BackupStream;
   addp: AddpMonitor;
+  /** While suspect: the state to return to when the primary is heard again, and the give-up timer. */
+  suspect?: { from: 'resyncing' | 'in-sync'; giveUp: NodeJS.Timeout };
   primary?: PrimaryInfo;
   snapshot?: { started: number; deltas: number; bytes: number; mode: 'partial' | 'full' };
 }
@@ -146,7 +149,8 @@ export class SyncBackup extends EventEmitter<SyncBackupEvents> {
       stream,
       addp: new AddpMonitor({ ...this.addpOpts }, {
         send: () => a.stream.write({ heartbeat: { sentMs: Date.now() } }),
-        dead: (silentMs) => this.ended(a, 'addp-timeout', `primary silent for ${silentMs} ms`),
+        dead: (silentMs) => this.suspect(a, silentMs),
+        revived: () => this.revived(a),
         log: this.log,
         peer: 'primary',
       }),
@@ -160,10 +164,38 @@ export class SyncBackup extends EventEmitter<SyncBackupEvents> {
     a.addp.start();
   }
 
+  /**
+   * ADDP timeout: the primary may be hung, or only busy (a long GC pause, an overloaded loop). The
+   * stream is kept and the owner is told (`lost`, reason addp-timeout): it asks the switch, which
+   * grants the lease only if the primary stopped renewing it. Tearing the stream down here would
+   * turn a busy primary into a resync (more load on it): the feedback loop of a metastable failure.
+   * After `suspectGiveUpMs` of silence the stream is dropped and reconnected (a silent network).
+   */
+  private suspect(a: Attempt, silentMs: number): void {
+    if (this.attempt !== a) return;
+    const from = this.current;
+    if (from !== 'in-sync' && from !== 'resyncing') return this.ended(a, 'addp-timeout', `primary silent for ${silentMs} ms`);
+    const giveUpMs = 4 * this.addpOpts.timeoutMs;
+    const detail = `primary silent for ${silentMs} ms: suspect, stream kept, the switch decides`;
+    a.suspect = { from, giveUp: setTimeout(() => this.ended(a, 'closed', `primary silent for ${giveUpMs + silentMs} ms: reconnecting`), giveUpMs).unref() };
+    this.log.warn({ reason: 'addp-timeout', detail, silentMs, inSync: from === 'in-sync', position: this.pos, primary: a.primary, streamKept: true }, 'primary lost');
+    this.transition(from, 'suspect', `addp-timeout: ${detail}`);
+    this.emit('lost', { reason: 'addp-timeout', detail, inSync: from === 'in-sync', position: this.position, ...(a.primary ? { primary: a.primary } : {}) });
+  }
+
+  private revived(a: Attempt): void {
+    if (this.attempt !== a || !a.suspect || this.current !== 'suspect') return;
+    clearTimeout(a.suspect.giveUp);
+    const back = a.suspect.from;
+    a.suspect = undefined;
+    this.transition('suspect', back, 'primary heard again');
+  }
+
   private dropAttempt(): Attempt | undefined {
     const a = this.attempt;
     if (!a) return undefined;
     this.attempt = undefined;
+    if (a.suspect) clearTimeout(a.suspect.giveUp);
     a.addp.stop();
     try { a.stream.cancel(); } catch { /* gone */ }
     a.client.close();

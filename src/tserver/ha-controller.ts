@@ -1,22 +1,21 @@
-// The HA controller: the one place that decides this T-Server's role in a hot-standby pair. It drives
-// the RoleMachine (src/ha/role.ts) from the switch link (Welcome, Granted, Refused, Deposed) and the
-// sync library (SyncBackup lost / in sync / handover ready, SyncPrimary handover requested), and
-// mirrors it into ServerRole (role, epoch, serving) so the gateway pushes EventServerInfo on every
-// change. Semantics and the reasons behind each rule: docs/ha.md ("The T-Server process").
+// The HA shell: runs the pure role machine (src/ha/machine.ts) and carries out its effects with the
+// switch link, the sync library and the T-Server. Every decision is the machine's; this file turns
+// switch and sync callbacks into machine inputs, and effects into I/O. Semantics: docs/ha.md.
 //
 // Invariants:
-// - `primary` (SyncPrimary) and `releaser` are set iff the role is primary or demoting;
-// - `backup` (SyncBackup) is set iff the role is backup-syncing, backup-in-sync or promoting;
+// - `primary` (SyncPrimary) and `releaser` are set iff the machine is primary or demoting;
+// - `backup` (SyncBackup) is set iff the machine is backup or promoting (after its first follow);
 // - the backup's core never runs on switch events or requests: its state comes only from the
 //   primary's deltas (the switch link is 'following');
-// - a claim for promotion is only sent with a state that was in sync when the primary was lost
-//   (`promotable`), and only within `claimWindowMs` of the loss (after that a primary still holding
-//   the lease is alive and running alone: our state is stale until we resync).
+// - inputs are processed one at a time: an input raised while effects run (a claim that could not
+//   be sent) is queued and processed after them, so effects always see the state they were made for.
 import type { Logger } from '../common/log.js';
 import type { sw } from '../common/switch-proto.js';
 import { createState, snapshotDeltas } from '../core/index.js';
 import { commandsInFlight } from '../core/in-flight.js';
-import { RoleMachine, type Role as HaRole, type RoleChange } from '../ha/role.js';
+import {
+  DEFAULT_PARAMS, initialState, roleName, step, type HaEffect, type HaInput, type HaParams, type HaState, type RoleName, type TimerName,
+} from '../ha/machine.js';
 import { SyncBackup, type ReplicationPosition } from '../sync/backup.js';
 import { SyncPrimary } from '../sync/primary.js';
 import type { SyncServer } from '../sync/server.js';
@@ -26,155 +25,115 @@ import type { LeaseLoss } from './switch-link.js';
 import { mayRelease, SyncReleaser } from './sync-releaser.js';
 import type { TServer } from './tserver.js';
 
-/** Why the outstanding claim was sent: decides what a grant or a refusal means. */
-type ClaimWhy = 'fresh' | 'promote' | 'handover' | 'reclaim';
-
-const CLAIM_RETRY_MS = [5, 10, 20, 50];
+export interface RoleChange { from: RoleName; to: RoleName; epoch: number; previousEpoch: number; reason: string }
 
 export class HaController {
-  readonly machine: RoleMachine;
+  private s: HaState = initialState();
+  readonly params: HaParams;
   primary: SyncPrimary | undefined;
   backup: SyncBackup | undefined;
   releaser: SyncReleaser | undefined;
-  /** True from the start of a graceful handover until this server is backup again. */
-  handingOver = false;
   promotions = 0;
   readonly resyncs = { partial: 0, full: 0 };
-  private claimWhy: ClaimWhy | undefined;
-  private claimForce = false;
-  private claimTimer: NodeJS.Timeout | undefined;
-  private claimAttempts = 0;
-  /** Our state held everything the lost primary released (it was in sync when lost). */
-  private promotable = false;
-  private lostAt = 0;
-  private windowWarned = false;
+  private readonly timers: Record<TimerName, NodeJS.Timeout | undefined> = { claim: undefined, force: undefined };
+  private readonly queue: HaInput[] = [];
+  private running = false;
+  /** Where a demoted primary rejoins from (set by drop-primary, read by follow-primary). */
+  private rejoinAt: ReplicationPosition | undefined;
   private reindexScheduled = false;
-  private forceTimer: NodeJS.Timeout | undefined;
-  private stopped = false;
+  private readonly changeListeners = new Set<(c: RoleChange) => void>();
 
   constructor(private readonly ts: TServer, private readonly ha: HaSettings, private readonly syncServer: SyncServer, private readonly log: Logger) {
-    this.machine = new RoleMachine(log.child({ component: 'role' }));
-    this.machine.onChange((c) => this.mirror(c));
+    this.params = {
+      ...DEFAULT_PARAMS,
+      claimWindowMs: 1_000, // raised to max(1 s, 3 × lease) once the switch told us the lease
+      selfName: ts.cfg.serverName,
+      ...(ts.cfg.peer?.serverName ? { peerName: ts.cfg.peer.serverName } : {}),
+    };
     ts.role.setFence(() => ts.link.leaseValid(), () => {
       this.log.error({ leaseMs: ts.link.leaseMs, linkState: ts.link.state }, 'switch lease not renewed in time: not serving (NotPrimary) until it is renewed or the switch deposes us');
     });
   }
 
-  get role(): HaRole { return this.machine.role; }
-  private get serverName(): string { return this.ts.cfg.serverName; }
-  /** A primary that still holds the lease after this long since the loss is alive: stop claiming. */
-  private get claimWindowMs(): number { return Math.max(1_000, 3 * (this.ts.link.leaseMs || 400)); }
+  /** The machine's state (read-only view for status and tests). */
+  get state(): HaState { return this.s; }
+  get role(): RoleName { return roleName(this.s); }
+  get epoch(): number { return this.s.epoch; }
+  /** True from the start of a graceful handover until this server is backup again. */
+  get handingOver(): boolean { return this.s.kind === 'demoting'; }
+
+  onChange(fn: (c: RoleChange) => void): () => void {
+    this.changeListeners.add(fn);
+    return () => this.changeListeners.delete(fn);
+  }
 
   start(): void { this.ts.link.start(); }
 
-  // ---------------------------------------------------------------- switch link
+  /** Feeds one input to the machine (queued when effects are running) and runs the effects. */
+  input(i: HaInput): void {
+    this.queue.push(i);
+    if (this.running) return;
+    this.running = true;
+    try {
+      for (let next = this.queue.shift(); next; next = this.queue.shift()) this.run(next);
+    } finally {
+      this.running = false;
+    }
+  }
+
+  private run(i: HaInput): void {
+    const before = this.s;
+    const r = step(before, i, Date.now(), this.params);
+    this.s = r.state;
+    // Effects first, then the served view: a new primary is wired (sync, releaser) before desktops
+    // hear of it, and a demoted one has dropped its primary side before it says backup.
+    for (const e of r.effects) this.effect(e);
+    const from = roleName(before), to = roleName(r.state);
+    if (from !== to) this.roleChanged({ from, to, epoch: r.state.epoch, previousEpoch: before.epoch, reason: r.reason || i.type });
+    else if (r.state.epoch !== before.epoch && r.state.kind !== 'primary' && r.state.kind !== 'demoting') this.ts.role.set({ epoch: r.state.epoch });
+  }
+
+  private roleChanged(c: RoleChange): void {
+    this.log.info({ from: c.from, to: c.to, oldEpoch: c.previousEpoch, epoch: c.epoch, reason: c.reason }, 'role changed');
+    if (c.to === 'stopping') this.ts.role.set({ serving: false });
+    else {
+      const primaryLike = c.to === 'primary' || c.to === 'demoting';
+      this.ts.role.set({ role: primaryLike ? 'primary' : 'backup', epoch: c.epoch, serving: c.to === 'primary' });
+    }
+    for (const fn of this.changeListeners) fn(c);
+  }
+
+  // ---------------------------------------------------------------- inputs from the switch link
 
   onWelcome(w: sw.IWelcome): void {
-    this.observeEpoch(w.epoch ?? 0);
-    switch (this.machine.role) {
-      case 'starting':
-        if (w.holder) {
-          this.toBackup(['starting'], `the switch says ${w.holder} holds the lease (epoch ${w.epoch ?? 0}): following it`);
-        } else if (this.machine.transition(['starting'], 'promoting', 'no primary anywhere: claiming the switch with a fresh state')) {
-          this.seedFreshCounters();
-          this.sendClaim('fresh');
-        }
-        return;
-      case 'primary':
-        // Our link came back (switch restart, blip): reclaim with redelivery of what we missed.
-        this.sendClaim('reclaim');
-        return;
-      case 'promoting':
-        // The claim went down with the old stream: send it again.
-        this.sendClaim(this.claimWhy ?? 'promote', this.claimForce);
-        return;
-      default:
-        return;
-    }
+    if (w.leaseMs) this.params.claimWindowMs = Math.max(1_000, 3 * w.leaseMs);
+    this.input({ type: 'welcome', epoch: w.epoch ?? 0, holder: w.holder ?? '' });
   }
 
-  onGranted(g: sw.IGranted): void {
-    const epoch = g.epoch ?? 0;
-    const why = this.claimWhy;
-    this.claimWhy = undefined;
-    this.claimAttempts = 0;
-    if (this.machine.role === 'primary') {
-      this.machine.observeEpoch(epoch);
-      this.ts.role.set({ epoch: this.machine.epoch, serving: true });
-      this.log.info({ epoch }, 'lease granted again after the switch link came back: serving');
-      this.resendInFlight('lease granted again');
-      return;
-    }
-    if (this.machine.role !== 'promoting') {
-      this.log.error({ epoch, role: this.machine.role }, 'unexpected lease grant: releasing it');
-      void this.ts.link.release().catch(() => undefined);
-      return;
-    }
-    this.becomePrimary(epoch, why ?? 'promote', g);
-  }
+  onGranted(g: sw.IGranted): void { this.input({ type: 'granted', epoch: g.epoch ?? 0 }); }
 
   onLeaseLost(loss: LeaseLoss): void {
-    this.observeEpoch(loss.currentEpoch);
-    const role = this.machine.role;
-    if (loss.kind === 'refused') {
-      if (role === 'promoting') {
-        const why = this.claimWhy;
-        this.claimWhy = undefined;
-        this.ts.link.follow(`claim refused (${loss.code})`);
-        if (!this.backup) this.toBackup(['promoting'], `claim refused (${loss.code}): ${loss.holder || 'another server'} holds the lease (epoch ${loss.currentEpoch})`);
-        else this.machine.transition(['promoting'], 'backup-syncing', `claim refused (${loss.code}): ${loss.holder || 'another server'} holds the lease (epoch ${loss.currentEpoch})`);
-        if (why === 'promote' || why === 'handover') this.scheduleClaimRetry();
-        return;
-      }
-      if (role === 'primary') return this.demote(`our reclaim was refused (${loss.code}): ${loss.holder || 'another server'} is primary under epoch ${loss.currentEpoch}`);
-      this.ts.link.follow('claim refused');
-      return;
-    }
-    // Deposed: whoever holds the lease now, we no longer command.
-    this.ts.role.set({ serving: false });
-    if (role === 'primary' || role === 'demoting') {
-      this.demote(`deposed by the switch (${loss.code}): new epoch ${loss.currentEpoch}, holder ${loss.holder || 'none'}`);
-      // Our own lease lapsed (this process stalled) and nobody took it: the peer is the primary we
-      // replaced (hung or dead), so our state is the newest there is. Claim again, as a backup that
-      // lost its primary would; else the pair stays without a primary until the hung peer resumes.
-      // The switch arbitrates: a peer that claims first wins, and we follow it.
-      if (role === 'primary' && loss.code === 'LeaseLapsed' && !loss.holder) {
-        this.log.warn({ epoch: loss.currentEpoch }, 'our lease lapsed and nobody holds it: claiming it back with our state');
-        this.promotable = true;
-        this.lostAt = Date.now();
-        this.scheduleClaimRetry();
-      }
-    } else {
-      this.ts.link.follow(`deposed (${loss.code})`);
-    }
+    this.input({ type: loss.kind, epoch: loss.currentEpoch, code: loss.code, holder: loss.holder });
+  }
+
+  /** The switch told every link who holds the lease now ('' = free). */
+  onLeaseNotice(n: { epoch: number; holder: string; reason: string }): void {
+    this.input({ type: 'lease-notice', epoch: n.epoch, holder: n.holder, reason: n.reason });
   }
 
   /**
    * The switch link is up. After a promotion that rebuilt from a snapshot, this is when commands can
-   * go out again. (A grant with redelivery is handled in becomePrimary / onGranted, which run after
+   * go out again. (A grant with redelivery is handled by become-primary / serve-again, which run after
    * this and stamp the new epoch first: re-sent now, commands would carry the old one and be refused.)
    */
   onLinkUp(): void {
-    if (this.machine.role !== 'primary' || this.ts.role.epoch < this.ts.link.switchEpoch) return;
+    if (this.s.kind !== 'primary' || this.ts.role.epoch < this.ts.link.switchEpoch) return;
     this.resendInFlight('switch link up');
   }
 
-  /**
-   * Re-sends every command in flight (pending requests, ACD offers) with its command id: one dropped
-   * while the lease could not be trusted, or whose result went down with the old stream, would
-   * otherwise wait for the pending timeout. The switch runs each id at most once.
-   */
-  private resendInFlight(why: string): void {
-    if (this.machine.role !== 'primary' || !this.ts.link.isUp) return;
-    const commands = commandsInFlight(this.ts.core.state);
-    if (commands.length === 0) return;
-    this.log.info({ commands: commands.length, why }, 're-sending the commands in flight (same command ids: the switch runs each at most once)');
-    this.ts.link.send(commands);
-  }
-
-  /** A HeartbeatAck renewed the lease: serve again if only the local check had stopped us. */
+  /** A HeartbeatAck renewed the lease: serve again if only the local lease check had stopped us. */
   onRenewed(): void {
-    if (this.machine.role !== 'primary') return;
+    if (this.s.kind !== 'primary') return;
     if (!this.ts.role.serving && this.ts.link.leaseValid()) {
       this.log.info('switch lease renewed: serving again');
       this.ts.role.set({ serving: true });
@@ -182,27 +141,63 @@ export class HaController {
     this.releaser?.pump();
   }
 
-  private sendClaim(why: ClaimWhy, force = false): void {
-    this.claimWhy = why;
-    this.claimForce = force;
-    // A fresh primary has nothing to redeliver from: it rebuilds from the switch's snapshot.
-    if (!this.ts.link.claim({ redeliver: why !== 'fresh', force })) {
-      this.log.debug({ why, linkState: this.ts.link.state }, 'claim not sent now (switch link busy or down): it is sent at the next Welcome or retry');
+  // ---------------------------------------------------------------- effects
+
+  private effect(e: HaEffect): void {
+    switch (e.type) {
+      case 'claim': return this.claim(e.why === 'fresh', e.force);
+      case 'follow-primary': return this.startBackupStream(e.fromPrimary ? this.rejoinAt : this.backup?.position);
+      case 'become-primary': return this.becomePrimary(e.epoch, e.why);
+      case 'drop-primary': return this.dropPrimary(e.reason);
+      case 'link-follow': return this.ts.link.follow(e.reason);
+      case 'release-lease': { void this.ts.link.release().catch(() => undefined); return; }
+      case 'serve-again':
+        this.ts.role.set({ epoch: Math.max(this.ts.role.epoch, this.s.epoch), serving: true });
+        this.releaser?.pump();
+        return;
+      case 'resend-in-flight': return this.resendInFlight(e.why);
+      case 'request-handover':
+        if (!this.backup?.requestHandover('operator promotion')) this.log.warn('promote refused: the sync stream is not in sync');
+        return;
+      case 'seed-fresh': return this.seedFreshCounters();
+      case 'set-timer': {
+        clearTimeout(this.timers[e.name]);
+        const name = e.name;
+        this.timers[name] = setTimeout(() => { this.timers[name] = undefined; this.input({ type: 'timer', name }); }, e.ms);
+        return;
+      }
+      case 'cancel-timer':
+        clearTimeout(this.timers[e.name]);
+        this.timers[e.name] = undefined;
+        return;
+      case 'stop-streams':
+        this.backup?.stop('stopping');
+        this.backup = undefined;
+        this.primary?.close('stopping');
+        this.primary = undefined;
+        this.syncServer.serve(null);
+        return;
+      case 'log': { this.log[e.level](e.data ?? {}, e.msg); return; }
+      default: {
+        const never: never = e;
+        throw new Error(`unhandled HA effect ${JSON.stringify(never)}`);
+      }
     }
   }
 
-  // ---------------------------------------------------------------- backup
-
-  private toBackup(from: HaRole[], reason: string, position?: ReplicationPosition): void {
-    if (!this.machine.transition(from, 'backup-syncing', reason)) return;
-    this.startBackupStream(position);
+  private claim(fresh: boolean, force: boolean): void {
+    // A fresh primary has nothing to redeliver from: it rebuilds from the switch's snapshot.
+    if (this.ts.link.claim({ redeliver: !fresh, force })) return;
+    if (this.ts.link.state === 'claiming') return; // one is out already: its answer decides
+    this.log.debug({ linkState: this.ts.link.state }, 'claim not sent now (switch link not connected): retried');
+    this.input({ type: 'claim-unsent' });
   }
 
   private startBackupStream(position?: ReplicationPosition): void {
     this.backup?.stop('replaced');
     const ts = this.ts;
     const b = new SyncBackup({
-      serverName: this.serverName,
+      serverName: ts.cfg.serverName,
       primaryAddress: this.ha.peerSync,
       log: this.log,
       secret: this.ha.syncSecret,
@@ -213,45 +208,14 @@ export class HaController {
       apply: (deltas) => { ts.core.applyRemote(deltas); this.scheduleReindex(); },
     });
     this.backup = b;
-    b.on('state', ({ from, to, reason }) => {
-      if (this.backup !== b) return;
-      if (to === 'in-sync') {
-        this.promotable = true;
-        this.windowWarned = false;
-        this.cancelClaimRetry();
-        this.machine.transition(['backup-syncing'], 'backup-in-sync', `sync: ${reason}`);
-      } else if (from === 'in-sync') {
-        this.machine.transition(['backup-in-sync'], 'backup-syncing', `sync: ${reason}`);
-      }
-    });
+    b.on('state', ({ to }) => { if (this.backup === b) this.input({ type: 'sync-state', to }); });
     b.on('welcome', (w) => {
       if (this.backup !== b) return;
-      this.observeEpoch(w.primary.epoch);
       this.resyncs[w.mode] += 1;
-      // A full resync empties the state: until it is in sync again nothing may be promoted.
-      if (w.mode === 'full') this.promotable = false;
-      this.cancelClaimRetry();
+      this.input({ type: 'sync-welcome', mode: w.mode, primaryName: w.primary.serverName, epoch: w.primary.epoch });
     });
-    b.on('lost', (ev) => {
-      if (this.backup !== b) return;
-      if (!ev.inSync) {
-        this.log.error({ reason: ev.reason, detail: ev.detail, position: ev.position }, 'primary lost while this backup was NOT in sync: not promoting (the state is incomplete); reconnecting');
-        return;
-      }
-      this.lostAt = Date.now();
-      this.windowWarned = false;
-      this.tryPromote(`primary lost (${ev.reason}: ${ev.detail})`);
-    });
-    b.on('handoverReady', (h) => {
-      if (this.backup !== b) return;
-      this.cancelForceTimer();
-      this.cancelClaimRetry();
-      this.lostAt = Date.now();
-      this.promotable = true;
-      if (this.machine.transition(['backup-in-sync', 'backup-syncing'], 'promoting', `primary handed over at offset ${h.finalOffset} (epoch ${h.epoch})`)) {
-        this.sendClaim('handover');
-      }
-    });
+    b.on('lost', (ev) => { if (this.backup === b) this.input({ type: 'primary-lost', reason: `${ev.reason}: ${ev.detail}` }); });
+    b.on('handoverReady', (h) => { if (this.backup === b) this.input({ type: 'handover-ready', finalOffset: h.finalOffset, epoch: h.epoch }); });
     b.start();
   }
 
@@ -261,76 +225,14 @@ export class HaController {
     setImmediate(() => { this.reindexScheduled = false; this.ts.gateway.reindexAll(); });
   }
 
-  /** Backup → promoting → claim epoch+1 with redelivery from the applied switch seq. */
-  tryPromote(reason: string, force = false): void {
-    if (this.stopped || !this.backup) return;
-    if (!this.promotable && !force) {
-      this.log.error({ reason }, 'not promoting: this backup has not been in sync since its last resync');
-      return;
-    }
-    if (!this.machine.transition(['backup-syncing', 'backup-in-sync'], 'promoting', reason)) return;
-    this.sendClaim('promote', force);
-    if (this.claimWhy === 'promote' && this.ts.link.state !== 'claiming') {
-      // Link not connected: back to backup, retry shortly (the next Welcome does not claim by itself).
-      this.machine.transition(['promoting'], 'backup-syncing', `switch link ${this.ts.link.state}: claim postponed`);
-      this.scheduleClaimRetry();
-    }
-  }
-
-  private scheduleClaimRetry(): void {
-    if (this.stopped || this.claimTimer || !this.promotable) return;
-    if (this.backup?.state === 'in-sync') return;
-    if (Date.now() - this.lostAt > this.claimWindowMs) {
-      if (!this.windowWarned) {
-        this.windowWarned = true;
-        this.promotable = false;
-        this.log.warn({ windowMs: this.claimWindowMs }, 'the primary still holds the switch lease: it is alive and runs alone; not promoting (our state is now stale) until the sync link is back and in sync');
-      }
-      return;
-    }
-    const delay = CLAIM_RETRY_MS[Math.min(this.claimAttempts, CLAIM_RETRY_MS.length - 1)]!;
-    this.claimAttempts += 1;
-    this.claimTimer = setTimeout(() => {
-      this.claimTimer = undefined;
-      this.tryPromote(`retry claim ${this.claimAttempts} (sync stream not in sync)`);
-    }, delay);
-  }
-
-  private cancelClaimRetry(): void {
-    clearTimeout(this.claimTimer);
-    this.claimTimer = undefined;
-    this.claimAttempts = 0;
-  }
-
-  cancelForceTimer(): void {
-    clearTimeout(this.forceTimer);
-    this.forceTimer = undefined;
-  }
-
-  /** SIGUSR1 fallback: the old primary did not hand over in time: take the lease by force. */
-  armForceTimer(ms: number): void {
-    this.cancelForceTimer();
-    this.forceTimer = setTimeout(() => {
-      this.forceTimer = undefined;
-      if (this.machine.role !== 'backup-in-sync' && this.machine.role !== 'backup-syncing') return;
-      this.log.warn({ ms }, 'the primary did not hand over in time: claiming the switch with force');
-      this.lostAt = Date.now();
-      this.tryPromote('operator promotion (SIGUSR1): no handover answer, forced claim', true);
-    }, ms);
-  }
-
-  // ---------------------------------------------------------------- primary
-
-  private becomePrimary(epoch: number, why: ClaimWhy, g: sw.IGranted): void {
+  private becomePrimary(epoch: number, why: string): void {
     const ts = this.ts;
-    this.cancelClaimRetry();
-    this.cancelForceTimer();
     const inherit = this.backup?.position;
     this.backup?.stop(`promoted to primary (epoch ${epoch})`);
     this.backup = undefined;
     const primary = new SyncPrimary({
-      serverName: this.serverName,
-      epoch: () => this.machine.epoch,
+      serverName: ts.cfg.serverName,
+      epoch: () => this.ts.role.epoch,
       // The core's state runs ahead of the sync stream by the batch not sealed yet this turn (it is
       // sealed in a setImmediate): seal and flush it first, so the snapshot is the state at exactly
       // the backlog's end offset. Otherwise those deltas are in the snapshot AND after its offset,
@@ -343,20 +245,34 @@ export class HaController {
       addp: this.ha.addp,
       ...(inherit && inherit.replicationId ? { inherit } : {}),
     });
-    primary.on('handoverRequested', (r) => { void this.onHandoverRequested(r.peer, r.reason); });
+    primary.on('handoverRequested', (r) => { void this.handoverHook(`backup ${r.peer} asked for the primary role (${r.reason})`); });
     primary.on('link', () => this.releaser?.pump());
     this.primary = primary;
     this.releaser = new SyncReleaser(primary, (b) => ts.gateway.deliver(b), () => mayRelease(ts.link.leaseValid(), this.handingOver, primary.alone), this.log.child({ component: 'sync-releaser' }));
     ts.releaser.use(this.releaser);
     this.syncServer.serve(primary);
-    const reason = why === 'fresh' ? `switch granted epoch ${epoch} (fresh start, snapshot from the switch)`
-      : `switch granted epoch ${epoch} (${why}; redelivery after switch seq ${ts.core.state.appliedSwitchSeq}, switch at ${g.lastSeq ?? 0})`;
-    this.machine.transition(['promoting'], 'primary', reason, epoch);
-    if (why !== 'fresh') this.promotions += 1;
+    ts.role.set({ role: 'primary', epoch, serving: true });
+    if (why !== 'fresh') {
+      this.promotions += 1;
+      this.log.info({ epoch, why, appliedSwitchSeq: ts.core.state.appliedSwitchSeq }, 'promoted: redelivery of switch events after our applied seq');
+    }
     this.rerunLocalRegistrations();
     ts.gateway.reindexAll();
     this.resendInFlight(`promoted (epoch ${epoch})`);
     ts.core.input({ kind: 'tick' });
+  }
+
+  /**
+   * Re-sends every command in flight (pending requests, ACD offers) with its command id: one dropped
+   * while the lease could not be trusted, or whose result went down with the old stream, would
+   * otherwise wait for the pending timeout. The switch runs each id at most once.
+   */
+  private resendInFlight(why: string): void {
+    if (this.s.kind !== 'primary' || !this.ts.link.isUp) return;
+    const commands = commandsInFlight(this.ts.core.state);
+    if (commands.length === 0) return;
+    this.log.info({ commands: commands.length, why }, 're-sending the commands in flight (same command ids: the switch runs each at most once)');
+    this.ts.link.send(commands);
   }
 
   /** Registrations desktops made here while we were backup, that the replicated state lacks. */
@@ -383,82 +299,30 @@ export class HaController {
   }
 
   /**
-   * Primary → backup after a deposition (or a refused reclaim): batches still waiting for acks are
-   * dropped, the sync port refuses streams, and we follow the new primary from our replication
-   * position (a full resync when our history went further than what the new primary inherited).
+   * Stops being primary at the sync level. Seals this turn's batch into the ack releaser first: switch
+   * events read in the same turn as a Deposed were applied as primary; sealed after the swap, the
+   * ImmediateReleaser would hand their events to desktops without publishing the deltas, and our
+   * partial rejoin would keep a state the new primary never had. Held batches are then dropped.
    */
-  demote(reason: string): void {
+  private dropPrimary(reason: string): void {
     const p = this.primary;
-    // Seal this turn's batch into the ack releaser first: switch events read in the same turn as the
-    // Deposed were applied as primary. Sealed after the swap, the ImmediateReleaser would hand their
-    // events to desktops (seqs the new primary gives to other events) without publishing the deltas,
-    // and our partial rejoin would keep a state the new primary never had.
     this.ts.batch.flush();
     this.releaser?.abandon(reason);
-    const position = p ? { replicationId: p.replicationId, offset: p.offset } : undefined;
-    this.dropPrimary(reason);
-    this.ts.link.follow(reason);
-    this.handingOver = false;
-    this.promotable = false;
-    this.toBackup(['primary', 'demoting'], reason, position);
-  }
-
-  /** Stops being primary at the sync level (the role machine is moved by the caller). */
-  dropPrimary(reason: string): void {
-    this.primary?.close(reason);
+    this.rejoinAt = p ? { replicationId: p.replicationId, offset: p.offset } : undefined;
+    p?.close(reason);
     this.primary = undefined;
     this.releaser = undefined;
     this.syncServer.serve(null);
     this.ts.releaser.use(new ImmediateReleaser((b) => this.ts.gateway.deliver(b)));
   }
 
-  /** Handover finished or failed after the lease was released: rejoin as backup from `position`. */
-  rejoinAsBackup(reason: string, position: ReplicationPosition, mayReclaim: boolean): void {
-    this.dropPrimary(reason);
-    this.ts.link.follow(reason);
-    this.handingOver = false;
-    this.toBackup(['demoting'], reason, position);
-    if (mayReclaim) {
-      // Our state is complete and nobody took the lease: claim it back unless the peer does.
-      this.promotable = true;
-      this.lostAt = Date.now();
-      this.scheduleClaimRetry();
-    }
-  }
-
-  private onHandoverRequested(peer: string, reason: string): Promise<boolean> {
-    return this.handoverHook(`backup ${peer} asked for the primary role (${reason})`);
-  }
-
   /** Set by ha-handover.ts (kept apart: the graceful switchover is its own sequence). */
   handoverHook: (reason: string) => Promise<boolean> = () => Promise.resolve(false);
 
-  // ---------------------------------------------------------------- shared
-
-  private observeEpoch(epoch: number): void {
-    if (epoch <= this.machine.epoch) return;
-    this.machine.observeEpoch(epoch);
-    if (this.machine.role !== 'primary') this.ts.role.set({ epoch: this.machine.epoch });
-  }
-
-  private mirror(c: RoleChange): void {
-    this.log.info({ from: c.from, to: c.to, oldEpoch: c.previousEpoch, epoch: c.epoch, reason: c.reason }, 'role changed');
-    const role = c.to === 'primary' || c.to === 'demoting' ? 'primary' : 'backup';
-    if (c.to === 'stopping') this.ts.role.set({ serving: false });
-    else this.ts.role.set({ role, epoch: c.epoch, serving: c.to === 'primary' });
-  }
-
   stop(reason: string): void {
-    if (this.stopped) return;
-    this.stopped = true;
-    this.cancelClaimRetry();
-    this.cancelForceTimer();
-    this.machine.transition(['starting', 'backup-syncing', 'backup-in-sync', 'promoting', 'primary', 'demoting'], 'stopping', reason);
-    this.backup?.stop(reason);
-    this.backup = undefined;
-    this.primary?.close(reason);
-    this.primary = undefined;
-    this.syncServer.serve(null);
+    this.input({ type: 'stop', reason });
+    clearTimeout(this.timers.claim);
+    clearTimeout(this.timers.force);
   }
 
   /** SIGHUP: addp.trace is reloadable. */

@@ -11,31 +11,18 @@ import { HandoverError } from '../sync/handover.js';
 import type { HaController } from './ha-controller.js';
 import type { TServer } from './tserver.js';
 
-/** How long the backup waits for HandoverReady after SIGUSR1 before it claims with force. */
-export const HANDOVER_ANSWER_MS = 2_000;
 
 export class Switchover {
   constructor(private readonly ha: HaController, private readonly ts: TServer, private readonly log: Logger) {
     ha.handoverHook = (reason) => this.handOver(reason);
   }
 
-  /** SIGUSR1: make this server primary. */
+  /** SIGUSR1: make this server primary. True when the handover was requested. */
   promote(reason: string): boolean {
-    const role = this.ha.role;
-    if (role === 'primary') {
-      this.log.info({ reason }, 'promote requested: already primary');
-      return false;
-    }
-    if (role !== 'backup-in-sync' || !this.ha.backup) {
-      this.log.warn({ reason, role }, 'promote refused: this backup is not in sync (promoting now would lose what the primary released)');
-      return false;
-    }
-    if (!this.ha.backup.requestHandover(reason)) {
-      this.log.warn({ reason }, 'promote refused: the sync stream is not in sync');
-      return false;
-    }
-    this.ha.armForceTimer(HANDOVER_ANSWER_MS);
-    return true;
+    this.log.info({ reason, role: this.ha.role }, 'operator: promote');
+    const wasRequested = this.ha.role === 'backup-in-sync';
+    this.ha.input({ type: 'operator-promote' });
+    return wasRequested;
   }
 
   /** SIGUSR2: hand the primary role to the in-sync peer. */
@@ -60,7 +47,7 @@ export class Switchover {
   async handOver(reason: string): Promise<boolean> {
     const ha = this.ha;
     const p = ha.primary;
-    if (ha.role !== 'primary' || !p || ha.handingOver) {
+    if (ha.role !== 'primary' || !p) {
       this.log.info({ reason, role: ha.role }, 'handover not started: not a serving primary (or one is under way)');
       return false;
     }
@@ -68,9 +55,9 @@ export class Switchover {
       this.log.warn({ reason }, 'handover refused: no backup in sync to hand over to; staying primary');
       return false;
     }
-    const roleNow = (): string => ha.role; // re-read after each await (TS would keep the narrowed type)
-    ha.handingOver = true;
-    if (!ha.machine.transition(['primary'], 'demoting', `handover: ${reason}`)) { ha.handingOver = false; return false; }
+    const demoting = (): boolean => ha.role === 'demoting'; // re-read after each input and await
+    ha.input({ type: 'handover-start', reason });
+    if (!demoting()) return false;
     // Seal this turn's batch now so its deltas are part of the drain.
     this.ts.batch.flush();
     try {
@@ -78,25 +65,19 @@ export class Switchover {
       // were applied here, and their deltas belong before the final offset, not after it.
       const r = await p.handover({ releaseLease: async () => { await this.ts.link.release(); this.ts.batch.flush(); } });
       ha.releaser?.drainAll();
-      if (roleNow() !== 'demoting') return true; // deposed meanwhile: already backup
+      if (!demoting()) return true; // deposed meanwhile: already backup
       this.log.info({ finalOffset: r.finalOffset, epoch: r.epoch, peer: r.peer }, 'handover complete: rejoining as backup');
-      ha.rejoinAsBackup(`handed over to ${r.peer} at offset ${r.finalOffset}`, { replicationId: p.replicationId, offset: r.finalOffset }, false);
+      ha.input({ type: 'handover-done', reason: `handed over to ${r.peer} at offset ${r.finalOffset}` });
       return true;
     } catch (err) {
       const e = err as HandoverError | Error;
       const leaseReleased = e instanceof HandoverError ? e.leaseReleased : false;
       this.log.error({ code: (e as HandoverError).code, err: e.message, leaseReleased }, 'handover failed');
-      if (!leaseReleased && roleNow() === 'demoting' && this.ts.link.leaseValid()) {
-        ha.handingOver = false;
-        ha.machine.transition(['demoting'], 'primary', `handover failed before the lease was released (${e.message}): serving again`, ha.machine.epoch);
-        ha.releaser?.pump();
-        return false;
-      }
-      if (roleNow() !== 'demoting') return false; // deposed meanwhile: already demoted
+      if (!demoting()) return false; // deposed meanwhile: already demoted
+      const leaseValid = this.ts.link.leaseValid();
       // Not acked by a backup that is gone: no client may see these (each retries its request).
-      ha.releaser?.abandon(`handover failed: ${e.message}`);
-      // The lease is gone (released, or lost meanwhile): rejoin as backup; reclaim if nobody takes it.
-      ha.rejoinAsBackup(`handover failed after the lease was released (${e.message})`, { replicationId: p.replicationId, offset: p.offset }, true);
+      if (leaseReleased || !leaseValid) ha.releaser?.abandon(`handover failed: ${e.message}`);
+      ha.input({ type: 'handover-failed', reason: e.message, leaseReleased, leaseValid });
       return false;
     }
   }

@@ -1,6 +1,7 @@
 // What the HA layer shows an operator: /healthz fields, /metrics families and EventServerInfo's
 // syncState. Read-only views over the controller; nothing here changes state.
 import { stateDigest } from '../core/index.js';
+import { ROLE_NAMES } from '../ha/machine.js';
 import type { HaController } from './ha-controller.js';
 import type { Metrics } from './metrics.js';
 import type { TServer } from './tserver.js';
@@ -39,10 +40,9 @@ export function haHealth(ha: HaController, ts: TServer, digest = false): HaHealt
   return { ...base, syncState: b?.state ?? 'none', syncLag: 0, syncLagMs: 0, syncOffset: pos.offset, replicationId: pos.replicationId, peer: b?.primary?.serverName ?? null };
 }
 
-const HA_STATES = ['starting', 'backup-syncing', 'backup-in-sync', 'promoting', 'primary', 'demoting', 'stopping'] as const;
 
 export function registerHaMetrics(m: Metrics, ha: HaController): void {
-  m.gauge('tandem_ha_state', 'HA role state machine: 1 for the current state.', () => HA_STATES.map((s) => ({ labels: { state: s }, value: ha.role === s ? 1 : 0 })));
+  m.gauge('tandem_ha_state', 'HA role state machine: 1 for the current state.', () => ROLE_NAMES.map((s) => ({ labels: { state: s }, value: ha.role === s ? 1 : 0 })));
   m.gauge('tandem_sync_in_sync', '1 when a backup is in sync (on the primary: its backup; on a backup: itself).', () => {
     if (ha.primary) return ha.primary.alone ? 0 : 1;
     return ha.backup?.state === 'in-sync' ? 1 : 0;

@@ -37,8 +37,8 @@ function rig(t: Test) {
       follow(this: { state: string }) { this.state = 'following'; },
       claim(this: { state: string }, o: { redeliver: boolean; force?: boolean }) { claims.push(o); this.state = 'claiming'; return true; },
     },
-    gateway: { deliver, reindexAll: () => undefined },
-    core: { state: coreState, replaceState: () => undefined, applyRemote: () => undefined },
+    gateway: { deliver, reindexAll: () => undefined, takeLocalRegistrations: () => new Map() },
+    core: { state: coreState, replaceState: () => undefined, applyRemote: () => undefined, input: () => undefined },
     peerTls: undefined,
   } as unknown as TServer;
   const ha = new HaController(ts, { syncPort: 0, peerSync: '127.0.0.1:1', syncMode: 'ack', addp: { intervalMs: 100, timeoutMs: 400, trace: false } },
@@ -56,8 +56,12 @@ function rig(t: Test) {
     status: () => ({ alone: false, state: 'in-sync' }),
     close: () => undefined,
   } as unknown as SyncPrimary;
-  ha.machine.transition(['starting'], 'promoting', 'test');
-  ha.machine.transition(['promoting'], 'primary', 'test', 1);
+  // Through the machine: no holder at Welcome → fresh claim → granted epoch 1; then the stand-in primary.
+  ha.onWelcome({ epoch: 0, holder: '', leaseMs: 400 });
+  ha.onGranted({ epoch: 1, leaseMs: 400 });
+  t.equal(ha.role, 'primary');
+  claims.length = 0;
+  ha.primary?.close('replaced by the test stand-in');
   ha.primary = primary;
   ha.releaser = new SyncReleaser(primary, deliver, () => true, log);
   releaser.use(ha.releaser);
@@ -70,7 +74,7 @@ t.test('deposed with an unsealed batch: its events never reach a desktop, its de
   const entry = { seq: 500, dn: '5000', event: { event: 'EventRinging', seq: 500, connId: 'c1' } } as never;
   batch.deltas([{ op: 'journal', entry } as Delta]);
   batch.add({ kind: 'event', entry });
-  ha.demote('deposed by the switch (LeaseLapsed)');
+  ha.onLeaseLost({ kind: 'deposed', code: 'Forced', currentEpoch: 2, holder: 'B' });
   await new Promise((r) => setImmediate(r));
 
   t.equal(ha.role, 'backup-syncing');
@@ -84,7 +88,8 @@ t.test('our own lease lapsed and nobody holds it: demoted, then claims again wit
   const { ha, claims } = rig(t);
   ha.onLeaseLost({ kind: 'deposed', code: 'LeaseLapsed', currentEpoch: 1, holder: '' });
   t.equal(ha.role, 'backup-syncing', 'demoted first: held batches dropped, a backup stream from our position');
-  await wait(30);
+  // The claim-back waits the damping delay (the peer gets the first chance; test/unit/ha-machine.test.ts).
+  await wait(ha.params.lapseDampMs + 50);
   t.equal(ha.role, 'promoting');
   t.same(claims, [{ redeliver: true, force: false }]);
 });
