@@ -268,7 +268,9 @@ function onWelcome(s: HaState, w: { holder: string }, now: number, p: HaParams):
       // The claim went down with the old stream: send it again.
       return { state: s, effects: [{ type: 'claim', why: s.why, force: s.force }], reason: 'switch link back: claim sent again' };
     case 'backup':
-      return w.holder === '' ? leaseFree(s, now, p, 'switch link welcome: nobody holds the lease') : keep(s);
+      // Nobody holds the lease (a restarted switch, a lapsed foreign claim): claim if our primary is
+      // gone; a primary that still streams to us reclaims by itself.
+      return w.holder === '' && s.sync !== 'in-sync' ? leaseFree(s, now, p, 'switch link welcome: nobody holds the lease') : keep(s);
     case 'demoting': case 'stopping':
       return keep(s);
     default: { const never: never = s; return never; }
@@ -339,6 +341,10 @@ function onLeaseNotice(s: HaState, n: { holder: string; reason: string }, now: n
   // Released = a handover: HandoverReady follows with the final offset (claiming before it could miss
   // deltas); if the primary dies instead, its stream closes and primary-lost claims.
   if (n.reason === 'Released') return keep(s, 'lease released: waiting for HandoverReady');
+  // LeaseLapsed: the primary stopped renewing (hung, or its switch link went silent): it serves no
+  // more, claim even while our stream still looks in sync. LinkGone with a live, in-sync stream is
+  // a blip of the primary's switch link: it reclaims (if it crashed, its stream closes too).
+  if (n.reason !== 'LeaseLapsed' && s.sync === 'in-sync') return keep(s, `lease free (${n.reason}) but our primary's stream is alive: it reclaims`);
   return leaseFree(s, now, p, `the switch says the lease is free (${n.reason})`);
 }
 

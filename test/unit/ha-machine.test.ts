@@ -123,6 +123,8 @@ t.test('a lease free notice: an in-sync backup claims at once; Released (a hando
   const s = inSyncBackup();
   t.equal(roleName(step(s, { type: 'lease-notice', epoch: 1, holder: '', reason: 'LeaseLapsed' }, 50, P).state), 'promoting');
   t.equal(roleName(step(s, { type: 'lease-notice', epoch: 1, holder: '', reason: 'Released' }, 50, P).state), 'backup-in-sync');
+  t.equal(roleName(step(s, { type: 'lease-notice', epoch: 1, holder: '', reason: 'LinkGone' }, 50, P).state), 'backup-in-sync', 'a blip of the primary\'s switch link: it reclaims');
+  t.equal(roleName(step(s, { type: 'welcome', epoch: 1, holder: '' }, 50, P).state), 'backup-in-sync', 'a restarted switch: the primary reclaims');
   const h = step(s, { type: 'handover-ready', finalOffset: 9, epoch: 1 }, 60, P);
   t.equal(roleName(h.state), 'promoting');
   t.same(h.effects.map((e) => e.type), ['cancel-timer', 'cancel-timer', 'claim']);
@@ -153,7 +155,7 @@ t.test('handover: done → backup from our final offset; failed before the relea
 });
 
 t.test('the claim could not be sent (link down): postponed and retried', async (t) => {
-  const s = step(inSyncBackup(), { type: 'lease-notice', epoch: 1, holder: '', reason: 'LinkGone' }, 0, P).state;
+  const s = step(inSyncBackup(), { type: 'lease-notice', epoch: 1, holder: '', reason: 'LeaseLapsed' }, 0, P).state;
   const r = step(s, { type: 'claim-unsent' }, 1, P);
   t.equal(roleName(r.state), 'backup-in-sync');
   t.ok(r.effects.some((e) => e.type === 'set-timer'));
