@@ -14,7 +14,7 @@ let router;
 let win = freshWindow();
 
 function freshWindow() {
-  return { rings: [], answerLat: [], routeLat: [], established: 0, released: 0, errors: {}, closed: 0, eventsIn: 0 };
+  return { rings: [], answerLat: [], routeLat: [], established: 0, released: 0, errors: {}, closed: 0, eventsIn: 0, overloadedRetries: 0 };
 }
 
 function conn(name, onEvent) {
@@ -47,20 +47,36 @@ function ask(c, body) {
   });
 }
 
+/**
+ * Sends a hot-path request (`body(ref)` builds its JSON) and calls `onAnswer` with its answer. An
+ * `Overloaded` answer is retried after its `retryAfterMs`, as the SDK does: the server admitted
+ * nothing, so the request is still ours to send.
+ */
+function send(c, body, onAnswer) {
+  const ref = ++c.ref;
+  c.waiting.set(ref, (ans) => {
+    if (ans.event === 'EventError' && ans.errorCode === 'Overloaded') {
+      win.overloadedRetries++;
+      setTimeout(() => send(c, body, onAnswer), ans.retryAfterMs ?? 50);
+      return;
+    }
+    onAnswer?.(ans);
+  });
+  c.ws.send(body(ref));
+}
+
 function onAgentEvent(c, ev) {
   switch (ev.event) {
     case 'EventRinging': {
       if (ev.thisDN !== c.dn) return;
       win.rings.push(ev.ani, now());
-      const ref = ++c.ref;
       const sent = now();
-      c.waiting.set(ref, (ans) => {
+      send(c, (ref) => `{"request":"RequestAnswerCall","referenceId":${ref},"thisDN":"${c.dn}","connId":"${ev.connId}"}`, (ans) => {
         if (ans.event !== 'EventEstablished') return;
         win.answerLat.push(now() - sent);
         win.established++;
-        setTimeout(() => c.ws.send(`{"request":"RequestReleaseCall","referenceId":${++c.ref},"thisDN":"${c.dn}","connId":"${ev.connId}"}`), cfg.talkMs);
+        setTimeout(() => send(c, (ref) => `{"request":"RequestReleaseCall","referenceId":${ref},"thisDN":"${c.dn}","connId":"${ev.connId}"}`), cfg.talkMs);
       });
-      c.ws.send(`{"request":"RequestAnswerCall","referenceId":${ref},"thisDN":"${c.dn}","connId":"${ev.connId}"}`);
       return;
     }
     case 'EventReleased': if (ev.thisDN === c.dn) win.released++; return;
@@ -71,9 +87,7 @@ function onAgentEvent(c, ev) {
 function onRouterEvent(c, ev) {
   if (ev.event !== 'EventRouteRequest') return;
   const sent = now();
-  const ref = ++c.ref;
-  c.waiting.set(ref, () => win.routeLat.push(now() - sent));
-  c.ws.send(`{"request":"RequestRouteCall","referenceId":${ref},"thisDN":"${cfg.routePoint}","connId":"${ev.connId}","otherDN":"${cfg.queue}"}`);
+  send(c, (ref) => `{"request":"RequestRouteCall","referenceId":${ref},"thisDN":"${cfg.routePoint}","connId":"${ev.connId}","otherDN":"${cfg.queue}"}`, () => win.routeLat.push(now() - sent));
 }
 
 async function setup(msg) {
@@ -102,7 +116,13 @@ process.on('message', async (msg) => {
   try {
     if (msg.op === 'setup') process.send({ id: msg.id, ok: true, ...(await setup(msg)) });
     else if (msg.op === 'window') { win = freshWindow(); process.send({ id: msg.id, ok: true }); }
-    else if (msg.op === 'collect') { const w = win; win = freshWindow(); process.send({ id: msg.id, ok: true, ...w }); }
+    else if (msg.op === 'collect') {
+      const w = win;
+      win = freshWindow();
+      // Requests sent and never answered (the server must answer every one, even Overloaded).
+      const unanswered = [router, ...agents].reduce((n, c) => n + (c?.waiting.size ?? 0), 0);
+      process.send({ id: msg.id, ok: true, ...w, unanswered });
+    }
     else if (msg.op === 'close') {
       for (const c of [router, ...agents]) c?.ws.close();
       process.send({ id: msg.id, ok: true });

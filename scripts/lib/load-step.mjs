@@ -62,6 +62,6 @@ export async function loadStep({ sys, primary, desk, caller, rate, ms, prefix, t
     setup: { p50: pct(setup, 50), p99: pct(setup, 99) },
     answer: { p50: pct(d.answerLat, 50), p99: pct(d.answerLat, 99) },
     route: { p50: pct(d.routeLat, 50), p99: pct(d.routeLat, 99) },
-    leaseLost, loopP99, cpu: cpuCores, errors: { ...d.errors, ...c.failures }, syncLag: lags, ...(raw ? { rawEvent } : {}), duringResult,
+    leaseLost, loopP99, cpu: cpuCores, errors: { ...d.errors, ...c.failures }, unanswered: d.unanswered ?? 0, overloadedRetries: d.overloadedRetries ?? 0, syncLag: lags, ...(raw ? { rawEvent } : {}), duringResult,
   };
 }

@@ -1,0 +1,173 @@
+#!/usr/bin/env node
+// `npm run bench:stability`: does the pair stay up when it is busy, and fail over fast when it is not?
+// Real processes (switch + A + B in ack mode, raw desktops answering through the primary, simulated
+// callers at a fixed rate), default timeouts (lease 400 ms, ADDP 100/400 ms). Scenarios:
+//   overload  offer --rate (default 2 × --knee) for --secs, --runs times: unplanned failovers (must be
+//             0), sustained calls/s, answers by error code (Overloaded is allowed, NotPrimary is not),
+//             requests never answered (must be 0);
+//   stalls    at --stall-rate calls/s, SIGSTOP the primary for --stall-ms (60 % of the 400 ms
+//             detection) every 3 s for --secs: failovers (must be 0), calls answered, NotPrimary;
+//   hang      at --stall-rate calls/s, SIGSTOP the primary for 1.5 s, --runs times: SIGSTOP → backup
+//             serving (its 'role changed' to primary), then SIGCONT and wait for the pair to recover;
+//   kill      the same with kill -9 (the killed server is restarted and rejoins).
+// Writes a markdown section with the command to --out (default docs/stability-results.md).
+import { parseArgs } from 'node:util';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { ROOT } from './lib/procs.mjs';
+import { startSystem, benchConfig } from './lib/system.mjs';
+import { forkWorker } from './lib/workers.mjs';
+import { loadStep } from './lib/load-step.mjs';
+import { fmt, pct, sleep } from './lib/stats.mjs';
+import { machineInfo } from './lib/bench-report.mjs';
+
+const USAGE = 'usage: node scripts/bench-stability.mjs [--scenarios overload,stalls,hang,kill] [--knee 750] [--rate N] [--secs 60] [--runs 5] [--desktops 800] [--stall-rate 200] [--stall-ms 240] [--hang-runs 20] [--out docs/stability-results.md]';
+let a;
+try {
+  ({ values: a } = parseArgs({
+    options: {
+      scenarios: { type: 'string', default: 'overload,stalls,hang,kill' },
+      knee: { type: 'string', default: '750' },
+      rate: { type: 'string' },
+      secs: { type: 'string', default: '60' },
+      runs: { type: 'string', default: '5' },
+      desktops: { type: 'string', default: '800' },
+      'stall-rate': { type: 'string', default: '200' },
+      'stall-ms': { type: 'string', default: '240' },
+      'hang-runs': { type: 'string', default: '20' },
+      out: { type: 'string', default: join(ROOT, 'docs', 'stability-results.md') },
+      help: { type: 'boolean', short: 'h' },
+    },
+  }));
+} catch (err) {
+  console.error(`${err.message}\n${USAGE}`);
+  process.exit(2);
+}
+if (a.help) { console.log(USAGE); process.exit(0); }
+
+const knee = Number(a.knee);
+const o = {
+  scenarios: a.scenarios.split(','), rate: Number(a.rate ?? 2 * knee), secs: Number(a.secs), runs: Number(a.runs),
+  desktops: Number(a.desktops), stallRate: Number(a['stall-rate']), stallMs: Number(a['stall-ms']), hangRuns: Number(a['hang-runs']),
+};
+const command = `node scripts/bench-stability.mjs ${process.argv.slice(2).join(' ')}`.trim();
+const log = (s) => console.log(`[stability ${new Date().toISOString().slice(11, 19)}] ${s}`);
+
+/** Promotions seen in both servers' logs since `marks` (each 'role changed' to primary). */
+function promotionsSince(sys, marks) {
+  const out = [];
+  for (const s of Object.values(sys.servers)) {
+    for (const l of s.proc.lines.slice(marks[s.name] ?? 0)) if (l.msg === 'role changed' && l.to === 'primary') out.push({ server: s.name, time: Date.parse(l.time), epoch: l.epoch, reason: l.reason });
+  }
+  return out;
+}
+const mark = (sys) => Object.fromEntries(Object.values(sys.servers).map((s) => [s.name, s.proc.lines.length]));
+
+async function withLoad(fn) {
+  const sys = await startSystem({ mode: 'ack', config: benchConfig({ tserver: {} }), log });
+  const desk = forkWorker('desktops.mjs');
+  const caller = forkWorker('caller.mjs');
+  try {
+    const primary = await sys.primary();
+    await caller.call('setup', { address: sys.sw.address });
+    await desk.call('setup', { url: primary.url, dns: Array.from({ length: o.desktops }, (_, i) => String(5000 + i)), queue: '7000', routePoint: '8000', talkMs: 200 });
+    return await fn({ sys, primary, desk, caller });
+  } finally {
+    await desk.close();
+    await caller.close();
+    await sys.stop();
+  }
+}
+
+async function overload() {
+  const runs = [];
+  for (let i = 0; i < o.runs; i++) {
+    log(`overload run ${i + 1}/${o.runs}: ${o.rate} calls/s (2 × knee ${knee}) for ${o.secs} s, ${o.desktops} desktops`);
+    runs.push(await withLoad(async ({ sys, primary, desk, caller }) => {
+      const m = mark(sys);
+      const s = await loadStep({ sys, primary, desk, caller, rate: o.rate, ms: o.secs * 1000, prefix: `5${i}`, talkMs: 200 });
+      const failovers = promotionsSince(sys, m).length;
+      log(`  sustained ${fmt(s.sustained)}/s (${fmt(100 * s.sustained / knee)} % of the knee), failovers ${failovers}, errors ${JSON.stringify(s.errors)}, Overloaded retries ${s.overloadedRetries}, unanswered ${s.unanswered}, event p99 ${fmt(s.event.p99)} ms`);
+      return { sustained: s.sustained, failovers, errors: s.errors, retries: s.overloadedRetries, unanswered: s.unanswered, p99: s.event.p99, loopP99: s.loopP99 };
+    }));
+  }
+  return runs;
+}
+
+async function stalls() {
+  log(`stalls: ${o.stallRate} calls/s, SIGSTOP ${o.stallMs} ms every 3 s for ${o.secs} s`);
+  return withLoad(async ({ sys, primary, desk, caller }) => {
+    const m = mark(sys);
+    let n = 0;
+    const during = async () => {
+      const end = Date.now() + o.secs * 1000 - 3000;
+      while (Date.now() < end) {
+        await sleep(3000 - o.stallMs);
+        primary.proc.signal('SIGSTOP');
+        await sleep(o.stallMs);
+        primary.proc.signal('SIGCONT');
+        n++;
+      }
+    };
+    const s = await loadStep({ sys, primary, desk, caller, rate: o.stallRate, ms: o.secs * 1000, prefix: '60', talkMs: 200, during });
+    const failovers = promotionsSince(sys, m).length;
+    const r = { stalls: n, failovers, offered: s.offered, rings: s.rings, answered: s.rings / Math.max(1, s.offered), notPrimary: s.errors.NotPrimary ?? 0, errors: s.errors, unanswered: s.unanswered, p99: s.event.p99 };
+    log(`  ${n} stalls: failovers ${failovers}, answered ${fmt(100 * r.answered)} %, NotPrimary ${r.notPrimary}, errors ${JSON.stringify(s.errors)}`);
+    return r;
+  });
+}
+
+async function faults(kind) {
+  log(`${kind}: ${o.hangRuns} runs at ${o.stallRate} calls/s`);
+  return withLoad(async ({ sys, caller }) => {
+    const times = [];
+    const load = caller.call('run', { rate: o.stallRate, ms: (o.hangRuns + 1) * 6000, dnis: '8000', prefix: kind === 'hang' ? '70' : '80' });
+    for (let i = 0; i < o.hangRuns; i++) {
+      const primary = await sys.primary();
+      const backup = Object.values(sys.servers).find((s) => s !== primary);
+      await sys.inSync();
+      await sleep(500);
+      const m = mark(sys);
+      const t0 = Date.now();
+      primary.proc.signal(kind === 'hang' ? 'SIGSTOP' : 'SIGKILL');
+      const l = await backup.proc.waitFor((x) => x.msg === 'role changed' && x.to === 'primary' && Date.parse(x.time) >= t0 - 5, 10_000, 'promotion');
+      times.push(Date.parse(l.time) - t0);
+      if (kind === 'hang') { await sleep(1500 - (Date.now() - t0)); primary.proc.signal('SIGCONT'); } else { await primary.proc.exited; await sys.start(primary.name); }
+      const extra = promotionsSince(sys, m).length - 1;
+      log(`  run ${i + 1}: backup serving ${times.at(-1)} ms after ${kind === 'hang' ? 'SIGSTOP' : 'kill -9'}${extra ? `, ${extra} extra failover(s)` : ''}`);
+    }
+    await load.catch(() => undefined);
+    return { runs: times.length, p50: pct(times, 50), p99: pct(times, 99), max: Math.max(...times), times };
+  });
+}
+
+const results = { command, machine: machineInfo(), started: new Date().toISOString(), knee, o };
+for (const sc of o.scenarios) {
+  if (sc === 'overload') results.overload = await overload();
+  else if (sc === 'stalls') results.stalls = await stalls();
+  else if (sc === 'hang' || sc === 'kill') results[sc] = await faults(sc);
+  else { console.error(`unknown scenario ${sc}\n${USAGE}`); process.exit(2); }
+}
+
+const md = [`# Stability results`, '', `Command: \`${command}\` (${results.started}; ${results.machine.nproc} × ${results.machine.model}, load average at start ${results.machine.loadavg.map((x) => x.toFixed(1)).join(" ")})`, ''];
+if (results.overload) {
+  md.push(`## Overload: ${o.rate} calls/s offered (2 × knee ${knee}) for ${o.secs} s, ${o.desktops} desktops, ack mode`, '', '| run | sustained calls/s | % of knee | unplanned failovers | Overloaded answers (retried) | NotPrimary | other errors | unanswered | event p99 ms |', '|---|---|---|---|---|---|---|---|---|');
+  results.overload.forEach((r, i) => {
+    const other = Object.entries(r.errors).filter(([k]) => k !== 'Overloaded' && k !== 'NotPrimary').map(([k, v]) => `${k} ${v}`).join(', ') || '0';
+    md.push(`| ${i + 1} | ${fmt(r.sustained)} | ${fmt(100 * r.sustained / knee)} | ${r.failovers} | ${r.errors.Overloaded ?? 0} (${r.retries}) | ${r.errors.NotPrimary ?? 0} | ${other} | ${r.unanswered} | ${fmt(r.p99)} |`);
+  });
+  md.push('');
+}
+if (results.stalls) {
+  const s = results.stalls;
+  md.push(`## Stalls: SIGSTOP ${o.stallMs} ms of the primary every 3 s for ${o.secs} s at ${o.stallRate} calls/s`, '', '| stalls | failovers | calls offered | calls answered | answered % | NotPrimary | unanswered | event p99 ms |', '|---|---|---|---|---|---|---|---|',
+    `| ${s.stalls} | ${s.failovers} | ${s.offered} | ${s.rings} | ${fmt(100 * s.answered)} | ${s.notPrimary} | ${s.unanswered} | ${fmt(s.p99)} |`, '');
+}
+for (const k of ['hang', 'kill']) {
+  const r = results[k];
+  if (!r) continue;
+  md.push(`## ${k === 'hang' ? 'Hang (SIGSTOP 1.5 s)' : 'kill -9'} at ${o.stallRate} calls/s: signal → backup serving`, '', '| runs | p50 ms | p99 ms | max ms |', '|---|---|---|---|', `| ${r.runs} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.max)} |`, '', `All runs (ms): ${r.times.join(', ')}`, '');
+}
+writeFileSync(a.out, md.join('\n'));
+log(`results written to ${a.out}`);
+process.exit(0);
