@@ -330,6 +330,17 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
         this.scheduleRetry(Math.min(1000, 25 * 2 ** Math.min(p.notPrimaryRetries, 6)));
         return;
       }
+      if (ev.event === 'EventError' && ev.errorCode === 'Overloaded') {
+        // Not admitted: the server did nothing and remembered nothing, so the same referenceId goes
+        // again after the hint (with jitter: a floor of desktops must not come back in one burst),
+        // until requestTimeoutMs.
+        if (p.sentTo !== link) return;
+        p.sentTo = null;
+        p.lastRefusal = TandemError.fromEvent(ev);
+        const hint = ev.retryAfterMs ?? 100;
+        this.scheduleRetry(hint + Math.floor(Math.random() * hint));
+        return;
+      }
       this.settle(ref, ev.event === 'EventError' ? TandemError.fromEvent(ev) : ev);
     }
   }

@@ -40,6 +40,9 @@ export class FakeServer {
   hung = false;
   /** Drop the next non-session request: 'before' = not executed, 'after' = executed, no answer. */
   swallowNext: 'before' | 'after' | null = null;
+  /** Answer the next N non-session requests Overloaded (not run, not remembered), with this hint. */
+  overloadNext = 0;
+  overloadRetryAfterMs = 30;
   /** Every request frame received, in order (for assertions). */
   readonly received: Req[] = [];
   url = '';
@@ -146,6 +149,10 @@ export class FakeServer {
     const ref = req.referenceId;
     if (this.role !== 'primary') {
       return this.send(ws, { event: 'EventError', referenceId: ref, errorCode: 'NotPrimary', errorMessage: 'this server is the backup', primary: { serverName: 'peer', url: '' } });
+    }
+    if (this.overloadNext > 0) {
+      this.overloadNext -= 1;
+      return this.send(ws, { event: 'EventError', referenceId: ref, errorCode: 'Overloaded', errorMessage: 'the server is overloaded: retry later', retryAfterMs: this.overloadRetryAfterMs });
     }
     const swallow = this.swallowNext;
     this.swallowNext = null;

@@ -153,6 +153,20 @@ t.test('NotPrimary answers are retried, never surfaced', async (t) => {
   t.equal(pair.state.executions.get(`desk-1#${ev.referenceId}`), 1);
 });
 
+t.test('Overloaded answers are retried after the hint with the same referenceId, never surfaced', async (t) => {
+  const s = await setup(t);
+  const { pair, client } = s;
+  await ready(s, pair);
+  pair.a.overloadNext = 2;
+  const sent = Date.now();
+  const ev = await client.ready('5001');
+  t.equal(ev.event, 'EventAgentReady');
+  const refs = refsOf(pair.a, 'RequestAgentReady');
+  t.same(refs, [ev.referenceId, ev.referenceId, ev.referenceId], 'two refusals, then admitted: one referenceId');
+  t.ok(Date.now() - sent >= 2 * pair.a.overloadRetryAfterMs, 'each retry waited at least the hint');
+  t.equal(pair.state.executions.get(`desk-1#${ev.referenceId}`), 1);
+});
+
 t.test('real errors reject with the server code', async (t) => {
   const s = await setup(t);
   await ready(s, s.pair);
