@@ -67,13 +67,13 @@ export async function injectFault(ctx, fault, primary) {
   switch (fault) {
     case 'kill-primary':
       primary.proc.signal('SIGKILL');
-      promotedAt = await whenServing(backup);
+      promotedAt = await whenServing(backup).catch((err) => void notes.push(err.message));
       await primary.proc.exited;
       await restart(primary.name);
       break;
     case 'stop-primary':
       primary.proc.signal('SIGSTOP');
-      promotedAt = await whenServing(backup);
+      promotedAt = await whenServing(backup).catch((err) => void notes.push(err.message));
       primary.proc.signal('SIGCONT');
       break;
     case 'cut-sync':
@@ -88,7 +88,7 @@ export async function injectFault(ctx, fault, primary) {
       break;
     case 'switchover':
       backup.proc.signal('SIGUSR1');
-      promotedAt = await whenServing(backup);
+      promotedAt = await whenServing(backup).catch((err) => void notes.push(err.message));
       break;
     case 'stall-primary': {
       const took = [];
@@ -148,7 +148,7 @@ export async function injectFault(ctx, fault, primary) {
       throw new Error(`unknown fault ${fault}`);
   }
   const endedAt = now();
-  const after = (await sys.primary(15_000)).name;
+  const after = (await sys.primary(15_000).catch(() => undefined))?.name ?? 'none';
   const resumedAt = await desktopsResumed(desks, t0, after !== primary.name);
   if (Number.isNaN(resumedAt)) log(`${fault}: not every desktop completed its failover within 15 s`);
   return {
