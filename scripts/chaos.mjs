@@ -98,8 +98,8 @@ try {
     rows.push(row);
     // A state lost against expectation would fail every later cycle too (agents logged out, calls
     // nobody answers): start the next cycle from a sound workload, so each cycle is judged alone.
-    const cleaned = spec.loss !== 'fresh' && (row.agentsLost || row.callsLost) ? await reestablish() : 0;
-    const notes = [...f.notes, ...(hungUp ? [`${hungUp} calls left by the fresh state hung up`] : []), ...(cleaned ? [`after the check: ${cleaned} stuck calls hung up, agents logged in again`] : []), ...(row.lossByDesign && lossesOf(row).byDesign ? [`lost by design: calls ${row.callsLost}, agents ${row.agentsLost}, events ${row.evLost}+${row.evUnexpected} unexpected, requests ${row.reqFailed}`] : [])];
+    const cleaned = spec.loss !== 'fresh' && (row.agentsLost || row.callsLost) ? { calls: await reestablish() } : undefined;
+    const notes = [...f.notes, ...(hungUp ? [`${hungUp} calls left by the fresh state hung up`] : []), ...(cleaned ? [`after the check: ${cleaned.calls} stuck calls hung up, agents logged in again`] : []), ...(row.lossByDesign && lossesOf(row).byDesign ? [`lost by design: calls ${row.callsLost}, agents ${row.agentsLost}, events ${row.evLost}+${row.evUnexpected} unexpected, requests ${row.reqFailed}`] : [])];
     if (row.failed) {
       writeFileSync(join(logDir, `failure-cycle-${i + 1}.json`), JSON.stringify({ row, why, health: rec.health, trace: check.trace, failures: { ...failures } }, null, 1));
       failureLines.push(`cycle ${i + 1} ${fault} (primary ${row.primary}): ${why.join('; ')}`);
