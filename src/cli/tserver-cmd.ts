@@ -26,7 +26,7 @@ options:
   --peer-name <n>      the other server's name, and --peer-url <ws://…/tlib> (shown to desktops)
 
 HA pair (docs/ha.md; each also a "tserver" key of the config file: syncPort, peerSync, syncMode,
-addpIntervalMs, addpTimeoutMs, addpTrace, syncSecret, backlogBatches, logLevel):
+addpIntervalMs, addpTimeoutMs, addpTrace, syncSecret, backlogBatches, hangDetectionMs, logLevel):
   --peer-sync <host:port>   where the peer's sync port listens; turns the pair mode on
   --sync-port <n>           this server's sync port (default 7101; 0 = any free port)
   --sync-mode <ack|async>   ack (default): events and answers wait for the backup's ack
@@ -35,6 +35,8 @@ addpIntervalMs, addpTimeoutMs, addpTrace, syncSecret, backlogBatches, logLevel):
   --addp-trace              log every sync heartbeat
   --sync-secret <s>         shared secret of the sync stream (both servers)
   --backlog-batches <n>     batches kept for partial resync of a rejoining backup
+  --hang-detection-ms <n>   main thread without progress this long: the liveness worker stops
+                            renewing the switch lease and releases it (default 400; docs/liveness.md)
 
 signals: SIGTERM/SIGINT stop gracefully (a primary hands over to an in-sync backup first; exit 0);
 SIGUSR1 promote this server (switchover to it); SIGUSR2 demote it (hand over to the peer);
@@ -58,6 +60,7 @@ export async function main(argv: string[]): Promise<number> {
     'addp-trace': { type: 'boolean' },
     'sync-secret': { type: 'string' },
     'backlog-batches': { type: 'string' },
+    'hang-detection-ms': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   }, HELP);
   if (!values) return 2;

@@ -44,6 +44,11 @@ export interface HaSettings {
   syncSecret?: string;
   /** Backlog size for partial resync, in batches (default: the library's). */
   backlogBatches?: number;
+  /**
+   * The liveness worker (docs/liveness.md) stops renewing the switch lease, and releases it, once the
+   * main thread made no progress for this long (ms). Default 400 (the lease / ADDP timeout).
+   */
+  hangDetectionMs?: number;
 }
 
 /** The `tserver` keys of the config file that the HA layer reads (flags win). */
@@ -58,6 +63,7 @@ export interface HaFileKeys {
   addpTrace?: boolean;
   syncSecret?: string;
   backlogBatches?: number;
+  hangDetectionMs?: number;
   /** Reloadable on SIGHUP. */
   logLevel?: string;
 }

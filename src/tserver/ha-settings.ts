@@ -2,6 +2,7 @@
 // config.ts: these decide whether the process is a pair member at all, and SIGHUP re-reads a few.
 import type { LevelWithSilent } from 'pino';
 import { DEFAULT_ADDP, validateAddp } from '../ha/addp.js';
+import { DEFAULT_HANG_DETECTION_MS } from '../ha/liveness.js';
 import { ConfigError, type HaFileKeys, type HaSettings } from './config.js';
 
 export interface HaFlags {
@@ -13,6 +14,7 @@ export interface HaFlags {
   'addp-trace'?: boolean;
   'sync-secret'?: string;
   'backlog-batches'?: string;
+  'hang-detection-ms'?: string;
 }
 
 function int(v: string | number | undefined, name: string, min: number): number | undefined {
@@ -39,7 +41,9 @@ export function haSettings(f: HaFlags, t: HaFileKeys = {}): HaSettings | undefin
   try { validateAddp(addp); } catch (err) { throw new ConfigError((err as Error).message); }
   const backlogBatches = int(f['backlog-batches'], '--backlog-batches', 1) ?? int(t.backlogBatches, 'tserver.backlogBatches', 1);
   const syncSecret = f['sync-secret'] ?? t.syncSecret;
-  return { syncPort, peerSync, syncMode: mode, addp, ...(syncSecret ? { syncSecret } : {}), ...(backlogBatches ? { backlogBatches } : {}) };
+  // Below ~50 ms an ordinary GC pause or long turn would release the lease of a live primary.
+  const hangDetectionMs = int(f['hang-detection-ms'], '--hang-detection-ms', 50) ?? int(t.hangDetectionMs, 'tserver.hangDetectionMs', 50) ?? DEFAULT_HANG_DETECTION_MS;
+  return { syncPort, peerSync, syncMode: mode, addp, hangDetectionMs, ...(syncSecret ? { syncSecret } : {}), ...(backlogBatches ? { backlogBatches } : {}) };
 }
 
 const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);

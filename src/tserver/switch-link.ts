@@ -5,6 +5,7 @@
 import type { Logger } from '../common/log.js';
 import type { sw } from '../common/switch-proto.js';
 import type { SwitchCommand } from '../core/api.js';
+import { leaseMargin } from '../ha/liveness-shared.js';
 import { LinkStateMachine, type LinkState } from './link-state.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
 import type { ServerRole } from './role.js';
@@ -43,8 +44,37 @@ export interface SwitchLinkHandlers {
   welcome?(w: sw.IWelcome): void;
   /** HA mode: our claim was granted (the HA controller changes the role). */
   granted?(g: sw.IGranted): void;
-  /** A HeartbeatAck renewed the lease (the ack releaser may deliver what it held back). */
+  /**
+   * The lease was renewed (a HeartbeatAck on this link, or the liveness worker's renewals advanced:
+   * polled every ~10 ms). The ack releaser may deliver what it held back; serving may resume.
+   */
   renewed?(): void;
+  /**
+   * The switch's LeaseNotice, sent to every link on every lease change: the lease became free
+   * (LeaseLapsed, LinkGone, Released) or changed holder or epoch (Claimed, Forced). `holder` is ''
+   * when free. The old holder also gets Deposed (leaseLost) first.
+   */
+  leaseChanged?(n: LeaseNotice): void;
+}
+
+export interface LeaseNotice { epoch: number; holder: string; reason: string }
+
+/**
+ * Renews the main link's lease off the main thread (src/ha/liveness.ts: the liveness worker). The
+ * lease check reads it synchronously; the main link's own heartbeats go on as well (fallback).
+ */
+export interface LeaseRenewer {
+  /** A Welcome on a new stream: renew for the link with this token. */
+  attach(renewToken: string, leaseMs: number, heartbeatMs: number): void;
+  /** The stream is gone. */
+  detach(): void;
+  /** The epoch this link holds (0 = none). */
+  setEpoch(epoch: number): void;
+  /** Until when (Date.now() ms) the renewer's acknowledged renewals cover `epoch`; 0 = no word. */
+  deadline(epoch: number): number;
+  /** The renewer's watchdog gave `epoch` up (main thread hung): never act as its holder again. */
+  tripped(epoch: number): boolean;
+  onRenewal(fn: () => void): void;
 }
 
 export interface ClaimOptions {
@@ -72,6 +102,8 @@ export interface SwitchLinkOptions {
    * single server, role 'primary' claims at every Welcome.
    */
   ha?: boolean;
+  /** HA: the liveness worker that renews the lease off the main thread (docs/liveness.md). */
+  renewer?: LeaseRenewer;
 }
 
 const SNAPSHOT_REQUEST_ID = 1;
@@ -93,6 +125,8 @@ export class SwitchLink {
   /** Send times of heartbeats not yet acknowledged (acks come back in order on the one stream). */
   private heartbeatSentAt: number[] = [];
   private claimSentAt = 0;
+  /** The epoch the switch granted this stream and has not taken back (0 = none): what the renewer renews. */
+  private heldEpoch = 0;
   /** Highest lease epoch the switch told us about (Welcome, Refused, Deposed, HeartbeatAck). */
   private seenEpoch = 0;
   /** Whether the outstanding claim asked for redelivery (else the grant must rebuild from a snapshot). */
@@ -105,6 +139,10 @@ export class SwitchLink {
   constructor(private readonly opts: SwitchLinkOptions, private readonly h: SwitchLinkHandlers) {
     this.backoff = opts.backoff ?? new ReconnectBackoff();
     this.machine = new LinkStateMachine(opts.log, (to, from, why) => this.enter(to, from, why));
+    opts.renewer?.onRenewal(() => {
+      const s = this.machine.state;
+      if (s === 'up' || s === 'resyncing') this.h.renewed?.();
+    });
   }
 
   get state(): LinkState { return this.machine.state; }
@@ -123,12 +161,22 @@ export class SwitchLink {
    */
   leaseValid(now = Date.now()): boolean {
     const s = this.machine.state;
-    return (s === 'up' || s === 'resyncing') && now < this.leaseUntil;
+    return (s === 'up' || s === 'resyncing') && now < this.leaseDeadline();
+  }
+
+  /**
+   * Until when we may act as holder: the later of our own renewals and the liveness worker's, or 0
+   * once the worker's watchdog gave the lease up (it released it at the switch on our behalf).
+   */
+  private leaseDeadline(): number {
+    const r = this.opts.renewer;
+    if (!r) return this.leaseUntil;
+    if (r.tripped(this.heldEpoch)) return 0;
+    return Math.max(this.leaseUntil, r.deadline(this.heldEpoch));
   }
 
   private leaseMargin(): number {
-    const ms = this.welcome?.leaseMs ?? 0;
-    return Math.max(20, Math.round(ms / 10));
+    return leaseMargin(this.welcome?.leaseMs ?? 0);
   }
 
   start(): void { this.connect(); }
@@ -234,6 +282,8 @@ export class SwitchLink {
         this.buffered = [];
         this.heartbeatSentAt = [];
         this.leaseUntil = 0;
+        this.heldEpoch = 0;
+        this.opts.renewer?.detach();
         if (this.releaseWaiter) {
           clearTimeout(this.releaseWaiter.timer);
           this.releaseWaiter.reject(new Error(`switch link ${to}: ${why}`));
@@ -270,6 +320,12 @@ export class SwitchLink {
     if (m.events) return this.onEvents(m.events.events ?? []);
     if (m.snapshot) return this.onSnapshot(m.snapshot);
     if (m.commandResult) return this.onCommandResult(m.commandResult);
+    if (m.leaseNotice) {
+      const n = m.leaseNotice;
+      this.seenEpoch = Math.max(this.seenEpoch, n.epoch ?? 0);
+      this.h.leaseChanged?.({ epoch: n.epoch ?? 0, holder: n.holder ?? '', reason: n.reason ?? '' });
+      return;
+    }
     if (m.error) {
       this.opts.log.error({ code: m.error.code, message: m.error.message }, 'switch link: error from the switch');
       return;
@@ -284,6 +340,7 @@ export class SwitchLink {
     clearInterval(this.heartbeatTimer);
     const every = Math.max(10, w.heartbeatMs || 500);
     this.heartbeatTimer = setInterval(() => this.heartbeat(), every);
+    if (w.renewToken) this.opts.renewer?.attach(w.renewToken, w.leaseMs ?? 0, w.heartbeatMs ?? 0);
     if (this.opts.ha) {
       this.machine.transition(['connecting'], 'following', 'HA: the controller decides whether to claim');
       this.h.welcome?.(w);
@@ -317,6 +374,8 @@ export class SwitchLink {
     const epoch = g.epoch ?? 0;
     this.seenEpoch = Math.max(this.seenEpoch, epoch);
     this.leaseUntil = this.claimSentAt + (g.leaseMs ?? this.welcome?.leaseMs ?? 0) - this.leaseMargin();
+    this.heldEpoch = epoch;
+    this.opts.renewer?.setEpoch(epoch);
     // Heartbeats sent before the grant renew nothing: their acks must not extend the lease.
     this.heartbeatSentAt = this.heartbeatSentAt.map(() => 0);
     if (!this.opts.ha) this.opts.role.set({ epoch, serving: true });
@@ -337,6 +396,8 @@ export class SwitchLink {
   private onDeposed(d: sw.IDeposed): void {
     this.seenEpoch = Math.max(this.seenEpoch, d.newEpoch ?? 0);
     this.leaseUntil = 0;
+    this.heldEpoch = 0;
+    this.opts.renewer?.setEpoch(0);
     const rw = this.releaseWaiter;
     if (rw && d.reason === 'Released') {
       this.releaseWaiter = undefined;
@@ -354,13 +415,17 @@ export class SwitchLink {
     const s = this.machine.state;
     // A holder that cannot renew must stop before the switch may grant the lease to someone else.
     // (Requests and commands check leaseValid() synchronously; this is the link-level consequence.)
-    if ((s === 'up' || s === 'resyncing') && Date.now() > this.leaseUntil + this.leaseMargin()) {
+    const r = this.opts.renewer;
+    const until = r ? Math.max(this.leaseUntil, r.deadline(this.heldEpoch)) : this.leaseUntil;
+    if ((s === 'up' || s === 'resyncing') && Date.now() > until + this.leaseMargin()) {
       this.drop(`lease not renewed for ${this.welcome.leaseMs} ms (switch silent)`);
       return;
     }
     this.heartbeatSentAt.push(Date.now());
     if (this.heartbeatSentAt.length > 1000) this.heartbeatSentAt.shift();
-    this.transport.send({ heartbeat: { epoch: this.opts.role.epoch } });
+    // After the watchdog gave this epoch up, a resumed main thread must not renew it again: keepalive only.
+    const epoch = r?.tripped(this.heldEpoch) ? 0 : this.opts.role.epoch;
+    this.transport.send({ heartbeat: { epoch } });
   }
 
   private onHeartbeatAck(a: sw.IHeartbeatAck): void {

@@ -27,6 +27,8 @@ import { BatchCollector } from './outbound.js';
 import { ImmediateReleaser, SwitchableReleaser } from './releaser.js';
 import { ServerRole } from './role.js';
 import { SwitchLink, type LeaseLoss, type OpenTransport } from './switch-link.js';
+import { DEFAULT_HANG_DETECTION_MS, Liveness, registerLivenessMetrics } from '../ha/liveness.js';
+import { installStallHook, testHooksEnabled } from '../ha/liveness-test-hooks.js';
 
 export interface TServerHooks {
   /** The switch refused our claim or deposed us. Default (single server): stop serving. */
@@ -47,6 +49,8 @@ export class TServer {
   ha: HaController | undefined;
   switchover: Switchover | undefined;
   syncServer: SyncServer | undefined;
+  /** HA pair only: the liveness worker that renews the lease off the main thread (docs/liveness.md). */
+  readonly liveness: Liveness | undefined;
 
   constructor(readonly cfg: TServerConfig, private readonly log: Logger, openTransport: OpenTransport, private readonly hooks: TServerHooks = {}) {
     // A pair member starts as backup (not serving) until the HA controller decides.
@@ -62,8 +66,17 @@ export class TServer {
       security: cfg.security,
       localRegistrationsWhenNotServing: cfg.ha !== undefined,
     });
+    if (cfg.ha) {
+      this.liveness = new Liveness({
+        address: cfg.switchAddress, serverName: cfg.serverName, secret: cfg.switchSecret, hangDetectionMs: cfg.ha.hangDetectionMs ?? DEFAULT_HANG_DETECTION_MS,
+        log: log.child({ component: 'liveness' }), ...(cfg.security?.peerTls ? { tls: loadTls(cfg.security.peerTls, 'tserver.peerTls') } : {}),
+      });
+    }
     this.link = new SwitchLink(
-      { serverName: cfg.serverName, secret: cfg.switchSecret, role: this.role, appliedSeq: () => this.core.state.appliedSwitchSeq, open: openTransport, log: log.child({ component: 'switch-link' }), ha: cfg.ha !== undefined },
+      {
+        serverName: cfg.serverName, secret: cfg.switchSecret, role: this.role, appliedSeq: () => this.core.state.appliedSwitchSeq, open: openTransport, log: log.child({ component: 'switch-link' }), ha: cfg.ha !== undefined,
+        ...(this.liveness ? { renewer: this.liveness } : {}),
+      },
       {
         events: (evs) => this.core.switchEvents(evs),
         commandResult: (r) => this.core.commandResult(r),
@@ -73,6 +86,7 @@ export class TServer {
         welcome: (w) => this.ha?.onWelcome(w),
         granted: (g) => this.ha?.onGranted(g),
         renewed: () => this.ha?.onRenewed(),
+        leaseChanged: (n) => this.ha?.onLeaseNotice?.(n),
       },
     );
     this.core.attachSwitch(this.link);
@@ -91,6 +105,7 @@ export class TServer {
       upgradeTlib: (req, socket, head) => this.gateway.upgrade(req, socket, head),
       tls: cfg.security?.tls ? loadTls(cfg.security.tls, 'tserver.tls') : undefined,
     });
+    if (testHooksEnabled()) installStallHook(this.http, log.child({ component: 'test-hooks' }));
   }
 
   get port(): number { return this.boundPort; }
@@ -127,6 +142,7 @@ export class TServer {
     this.batch.flush();
     this.gateway.close();
     this.link.stop();
+    await this.liveness?.stop();
     this.core.stop();
     this.metrics.stop();
     await new Promise<void>((resolve) => {
@@ -181,6 +197,7 @@ export class TServer {
       for (const a of this.core.state.agents.values()) by.set(a.state, (by.get(a.state) ?? 0) + 1);
       return [...by].map(([state, value]) => ({ labels: { state }, value }));
     });
+    if (this.liveness) registerLivenessMetrics(m, this.liveness);
     m.gauge('tandem_switch_link_up', '1 when the switch link is up (lease held, events flowing).', () => (this.link.isUp ? 1 : 0));
     m.gauge('tandem_serving', '1 when this server answers call requests (serving primary).', () => (this.role.serving ? 1 : 0));
     m.gauge('tandem_epoch', 'Lease epoch.', () => this.role.epoch);

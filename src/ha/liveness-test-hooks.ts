@@ -1,0 +1,45 @@
+// Test-only: stall the T-Server's main thread on request, to prove that a busy loop does not fail
+// over and a hung one does (test/integration/ha-liveness.test.ts). Installed only when the process
+// was started with TANDEM_TEST_HOOKS=1 in its environment; without it the route does not exist.
+//
+//   GET /debug/stall?ms=300      answers 202, then busy-loops the main thread for 300 ms
+//   GET /debug/stall?ms=forever  answers 202, then loops for ever (a hang only SIGKILL ends)
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Logger } from '../common/log.js';
+
+export const TEST_HOOKS_ENV = 'TANDEM_TEST_HOOKS';
+
+export function testHooksEnabled(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env[TEST_HOOKS_ENV] === '1';
+}
+
+/** Puts /debug/stall in front of the server's own request handler. */
+export function installStallHook(server: Server, log: Logger): void {
+  const handlers = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  server.removeAllListeners('request');
+  log.warn({ env: TEST_HOOKS_ENV }, `test hooks enabled (${TEST_HOOKS_ENV}=1): GET /debug/stall can block this process; never set it in production`);
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const [path, query] = (req.url ?? '/').split('?');
+    if (path !== '/debug/stall') {
+      for (const h of handlers) h.call(server, req, res);
+      return;
+    }
+    const ms = new URLSearchParams(query ?? '').get('ms') ?? '';
+    const forever = ms === 'forever';
+    const n = Number(ms);
+    if (!forever && !(Number.isFinite(n) && n >= 0)) {
+      res.writeHead(400, { 'content-type': 'text/plain' });
+      res.end('ms must be a number of milliseconds or "forever"\n');
+      return;
+    }
+    res.writeHead(202, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ stalling: forever ? 'forever' : n }));
+    log.warn({ ms: forever ? 'forever' : n }, 'test hook: stalling the main thread');
+    // After this turn, so the answer is written first.
+    setTimeout(() => {
+      const end = forever ? Infinity : Date.now() + n;
+      while (Date.now() < end) { /* busy */ }
+      log.warn({ ms: n }, 'test hook: main-thread stall over');
+    }, 0);
+  });
+}
