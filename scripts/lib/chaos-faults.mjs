@@ -39,12 +39,17 @@ async function desktopsResumed(desks, since, all, timeoutMs = 15_000) {
   }
 }
 
-/** SIGSTOP `pid` for `ms`, then SIGCONT, timed by a shell (the drill's own loop may lag under load). */
+/**
+ * SIGSTOP `pid` for `ms`, then SIGCONT, timed by a shell (the drill's own loop may lag under load);
+ * resolves with the stop's length as the shell measured it (STOP to CONT, ms).
+ */
 function stopFor(pid, ms) {
   return new Promise((resolve) => {
-    const t0 = now();
-    const sh = spawn('/bin/sh', ['-c', 'kill -STOP "$1"; sleep "$2"; kill -CONT "$1"', 'sh', String(pid), (ms / 1000).toFixed(3)], { stdio: 'ignore' });
-    sh.on('exit', () => resolve(now() - t0));
+    const script = 'kill -STOP "$1"; a=$(date +%s%N); sleep "$2"; kill -CONT "$1"; b=$(date +%s%N); echo $(( (b - a) / 1000 ))';
+    const sh = spawn('/bin/sh', ['-c', script, 'sh', String(pid), (ms / 1000).toFixed(3)], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    sh.stdout.on('data', (d) => { out += d; });
+    sh.on('exit', () => resolve(Number(out.trim()) / 1000));
   });
 }
 
