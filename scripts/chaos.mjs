@@ -83,7 +83,7 @@ try {
       cycle: i + 1, fault, primary: `${before.name}→${f.after}`, promoteMs: f.promoteMs, resumedAfterPromoteMs: f.resumedAfterPromoteMs,
       recovered: rec.ok, recoverMs: rec.ms, planned: cls.planned.length, unplanned: cls.unplanned.length, missing: cls.missing,
       callsLost: check.calls.lost + check.calls.ghosts + check.calls.stuck, agentsLost: check.agents.lost,
-      evLost: check.ev.lost - prev.evLost, evDup: check.ev.duplicated - prev.evDup, evUnexpected: check.ev.unexpected - prev.evUnexpected,
+      evLost: Math.max(0, check.ev.lost - prev.evLost), evDup: Math.max(0, check.ev.duplicated - prev.evDup), evUnexpected: Math.max(0, check.ev.unexpected - prev.evUnexpected),
       reqFailed: failedNow - prev.reqFailed, twice: Math.max(0, twiceNow - prev.twice), split: Math.max(0, check.cmds.splitBrainWindows - prev.splitWindows),
       refused, lossByDesign: spec.loss === 'fresh',
     };
@@ -98,8 +98,8 @@ try {
     rows.push(row);
     // A state lost against expectation would fail every later cycle too (agents logged out, calls
     // nobody answers): start the next cycle from a sound workload, so each cycle is judged alone.
-    const cleaned = spec.loss !== 'fresh' && (row.agentsLost || row.callsLost) ? { calls: await reestablish() } : undefined;
-    const notes = [...f.notes, ...(hungUp ? [`${hungUp} calls left by the fresh state hung up`] : []), ...(cleaned ? [`after the check: ${cleaned.calls} stuck calls hung up, agents logged in again`] : []), ...(row.lossByDesign && lossesOf(row).byDesign ? [`lost by design: calls ${row.callsLost}, agents ${row.agentsLost}, events ${row.evLost}+${row.evUnexpected} unexpected, requests ${row.reqFailed}`] : [])];
+    const cleaned = spec.loss !== 'fresh' && (row.agentsLost || row.callsLost) ? { calls: await reestablish(check) } : undefined;
+    const notes = [...f.notes, ...(hungUp ? [`${hungUp} calls left by the fresh state hung up`] : []), ...(cleaned ? [`after the check: ${cleaned.calls} stuck calls hung up, agents logged in again, desktops of the wrong agents reloaded`] : []), ...(row.lossByDesign && lossesOf(row).byDesign ? [`lost by design: calls ${row.callsLost}, agents ${row.agentsLost}, events ${row.evLost}+${row.evUnexpected} unexpected, requests ${row.reqFailed}`] : [])];
     if (row.failed) {
       writeFileSync(join(logDir, `failure-cycle-${i + 1}.json`), JSON.stringify({ row, why, health: rec.health, trace: check.trace, failures: { ...failures } }, null, 1));
       failureLines.push(`cycle ${i + 1} ${fault} (primary ${row.primary}): ${why.join('; ')}`);
@@ -119,12 +119,15 @@ try {
  * switch without telling the desktops (nobody will answer them) are hung up, agents log in again.
  * Returns how many calls were hung up.
  */
-async function reestablish() {
+async function reestablish(check) {
   const end = Date.now() + 3000;
   let snap = await callers.link.snapshot();
   while (snap.calls.length && Date.now() < end) { await sleep(200); snap = await callers.link.snapshot(); }
   for (const c of snap.calls) await callers.link.simulate({ callerHangup: { callId: c.callId } }).catch(() => {});
-  await Promise.all(desks.map((d) => d.relogin()));
+  // With a check: the desktops of the agents it found wrong are reloaded (an agent whose desktop
+  // stopped receiving its DN's events would otherwise leave a stuck call in every later cycle).
+  const wrong = new Set((check?.agents.wrong ?? []).map((w) => w.split(':')[0]));
+  await Promise.all(desks.map((d) => (wrong.has(d.dn) ? d.reload() : d.relogin())));
   return snap.calls.length;
 }
 

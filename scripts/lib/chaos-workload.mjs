@@ -35,13 +35,25 @@ export class Desk {
     this.rangAgain = new Set();
     /** ConnID -> the last event about it on this DN (is a call that rang again still ringing?). */
     this.lastOnDn = new Map();
-    this.client = createNodeClient({ servers: o.urls, clientName: this.name, requestTimeoutMs: 30_000 });
+    this.connect();
+  }
+
+  connect() {
+    this.client = createNodeClient({ servers: this.o.urls, clientName: this.name, requestTimeoutMs: 30_000 });
     this.client.on('event', (ev) => this.onEvent(ev));
     this.client.on('control', countAnswer);
     this.client.on('status', (s) => {
       if (s.type === 'failover-started') this.failoverStartedAt = now();
       if (s.type === 'failover-complete') this.resumedAt = now();
     });
+  }
+
+  /** The agent reloads the desktop page: a new SDK client (registers and logs in again). */
+  async reload() {
+    this.client.close();
+    this.connect();
+    await this.client.register(this.dn);
+    await this.relogin();
   }
 
   async start() {
