@@ -260,6 +260,13 @@ function onWelcome(s: HaState, w: { holder: string }, now: number, p: HaParams):
   switch (s.kind) {
     case 'starting':
       if (w.holder) return { state: backup(s), effects: [{ type: 'follow-primary', fromPrimary: false }], reason: `the switch says ${w.holder} holds the lease (epoch ${s.epoch}): following it` };
+      if (s.epoch > 0) {
+        // The pair lived before (the switch granted epochs) and nobody holds the lease now: our peer
+        // may be frozen or about to reclaim with the newest state. A fresh start would drop agent
+        // states and user data, so give it the claim window first; follow it if it comes back.
+        const { retry, timer } = planRetry('fresh', false, now, p, p.claimWindowMs);
+        return { state: backup(s, { retry }), effects: [{ type: 'follow-primary', fromPrimary: false }, timer], reason: `nobody holds the lease (epoch ${s.epoch}): waiting ${p.claimWindowMs} ms for the peer before a fresh start` };
+      }
       return { state: { kind: 'promoting', why: 'fresh', force: false, ...follower(s) }, effects: [{ type: 'seed-fresh' }, { type: 'claim', why: 'fresh', force: false }], reason: 'no primary anywhere: claiming the switch with a fresh state' };
     case 'primary':
       // Our link came back (switch restart, blip): reclaim with redelivery of what we missed.
@@ -376,6 +383,12 @@ function onTimer(s: HaState, name: TimerName, now: number, p: HaParams): Step {
     if (!s.trusted) return keep(s, 'force timer: not trusted');
     const step = promoting(s, 'promote', true, { retry: planRetry('promote', true, now, p).retry });
     return { ...step, effects: [{ type: 'log', level: 'warn', msg: 'the primary did not hand over in time: claiming the switch with force', data: { ms: p.handoverAnswerMs } }, ...step.effects], reason: 'operator promotion (SIGUSR1): no handover answer, forced claim' };
+  }
+  if (s.retry?.why === 'fresh') {
+    // Still nobody to follow after the wait: start fresh from the switch's snapshot (a peer that
+    // claims meanwhile wins, and we follow it).
+    if (s.sync === 'in-sync' || s.sync === 'resyncing' || s.sync === 'suspect') return { state: { ...s, retry: null }, effects: [], reason: 'fresh start not needed: a primary serves us' };
+    return { state: { kind: 'promoting', why: 'fresh', force: false, ...follower(s, { retry: null }) }, effects: [{ type: 'seed-fresh' }, { type: 'claim', why: 'fresh', force: false }], reason: 'no primary came back within the claim window: fresh start' };
   }
   if (!s.retry || !s.trusted || s.sync === 'in-sync') return { state: { ...s, retry: null }, effects: [], reason: 'claim retry: not due' };
   const step = promoting(s, s.retry.why, s.retry.force);

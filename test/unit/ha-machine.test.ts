@@ -43,6 +43,15 @@ t.test('no holder at start: fresh claim; refused (the peer won the race): follow
   t.same(r.kinds, [['seed-fresh', 'claim'], ['link-follow', 'follow-primary']]);
 });
 
+t.test('a restart with nobody holding the lease after the pair lived: waits the claim window for the peer, then starts fresh', async (t) => {
+  const r = run([[0, { type: 'welcome', epoch: 5, holder: '' }], [1_200, { type: 'timer', name: 'claim' }], [1_210, { type: 'granted', epoch: 6 }]]);
+  t.same(r.roles, ['backup-syncing', 'promoting', 'primary']);
+  t.same(r.kinds, [['follow-primary', 'timer:1200'], ['seed-fresh', 'claim'], ['cancel-timer', 'cancel-timer', 'become-primary']]);
+  const peerBack = run([[0, { type: 'welcome', epoch: 5, holder: '' }], [300, { type: 'sync-welcome', mode: 'full', primaryName: 'B', epoch: 6 }], [310, { type: 'sync-state', to: 'resyncing' }], [1_200, { type: 'timer', name: 'claim' }]]);
+  t.equal(peerBack.roles.at(-1), 'backup-syncing', 'the peer came back and resyncs us: no fresh start');
+  t.same(peerBack.kinds.at(-1), []);
+});
+
 t.test('a backup that was never in sync does not promote when its primary is lost', async (t) => {
   const r = run([[0, { type: 'welcome', epoch: 1, holder: 'B' }], [10, { type: 'primary-lost', reason: 'closed' }]]);
   t.same(r.roles, ['backup-syncing', 'backup-syncing']);
