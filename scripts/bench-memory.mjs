@@ -1,0 +1,69 @@
+#!/usr/bin/env node
+// `npm run bench:memory`: what the T-Server's state costs in heap, per item, and whether a loaded
+// server's memory levels off.
+//
+// Default (in-process, needs --expose-gc): builds a primary core state of known size with the pure
+// core (dist/core) driven by the simulated PBX (dist/switch/pbx.js), and measures heap used per
+// journal event, per de-dup record, per call and per logged-in agent (global.gc() before each reading).
+//   node --expose-gc scripts/bench-memory.mjs [--calls 10000] [--agents 5000] [--journal 100000] [--runs 3]
+//
+// --soak SECONDS: real processes (switch + A/B pair in ack mode, default core bounds), `--desktops`
+// agent desktops and callers at `--rate` calls/s; prints RSS of both servers and the primary's
+// journal/de-dup/heap figures every `--sample` seconds. Wrap runs over ~20 s in
+// `flock /tmp/tandem-bench.lock`.
+//   flock /tmp/tandem-bench.lock node scripts/bench-memory.mjs --soak 240 --rate 150 --desktops 300
+import { parseArgs } from 'node:util';
+
+const { values: a } = parseArgs({
+  options: {
+    soak: { type: 'string' },
+    rate: { type: 'string', default: '150' },
+    desktops: { type: 'string', default: '300' },
+    'talk-ms': { type: 'string', default: '1000' },
+    sample: { type: 'string', default: '10' },
+    mode: { type: 'string', default: 'ack' },
+    calls: { type: 'string', default: '10000' },
+    agents: { type: 'string', default: '5000' },
+    journal: { type: 'string', default: '100000' },
+    runs: { type: 'string', default: '3' },
+    json: { type: 'boolean', default: false },
+    'backlog-batches': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (a.help) {
+  console.log('usage: node --expose-gc scripts/bench-memory.mjs [--calls N] [--agents N] [--journal N] [--runs N]\n       node scripts/bench-memory.mjs --soak SECONDS [--rate 150] [--desktops 300] [--talk-ms 1000] [--sample 10] [--mode ack|async|single]');
+  process.exit(0);
+}
+
+const log = (s) => console.log(`[bench-memory ${new Date().toISOString().slice(11, 19)}] ${s}`);
+
+if (a.soak) {
+  const { soak } = await import('./lib/soak.mjs');
+  const r = await soak({ seconds: Number(a.soak), rate: Number(a.rate), desktops: Number(a.desktops), talkMs: Number(a['talk-ms']), sampleMs: Number(a.sample) * 1000, mode: a.mode, log, tserver: a['backlog-batches'] ? { backlogBatches: Number(a['backlog-batches']) } : {} });
+  console.log('\n| t (s) | primary RSS MiB | backup RSS MiB | primary heap MiB | journal | de-dup | calls | GC max since last (ms) |\n|---|---|---|---|---|---|---|---|');
+  for (const s of r.samples) console.log(`| ${s.t.toFixed(0)} | ${s.primaryMiB.toFixed(0)} | ${s.backupMiB.toFixed(0)} | ${(s.tandem_heap_used_bytes / 2 ** 20).toFixed(0)} | ${s.tandem_journal_events} | ${s.tandem_dedup_records} | ${s.tandem_calls} | ${(s.tandem_gc_pause_max_seconds * 1000).toFixed(0)} |`);
+  console.log(`\nswitch link lost: ${r.leaseLost}`);
+  process.exit(0);
+}
+
+if (typeof global.gc !== 'function') {
+  console.error('run with node --expose-gc (global.gc() is needed for exact heap readings)');
+  process.exit(2);
+}
+
+const { buildState, heapUsed, measurePerItem } = await import('./lib/core-rig.mjs');
+const runs = Number(a.runs);
+const sizes = { calls: Number(a.calls), agents: Number(a.agents), journal: Number(a.journal) };
+const results = [];
+for (let i = 0; i < runs; i++) results.push(measurePerItem(sizes));
+const med = (k) => results.map((r) => r[k]).sort((x, y) => x - y)[Math.floor(results.length / 2)];
+const keys = Object.keys(results[0]);
+if (a.json) console.log(JSON.stringify({ sizes, runs: results }, null, 1));
+console.log(`heap per item (median of ${runs} runs; node ${process.version}; state: ${sizes.agents} agents, ${sizes.calls} calls, journal ${sizes.journal} events)\n`);
+console.log('| item | bytes (median) | runs |\n|---|---|---|');
+for (const k of keys) console.log(`| ${k} | ${Math.round(med(k))} | ${results.map((r) => Math.round(r[k])).join(', ')} |`);
+const full = buildState({ ...sizes, dedup: 100_000 });
+void full;
+global.gc();
+console.log(`\nheap used with the whole state held: ${(heapUsed() / 2 ** 20).toFixed(1)} MiB`);

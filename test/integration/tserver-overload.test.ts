@@ -1,0 +1,73 @@
+// Admission control with a real T-Server process and real WebSocket clients: over the queue bound
+// and while the event loop is behind (SIGSTOP), new requests are answered EventError Overloaded with
+// retryAfterMs and are not run; every request gets exactly one answer; the same referenceId sent
+// again later runs; the server keeps serving (no failover, no lost connection).
+import t from 'tap';
+import { openClient, startStack } from '../helpers/tserver-fixture.js';
+import type { TEvent } from '../../src/protocol/messages.js';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+t.test('queue bound: the excess of a burst is Overloaded with retryAfterMs, not run, and runs when sent again', async (t) => {
+  const { ts } = await startStack(t, { config: { tserver: { maxRequestsPerTurn: 1, maxQueuedRequests: 2, overloadRetryAfterMs: 300, maxRequestsPerSecond: 0 } } });
+  const desk = await openClient(t, ts.url, 'burst');
+  // 40 registrations written at once: one per turn runs, two wait, the rest are refused.
+  const dns = Array.from({ length: 40 }, (_, i) => String(5000 + i));
+  const refs = dns.map((dn) => {
+    const ref = desk.ref();
+    desk.sendRaw(JSON.stringify({ request: 'RequestRegisterAddress', referenceId: ref, thisDN: dn }));
+    return ref;
+  });
+  const answers = await Promise.all(refs.map((r) => desk.waitFor((e) => e.referenceId === r, 10_000, `answer ${r}`)));
+  await sleep(200);
+  for (const r of refs) t.equal(desk.events.filter((e) => e.referenceId === r).length, 1, `exactly one answer to #${r}`);
+  const refused = answers.filter((e) => e.event === 'EventError');
+  const ok = answers.filter((e) => e.event === 'EventRegistered');
+  t.ok(refused.length >= 20, `${refused.length} of 40 answered Overloaded`);
+  t.ok(ok.length >= 3, `${ok.length} of 40 ran`);
+  for (const e of refused) t.match(e, { errorCode: 'Overloaded', retryAfterMs: 300, errorMessage: /requests are waiting to run \(tserver\.maxQueuedRequests 2\).*same referenceId/ });
+  const m = await ts.metrics();
+  t.match(m, new RegExp(`tandem_overload_refusals_total\\{reason="queue"\\} ${refused.length}\\b`));
+  t.match(m, /tandem_requests_queued 0\b/);
+
+  // Not run: a refused DN is not registered; sent again (same referenceId) after retryAfterMs, it runs.
+  const refusedRefs = refs.filter((_, i) => answers[i]!.event === 'EventError');
+  await sleep(300);
+  for (const r of refusedRefs) {
+    const dn = dns[refs.indexOf(r)]!;
+    desk.sendRaw(JSON.stringify({ request: 'RequestRegisterAddress', referenceId: r, thisDN: dn }));
+    const again = await desk.waitFor((e) => e.referenceId === r && e.event !== 'EventError', 5_000, `retry of #${r}`);
+    t.equal(again.event, 'EventRegistered', `#${r} (${dn}) ran on the retry`);
+  }
+  t.notOk(desk.closed, 'the connection is kept');
+  t.match(await ts.health(), { role: 'primary', serving: true, switchLink: 'up' });
+});
+
+t.test('event loop behind (SIGSTOP 600 ms): new requests Overloaded, then served again; a request sent before the stop is answered normally', async (t) => {
+  const { ts } = await startStack(t, { config: { tserver: { maxEventLoopDelayMs: 200, overloadRetryAfterMs: 500 } } });
+  const desk = await openClient(t, ts.url, 'slow');
+  t.equal((await desk.request('RequestQueryServer')).event, 'EventServerInfo', 'served before');
+  ts.proc.kill('SIGSTOP');
+  const beforeRef = desk.ref();
+  desk.sendRaw(JSON.stringify({ request: 'RequestRegisterAddress', referenceId: beforeRef, thisDN: '5001' }));
+  await sleep(600);
+  ts.proc.kill('SIGCONT');
+  // The frame sent during the stop arrives after it, with the loop now measured 600 ms behind: it may
+  // be refused too (it is new to the server), but it gets exactly one answer.
+  const first = await desk.waitFor((e) => e.referenceId === beforeRef, 5_000, 'answer to the request sent during the stop');
+  t.ok(first.event === 'EventRegistered' || first.errorCode === 'Overloaded', `answered ${first.event} ${first.errorCode ?? ''}`);
+  await sleep(50);
+  const during = await desk.request('RequestRegisterAddress', { thisDN: '5002' });
+  t.match(during, { event: 'EventError', errorCode: 'Overloaded', retryAfterMs: 500, errorMessage: /event loop is \d+ ms behind \(tserver\.maxEventLoopDelayMs 200\)/ });
+  t.match(await ts.metrics(), /tandem_overloaded\{reason="eventLoopDelay"\} 1\b/);
+  // One quiet 500 ms window later it admits again.
+  let after: TEvent | undefined;
+  for (let i = 0; i < 20 && after?.event !== 'EventRegistered'; i++) {
+    await sleep(during.retryAfterMs ?? 500);
+    after = await desk.request('RequestRegisterAddress', { thisDN: '5002' });
+  }
+  t.equal(after?.event, 'EventRegistered', 'served again once the loop caught up');
+  t.match(await ts.metrics(), /tandem_overloaded\{reason="eventLoopDelay"\} 0\b/);
+  t.match(await ts.health(), { role: 'primary', serving: true, switchLink: 'up' });
+  t.notOk(desk.closed);
+});
