@@ -41,6 +41,8 @@ export class HaController {
   /** Where a demoted primary rejoins from (set by drop-primary, read by follow-primary). */
   private rejoinAt: ReplicationPosition | undefined;
   private reindexScheduled = false;
+  /** Set iff a primary waits for the switch's snapshot before re-running desktops' registrations. */
+  private registrationsAfterSnapshot = false;
   private readonly changeListeners = new Set<(c: RoleChange) => void>();
 
   constructor(private readonly ts: TServer, private readonly ha: HaSettings, private readonly syncServer: SyncServer, private readonly log: Logger) {
@@ -129,6 +131,14 @@ export class HaController {
   onLinkUp(): void {
     if (this.s.kind !== 'primary' || this.ts.role.epoch < this.ts.link.switchEpoch) return;
     this.resendInFlight('switch link up');
+  }
+
+  /** The switch's snapshot was applied (a fresh start, or a redelivery gap): devices are known now. */
+  onSwitchSnapshot(): void {
+    if (!this.registrationsAfterSnapshot || this.s.kind !== 'primary') return;
+    this.registrationsAfterSnapshot = false;
+    this.rerunLocalRegistrations();
+    this.ts.gateway.reindexAll();
   }
 
   /** A HeartbeatAck renewed the lease: serve again if only the local lease check had stopped us. */
@@ -256,7 +266,10 @@ export class HaController {
       this.promotions += 1;
       this.log.info({ epoch, why, appliedSwitchSeq: ts.core.state.appliedSwitchSeq }, 'promoted: redelivery of switch events after our applied seq');
     }
-    this.rerunLocalRegistrations();
+    // A fresh start knows no devices until the switch's snapshot is in: registrations re-run before
+    // it would be refused as unknown DNs, and those desktops would never hear of their calls.
+    if (ts.link.state === 'resyncing') this.registrationsAfterSnapshot = true;
+    else this.rerunLocalRegistrations();
     ts.gateway.reindexAll();
     this.resendInFlight(`promoted (epoch ${epoch})`);
     ts.core.input({ kind: 'tick' });

@@ -80,7 +80,7 @@ export class TServer {
       {
         events: (evs) => this.core.switchEvents(evs),
         commandResult: (r) => this.core.commandResult(r),
-        snapshot: (s) => { this.core.switchSnapshot(s); this.gateway.reindexAll(); },
+        snapshot: (s) => { this.core.switchSnapshot(s); this.gateway.reindexAll(); this.ha?.onSwitchSnapshot(); },
         linkUp: (up, why) => { this.onLinkUp(up, why); if (up) this.ha?.onLinkUp(); },
         leaseLost: (loss) => this.onLeaseLost(loss),
         welcome: (w) => this.ha?.onWelcome(w),
