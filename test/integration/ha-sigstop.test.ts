@@ -4,7 +4,7 @@
 // rejoins as backup. The switch's record of accepted commands shows never two servers commanding.
 import t from 'tap';
 import { connectLink } from '../../src/switch-link/link-client.js';
-import { after, inSync, mark, roleChanged, startPair } from '../helpers/pair-fixture.js';
+import { inSync, mark, roleChanged, startPair } from '../helpers/pair-fixture.js';
 import { openClient } from '../helpers/tserver-fixture.js';
 
 t.test('SIGSTOP: promotion after the lease lapses; SIGCONT: the old primary demotes and rejoins', async (t) => {
