@@ -6,6 +6,7 @@ import { acdTick, distribute } from './acd.js';
 import { stepAgent } from './agents.js';
 import { defaultCoreConfig, pendingTimeout } from './config.js';
 import { routeTick } from './routing.js';
+import { oldestDedup } from './state.js';
 import type { Tx } from './tx.js';
 
 export function onTick(tx: Tx): void {
@@ -49,9 +50,9 @@ export function trim(tx: Tx): void {
   }
   if (upTo > 0) tx.journalTrim(upTo);
   const d = tx.state.dedup;
-  for (const [key, rec] of d) {
-    if (d.size <= dedup.maxRecords && rec.at >= tx.now - dedup.maxAgeMs) break;
-    tx.del('dedup', key);
+  for (let o = oldestDedup(tx.state); o; o = oldestDedup(tx.state)) {
+    if (d.size <= dedup.maxRecords && o.record.at >= tx.now - dedup.maxAgeMs) break;
+    tx.del('dedup', o.key);
   }
 }
 
@@ -75,7 +76,7 @@ export function nextDeadline(state: CoreState, config: CoreConfig = defaultCoreC
   const pending = timers.pending.min(state.pending);
   if (pending !== undefined) at(pending + timeout);
   if (state.journal.length > 0) at(timeOf(state.journal[0].event.time) + config.journal.maxAgeMs);
-  const first = state.dedup.values().next();
-  if (!first.done) at(first.value.at + config.dedup.maxAgeMs);
+  const first = oldestDedup(state);
+  if (first) at(first.record.at + config.dedup.maxAgeMs);
   return min;
 }

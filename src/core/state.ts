@@ -1,7 +1,7 @@
 // The replicated state and the one function that changes it. The primary applies each delta as its
 // handlers compute it; the backup applies the same deltas in the same order; so the two states are
 // equal, and canonicalState() proves it.
-import type { Agent, Call, CollectionName, CoreState, Delta, JournalEntry } from './api.js';
+import type { Agent, Call, CollectionName, CoreState, DedupRecord, Delta, JournalEntry } from './api.js';
 import { createTimers, offerTimer, reindexAgent } from './derived.js';
 
 export function createState(): CoreState {
@@ -21,6 +21,7 @@ export function createState(): CoreState {
     bySwitchCall: new Map(),
     callsByDN: new Map(),
     journalByCommand: new Map(),
+    dedupOrder: { keys: [], head: 0 },
     readyByQueue: new Map(),
     timers: createTimers(),
     version: 0,
@@ -36,6 +37,7 @@ export function applyDelta(state: CoreState, d: Delta): void {
       const old = map.get(d.key);
       if (d.coll === 'calls') unindexCall(state, old as Call | undefined);
       else if (d.coll === 'agents') reindexAgent(state.readyByQueue, old as Agent | undefined, d.value as Agent);
+      else if (d.coll === 'dedup' && old === undefined && !map.has(d.key)) state.dedupOrder.keys.push(d.key);
       map.set(d.key, d.value);
       if (d.coll === 'calls') indexCall(state, d.value as Call);
       else offerTimer(state.timers, d.coll, d.key, d.value, map);
@@ -46,6 +48,7 @@ export function applyDelta(state: CoreState, d: Delta): void {
       if (d.coll === 'calls') unindexCall(state, map.get(d.key) as Call | undefined);
       else if (d.coll === 'agents') reindexAgent(state.readyByQueue, map.get(d.key) as Agent | undefined, undefined);
       map.delete(d.key);
+      if (d.coll === 'dedup') compactDedupOrder(state);
       return;
     }
     case 'counters':
@@ -79,6 +82,31 @@ export function applyDelta(state: CoreState, d: Delta): void {
       const never: never = d;
       throw new Error(`unknown delta ${JSON.stringify(never)}`);
     }
+  }
+}
+
+/** The oldest de-dup record and its key (O(1) amortized: keys deleted since are skipped once). */
+export function oldestDedup(state: CoreState): { key: string; record: DedupRecord } | undefined {
+  const o = state.dedupOrder;
+  while (o.head < o.keys.length) {
+    const key = o.keys[o.head]!;
+    const record = state.dedup.get(key);
+    if (record !== undefined) return { key, record };
+    o.head++;
+  }
+  if (o.head > 0) {
+    o.keys = [];
+    o.head = 0;
+  }
+  return undefined;
+}
+
+/** Drops the consumed head of the de-dup order once it is half the array. */
+function compactDedupOrder(state: CoreState): void {
+  const o = state.dedupOrder;
+  if (o.head > 1024 && o.head * 2 > o.keys.length) {
+    o.keys = o.keys.slice(o.head);
+    o.head = 0;
   }
 }
 
