@@ -12,7 +12,8 @@
 //   kill      the same with kill -9 (the killed server is restarted and rejoins).
 // Writes a markdown section with the command to --out (default docs/stability-results.md).
 import { parseArgs } from 'node:util';
-import { writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './lib/procs.mjs';
 import { startSystem, benchConfig } from './lib/system.mjs';
@@ -64,7 +65,9 @@ function promotionsSince(sys, marks) {
 const mark = (sys) => Object.fromEntries(Object.values(sys.servers).map((s) => [s.name, s.proc.lines.length]));
 
 async function withLoad(fn) {
-  const sys = await startSystem({ mode: 'ack', config: benchConfig({ tserver: {} }), log });
+  const logDir = mkdtempSync(join(tmpdir(), 'tandem-stability-'));
+  log(`  process logs in ${logDir}`);
+  const sys = await startSystem({ mode: 'ack', config: benchConfig({ tserver: {} }), log, logDir });
   const desk = forkWorker('desktops.mjs');
   const caller = forkWorker('caller.mjs');
   try {
@@ -87,8 +90,8 @@ async function overload() {
       const m = mark(sys);
       const s = await loadStep({ sys, primary, desk, caller, rate: o.rate, ms: o.secs * 1000, prefix: `5${i}`, talkMs: 200 });
       const failovers = promotionsSince(sys, m).length;
-      log(`  sustained ${fmt(s.sustained)}/s (${fmt(100 * s.sustained / knee)} % of the knee), failovers ${failovers}, errors ${JSON.stringify(s.errors)}, Overloaded retries ${s.overloadedRetries}, unanswered ${s.unanswered}, event p99 ${fmt(s.event.p99)} ms`);
-      return { sustained: s.sustained, failovers, errors: s.errors, retries: s.overloadedRetries, unanswered: s.unanswered, p99: s.event.p99, loopP99: s.loopP99 };
+      log(`  sustained ${fmt(s.sustained)}/s (${fmt(100 * s.sustained / knee)} % of the knee), failovers ${failovers}, errors ${JSON.stringify(s.errors)}, Overloaded retries ${s.overloadedRetries}, unanswered ${s.unanswered}, event p99 ${fmt(s.event.p99)} ms, loop p99 ${fmt(s.loopP99)} ms, cpu ${Object.entries(s.cpu).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(' ')}`);
+      return { cpu: s.cpu, sustained: s.sustained, failovers, errors: s.errors, retries: s.overloadedRetries, unanswered: s.unanswered, p99: s.event.p99, loopP99: s.loopP99 };
     }));
   }
   return runs;

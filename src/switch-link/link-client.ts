@@ -74,6 +74,10 @@ export class SwitchLink extends EventEmitter<SwitchLinkEvents> {
 
   get closed(): boolean { return this.isClosed; }
 
+  /** Stops reading from the switch (grpc stops consuming: HTTP/2 flow control pushes back). */
+  pause(): void { this.stream.pause(); }
+  resume(): void { this.stream.resume(); }
+
   send(msg: sw.ILinkUp): void {
     if (!this.isClosed) this.stream.write(msg);
   }
