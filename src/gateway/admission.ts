@@ -9,9 +9,10 @@
 //    between two slices instead of waiting behind thousands of desktop frames.
 // 2. Load shedding of NEW requests while one of three measured signals is over its bound:
 //    - `queue`: requests received and not yet run >= maxQueuedRequests;
-//    - `eventLoopDelay`: the event-loop delay p99 of the last sampling window >= maxEventLoopDelayMs
-//      (perf_hooks.monitorEventLoopDelay); it stays "over" until a window is under half the bound
-//      (hysteresis: no flapping at the edge);
+//    - `eventLoopDelay`: the MEDIAN event-loop delay of the last sampling window >= maxEventLoopDelayMs
+//      (perf_hooks.monitorEventLoopDelay): sustained lag, not one long pause (a GC, a short stall
+//      moves only the tail; what waited through it is answered after it). It stays "over" until a
+//      window is under half the bound (hysteresis: no flapping at the edge);
 //    - `unreleased`: the oldest batch of events/answers sealed but not yet released to desktops
 //      (ack mode: waiting for the backup's ack) is older than maxReleaseDelayMs.
 //    A request already admitted is never refused; RequestOpen is always admitted (it is cheap, and a
@@ -23,7 +24,7 @@ export interface AdmissionLimits {
   maxRequestsPerTurn: number;
   /** Requests received but not yet run; at or over it new requests are answered Overloaded. 0 = no bound. */
   maxQueuedRequests: number;
-  /** Event-loop delay p99 (ms) of the last window at or over which new requests are answered Overloaded. 0 = off. */
+  /** Median event-loop delay (ms) of the last window at or over which new requests are answered Overloaded. 0 = off. */
   maxEventLoopDelayMs: number;
   /** Age (ms) of the oldest sealed batch not yet released at or over which new requests are answered Overloaded. 0 = off. */
   maxReleaseDelayMs: number;
@@ -34,7 +35,7 @@ export interface AdmissionLimits {
 export const DEFAULT_ADMISSION_LIMITS: AdmissionLimits = {
   maxRequestsPerTurn: 256,
   maxQueuedRequests: 5_000,
-  maxEventLoopDelayMs: 200,
+  maxEventLoopDelayMs: 100,
   maxReleaseDelayMs: 2_000,
   overloadRetryAfterMs: 1_000,
 };
@@ -99,7 +100,7 @@ export class AdmissionControl {
   /** An admitted request has run (or its connection went away before it could). */
   done(n = 1): void { this.queuedCount = Math.max(0, this.queuedCount - n); }
 
-  /** One sampling window's event-loop delay p99, in ms. */
+  /** One sampling window's median event-loop delay, in ms. */
   loopDelay(p99Ms: number): void {
     this.lastDelayMs = p99Ms;
     const bound = this.limits.maxEventLoopDelayMs;

@@ -56,7 +56,11 @@ export interface GatewayOptions {
 /** Answers remembered for the requests/outcome metric: bounded, oldest forgotten first. */
 const MAX_TRACKED_REQUESTS = 50_000;
 
-/** Event-loop delay sampling window for admission control (ms): each window's p99 is one measurement. */
+/**
+ * Event-loop delay sampling window for admission control (ms): each window's MEDIAN is one
+ * measurement. Sustained lag is overload; one long pause (a GC, a short SIGSTOP) moves only the tail,
+ * and the requests that waited through it are answered after it, not refused.
+ */
 export const LOOP_WINDOW_MS = 500;
 
 /** An admitted request waiting for its turn (admission.ts): parsed, validated, not yet run. */
@@ -100,7 +104,7 @@ export class Gateway {
     this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
     this.loopDelay.enable();
     this.loopTimer = setInterval(() => {
-      this.admission.loopDelay(this.loopDelay.percentile(99) / 1e6);
+      this.admission.loopDelay(this.loopDelay.percentile(50) / 1e6);
       this.loopDelay.reset();
     }, LOOP_WINDOW_MS).unref();
     o.metrics.gauge('tandem_requests_queued', 'Desktop requests admitted and not yet run (tserver.maxQueuedRequests).', () => this.admission.queued);

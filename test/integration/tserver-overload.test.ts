@@ -4,7 +4,6 @@
 // again later runs; the server keeps serving (no failover, no lost connection).
 import t from 'tap';
 import { openClient, startStack } from '../helpers/tserver-fixture.js';
-import type { TEvent } from '../../src/protocol/messages.js';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -43,31 +42,18 @@ t.test('queue bound: the excess of a burst is Overloaded with retryAfterMs, not 
   t.match(await ts.health(), { role: 'primary', serving: true, switchLink: 'up' });
 });
 
-t.test('event loop behind (SIGSTOP 600 ms): new requests Overloaded, then served again; a request sent before the stop is answered normally', async (t) => {
-  const { ts } = await startStack(t, { config: { tserver: { maxEventLoopDelayMs: 200, overloadRetryAfterMs: 500 } } });
+t.test('a stall is not overload (SIGSTOP 300 ms): the request sent during it and the next ones are served, none Overloaded', async (t) => {
+  const { ts } = await startStack(t);
   const desk = await openClient(t, ts.url, 'slow');
   t.equal((await desk.request('RequestQueryServer')).event, 'EventServerInfo', 'served before');
   ts.proc.kill('SIGSTOP');
-  const beforeRef = desk.ref();
-  desk.sendRaw(JSON.stringify({ request: 'RequestRegisterAddress', referenceId: beforeRef, thisDN: '5001' }));
-  await sleep(600);
+  const duringRef = desk.ref();
+  desk.sendRaw(JSON.stringify({ request: 'RequestRegisterAddress', referenceId: duringRef, thisDN: '5001' }));
+  await sleep(300);
   ts.proc.kill('SIGCONT');
-  // The frame sent during the stop arrives after it, with the loop now measured 600 ms behind: it may
-  // be refused too (it is new to the server), but it gets exactly one answer.
-  const first = await desk.waitFor((e) => e.referenceId === beforeRef, 5_000, 'answer to the request sent during the stop');
-  t.ok(first.event === 'EventRegistered' || first.errorCode === 'Overloaded', `answered ${first.event} ${first.errorCode ?? ''}`);
-  await sleep(50);
-  const during = await desk.request('RequestRegisterAddress', { thisDN: '5002' });
-  t.match(during, { event: 'EventError', errorCode: 'Overloaded', retryAfterMs: 500, errorMessage: /event loop is \d+ ms behind \(tserver\.maxEventLoopDelayMs 200\)/ });
-  t.match(await ts.metrics(), /tandem_overloaded\{reason="eventLoopDelay"\} 1\b/);
-  // One quiet 500 ms window later it admits again.
-  let after: TEvent | undefined;
-  for (let i = 0; i < 20 && after?.event !== 'EventRegistered'; i++) {
-    await sleep(during.retryAfterMs ?? 500);
-    after = await desk.request('RequestRegisterAddress', { thisDN: '5002' });
-  }
-  t.equal(after?.event, 'EventRegistered', 'served again once the loop caught up');
+  const during = await desk.waitFor((e) => e.referenceId === duringRef, 5_000, 'answer to the request sent during the stop');
+  t.equal(during.event, 'EventRegistered', `answered after the stall (${during.errorCode ?? ''})`);
+  for (const dn of ['5002', '5003', '5004']) t.equal((await desk.request('RequestRegisterAddress', { thisDN: dn })).event, 'EventRegistered', `${dn} right after`);
   t.match(await ts.metrics(), /tandem_overloaded\{reason="eventLoopDelay"\} 0\b/);
   t.match(await ts.health(), { role: 'primary', serving: true, switchLink: 'up' });
-  t.notOk(desk.closed);
 });

@@ -81,5 +81,5 @@ t.test('the first signal over its bound is the reason: queue, then delay, then u
 });
 
 t.test('defaults are documented numbers', async (t) => {
-  t.same(DEFAULT_ADMISSION_LIMITS, { maxRequestsPerTurn: 256, maxQueuedRequests: 5_000, maxEventLoopDelayMs: 200, maxReleaseDelayMs: 2_000, overloadRetryAfterMs: 1_000 });
+  t.same(DEFAULT_ADMISSION_LIMITS, { maxRequestsPerTurn: 256, maxQueuedRequests: 5_000, maxEventLoopDelayMs: 100, maxReleaseDelayMs: 2_000, overloadRetryAfterMs: 1_000 });
 });
