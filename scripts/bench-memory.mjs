@@ -43,7 +43,7 @@ if (a.soak) {
   const r = await soak({ seconds: Number(a.soak), rate: Number(a.rate), desktops: Number(a.desktops), talkMs: Number(a['talk-ms']), sampleMs: Number(a.sample) * 1000, mode: a.mode, log, tserver: a['backlog-batches'] ? { backlogBatches: Number(a['backlog-batches']) } : {} });
   console.log('\n| t (s) | primary RSS MiB | backup RSS MiB | primary heap MiB | journal | de-dup | calls | GC max since last (ms) |\n|---|---|---|---|---|---|---|---|');
   for (const s of r.samples) console.log(`| ${s.t.toFixed(0)} | ${s.primaryMiB.toFixed(0)} | ${s.backupMiB.toFixed(0)} | ${(s.tandem_heap_used_bytes / 2 ** 20).toFixed(0)} | ${s.tandem_journal_events} | ${s.tandem_dedup_records} | ${s.tandem_calls} | ${(s.tandem_gc_pause_max_seconds * 1000).toFixed(0)} |`);
-  console.log(`\nswitch link lost: ${r.leaseLost}`);
+  console.log(`\nfailovers: ${r.failovers}; switch link lost: ${r.leaseLost}; command: node scripts/bench-memory.mjs ${process.argv.slice(2).join(' ')}; logs: ${r.logDir}`);
   process.exit(0);
 }
 

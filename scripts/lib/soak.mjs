@@ -2,6 +2,9 @@
 // bounds), N agent desktops answering every call and releasing it after talkMs, one router desktop,
 // and callers at a fixed rate for a fixed time. Samples both servers' RSS and the primary's
 // collection sizes (/metrics) every `sampleMs`, so the curve shows whether memory levels off.
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { rssKiB, writeConfig } from './procs.mjs';
 import { startSystem, QUEUE, ROUTE_POINT } from './system.mjs';
 import { forkWorker } from './workers.mjs';
@@ -23,7 +26,10 @@ function soakConfig(core = {}, tserver = {}) {
 const METRICS = ['tandem_journal_events', 'tandem_calls', 'tandem_dedup_records', 'tandem_heap_used_bytes', 'tandem_heap_total_bytes', 'tandem_external_memory_bytes', 'tandem_gc_pause_max_seconds'];
 
 export async function soak({ seconds, rate, desktops, talkMs, sampleMs = 10_000, mode = 'ack', log, core, tserver }) {
-  const sys = await startSystem({ mode, config: soakConfig(core, tserver), log });
+  // Every role change is counted from the processes' log files (the in-memory tail is bounded).
+  const logDir = mkdtempSync(join(tmpdir(), 'tandem-soak-'));
+  log?.(`soak: process logs in ${logDir}`);
+  const sys = await startSystem({ mode, config: soakConfig(core, tserver), log, logDir });
   const desk = forkWorker('desktops.mjs');
   const caller = forkWorker('caller.mjs');
   const samples = [];
@@ -51,7 +57,11 @@ export async function soak({ seconds, rate, desktops, talkMs, sampleMs = 10_000,
     clearInterval(timer);
     await sleep(talkMs + 1000);
     await sample();
-    return { samples, leaseLost: primary.proc.warnCounts.get('switch link down') ?? 0 };
+    const promotions = ['tserver-A', 'tserver-B'].flatMap((n) => {
+      try { return readFileSync(join(logDir, `${n}.log`), 'utf8').split('\n').filter((l) => l.includes('"msg":"role changed"') && l.includes('"to":"primary"')); } catch { return []; }
+    });
+    // The first grant of the run is the start-up; every later one is a failover.
+    return { samples, leaseLost: primary.proc.warnCounts.get('switch link down') ?? 0, failovers: Math.max(0, promotions.length - 1), logDir };
   } finally {
     await desk.close();
     await caller.close();
