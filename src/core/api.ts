@@ -169,6 +169,8 @@ export interface CoreContext {
   config: CoreConfig;
   /** False while the switch link is down: call-control requests answer SwitchUnavailable. */
   switchUp: boolean;
+  /** Called before each delta is applied (a primary's undo log records what the delta overwrites). */
+  beforeApply?: (state: CoreState, d: Delta) => void;
 }
 
 export type CoreInput =

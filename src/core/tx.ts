@@ -46,6 +46,7 @@ export class Tx {
   }
 
   private apply(d: Delta): void {
+    this.ctx.beforeApply?.(this.state, d);
     applyDelta(this.state, d);
     this.out.deltas.push(d);
   }

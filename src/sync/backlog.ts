@@ -110,10 +110,17 @@ export interface InheritedReplication { replicationId: string; offset: number }
  * promotion, up to the promotion offset) and its offset is still in the backlog; else full.
  */
 export function decideResync(
-  hello: { replicationId: string; offset: number },
+  hello: { replicationId: string; offset: number; truncatableTo?: number },
   own: { replicationId: string; inherited?: InheritedReplication; backlog: Backlog },
 ): ResyncDecision {
   if (!hello.replicationId) return { mode: 'full', reason: 'new-backup' };
+  // A demoted primary that went further than what we inherited (batches never acknowledged, so no
+  // desktop saw them) and can roll back to our promotion offset: it truncates, then continues.
+  const inh = own.inherited;
+  if (inh && hello.replicationId === inh.replicationId && hello.offset > inh.offset && (hello.truncatableTo ?? 0) > 0
+    && hello.truncatableTo! <= inh.offset && own.backlog.canContinueFrom(inh.offset)) {
+    return { mode: 'partial', fromOffset: inh.offset };
+  }
   const ours = hello.replicationId === own.replicationId;
   const inherited = own.inherited && hello.replicationId === own.inherited.replicationId && hello.offset <= own.inherited.offset;
   if (!ours && !inherited) return { mode: 'full', reason: 'other-replication' };

@@ -45,6 +45,11 @@ export interface SyncBackupOptions {
   tls?: TlsMaterial;
   /** Where the owner's state stands (e.g. an old primary rejoining: its replicationId and offset). */
   position?: ReplicationPosition;
+  /**
+   * A demoted primary's undo log: how far back it can roll its state (sent in Hello), and the
+   * rollback itself (true = done; false = cannot, a full resync follows).
+   */
+  undo?: { truncatableTo(): number; rollback(toOffset: number): boolean };
   addp?: Partial<AddpOptions>;
   reconnect?: { initialMs?: number; maxMs?: number };
 }
@@ -159,7 +164,8 @@ export class SyncBackup extends EventEmitter<SyncBackupEvents> {
     stream.on('data', (d: Decoded<sy.PrimaryToBackup>) => { if (this.attempt === a) this.onData(a, d); });
     stream.on('error', (err: Error) => this.ended(a, 'closed', `stream error: ${err.message}`));
     stream.on('end', () => this.ended(a, 'closed', 'primary ended the stream'));
-    stream.write({ hello: { serverName: this.opts.serverName, replicationId: this.pos.replicationId, offset: this.pos.offset, secret: this.opts.secret ?? '' } });
+    const truncatableTo = this.pos.replicationId ? this.opts.undo?.truncatableTo() ?? 0 : 0;
+    stream.write({ hello: { serverName: this.opts.serverName, replicationId: this.pos.replicationId, offset: this.pos.offset, secret: this.opts.secret ?? '', truncatableTo } });
     a.addp.pauseSending(this.heartbeatsPaused);
     a.addp.start();
   }
@@ -299,12 +305,26 @@ export class SyncBackup extends EventEmitter<SyncBackupEvents> {
   }
 
   private pendingSnapshotOffset = 0;
+  /** Rollbacks to a divergence point since start (for logs and tests). */
+  truncations = 0;
 
   private onWelcome(a: Attempt, w: sy.Welcome): void {
     if (a.primary) throw new ProtocolError('second Welcome on one stream');
     a.primary = { serverName: w.serverName, epoch: w.epoch, replicationId: w.replicationId };
     const mode = w.mode === sy.ResyncMode.FULL ? 'full' : w.mode === sy.ResyncMode.PARTIAL ? 'partial' : undefined;
     if (!mode) throw new ProtocolError(`Welcome with unknown resync mode ${w.mode}`);
+    if (mode === 'partial' && w.fromOffset < this.pos.offset && w.replicationId !== this.pos.replicationId && this.opts.undo) {
+      // We went further than the new primary inherited (batches never acknowledged): roll back to
+      // the divergence point, then continue from it. Refused: drop the position, full resync next.
+      const from = this.pos.offset;
+      if (!this.opts.undo.rollback(w.fromOffset)) {
+        this.pos = { replicationId: '', offset: 0 };
+        throw new ProtocolError(`cannot roll back from ${from} to the divergence point ${w.fromOffset}: full resync`);
+      }
+      this.log.info({ from, to: w.fromOffset, truncated: from - w.fromOffset }, 'truncated to the divergence point: partial resync');
+      this.pos.offset = w.fromOffset;
+      this.truncations += 1;
+    }
     if (mode === 'partial' && w.fromOffset !== this.pos.offset) throw new ProtocolError(`partial resync from ${w.fromOffset} but ${this.pos.offset} applied`);
     a.snapshot = { started: performance.now(), deltas: 0, bytes: 0, mode };
     if (mode === 'full') {

@@ -28,7 +28,7 @@ export interface SessionHost {
   readonly backlog: Backlog;
   readonly chunkBytes: number;
   readonly addp: AddpOptions;
-  decide(hello: { replicationId: string; offset: number }): ResyncDecision;
+  decide(hello: { replicationId: string; offset: number; truncatableTo?: number }): ResyncDecision;
   /** Sends the deltas published this turn now (a snapshot is taken at a flushed point). */
   flush(): void;
   snapshotDeltas(): Delta[];
@@ -150,7 +150,7 @@ export class PrimarySession {
   private onHello(h: sy.Hello): void {
     this.peerName = h.serverName || '?';
     this.host.helloFrom(this);
-    const decision = this.host.decide({ replicationId: h.replicationId, offset: h.offset });
+    const decision = this.host.decide({ replicationId: h.replicationId, offset: h.offset, truncatableTo: h.truncatableTo });
     let snapshotSize = 0;
     if (decision.mode === 'full') {
       // One consistent point: everything published so far is flushed, the snapshot is the state at it.

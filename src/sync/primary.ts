@@ -15,6 +15,7 @@ import { sy } from '../common/sync-proto.js';
 import { EncodedFrame, type PrimaryStream } from '../common/sync-service.js';
 import { DEFAULT_ADDP, validateAddp, type AddpOptions } from '../ha/addp.js';
 import { AckWaiters } from './ack-waiters.js';
+import type { UndoLog } from './undo-log.js';
 import { Backlog, DEFAULT_BACKLOG, decideResync, type BacklogLimits, type InheritedReplication } from './backlog.js';
 import { encodeDeltaBatch } from './delta-codec.js';
 import { PrimarySession, type SessionHost, type SessionState } from './primary-session.js';
@@ -37,6 +38,8 @@ export interface SyncPrimaryOptions {
   addp?: Partial<AddpOptions>;
   /** After a promotion: the replication this server followed as backup and the offset it applied. */
   inherit?: InheritedReplication;
+  /** Before-images of each published batch (the owner records them; acks prune them). */
+  undo?: UndoLog;
   /** Target size of one snapshot chunk (bytes). Default 256 KiB. */
   snapshotChunkBytes?: number;
   /** Log a warning when the backup's ack lags more than this (ms). Default 250. */
@@ -121,6 +124,7 @@ export class SyncPrimary extends EventEmitter<SyncPrimaryEvents> implements Sess
   publish(deltas: readonly Delta[]): number {
     if (this.sealed) throw new SyncPrimaryClosedError(`cannot publish: ${this.sealed}`);
     if (deltas.length === 0) return this.published;
+    this.opts.undo?.sealed(this.published + 1, this.published + deltas.length);
     for (const d of deltas) this.pending.push(d);
     this.published += deltas.length;
     if (!this.flushScheduled) {
@@ -149,7 +153,7 @@ export class SyncPrimary extends EventEmitter<SyncPrimaryEvents> implements Sess
     for (const s of this.sessions) s.kick();
   }
 
-  decide(hello: { replicationId: string; offset: number }) {
+  decide(hello: { replicationId: string; offset: number; truncatableTo?: number }) {
     return decideResync(hello, { replicationId: this.replicationId, inherited: this.inherited, backlog: this.backlog });
   }
 
@@ -181,6 +185,7 @@ export class SyncPrimary extends EventEmitter<SyncPrimaryEvents> implements Sess
   }
 
   acked(): void {
+    this.opts.undo?.acked(this.minAcked());
     this.releaseAcked();
     for (const l of this.progress) l();
   }

@@ -33,6 +33,8 @@ export class CoreHost {
   private timerAt = 0;
   private readonly now: () => number;
   private quiet = false;
+  /** A primary's undo log hook (src/sync/undo-log.ts); undefined on a backup or a single server. */
+  beforeApply: ((state: CoreState, d: Delta) => void) | undefined;
 
   constructor(private readonly opts: CoreHostOptions) {
     this.now = opts.now ?? Date.now;
@@ -96,7 +98,7 @@ export class CoreHost {
   private runOne(input: CoreInput): void {
     let out: CoreOutput;
     try {
-      out = handle(this.state, input, { now: this.now(), config: this.opts.config, switchUp: this.commands?.isUp ?? false });
+      out = handle(this.state, input, { now: this.now(), config: this.opts.config, switchUp: this.commands?.isUp ?? false, ...(this.beforeApply ? { beforeApply: this.beforeApply } : {}) });
     } catch (err) {
       // A core bug must not take the process down with every desktop on it: log it with the input kind.
       this.opts.log.error({ err, input: input.kind, request: input.kind === 'request' ? input.request.request : undefined }, 'core failed on an input');

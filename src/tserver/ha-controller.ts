@@ -18,6 +18,7 @@ import {
 } from '../ha/machine.js';
 import { SyncBackup, type ReplicationPosition } from '../sync/backup.js';
 import { SyncPrimary } from '../sync/primary.js';
+import { UndoLog } from '../sync/undo-log.js';
 import type { SyncServer } from '../sync/server.js';
 import type { HaSettings } from './config.js';
 import { ImmediateReleaser } from './releaser.js';
@@ -40,6 +41,12 @@ export class HaController {
   private running = false;
   /** Where a demoted primary rejoins from (set by drop-primary, read by follow-primary). */
   private rejoinAt: ReplicationPosition | undefined;
+  /**
+   * The before-images of what this server published as primary (src/sync/undo-log.ts): recorded
+   * while primary, kept after a demotion until the rejoined stream's first Welcome, so a diverged
+   * old primary truncates to the divergence point instead of taking a full snapshot.
+   */
+  private undo: UndoLog | undefined;
   private reindexScheduled = false;
   /** Set iff a primary waits for the switch's snapshot before re-running desktops' registrations. */
   private registrationsAfterSnapshot = false;
@@ -156,7 +163,9 @@ export class HaController {
   private effect(e: HaEffect): void {
     switch (e.type) {
       case 'claim': return this.claim(e.why === 'fresh', e.force);
-      case 'follow-primary': return this.startBackupStream(e.fromPrimary ? this.rejoinAt : this.backup?.position);
+      case 'follow-primary':
+        if (!e.fromPrimary) this.undo = undefined;
+        return this.startBackupStream(e.fromPrimary ? this.rejoinAt : this.backup?.position);
       case 'become-primary': return this.becomePrimary(e.epoch, e.why);
       case 'drop-primary': return this.dropPrimary(e.reason);
       case 'link-follow': return this.ts.link.follow(e.reason);
@@ -214,6 +223,7 @@ export class HaController {
       addp: this.ha.addp,
       ...(ts.peerTls ? { tls: ts.peerTls } : {}),
       ...(position && position.replicationId ? { position } : {}),
+      ...(this.undo && position && this.undo.offset === position.offset ? { undo: this.undoHooks(this.undo) } : {}),
       reset: () => { ts.core.replaceState(createState()); this.scheduleReindex(); },
       apply: (deltas) => { ts.core.applyRemote(deltas); this.scheduleReindex(); },
     });
@@ -221,12 +231,24 @@ export class HaController {
     b.on('state', ({ to }) => { if (this.backup === b) this.input({ type: 'sync-state', to }); });
     b.on('welcome', (w) => {
       if (this.backup !== b) return;
+      this.undo = undefined; // used (or not needed): the new primary's stream is authoritative now
       this.resyncs[w.mode] += 1;
       this.input({ type: 'sync-welcome', mode: w.mode, primaryName: w.primary.serverName, epoch: w.primary.epoch });
     });
     b.on('lost', (ev) => { if (this.backup === b) this.input({ type: 'primary-lost', reason: `${ev.reason}: ${ev.detail}` }); });
     b.on('handoverReady', (h) => { if (this.backup === b) this.input({ type: 'handover-ready', finalOffset: h.finalOffset, epoch: h.epoch }); });
     b.start();
+  }
+
+  private undoHooks(undo: UndoLog): { truncatableTo(): number; rollback(toOffset: number): boolean } {
+    return {
+      truncatableTo: () => undo.truncatableTo,
+      rollback: (toOffset) => {
+        const ok = undo.rollback(this.ts.core.state, toOffset);
+        if (ok) this.scheduleReindex();
+        return ok;
+      },
+    };
   }
 
   private scheduleReindex(): void {
@@ -240,6 +262,9 @@ export class HaController {
     const inherit = this.backup?.position;
     this.backup?.stop(`promoted to primary (epoch ${epoch})`);
     this.backup = undefined;
+    const undo = new UndoLog(inherit && inherit.replicationId ? inherit.offset : 0);
+    this.undo = undo;
+    ts.core.beforeApply = undo.beforeApply;
     const primary = new SyncPrimary({
       serverName: ts.cfg.serverName,
       epoch: () => this.ts.role.epoch,
@@ -254,6 +279,7 @@ export class HaController {
       ...(this.ha.backlogBatches ? { backlog: { maxBatches: this.ha.backlogBatches } } : {}),
       addp: this.ha.addp,
       ...(inherit && inherit.replicationId ? { inherit } : {}),
+      undo,
     });
     primary.on('handoverRequested', (r) => { void this.handoverHook(`backup ${r.peer} asked for the primary role (${r.reason})`); });
     primary.on('link', () => this.releaser?.pump());
@@ -322,6 +348,7 @@ export class HaController {
     this.ts.batch.flush();
     this.releaser?.abandon(reason);
     this.rejoinAt = p ? { replicationId: p.replicationId, offset: p.offset } : undefined;
+    this.ts.core.beforeApply = undefined;
     p?.close(reason);
     this.primary = undefined;
     this.releaser = undefined;

@@ -1,6 +1,6 @@
 // Drives the pure core against the fake switch: every command the core emits is executed by the fake
 // switch and its events and result are fed back, until nothing more happens. Records everything.
-import { applyDelta, createState, defaultCoreConfig, handle, type CoreConfig, type CoreInput, type CoreOutput, type CoreState, type Delta, type JournalEntry, type Reply, type SwitchCommand } from '../../src/core/index.js';
+import { applyDelta, createState, defaultCoreConfig, handle, type CoreConfig, type CoreContext, type CoreInput, type CoreOutput, type CoreState, type Delta, type JournalEntry, type Reply, type SwitchCommand } from '../../src/core/index.js';
 import type { Request } from '../../src/protocol/messages.js';
 import { FakeSwitch, type DialPlan } from './fake-switch.js';
 
@@ -25,6 +25,8 @@ export class Rig {
   readonly config: CoreConfig;
   readonly all: Step = { events: [], replies: [], commands: [], deltas: [] };
   private ref = 0;
+  /** Passed to the core as CoreContext.beforeApply (a primary's undo log). */
+  beforeApply: CoreContext['beforeApply'];
 
   constructor(config: Partial<CoreConfig> = {}, plan: DialPlan = PLAN, shared?: { sw: FakeSwitch; state: CoreState }) {
     this.config = { ...defaultCoreConfig(), ...config };
@@ -52,7 +54,7 @@ export class Rig {
     const step: Step = { events: [], replies: [], commands: [], deltas: [] };
     const queue: CoreInput[] = [input];
     while (queue.length > 0) {
-      const out: CoreOutput = handle(this.state, queue.shift()!, { now: this.now, config: this.config, switchUp: this.switchUp });
+      const out: CoreOutput = handle(this.state, queue.shift()!, { now: this.now, config: this.config, switchUp: this.switchUp, ...(this.beforeApply ? { beforeApply: this.beforeApply } : {}) });
       for (const k of ['events', 'replies', 'commands', 'deltas'] as const) {
         (step[k] as unknown[]).push(...out[k]);
         (this.all[k] as unknown[]).push(...out[k]);

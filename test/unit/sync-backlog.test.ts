@@ -71,6 +71,9 @@ t.test('decideResync: a promoted primary continues its predecessor up to the pro
   const own = { replicationId: 'NEW', inherited: { replicationId: 'OLD', offset: 58 }, backlog };
   t.same(decideResync({ replicationId: 'OLD', offset: 58 }, own), { mode: 'partial', fromOffset: 58 }, 'old primary after a clean handover');
   t.same(decideResync({ replicationId: 'OLD', offset: 61 }, own), { mode: 'full', reason: 'other-replication' }, 'it had deltas the new primary never got');
+  t.same(decideResync({ replicationId: 'OLD', offset: 61, truncatableTo: 55 }, own), { mode: 'partial', fromOffset: 58 }, 'it can roll back to the divergence point: truncate, then partial');
+  t.same(decideResync({ replicationId: 'OLD', offset: 61, truncatableTo: 59 }, own), { mode: 'full', reason: 'other-replication' }, 'its undo log does not reach back to 58');
+  t.same(decideResync({ replicationId: 'OLD', offset: 61, truncatableTo: 0 }, own), { mode: 'full', reason: 'other-replication' }, '0 = cannot truncate');
   t.same(decideResync({ replicationId: 'OLD', offset: 40 }, own), { mode: 'full', reason: 'offset-not-in-backlog' });
   t.same(decideResync({ replicationId: 'NEW', offset: 65 }, own), { mode: 'full', reason: 'offset-not-in-backlog' }, 'mid-batch');
   t.same(decideResync({ replicationId: 'NEW', offset: 70 }, own), { mode: 'partial', fromOffset: 70 });
