@@ -7,8 +7,8 @@ export function defaultCoreConfig(): CoreConfig {
     queues: {},
     defaultRouteTimeoutMs: 10_000,
     defaultTreatment: 'music',
-    journal: { maxEvents: 100_000, maxAgeMs: 15 * 60_000 },
-    dedup: { maxRecords: 100_000, maxAgeMs: 15 * 60_000 },
+    journal: { maxEvents: 30_000, maxAgeMs: 15 * 60_000 },
+    dedup: { maxRecords: 30_000, maxAgeMs: 15 * 60_000 },
     pendingTimeoutMs: 10_000,
   };
 }
