@@ -2,29 +2,52 @@
 // logged in to the queue. The agent is reserved (Busy) from the moment the Deflect is issued, so it
 // is never offered two calls; the offer is re-issued with the same command id if the switch never
 // answers (the switch runs a command id at most once), and undone if the switch refuses it.
-import type { Agent, Call, QueueEntry, QueueState } from './api.js';
+//
+// Each waiting caller is its own entity (`queueEntries`, key ConnID) numbered by its queue's counter
+// (`queues`); the derived index (queue-index.ts) holds each queue's line. Every step here is one or
+// two small deltas and O(log n) work, whatever the number of callers waiting.
+import type { Agent, Call, QueueEntry } from './api.js';
 import { hasCalls, stepAgent } from './agents.js';
 import { pendingTimeout, queueConfig } from './config.js';
 import { callEvent } from './call-events.js';
 import type { Tx } from './tx.js';
 
 export function enqueue(tx: Tx, call: Call, queueDn: string, otherDN: string): void {
-  const q = tx.state.queues.get(queueDn) ?? { dn: queueDn, waiting: [] };
   const treatment = queueConfig(tx.ctx.config, queueDn).treatment;
-  if (!q.waiting.some((w) => w.connId === call.connId)) {
-    tx.put('queues', queueDn, { dn: queueDn, waiting: [...q.waiting, { connId: call.connId, since: tx.now, treatment }] });
-  }
+  if (tx.state.queueEntries.get(call.connId)?.queue !== queueDn) joinQueue(tx, call.connId, queueDn, tx.now, treatment);
   tx.emit(queueDn, { ...callEvent(call, 'EventQueued', queueDn, otherDN), thisQueue: queueDn, treatment });
   distribute(tx, queueDn);
 }
 
-/** The call left the queue (diverted, abandoned, transferred away): drop its entry, free a reserved agent. */
+/** `connId` joins the back of the queue (leaving any other queue it was still listed in). */
+export function joinQueue(tx: Tx, connId: string, queueDn: string, since: number, treatment: string): void {
+  const old = tx.state.queueEntries.get(connId);
+  if (old?.offer) releaseReservation(tx, old.offer.agentDn); // its offer named the other queue
+  const order = (tx.state.queues.get(queueDn)?.lastOrder ?? 0) + 1;
+  tx.put('queues', queueDn, { dn: queueDn, lastOrder: order });
+  tx.put('queueEntries', connId, { connId, queue: queueDn, order, since, treatment });
+}
+
+/** The call left the queue (diverted, abandoned, transferred away): drop its entry. The caller frees a reserved agent. */
 export function removeFromQueue(tx: Tx, queueDn: string, connId: string): QueueEntry | undefined {
-  const q = tx.state.queues.get(queueDn);
-  const entry = q?.waiting.find((w) => w.connId === connId);
-  if (!q || !entry) return undefined;
-  putQueue(tx, { dn: queueDn, waiting: q.waiting.filter((w) => w !== entry) });
+  const entry = tx.state.queueEntries.get(connId);
+  if (entry?.queue !== queueDn) return undefined;
+  tx.del('queueEntries', connId);
   return entry;
+}
+
+/**
+ * The waiting consultation call `from` was merged into `to` (transfer, conference): `to` waits in its
+ * place, offered afresh (the old offer named a call that no longer exists).
+ */
+export function takeQueuePlace(tx: Tx, from: string, to: string): void {
+  const entry = tx.state.queueEntries.get(from);
+  if (!entry) return;
+  if (entry.offer) releaseReservation(tx, entry.offer.agentDn);
+  const old = tx.state.queueEntries.get(to);
+  if (old?.offer) releaseReservation(tx, old.offer.agentDn);
+  tx.del('queueEntries', from);
+  tx.put('queueEntries', to, { connId: to, queue: entry.queue, order: entry.order, since: entry.since, treatment: entry.treatment });
 }
 
 /** After an offer that did not reach its agent: the agent becomes Ready again unless it has calls. */
@@ -32,30 +55,36 @@ export function releaseReservation(tx: Tx, agentDn: string): void {
   if (!hasCalls(tx, agentDn)) stepAgent(tx, agentDn, { kind: 'offerFailed' });
 }
 
-function putQueue(tx: Tx, q: QueueState): void {
-  if (q.waiting.length === 0) tx.del('queues', q.dn);
-  else tx.put('queues', q.dn, q);
+/** The command id of the ACD's or the router's next Deflect of `call`: names the call, so a result finds its entry. */
+export function autoCommandId(call: Call): string {
+  return `auto:${call.connId}:${call.autoCommands}`;
+}
+
+/** The ConnID an autoCommandId names, or undefined for any other command id. */
+function connIdOfAuto(commandId: string): string | undefined {
+  if (!commandId.startsWith('auto:')) return undefined;
+  const end = commandId.lastIndexOf(':');
+  return end > 5 ? commandId.slice(5, end) : undefined;
 }
 
 /** Offer waiting callers (oldest first) to Ready agents (longest idle first) while both exist. */
 export function distribute(tx: Tx, queueDn: string): void {
   if (!tx.ctx.switchUp) return; // callers keep waiting; the next tick distributes once the link is back
   for (;;) {
-    const q = tx.state.queues.get(queueDn);
-    const entry = q?.waiting.find((w) => !w.offer);
-    if (!q || !entry) return;
+    const next = tx.state.queueIndex.lines.get(queueDn)?.firstFree();
+    if (!next) return;
+    const [connId, entry] = next;
     const agent = longestIdle(tx, queueDn);
     if (!agent) return;
-    const call = tx.state.calls.get(entry.connId);
+    const call = tx.state.calls.get(connId);
     if (!call) {
-      putQueue(tx, { dn: queueDn, waiting: q.waiting.filter((w) => w !== entry) });
+      tx.del('queueEntries', connId);
       continue;
     }
-    const commandId = `auto:${call.connId}:${call.autoCommands}`;
+    const commandId = autoCommandId(call);
     tx.put('calls', call.connId, { ...call, autoCommands: call.autoCommands + 1 });
     stepAgent(tx, agent.dn, { kind: 'callStarted' });
-    const offered: QueueEntry = { ...entry, offer: { agentDn: agent.dn, commandId, at: tx.now } };
-    putQueue(tx, { dn: queueDn, waiting: q.waiting.map((w) => (w === entry ? offered : w)) });
+    tx.put('queueEntries', connId, { ...entry, offer: { agentDn: agent.dn, commandId, at: tx.now } });
     tx.command({ commandId, deflect: { callId: call.switchCallId, dn: queueDn, to: agent.dn } });
   }
 }
@@ -69,33 +98,27 @@ function longestIdle(tx: Tx, queueDn: string): Agent | undefined {
 
 /** The switch refused an ACD Deflect: the caller waits again, the agent goes to the back of the idle line. */
 export function offerRefused(tx: Tx, commandId: string): boolean {
-  for (const q of tx.state.queues.values()) {
-    const entry = q.waiting.find((w) => w.offer?.commandId === commandId);
-    if (!entry?.offer) continue;
-    const { offer, ...rest } = entry;
-    putQueue(tx, { dn: q.dn, waiting: q.waiting.map((w) => (w === entry ? rest : w)) });
-    releaseReservation(tx, offer.agentDn);
-    const a = tx.state.agents.get(offer.agentDn);
-    if (a?.state === 'Ready') tx.put('agents', a.dn, { ...a, idleSince: tx.now });
-    return true;
-  }
-  return false;
+  const connId = connIdOfAuto(commandId);
+  const entry = connId !== undefined ? tx.state.queueEntries.get(connId) : undefined;
+  if (!entry?.offer || entry.offer.commandId !== commandId) return false;
+  const { offer, ...rest } = entry;
+  tx.put('queueEntries', entry.connId, rest);
+  releaseReservation(tx, offer.agentDn);
+  const a = tx.state.agents.get(offer.agentDn);
+  if (a?.state === 'Ready') tx.put('agents', a.dn, { ...a, idleSince: tx.now });
+  return true;
 }
 
 /** Tick: re-issue offers the switch never answered (same command id), then distribute everywhere. */
 export function acdTick(tx: Tx): void {
   if (!tx.ctx.switchUp) return;
   const timeout = pendingTimeout(tx.ctx.config);
-  for (const q of [...tx.state.queues.values()]) {
-    let changed = false;
-    const waiting = q.waiting.map((w) => {
-      if (!w.offer || w.offer.at + timeout > tx.now) return w;
-      const call = tx.state.calls.get(w.connId);
-      if (call) tx.command({ commandId: w.offer.commandId, deflect: { callId: call.switchCallId, dn: q.dn, to: w.offer.agentDn } });
-      changed = true;
-      return { ...w, offer: { ...w.offer, at: tx.now } };
-    });
-    if (changed) putQueue(tx, { dn: q.dn, waiting });
-    distribute(tx, q.dn);
+  const { queueEntries } = tx.state;
+  for (const [connId, w] of tx.state.timers.offers.due(queueEntries, tx.now - timeout)) {
+    if (queueEntries.get(connId) !== w || !w.offer) continue;
+    const call = tx.state.calls.get(w.connId);
+    if (call) tx.command({ commandId: w.offer.commandId, deflect: { callId: call.switchCallId, dn: w.queue, to: w.offer.agentDn } });
+    tx.put('queueEntries', connId, { ...w, offer: { ...w.offer, at: tx.now } });
   }
+  for (const dn of [...tx.state.queueIndex.lines.keys()]) distribute(tx, dn);
 }

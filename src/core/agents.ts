@@ -43,7 +43,5 @@ export function agentCallEnded(tx: Tx, dn: string): boolean {
 
 /** True while an ACD offer to this agent is in flight (the agent is reserved for it). */
 export function offeredTo(tx: Tx, dn: string): boolean {
-  const a = tx.state.agents.get(dn);
-  const q = a?.queue ? tx.state.queues.get(a.queue) : undefined;
-  return q?.waiting.some((w) => w.offer?.agentDn === dn) ?? false;
+  return tx.state.queueIndex.offersTo.has(dn);
 }

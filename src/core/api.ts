@@ -7,12 +7,13 @@
 import type { sw } from '../common/switch-proto.js';
 import type { AgentState, CallState, CallType, DNType, ErrorCode, Request, TEvent, UserData, WorkMode } from '../protocol/messages.js';
 import type { ReadyIndex, Timers } from './derived.js';
+import type { QueueIndex } from './queue-index.js';
 
 // ------------------------------------------------------------------ state (replicated)
 
 /** Names of the keyed collections in CoreState; a delta names one of them. */
 export type CollectionName =
-  | 'devices' | 'calls' | 'agents' | 'registrations' | 'routeRequests' | 'queues' | 'pending' | 'dedup';
+  | 'devices' | 'calls' | 'agents' | 'registrations' | 'routeRequests' | 'queues' | 'queueEntries' | 'pending' | 'dedup';
 
 export interface Device { dn: string; type: DNType }
 
@@ -56,15 +57,27 @@ export interface Registration { clientName: string; dns: string[] }
 
 export interface RouteRequest { connId: string; routePoint: string; deadline: number; defaultTarget: string }
 
-/** A queue DN's waiting callers in order, each with its treatment session. */
+/**
+ * A queue DN's FIFO numbering: its next caller gets `lastOrder + 1`. Put with every enqueue, never
+ * deleted (one per queue DN). The callers themselves are `queueEntries`, one entity each.
+ */
 export interface QueueState {
   dn: string;
-  waiting: QueueEntry[];
+  lastOrder: number;
 }
 
-/** One waiting caller. `offer` is set while the ACD's Deflect to an agent is in flight (agent reserved). */
+/**
+ * One waiting caller, its own entity (key: its ConnID; a call waits in one queue at most), so that
+ * joining, leaving or being offered costs one small delta whatever the queue's length.
+ * `offer` is set while the ACD's Deflect to an agent is in flight (agent reserved); its command id
+ * names this entry's ConnID (acd.ts).
+ */
 export interface QueueEntry {
   connId: string;
+  /** The queue DN it waits in. */
+  queue: string;
+  /** Its place in the queue: callers are served in ascending order (QueueState.lastOrder numbers them). */
+  order: number;
   since: number;
   treatment: string;
   offer?: { agentDn: string; commandId: string; at: number };
@@ -115,6 +128,7 @@ export interface CoreState {
   registrations: Map<string, Registration>; // by clientName
   routeRequests: Map<string, RouteRequest>; // by ConnID
   queues: Map<string, QueueState>;     // by queue DN
+  queueEntries: Map<string, QueueEntry>; // by ConnID
   pending: Map<string, PendingRequest>; // by command id
   dedup: Map<string, DedupRecord>;     // by clientName#referenceId
   journal: JournalEntry[];             // ascending seq, bounded (trimmed by delta)
@@ -131,6 +145,8 @@ export interface CoreState {
    * Only trim deletes de-dup records, oldest first, so the two orders stay equal.
    */
   dedupOrder: { keys: string[]; head: number };
+  /** Derived index queue DN -> its waiting callers in FIFO order, and offers per agent (queue-index.ts), maintained by applyDelta. */
+  queueIndex: QueueIndex;
   /** Derived index queue DN -> its Ready agents, longest idle first (derived.ts), maintained by applyDelta. */
   readyByQueue: ReadyIndex;
   /** Derived: when each timed collection next needs a tick (derived.ts), maintained by applyDelta. */

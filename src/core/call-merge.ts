@@ -5,7 +5,7 @@ import type { sw } from '../common/switch-proto.js';
 import type { Call } from './api.js';
 import { callEvent, otherParty } from './call-events.js';
 import { callEndedAt, callOf, isInternal, withParties } from './calls.js';
-import { releaseReservation } from './acd.js';
+import { takeQueuePlace } from './acd.js';
 import type { Tx } from './tx.js';
 
 type Ev = sw.ISwitchEvent;
@@ -66,14 +66,8 @@ function merge(tx: Tx, ev: Ev, c1: Call, c2: Call | undefined): Call {
       tx.del('routeRequests', c2.connId);
       tx.put('routeRequests', c1.connId, { ...rr, connId: c1.connId });
     }
-    const q = c2.parkedAt.kind === 'queue' ? tx.state.queues.get(c2.parkedAt.dn) : undefined;
-    const entry = q?.waiting.find((w) => w.connId === c2.connId);
-    if (q && entry) {
-      // The old offer named the consultation call, which no longer exists: C waits in its place, offered afresh.
-      if (entry.offer) releaseReservation(tx, entry.offer.agentDn);
-      const moved = { connId: c1.connId, since: entry.since, treatment: entry.treatment };
-      tx.put('queues', q.dn, { dn: q.dn, waiting: q.waiting.map((w) => (w === entry ? moved : w)) });
-    }
+    // The old offer named the consultation call, which no longer exists: C waits in its place, offered afresh.
+    if (c2.parkedAt.kind === 'queue' && tx.state.queueEntries.get(c2.connId)?.queue === c2.parkedAt.dn) takeQueuePlace(tx, c2.connId, c1.connId);
   }
   if (c2) tx.del('calls', c2.connId);
   return withParties(tx, ev, parkedAt ? { parkedAt } : {})!;

@@ -3,7 +3,7 @@
 // earliest time each timed collection needs a tick. They exist so that the work per input does not
 // grow with the number of agents, calls or pending requests (a full scan per input was the T-Server's
 // top cost under load). canonicalState leaves them out; snapshots rebuild them through applyDelta.
-import type { Agent, CollectionName, PendingRequest, QueueState, RouteRequest } from './api.js';
+import type { Agent, CollectionName, PendingRequest, QueueEntry, RouteRequest } from './api.js';
 
 /** A route request with no default target waits for a router for ever (routing.ts). */
 const NEVER = Number.MAX_SAFE_INTEGER;
@@ -38,6 +38,29 @@ export class LazyMinHeap<V> {
       this.pop();
     }
     return undefined;
+  }
+
+  /**
+   * The live entries whose time is at most `until`, earliest first (then by key). Reads only the
+   * heap's nodes at or before `until` (a node after it has only later ones below it) and changes
+   * nothing: a tick finds what is due without scanning the whole collection.
+   */
+  due(live: ReadonlyMap<string, V>, until: number): [key: string, value: V][] {
+    const found: { t: number; key: string; value: V }[] = [];
+    const seen = new Set<string>();
+    const stack = [0];
+    while (stack.length > 0) {
+      const i = stack.pop()!;
+      if (i >= this.times.length || this.times[i]! > until) continue;
+      const key = this.keys[i]!;
+      if (live.get(key) === this.values[i] && !seen.has(key)) {
+        seen.add(key);
+        found.push({ t: this.times[i]!, key, value: this.values[i]! });
+      }
+      stack.push(2 * i + 1, 2 * i + 2);
+    }
+    found.sort((a, b) => a.t - b.t || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    return found.map((f) => [f.key, f.value]);
   }
 
   clear(): void {
@@ -110,8 +133,8 @@ export interface Timers {
   routes: LazyMinHeap<RouteRequest>;
   /** Agent.wrapUpUntil of agents in AfterCallWork (absolute). */
   wrapUps: LazyMinHeap<Agent>;
-  /** Earliest offer.at of a queue's waiting callers (+ pending timeout). */
-  offers: LazyMinHeap<QueueState>;
+  /** QueueEntry.offer.at of the callers with an offer in flight (+ pending timeout). */
+  offers: LazyMinHeap<QueueEntry>;
   /** PendingRequest.since (+ pending timeout). */
   pending: LazyMinHeap<PendingRequest>;
 }
@@ -125,11 +148,7 @@ export function createTimers(): Timers {
   return {
     routes: new LazyMinHeap<RouteRequest>((rr) => (rr.deadline !== NEVER ? time(rr.deadline) : undefined)),
     wrapUps: new LazyMinHeap<Agent>((a) => (a.state === 'AfterCallWork' ? time(a.wrapUpUntil) : undefined)),
-    offers: new LazyMinHeap<QueueState>((q) => {
-      let min: number | undefined;
-      if (Array.isArray(q.waiting)) for (const w of q.waiting) if (w?.offer && (min === undefined || w.offer.at < min)) min = time(w.offer.at) ?? min;
-      return min;
-    }),
+    offers: new LazyMinHeap<QueueEntry>((e) => (e.offer ? time(e.offer.at) : undefined)),
     pending: new LazyMinHeap<PendingRequest>((p) => time(p.since)),
   };
 }
@@ -180,7 +199,7 @@ export function offerTimer(timers: Timers, coll: CollectionName, key: string, va
   switch (coll) {
     case 'routeRequests': return timers.routes.offer(key, value as RouteRequest, live as ReadonlyMap<string, RouteRequest>);
     case 'agents': return timers.wrapUps.offer(key, value as Agent, live as ReadonlyMap<string, Agent>);
-    case 'queues': return timers.offers.offer(key, value as QueueState, live as ReadonlyMap<string, QueueState>);
+    case 'queueEntries': return timers.offers.offer(key, value as QueueEntry, live as ReadonlyMap<string, QueueEntry>);
     case 'pending': return timers.pending.offer(key, value as PendingRequest, live as ReadonlyMap<string, PendingRequest>);
     default: return undefined;
   }

@@ -9,17 +9,22 @@ import { routeTick } from './routing.js';
 import { oldestDedup } from './state.js';
 import type { Tx } from './tx.js';
 
+/**
+ * What is due now, found through the derived timers (derived.ts): the work of a tick grows with what
+ * is due, not with the agents, parked calls or pending requests held.
+ */
 export function onTick(tx: Tx): void {
   routeTick(tx);
-  for (const a of [...tx.state.agents.values()]) {
-    if (a.state !== 'AfterCallWork' || a.wrapUpUntil === undefined || a.wrapUpUntil > tx.now) continue;
+  const { agents, pending } = tx.state;
+  for (const [dn, a] of tx.state.timers.wrapUps.due(agents, tx.now)) {
+    if (agents.get(dn) !== a || a.state !== 'AfterCallWork' || a.wrapUpUntil === undefined || a.wrapUpUntil > tx.now) continue;
     const step = stepAgent(tx, a.dn, { kind: 'wrapUpEnded' });
     if (step?.ok && step.to === 'Ready' && a.queue) distribute(tx, a.queue);
   }
   acdTick(tx);
   const timeout = pendingTimeout(tx.ctx.config);
-  for (const p of [...tx.state.pending.values()]) {
-    if (p.since + timeout > tx.now) continue;
+  for (const [id, p] of tx.state.timers.pending.due(pending, tx.now - timeout)) {
+    if (pending.get(id) !== p || p.since + timeout > tx.now) continue;
     // No dedup record: if the switch did run it, a retry gets the switch's duplicate answer.
     tx.del('pending', p.commandId);
     if (tx.state.dedup.has(p.commandId)) continue; // answered by an event; only the CommandResult was lost
@@ -71,7 +76,7 @@ export function nextDeadline(state: CoreState, config: CoreConfig = defaultCoreC
   at(timers.routes.min(state.routeRequests));
   at(timers.wrapUps.min(state.agents));
   const timeout = pendingTimeout(config);
-  const offer = timers.offers.min(state.queues);
+  const offer = timers.offers.min(state.queueEntries);
   if (offer !== undefined) at(offer + timeout);
   const pending = timers.pending.min(state.pending);
   if (pending !== undefined) at(pending + timeout);

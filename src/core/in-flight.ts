@@ -10,12 +10,9 @@ import type { CoreState, SwitchCommand } from './api.js';
 export function commandsInFlight(state: CoreState): SwitchCommand[] {
   const out: SwitchCommand[] = [];
   for (const p of state.pending.values()) if (p.command) out.push(p.command);
-  for (const q of state.queues.values()) {
-    for (const w of q.waiting) {
-      if (!w.offer) continue;
-      const call = state.calls.get(w.connId);
-      if (call) out.push({ commandId: w.offer.commandId, deflect: { callId: call.switchCallId, dn: q.dn, to: w.offer.agentDn } });
-    }
+  for (const [connId, w] of state.timers.offers.due(state.queueEntries, Number.MAX_SAFE_INTEGER)) {
+    const call = w.offer ? state.calls.get(connId) : undefined;
+    if (call) out.push({ commandId: w.offer!.commandId, deflect: { callId: call.switchCallId, dn: w.queue, to: w.offer!.agentDn } });
   }
   return out;
 }

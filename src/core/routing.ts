@@ -2,6 +2,7 @@
 // route point) where to go. RequestRouteCall answers; without an answer within the route point's
 // timeout the core routes the call to the route point's default target itself.
 import type { Call, RouteRequest } from './api.js';
+import { autoCommandId } from './acd.js';
 import { callEvent } from './call-events.js';
 import { routePointConfig } from './config.js';
 import type { Tx } from './tx.js';
@@ -24,8 +25,9 @@ export function routeIssued(tx: Tx, rr: RouteRequest): void {
 
 /** Route requests whose time is up go to the default target (retried every timeout until the call moves). */
 export function routeTick(tx: Tx): void {
-  for (const rr of [...tx.state.routeRequests.values()]) {
-    if (rr.deadline > tx.now) continue;
+  const live = tx.state.routeRequests;
+  for (const [connId, rr] of tx.state.timers.routes.due(live, tx.now)) {
+    if (live.get(connId) !== rr || rr.deadline > tx.now) continue;
     const call = tx.state.calls.get(rr.connId);
     if (!call) {
       tx.del('routeRequests', rr.connId);
@@ -33,7 +35,7 @@ export function routeTick(tx: Tx): void {
     }
     routeIssued(tx, rr);
     if (!tx.ctx.switchUp || !rr.defaultTarget) continue;
-    const commandId = `auto:${call.connId}:${call.autoCommands}`;
+    const commandId = autoCommandId(call);
     tx.put('calls', call.connId, { ...call, autoCommands: call.autoCommands + 1 });
     tx.command({ commandId, deflect: { callId: call.switchCallId, dn: rr.routePoint, to: rr.defaultTarget } });
   }

@@ -3,7 +3,7 @@
 // no longer has are dropped; calls it has that the core did not know get new ConnIDs.
 import type { sw } from '../common/switch-proto.js';
 import type { Call, Device } from './api.js';
-import { distribute, releaseReservation, removeFromQueue } from './acd.js';
+import { distribute, joinQueue, releaseReservation, removeFromQueue } from './acd.js';
 import { callEndedAt, dropCall, newCall } from './calls.js';
 import { queueConfig, routePointConfig } from './config.js';
 import { dnTypeOf, partiesOf } from './switch-map.js';
@@ -40,9 +40,8 @@ export function onSwitchSnapshot(tx: Tx, snap: sw.ISnapshot): void {
       const cfg = routePointConfig(tx.ctx.config, call.parkedAt.dn);
       tx.put('routeRequests', call.connId, { connId: call.connId, routePoint: call.parkedAt.dn, deadline: tx.now + cfg.timeoutMs, defaultTarget: cfg.defaultTarget });
     }
-    if (call.parkedAt?.kind === 'queue' && !tx.state.queues.get(call.parkedAt.dn)?.waiting.some((w) => w.connId === call.connId)) {
-      const q = tx.state.queues.get(call.parkedAt.dn) ?? { dn: call.parkedAt.dn, waiting: [] };
-      tx.put('queues', q.dn, { dn: q.dn, waiting: [...q.waiting, { connId: call.connId, since: tx.now, treatment: queueConfig(tx.ctx.config, q.dn).treatment }] });
+    if (call.parkedAt?.kind === 'queue' && tx.state.queueEntries.get(call.connId)?.queue !== call.parkedAt.dn) {
+      joinQueue(tx, call.connId, call.parkedAt.dn, tx.now, queueConfig(tx.ctx.config, call.parkedAt.dn).treatment);
     }
   }
   for (const call of [...tx.state.calls.values()]) {
@@ -51,14 +50,12 @@ export function onSwitchSnapshot(tx: Tx, snap: sw.ISnapshot): void {
     dropCall(tx, call);
   }
   for (const rr of [...tx.state.routeRequests.values()]) if (tx.state.calls.get(rr.connId)?.parkedAt?.dn !== rr.routePoint) tx.del('routeRequests', rr.connId);
-  for (const q of [...tx.state.queues.values()]) {
-    for (const w of q.waiting) {
-      if (tx.state.calls.get(w.connId)?.parkedAt?.dn === q.dn) continue;
-      removeFromQueue(tx, q.dn, w.connId);
-      if (w.offer) releaseReservation(tx, w.offer.agentDn);
-    }
+  for (const w of [...tx.state.queueEntries.values()]) {
+    if (tx.state.calls.get(w.connId)?.parkedAt?.dn === w.queue) continue;
+    removeFromQueue(tx, w.queue, w.connId);
+    if (w.offer) releaseReservation(tx, w.offer.agentDn);
   }
   for (const dn of touched) callEndedAt(tx, dn);
   tx.switchSeqApplied(snap.lastSeq ?? 0);
-  for (const q of [...tx.state.queues.keys()]) distribute(tx, q);
+  for (const q of [...tx.state.queueIndex.lines.keys()]) distribute(tx, q);
 }

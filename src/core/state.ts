@@ -3,6 +3,7 @@
 // equal, and canonicalState() proves it.
 import type { Agent, Call, CollectionName, CoreState, DedupRecord, Delta, JournalEntry } from './api.js';
 import { createTimers, offerTimer, reindexAgent } from './derived.js';
+import { createQueueIndex, isQueueEntry, reindexQueueEntry } from './queue-index.js';
 
 export function createState(): CoreState {
   return {
@@ -15,6 +16,7 @@ export function createState(): CoreState {
     registrations: new Map(),
     routeRequests: new Map(),
     queues: new Map(),
+    queueEntries: new Map(),
     pending: new Map(),
     dedup: new Map(),
     journal: [],
@@ -22,6 +24,7 @@ export function createState(): CoreState {
     callsByDN: new Map(),
     journalByCommand: new Map(),
     dedupOrder: { keys: [], head: 0 },
+    queueIndex: createQueueIndex(),
     readyByQueue: new Map(),
     timers: createTimers(),
     version: 0,
@@ -37,6 +40,7 @@ export function applyDelta(state: CoreState, d: Delta): void {
       const old = map.get(d.key);
       if (d.coll === 'calls') unindexCall(state, old as Call | undefined);
       else if (d.coll === 'agents') reindexAgent(state.readyByQueue, old as Agent | undefined, d.value as Agent);
+      else if (d.coll === 'queueEntries') reindexQueueEntry(state.queueIndex, d.key, old, d.value);
       else if (d.coll === 'dedup' && old === undefined && !map.has(d.key)) state.dedupOrder.keys.push(d.key);
       map.set(d.key, d.value);
       if (d.coll === 'calls') indexCall(state, d.value as Call);
@@ -47,6 +51,7 @@ export function applyDelta(state: CoreState, d: Delta): void {
       const map = collection(state, d.coll);
       if (d.coll === 'calls') unindexCall(state, map.get(d.key) as Call | undefined);
       else if (d.coll === 'agents') reindexAgent(state.readyByQueue, map.get(d.key) as Agent | undefined, undefined);
+      else if (d.coll === 'queueEntries') reindexQueueEntry(state.queueIndex, d.key, map.get(d.key), undefined);
       map.delete(d.key);
       if (d.coll === 'dedup') compactDedupOrder(state);
       return;
@@ -148,7 +153,7 @@ function unindexCall(state: CoreState, call: Call | undefined): void {
   }
 }
 
-const COLLECTIONS: CollectionName[] = ['devices', 'calls', 'agents', 'registrations', 'routeRequests', 'queues', 'pending', 'dedup'];
+const COLLECTIONS: CollectionName[] = ['devices', 'calls', 'agents', 'registrations', 'routeRequests', 'queues', 'queueEntries', 'pending', 'dedup'];
 
 /** The deltas that rebuild `state` from createState() (full resync of a backup). */
 export function snapshotDeltas(state: CoreState): Delta[] {
@@ -160,7 +165,11 @@ export function snapshotDeltas(state: CoreState): Delta[] {
   return out;
 }
 
-/** Deterministic JSON of the replicated part of the state (derived indexes left out): equal states, equal strings. */
+/**
+ * Deterministic JSON of the replicated part of the state (derived indexes left out): equal states,
+ * equal strings. Queue entries are shown inside their queue, oldest first (`queues[dn].waiting`, as
+ * an operator reads a queue in /debug/state), ordered from their own `order` fields, not the index.
+ */
 export function canonicalState(state: CoreState): string {
   const obj: Record<string, unknown> = {
     seq: state.seq,
@@ -168,8 +177,41 @@ export function canonicalState(state: CoreState): string {
     appliedSwitchSeq: state.appliedSwitchSeq,
     journal: state.journal,
   };
-  for (const coll of COLLECTIONS) obj[coll] = Object.fromEntries([...collection(state, coll)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+  for (const coll of COLLECTIONS) {
+    if (coll === 'queues' || coll === 'queueEntries') continue;
+    obj[coll] = Object.fromEntries([...collection(state, coll)].sort(([a], [b]) => compare(a, b)));
+  }
+  obj.queues = canonicalQueues(state);
   return canonicalJson(obj);
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Every queue record with its waiting callers; an entry whose key is not its ConnID (never written by the core) keeps its key. */
+function canonicalQueues(state: CoreState): Record<string, unknown> {
+  const waiting = new Map<string, [string, unknown][]>();
+  for (const [key, e] of state.queueEntries as Map<string, unknown>) {
+    const dn = isQueueEntry(e) ? e.queue : '';
+    let list = waiting.get(dn);
+    if (!list) waiting.set(dn, (list = []));
+    list.push([key, e]);
+  }
+  const out: Record<string, unknown> = {};
+  for (const dn of [...new Set([...state.queues.keys(), ...waiting.keys()])].sort(compare)) {
+    const list = (waiting.get(dn) ?? []).sort(([ka, a], [kb, b]) => orderOf(a) - orderOf(b) || compare(ka, kb));
+    const q = state.queues.get(dn) as unknown;
+    out[dn] = {
+      ...(q !== null && typeof q === 'object' ? q : { value: q }),
+      waiting: list.map(([key, e]) => (isQueueEntry(e) && e.connId === key ? e : { key, entry: e })),
+    };
+  }
+  return out;
+}
+
+function orderOf(e: unknown): number {
+  return isQueueEntry(e) ? e.order : Number.MAX_SAFE_INTEGER;
 }
 
 /** JSON with object keys sorted and undefined members dropped (as JSON.stringify drops them). */

@@ -1,5 +1,5 @@
 // Read-only views of the state for the gateway: what a DN looks like, who registered what, replay.
-import type { CoreState, JournalEntry } from './api.js';
+import type { CoreState, JournalEntry, QueueEntry } from './api.js';
 import type { TEvent } from '../protocol/messages.js';
 import { callInfo } from './call-events.js';
 import { firstIndexAfter } from './state.js';
@@ -42,4 +42,10 @@ export function replay(state: CoreState, clientName: string, afterSeq: number): 
     if (dns.has(state.journal[i].dn)) entries.push(state.journal[i]);
   }
   return { ok: true, entries };
+}
+
+/** The callers waiting in queue `dn`, oldest first (the derived line: no sort, no scan of other queues). */
+export function waitingCallers(state: CoreState, dn: string): QueueEntry[] {
+  const line = state.queueIndex.lines.get(dn);
+  return line ? [...line.ordered()].map(([, e]) => e) : [];
 }

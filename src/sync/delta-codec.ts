@@ -12,6 +12,7 @@ const COLL_TO_WIRE: Record<CollectionName, sy.Collection> = {
   registrations: sy.Collection.REGISTRATIONS,
   routeRequests: sy.Collection.ROUTE_REQUESTS,
   queues: sy.Collection.QUEUES,
+  queueEntries: sy.Collection.QUEUE_ENTRIES,
   pending: sy.Collection.PENDING,
   dedup: sy.Collection.DEDUP,
 };

@@ -1,5 +1,6 @@
 // ACD queues and route points: longest-idle order, FIFO callers, abandon, route timeout to default.
 import t from 'tap';
+import { waitingCallers } from '../../src/core/index.js';
 import { Rig, answerOf, seqOf } from '../helpers/core-rig.js';
 
 const CFG = { routePoints: { '8000': { defaultTarget: '7000', timeoutMs: 5000 } }, queues: { '7000': { wrapUpMs: 0, treatment: 'music' } } };
@@ -21,7 +22,7 @@ t.test('ACD: FIFO callers go to the longest-idle Ready agent, each agent reserve
   const fifth = rig.inbound('4155550105', '7000');
   t.same(seqOf(fourth), ['7000:EventQueued']);
   t.same(seqOf(fifth), ['7000:EventQueued']);
-  t.same(rig.state.queues.get('7000')?.waiting.map((w) => w.treatment), ['music', 'music']);
+  t.same(waitingCallers(rig.state, '7000').map((w) => w.treatment), ['music', 'music']);
 
   // 5001 finishes first (no wrap-up): gets the oldest waiting caller (fourth).
   const c2 = rig.connIdOf(second.callId);
@@ -29,7 +30,7 @@ t.test('ACD: FIFO callers go to the longest-idle Ready agent, each agent reserve
   const rel = rig.req('d', { request: 'RequestReleaseCall', thisDN: '5001', connId: c2 });
   t.same(seqOf(rel), ['5001:EventReleased', '7000:EventDiverted', '5001:EventRinging']);
   t.equal(rel.events[2].event.connId, rig.connIdOf(fourth.callId));
-  t.same(rig.state.queues.get('7000')?.waiting.map((w) => w.connId), [rig.connIdOf(fifth.callId)]);
+  t.same(waitingCallers(rig.state, '7000').map((w) => w.connId), [rig.connIdOf(fifth.callId)]);
 });
 
 t.test('ACD: caller abandons while queued; abandon of an offered call frees the agent', async (t) => {
@@ -38,7 +39,8 @@ t.test('ACD: caller abandons while queued; abandon of an offered call frees the 
   const bye = rig.callerHangup(q.callId);
   t.same(seqOf(bye), ['7000:EventAbandoned']);
   t.match(bye.events[0].event, { callState: 'Abandoned', connId: rig.connIdOf(q.callId) ?? bye.events[0].event.connId, otherDN: '4155550101' });
-  t.notOk(rig.state.queues.has('7000'));
+  t.same(waitingCallers(rig.state, '7000'), []);
+  t.equal(rig.state.queueEntries.size, 0, 'no entry left behind');
   t.equal(rig.state.calls.size, 0);
 
   // Offer in flight (switch not answering yet), then the caller hangs up: the agent is Ready again.
@@ -66,7 +68,8 @@ t.test('ACD: an offer the switch never answers is re-issued with the same comman
   const refused = rig.feed({ kind: 'commandResult', result: { commandId: cmd.commandId, ok: false, errorCode: 'InvalidState' } });
   t.same(refused.events, []);
   t.equal(rig.state.agents.get('5001')?.state, 'Ready');
-  t.notOk(rig.state.queues.get('7000')?.waiting[0].offer);
+  t.notOk(waitingCallers(rig.state, '7000')[0]?.offer);
+  t.equal(waitingCallers(rig.state, '7000').length, 1, 'the caller waits again');
 });
 
 t.test('route point: no router within the timeout -> default target', async (t) => {

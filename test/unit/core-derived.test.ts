@@ -2,7 +2,7 @@
 // step of a mixed workload, on the primary and on a replica built from the deltas; and the journal is
 // trimmed in chunks without ever exceeding its bounds.
 import t from 'tap';
-import { applyDelta, createState, nextDeadline, type Agent, type CoreConfig, type CoreState, type Delta } from '../../src/core/index.js';
+import { applyDelta, createState, nextDeadline, waitingCallers, type Agent, type CoreConfig, type CoreState, type Delta } from '../../src/core/index.js';
 import { Rig } from '../helpers/core-rig.js';
 
 const EXT = ['5000', '5001', '5002', '5003', '5004', '5005', '5006', '5007'];
@@ -26,6 +26,34 @@ function scanReady(s: CoreState): Record<string, string[]> {
   return out;
 }
 
+/** Each queue's callers by a full scan, in `order` (the FIFO the queue index must keep), the first one not offered, and the agents offered a call. */
+function scanQueues(s: CoreState): { lines: Record<string, string[]>; free: Record<string, string>; offered: string[] } {
+  const by: Record<string, { order: number; connId: string; offer?: unknown }[]> = {};
+  for (const e of s.queueEntries.values()) (by[e.queue] ??= []).push(e);
+  const lines: Record<string, string[]> = {};
+  const free: Record<string, string> = {};
+  for (const [q, list] of Object.entries(by).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    list.sort((a, b) => a.order - b.order);
+    lines[q] = list.map((e) => e.connId);
+    const f = list.find((e) => !e.offer);
+    if (f) free[q] = f.connId;
+  }
+  const offered = [...s.queueEntries.values()].flatMap((e) => (e.offer ? [e.offer.agentDn] : [])).sort();
+  return { lines, free, offered };
+}
+
+function indexedQueues(s: CoreState): ReturnType<typeof scanQueues> {
+  const lines: Record<string, string[]> = {};
+  const free: Record<string, string> = {};
+  for (const [q, line] of [...s.queueIndex.lines].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    lines[q] = waitingCallers(s, q).map((e) => e.connId);
+    const f = line.firstFree();
+    if (f) free[q] = f[0];
+  }
+  const offered = [...s.queueIndex.offersTo].flatMap(([dn, n]) => Array<string>(n).fill(dn)).sort();
+  return { lines, free, offered };
+}
+
 function indexedReady(s: CoreState): Record<string, string[]> {
   return Object.fromEntries([...s.readyByQueue].map(([q, list]) => [q, list.map((a) => a.dn)]));
 }
@@ -36,7 +64,7 @@ function scanDeadline(s: CoreState, config: CoreConfig): number | undefined {
   const timeout = config.pendingTimeoutMs ?? 10_000;
   for (const rr of s.routeRequests.values()) if (rr.deadline !== Number.MAX_SAFE_INTEGER) times.push(rr.deadline);
   for (const a of s.agents.values()) if (a.state === 'AfterCallWork' && a.wrapUpUntil !== undefined) times.push(a.wrapUpUntil);
-  for (const q of s.queues.values()) for (const w of q.waiting) if (w.offer) times.push(w.offer.at + timeout);
+  for (const w of s.queueEntries.values()) if (w.offer) times.push(w.offer.at + timeout);
   for (const p of s.pending.values()) times.push(p.since + timeout);
   if (s.journal.length > 0) times.push(Date.parse(s.journal[0].event.time!) + config.journal.maxAgeMs);
   const first = s.dedup.values().next();
@@ -50,7 +78,7 @@ t.test('ready index and timers equal a full scan at every step, on the primary a
   let applied = 0;
   let checks = 0;
   let mismatches = 0;
-  const seen = { acw: 0, offers: 0, pending: 0, routes: 0, ready: 0 };
+  const seen = { acw: 0, offers: 0, waiting: 0, pending: 0, routes: 0, ready: 0 };
   const check = (what: string): void => {
     for (const d of JSON.parse(JSON.stringify(rig.all.deltas.slice(applied))) as Delta[]) applyDelta(replica, d);
     applied = rig.all.deltas.length;
@@ -58,9 +86,11 @@ t.test('ready index and timers equal a full scan at every step, on the primary a
       checks++;
       const okReady = JSON.stringify(indexedReady(s)) === JSON.stringify(scanReady(s));
       const okDeadline = nextDeadline(s, rig.config) === scanDeadline(s, rig.config);
-      if (!okReady || !okDeadline) {
+      const okQueues = JSON.stringify(indexedQueues(s)) === JSON.stringify(scanQueues(s));
+      if (!okReady || !okDeadline || !okQueues) {
         mismatches++;
         t.same(indexedReady(s), scanReady(s), `${name} ready index after ${what}`);
+        t.same(indexedQueues(s), scanQueues(s), `${name} queue index after ${what}`);
         t.equal(nextDeadline(s, rig.config), scanDeadline(s, rig.config), `${name} deadline after ${what}`);
       }
     }
@@ -107,7 +137,8 @@ t.test('ready index and timers equal a full scan at every step, on the primary a
       rig.tick(0);
     }
     seen.acw += [...rig.state.agents.values()].some((a) => a.state === 'AfterCallWork') ? 1 : 0;
-    seen.offers += [...rig.state.queues.values()].some((q) => q.waiting.some((w) => w.offer)) ? 1 : 0;
+    seen.offers += [...rig.state.queueEntries.values()].some((w) => w.offer) ? 1 : 0;
+    seen.waiting += [...rig.state.queueIndex.lines.values()].some((l) => l.size >= 2) ? 1 : 0;
     seen.pending += rig.state.pending.size > 0 ? 1 : 0;
     seen.routes += rig.state.routeRequests.size > 0 ? 1 : 0;
     seen.ready += rig.state.readyByQueue.size > 0 ? 1 : 0;

@@ -20,7 +20,7 @@ t.test('pending requests and ACD offers whose commands were dropped are re-sent 
   const queued = rig.inbound('41000002', '7000'); // the ACD offers it to the longest-idle agent
   const queuedConn = rig.connIdOf(queued.callId);
   t.equal(rig.held.length, 2, 'the answer and the ACD Deflect went out (and were dropped)');
-  const agent = rig.state.queues.get('7000')!.waiting[0]!.offer!.agentDn;
+  const agent = rig.state.queueEntries.get(queuedConn!)!.offer!.agentDn;
 
   const again = commandsInFlight(rig.state);
   t.same(again.map((c) => c.commandId).sort(), [...rig.held.map((c) => c.commandId)].sort(), 'exactly the dropped commands, same ids');

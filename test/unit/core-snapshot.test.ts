@@ -1,7 +1,7 @@
 // The switch Snapshot rebuilds devices and the calls the switch knows (no events), parks calls at route
 // points and queues, drops calls the switch no longer has, and sets the applied switch seq.
 import t from 'tap';
-import { createState, describeDN } from '../../src/core/index.js';
+import { createState, describeDN, waitingCallers } from '../../src/core/index.js';
 import { Rig, seqOf } from '../helpers/core-rig.js';
 
 t.test('snapshot on an empty core rebuilds the calls quietly', async (t) => {
@@ -18,7 +18,7 @@ t.test('snapshot on an empty core rebuilds the calls quietly', async (t) => {
   t.equal(fresh.state.calls.size, 3);
   t.equal(fresh.state.devices.get('8000')?.type, 'RoutePoint');
   t.equal(fresh.state.routeRequests.size, 1);
-  t.equal(fresh.state.queues.get('7000')?.waiting.length, 1);
+  t.equal(waitingCallers(fresh.state, '7000').length, 1);
   t.match(describeDN(fresh.state, '5001'), { calls: [{ state: 'Established', ani: '4155550100' }] });
 
   // A call that ended meanwhile disappears with the next snapshot.
@@ -28,6 +28,6 @@ t.test('snapshot on an empty core rebuilds the calls quietly', async (t) => {
   t.same(describeDN(fresh.state, '5001').calls, []);
   // And the rebuilt core goes on with the switch's events.
   fresh.agentReady('5002', 'a2');
-  t.equal(fresh.state.queues.has('7000'), false, 'the waiting caller went to the new Ready agent');
+  t.same(waitingCallers(fresh.state, '7000'), [], 'the waiting caller went to the new Ready agent');
   t.equal(fresh.state.calls.get(fresh.connIdOf([...old.sw.calls.values()].find((c) => c.dnis === '7000')!.callId))?.parties.find((p) => p.dn === '5002')?.state, 'Ringing');
 });
