@@ -18,12 +18,19 @@ function hasOffer(e: QueueEntry): boolean {
   return e.offer !== undefined && e.offer !== null;
 }
 
+/** FIFO order: by `order`, then by key (equal orders exist only for a moment, e.g. while a rollback restores entries). */
+function slotBefore(orderA: number, keyA: string, orderB: number, keyB: string): boolean {
+  return orderA < orderB || (orderA === orderB && keyA < keyB);
+}
+
 /**
  * One queue's waiting callers. `members` holds the live entries by key; two orderings over it keep
  * stale slots (lazy deletion) and drop them when they reach the front or when they outnumber the
  * live ones:
- * - `fifo`: every member's (order, key), ascending: the queue as callers see it;
- * - `free`: a min-heap of (order, key) of members without an offer: the next caller to offer.
+ * - `fifo*` (from `fifoHead`): every member's (order, key), ascending: the queue as callers see it;
+ * - `free*`: a min-heap of (order, key) of members without an offer: the next caller to offer.
+ * Parallel arrays of numbers and strings, not an object per slot: 10,000 waiting callers are two
+ * arrays for the garbage collector, not 10,000 small objects.
  * A slot counts while `members` holds an entry under its key with its order (and, in `free`, no offer).
  */
 export class QueueLine {
@@ -81,10 +88,10 @@ export class QueueLine {
     return this.members.get(this.fifoKeys[i]!)?.order === this.fifoOrders[i];
   }
 
-  /** Appends (the usual case: the counter only grows) or inserts at the order's place. */
+  /** Appends (the usual case: the counter only grows) or inserts at the place of (order, key). */
   private placeInFifo(key: string, order: number): void {
     const n = this.fifoOrders.length;
-    if (n === this.fifoHead || this.fifoOrders[n - 1]! < order) {
+    if (n === this.fifoHead || slotBefore(this.fifoOrders[n - 1]!, this.fifoKeys[n - 1]!, order, key)) {
       this.fifoOrders.push(order);
       this.fifoKeys.push(key);
       return;
@@ -93,12 +100,12 @@ export class QueueLine {
     let hi = n;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.fifoOrders[mid]! < order) lo = mid + 1;
+      if (slotBefore(this.fifoOrders[mid]!, this.fifoKeys[mid]!, order, key)) lo = mid + 1;
       else hi = mid;
     }
-    for (let i = lo; i < n && this.fifoOrders[i] === order; i++) if (this.fifoKeys[i] === key) return; // its slot is there already (one slot per key and order)
+    if (lo < n && this.fifoOrders[lo] === order && this.fifoKeys[lo] === key) return; // its slot is there already (one per key and order)
     if (lo === this.fifoHead && lo > 0) {
-      this.fifoHead--; // back at the front: reuse a consumed slot
+      this.fifoHead--; // back at the front (a rollback): reuse a consumed slot
       this.fifoOrders[this.fifoHead] = order;
       this.fifoKeys[this.fifoHead] = key;
       return;
@@ -143,9 +150,7 @@ export class QueueLine {
   }
 
   private before(i: number, j: number): boolean {
-    const a = this.freeOrders[i]!;
-    const b = this.freeOrders[j]!;
-    return a < b || (a === b && this.freeKeys[i]! < this.freeKeys[j]!);
+    return slotBefore(this.freeOrders[i]!, this.freeKeys[i]!, this.freeOrders[j]!, this.freeKeys[j]!);
   }
 
   private swap(i: number, j: number): void {
