@@ -46,6 +46,7 @@ export class LazyMinHeap<V> {
    * nothing: a tick finds what is due without scanning the whole collection.
    */
   due(live: ReadonlyMap<string, V>, until: number): [key: string, value: V][] {
+    if (this.times.length === 0 || this.times[0]! > until) return []; // the usual tick: nothing of this kind due
     const found: { t: number; key: string; value: V }[] = [];
     const seen = new Set<string>();
     const stack = [0];
