@@ -4,7 +4,6 @@
 // event serialized once and sent to every client that registered its DN, the requester's copy with
 // its referenceId. Contract: docs/protocol.md.
 import type { IncomingMessage } from 'node:http';
-import { monitorEventLoopDelay, type IntervalHistogram } from 'node:perf_hooks';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Logger } from '../common/log.js';
@@ -19,7 +18,8 @@ import { DnIndex } from './dn-index.js';
 import { CLOSE, Session, type SendLimits } from './session.js';
 import { Authenticator, DEFAULT_AUTH } from '../auth/authenticator.js';
 import type { SecurityConfig } from '../auth/security-config.js';
-import { AdmissionControl, type AdmissionLimits } from './admission.js';
+import type { AdmissionLimits } from './admission.js';
+import { RequestTurns } from './request-turns.js';
 import { admitUpgrade, checkRequest, cheapReferenceId, refuseUpgrade, remoteAddress, type EdgeLimits, type EdgeSecurity } from './guard.js';
 
 export interface GatewayLimits extends SendLimits, EdgeLimits, AdmissionLimits {
@@ -56,14 +56,7 @@ export interface GatewayOptions {
 /** Answers remembered for the requests/outcome metric: bounded, oldest forgotten first. */
 const MAX_TRACKED_REQUESTS = 50_000;
 
-/**
- * Event-loop delay sampling window for admission control (ms): each window's MEDIAN is one
- * measurement. Sustained lag is overload; one long pause (a GC, a short SIGSTOP) moves only the tail,
- * and the requests that waited through it are answered after it, not refused.
- */
-export const LOOP_WINDOW_MS = 500;
-
-/** An admitted request waiting for its turn (admission.ts): parsed, validated, not yet run. */
+/** An admitted request waiting for its turn (request-turns.ts): parsed, validated, not yet run. */
 interface Waiting { session: Session; req: Request }
 
 export class Gateway {
@@ -79,15 +72,8 @@ export class Gateway {
   private readonly localRegs = new Map<string, Set<string>>();
   private pingTimer: NodeJS.Timeout | undefined;
 
-  /** Admission control (admission.ts): per-turn budget and load shedding. */
-  readonly admission: AdmissionControl;
-  /** Admitted requests not yet run, in arrival order; `waitingHead` is the next one. */
-  private waiting: (Waiting | undefined)[] = [];
-  private waitingHead = 0;
-  /** Invariant: true iff a setImmediate that starts a new turn's budget (and drains `waiting`) is scheduled. */
-  private turnScheduled = false;
-  private readonly loopDelay: IntervalHistogram;
-  private readonly loopTimer: NodeJS.Timeout;
+  /** Admission control and the per-turn budget of desktop requests (request-turns.ts). */
+  private readonly turns: RequestTurns<Waiting>;
 
   /** Auth, origins (guard.ts): refusals at the edge. */
   private readonly edge: EdgeSecurity;
@@ -100,18 +86,10 @@ export class Gateway {
     if (o.limits.pingIntervalMs > 0) this.pingTimer = setInterval(() => this.ping(), o.limits.pingIntervalMs).unref();
     o.metrics.gauge('tandem_clients', 'Open desktop connections that sent RequestOpen.', () => this.byClient.size);
     o.metrics.gauge('tandem_connections', 'Open WebSocket connections.', () => this.sessions.size);
-    this.admission = new AdmissionControl(o.limits);
-    this.loopDelay = monitorEventLoopDelay({ resolution: 10 });
-    this.loopDelay.enable();
-    this.loopTimer = setInterval(() => {
-      this.admission.loopDelay(this.loopDelay.percentile(50) / 1e6);
-      this.loopDelay.reset();
-    }, LOOP_WINDOW_MS).unref();
-    o.metrics.gauge('tandem_requests_queued', 'Desktop requests admitted and not yet run (tserver.maxQueuedRequests).', () => this.admission.queued);
+    this.turns = new RequestTurns<Waiting>(o.limits, (w) => { if (!w.session.closing) this.run(w.session, w.req); }, () => o.batch.oldestUnreleasedAt());
+    o.metrics.gauge('tandem_requests_queued', 'Desktop requests admitted and not yet run (tserver.maxQueuedRequests).', () => this.turns.admission.queued);
     o.metrics.gauge('tandem_overloaded', '1 while new desktop requests are answered Overloaded, by reason (queue, eventLoopDelay, unreleased).', () => {
-      const now = Date.now();
-      this.admission.unreleasedSince(this.o.batch.oldestUnreleasedAt());
-      const reason = this.admission.overloadReason(now);
+      const reason = this.turns.overloadReason(Date.now());
       return (['queue', 'eventLoopDelay', 'unreleased'] as const).map((r) => ({ labels: { reason: r }, value: reason === r ? 1 : 0 }));
     });
   }
@@ -159,8 +137,7 @@ export class Gateway {
 
   close(): void {
     clearInterval(this.pingTimer);
-    clearInterval(this.loopTimer);
-    this.loopDelay.disable();
+    this.turns.close();
     for (const s of this.sessions) s.close(CLOSE.goingAway, 'server stopping');
     this.wss.close();
   }
@@ -221,59 +198,13 @@ export class Gateway {
     this.o.metrics.inc('tandem_requests_received_total', 'Requests received, by type.', { request: req.request });
     // Shedding only while serving: a server that is not answers NotPrimary (cheap, and it sends the SDK elsewhere).
     if (req.request !== 'RequestOpen' && this.o.role.serving) {
-      const now = Date.now();
-      this.admission.unreleasedSince(this.o.batch.oldestUnreleasedAt());
-      const a = this.admission.offer(now);
+      const a = this.turns.offer({ session, req }, Date.now());
       if (!a.admitted) {
         this.o.metrics.inc('tandem_overload_refusals_total', 'Requests answered Overloaded by admission control, by reason.', { reason: a.reason });
         return this.reject(session, req.request, 'Overloaded', a.message, req.referenceId, { retryAfterMs: a.retryAfterMs });
       }
     } else {
-      this.admission.admitAlways();
-    }
-    // Below the turn's budget and nobody waiting: run now (no extra hop at normal load).
-    if (this.waitingHead === this.waiting.length && this.admission.takeTurnSlot()) {
-      this.scheduleTurn();
-      return this.runAdmitted(session, req);
-    }
-    this.waiting.push({ session, req });
-    this.scheduleTurn();
-  }
-
-  /** The next turn starts a fresh budget and runs waiting requests up to it. */
-  private scheduleTurn(): void {
-    if (this.turnScheduled) return;
-    this.turnScheduled = true;
-    setImmediate(() => this.turn());
-  }
-
-  private turn(): void {
-    this.turnScheduled = false;
-    this.admission.newTurn();
-    let ran = false;
-    while (this.waitingHead < this.waiting.length && this.admission.takeTurnSlot()) {
-      const w = this.waiting[this.waitingHead]!;
-      this.waiting[this.waitingHead++] = undefined;
-      ran = true;
-      this.runAdmitted(w.session, w.req);
-    }
-    if (this.waitingHead === this.waiting.length) {
-      this.waiting = [];
-      this.waitingHead = 0;
-    } else if (this.waitingHead > 4096 && this.waitingHead * 2 > this.waiting.length) {
-      this.waiting = this.waiting.slice(this.waitingHead);
-      this.waitingHead = 0;
-    }
-    // Slots were used: the turn after this one needs its budget back (and runs what still waits).
-    if (ran) this.scheduleTurn();
-  }
-
-  /** Runs one admitted request; it stops counting as queued whatever happens. */
-  private runAdmitted(session: Session, req: Request): void {
-    try {
-      if (!session.closing) this.run(session, req);
-    } finally {
-      this.admission.done();
+      this.turns.admit({ session, req });
     }
   }
 
