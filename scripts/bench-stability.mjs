@@ -10,7 +10,8 @@
 //   hang      at --stall-rate calls/s, SIGSTOP the primary for 1.5 s, --runs times: SIGSTOP → backup
 //             serving (its 'role changed' to primary), then SIGCONT and wait for the pair to recover;
 //   kill      the same with kill -9 (the killed server is restarted and rejoins).
-// Writes a markdown section with the command to --out (default docs/stability-results.md).
+// Writes the results with the command to --out (default a temp file) and, with --write, as the section
+// "## Stability" of docs/benchmarks.md (kept by `npm run bench`, which rewrites the rest).
 import { parseArgs } from 'node:util';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,9 +21,10 @@ import { startSystem, benchConfig } from './lib/system.mjs';
 import { forkWorker } from './lib/workers.mjs';
 import { loadStep } from './lib/load-step.mjs';
 import { fmt, pct, sleep } from './lib/stats.mjs';
-import { machineInfo } from './lib/bench-report.mjs';
+import { machineInfo, STABILITY_HEADING } from './lib/bench-report.mjs';
+import { upsertSection } from './lib/chaos-report.mjs';
 
-const USAGE = 'usage: node scripts/bench-stability.mjs [--scenarios overload,stalls,hang,kill] [--knee 750] [--rate N] [--secs 60] [--runs 5] [--desktops 800] [--stall-rate 200] [--stall-ms 240] [--hang-runs 20] [--out docs/stability-results.md]';
+const USAGE = 'usage: node scripts/bench-stability.mjs [--scenarios overload,stalls,hang,kill] [--knee 750] [--rate N] [--secs 60] [--runs 5] [--desktops 800] [--stall-rate 200] [--stall-ms 240] [--hang-runs 20] [--out FILE] [--write]\n  --out FILE: the results (markdown) there (default: a temp file, printed); --write: also as the section "## Stability" of docs/benchmarks.md';
 let a;
 try {
   ({ values: a } = parseArgs({
@@ -36,7 +38,8 @@ try {
       'stall-rate': { type: 'string', default: '200' },
       'stall-ms': { type: 'string', default: '240' },
       'hang-runs': { type: 'string', default: '20' },
-      out: { type: 'string', default: join(ROOT, 'docs', 'stability-results.md') },
+      out: { type: 'string' },
+      write: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   }));
@@ -152,9 +155,9 @@ for (const sc of o.scenarios) {
   else { console.error(`unknown scenario ${sc}\n${USAGE}`); process.exit(2); }
 }
 
-const md = [`# Stability results`, '', `Command: \`${command}\` (${results.started}; ${results.machine.nproc} × ${results.machine.model}, load average at start ${results.machine.loadavg.map((x) => x.toFixed(1)).join(" ")})`, ''];
+const md = [STABILITY_HEADING, '', `Command: \`${command}\` (${results.started}; ${results.machine.nproc} × ${results.machine.model}, load average at start ${results.machine.loadavg.map((x) => x.toFixed(1)).join(" ")})`, ''];
 if (results.overload) {
-  md.push(`## Overload: ${o.rate} calls/s offered (2 × knee ${knee}) for ${o.secs} s, ${o.desktops} desktops, ack mode`, '', '| run | sustained calls/s | % of knee | unplanned failovers | Overloaded answers (retried) | NotPrimary | other errors | unanswered | event p99 ms |', '|---|---|---|---|---|---|---|---|---|');
+  md.push(`### Overload: ${o.rate} calls/s offered (2 × knee ${knee}) for ${o.secs} s, ${o.desktops} desktops, ack mode`, '', '| run | sustained calls/s | % of knee | unplanned failovers | Overloaded answers (retried) | NotPrimary | other errors | unanswered | event p99 ms |', '|---|---|---|---|---|---|---|---|---|');
   results.overload.forEach((r, i) => {
     const other = Object.entries(r.errors).filter(([k]) => k !== 'Overloaded' && k !== 'NotPrimary').map(([k, v]) => `${k} ${v}`).join(', ') || '0';
     md.push(`| ${i + 1} | ${fmt(r.sustained)} | ${fmt(100 * r.sustained / knee)} | ${r.failovers} | ${r.errors.Overloaded ?? 0} (${r.retries}) | ${r.errors.NotPrimary ?? 0} | ${other} | ${r.unanswered} | ${fmt(r.p99)} |`);
@@ -163,14 +166,19 @@ if (results.overload) {
 }
 if (results.stalls) {
   const s = results.stalls;
-  md.push(`## Stalls: SIGSTOP ${o.stallMs} ms of the primary every 3 s for ${o.secs} s at ${o.stallRate} calls/s`, '', '| stalls | failovers | calls offered | calls answered | answered % | NotPrimary | unanswered | event p99 ms |', '|---|---|---|---|---|---|---|---|',
+  md.push(`### Stalls: SIGSTOP ${o.stallMs} ms of the primary every 3 s for ${o.secs} s at ${o.stallRate} calls/s`, '', '| stalls | failovers | calls offered | calls answered | answered % | NotPrimary | unanswered | event p99 ms |', '|---|---|---|---|---|---|---|---|',
     `| ${s.stalls} | ${s.failovers} | ${s.offered} | ${s.rings} | ${fmt(100 * s.answered)} | ${s.notPrimary} | ${s.unanswered} | ${fmt(s.p99)} |`, '');
 }
 for (const k of ['hang', 'kill']) {
   const r = results[k];
   if (!r) continue;
-  md.push(`## ${k === 'hang' ? 'Hang (SIGSTOP 1.5 s)' : 'kill -9'} at ${o.stallRate} calls/s: signal → backup serving`, '', '| runs | p50 ms | p99 ms | max ms |', '|---|---|---|---|', `| ${r.runs} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.max)} |`, '', `All runs (ms): ${r.times.join(', ')}`, '');
+  md.push(`### ${k === 'hang' ? 'Hang (SIGSTOP 1.5 s)' : 'kill -9'} at ${o.stallRate} calls/s: signal → backup serving`, '', '| runs | p50 ms | p99 ms | max ms |', '|---|---|---|---|', `| ${r.runs} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.max)} |`, '', `All runs (ms): ${r.times.join(', ')}`, '');
 }
-writeFileSync(a.out, md.join('\n'));
-log(`results written to ${a.out}`);
+const out = a.out ?? join(mkdtempSync(join(tmpdir(), 'tandem-stability-')), 'stability.md');
+writeFileSync(out, md.join('\n'));
+log(`results written to ${out}`);
+if (a.write) {
+  upsertSection(join(ROOT, 'docs', 'benchmarks.md'), md.join('\n'), STABILITY_HEADING);
+  log('and to docs/benchmarks.md, section "Stability"');
+}
 process.exit(0);

@@ -1,7 +1,10 @@
 // Writes docs/benchmarks.md from one bench run: machine, date, command, a table per measure, and the
 // issue's targets with by how much each was met or missed.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { extractSection } from './chaos-report.mjs';
+import { CHAOS_HEADING, extractSection } from './chaos-report.mjs';
+
+/** Written by `npm run bench:stability -- --write`. */
+export const STABILITY_HEADING = '## Stability';
 import { cpus, totalmem, loadavg } from 'node:os';
 import { fmt, table, median } from './stats.mjs';
 
@@ -72,9 +75,12 @@ export function writeReport(res, out) {
   }
   if (res.notes.length) lines.push('## Notes', '', ...res.notes.map((n) => `- ${n}`), '');
   if (res.error) lines.push('## The run failed', '', '```', res.error, '```', '');
-  // The chaos drill's section is written by `npm run chaos -- --write`: keep it.
-  const chaos = existsSync(out) ? extractSection(readFileSync(out, 'utf8')) : undefined;
-  if (chaos) lines.push(chaos.trimEnd(), '');
+  // Sections other scripts write with --write (chaos drill, stability): keep them.
+  const old = existsSync(out) ? readFileSync(out, 'utf8') : '';
+  for (const heading of [STABILITY_HEADING, CHAOS_HEADING]) {
+    const section = extractSection(old, heading);
+    if (section) lines.push(section.trimEnd(), '');
+  }
   writeFileSync(out, lines.join('\n'));
 }
 
