@@ -37,7 +37,12 @@ export function leaveParking(tx: Tx, call: Call): void {
     if (tx.state.routeRequests.has(call.connId)) tx.del('routeRequests', call.connId);
   } else {
     const entry = removeFromQueue(tx, call.parkedAt.dn, call.connId);
-    if (entry?.offer) releaseReservation(tx, entry.offer.agentDn);
+    if (entry?.offer) {
+      releaseReservation(tx, entry.offer.agentDn);
+      // The agent is Ready again: offer it the next waiting caller now, not at some later tick.
+      const q = tx.state.agents.get(entry.offer.agentDn)?.queue;
+      if (q) distribute(tx, q);
+    }
   }
 }
 

@@ -56,6 +56,21 @@ t.test('ACD: caller abandons while queued; abandon of an offered call frees the 
   t.equal(rig.state.agents.get('5001')?.state, 'Ready');
 });
 
+t.test('ACD: an offered caller abandons while others wait: the freed agent is offered the next one at once, not at the next tick', async (t) => {
+  const rig = new Rig(CFG);
+  rig.agentReady('5001', 'a1');
+  rig.autoRun = false;
+  const first = rig.inbound('4155550111', '7000');
+  const second = rig.inbound('4155550112', '7000');
+  t.equal(rig.held.length, 1, 'one agent: one offer');
+  rig.held = [];
+  rig.callerHangup(first.callId);
+  t.equal(rig.held.length, 1, 'the next caller is offered in the same step');
+  t.match(rig.held[0], { deflect: { dn: '7000', to: '5001' } });
+  t.equal(rig.state.queueEntries.get(rig.connIdOf(second.callId))?.offer?.agentDn, '5001');
+  t.equal(rig.state.agents.get('5001')?.state, 'Busy', 'reserved for the next caller');
+});
+
 t.test('ACD: an offer the switch never answers is re-issued with the same command id; a refused one is undone', async (t) => {
   const rig = new Rig(CFG);
   rig.agentReady('5001', 'a1');
