@@ -181,4 +181,10 @@ if (a.write) {
   upsertSection(join(ROOT, 'docs', 'benchmarks.md'), md.join('\n'), STABILITY_HEADING);
   log('and to docs/benchmarks.md, section "Stability"');
 }
-process.exit(0);
+// Failures (exit 1): a failover or an unanswered request while overloaded or stalled, NotPrimary from the stalled primary.
+const failures = [
+  ...(results.overload ?? []).flatMap((r, i) => [r.failovers ? `overload run ${i + 1}: ${r.failovers} failover(s)` : '', r.unanswered ? `overload run ${i + 1}: ${r.unanswered} unanswered` : '']),
+  ...(results.stalls ? [results.stalls.failovers ? `stalls: ${results.stalls.failovers} failover(s)` : '', results.stalls.notPrimary ? `stalls: ${results.stalls.notPrimary} NotPrimary` : ''] : []),
+].filter(Boolean);
+console.log(failures.length ? `STABILITY FAIL: ${failures.join('; ')}` : 'STABILITY PASS');
+process.exit(failures.length ? 1 : 0);
