@@ -8,6 +8,8 @@ import type { TServer } from './tserver.js';
 
 export interface HaHealth {
   haState: string;
+  /** Backup only: its state holds everything the last primary released (it may be promoted). */
+  haTrusted?: boolean;
   syncState: string;
   syncLag: number;
   syncLagMs: number;
@@ -30,7 +32,10 @@ export function syncStateOf(ha: HaController): string {
 }
 
 export function haHealth(ha: HaController, ts: TServer, digest = false): HaHealth {
-  const base = { haState: ha.role, ...(digest ? { stateDigest: stateDigest(ts.core.state) } : {}), promotions: ha.promotions, resyncs: { ...ha.resyncs } };
+  const st = ha.state;
+  // Whether this server may claim the lease with its state (backup, promoting): docs/ha.md "The HA machine".
+  const trusted = st.kind === 'backup' || st.kind === 'promoting' ? { haTrusted: st.trusted } : {};
+  const base = { haState: ha.role, ...trusted, ...(digest ? { stateDigest: stateDigest(ts.core.state) } : {}), promotions: ha.promotions, resyncs: { ...ha.resyncs } };
   if (ha.primary) {
     const st = ha.primary.status();
     return { ...base, syncState: st.alone ? 'alone' : st.state, syncLag: st.lagOffsets, syncLagMs: st.lagMs, syncOffset: st.offset, replicationId: st.replicationId, peer: st.peer ?? null };
