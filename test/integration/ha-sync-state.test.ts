@@ -12,7 +12,7 @@ t.test('after a mixed workload the backup state equals the primary state', async
   const pair = await startPair(t, { config: WORKLOAD_CONFIG });
   const { a, b } = pair;
   t.match(await a.health(), { haState: 'primary', role: 'primary', serving: true });
-  t.match(await b.health(), { haState: 'backup-in-sync', role: 'backup', serving: false });
+  t.match(await b.health(), { haState: 'backup-in-sync', haTrusted: true, role: 'backup', serving: false });
 
   const caller = await connectLink({ address: pair.sw.address, serverName: 'caller' });
   t.teardown(() => caller.close());
