@@ -107,13 +107,18 @@ export interface HaParams {
   lapseDampMs: number;
   /** Lapses older than this are forgotten. */
   lapseMemoryMs: number;
+  /**
+   * A server starting while nobody holds the lease of a pair that lived waits this long for its peer
+   * (frozen, or about to reclaim with the newest state) before starting fresh from the switch.
+   */
+  freshStartWaitMs: number;
   /** Our own switch server name, and the peer's when known: any other lease holder is foreign. */
   selfName: string;
   peerName?: string;
 }
 
 export const DEFAULT_PARAMS: Omit<HaParams, 'selfName' | 'claimWindowMs'> = {
-  retryMs: [5, 10, 20, 50], slowRetryMs: 1_000, handoverAnswerMs: 2_000, lapseDampMs: 100, lapseMemoryMs: 60_000,
+  retryMs: [5, 10, 20, 50], slowRetryMs: 1_000, handoverAnswerMs: 2_000, lapseDampMs: 100, lapseMemoryMs: 60_000, freshStartWaitMs: 3_000,
 };
 
 export interface Step { state: HaState; effects: HaEffect[]; reason: string }
@@ -264,8 +269,8 @@ function onWelcome(s: HaState, w: { holder: string }, now: number, p: HaParams):
         // The pair lived before (the switch granted epochs) and nobody holds the lease now: our peer
         // may be frozen or about to reclaim with the newest state. A fresh start would drop agent
         // states and user data, so give it the claim window first; follow it if it comes back.
-        const { retry, timer } = planRetry('fresh', false, now, p, p.claimWindowMs);
-        return { state: backup(s, { retry }), effects: [{ type: 'follow-primary', fromPrimary: false }, timer], reason: `nobody holds the lease (epoch ${s.epoch}): waiting ${p.claimWindowMs} ms for the peer before a fresh start` };
+        const { retry, timer } = planRetry('fresh', false, now, p, p.freshStartWaitMs);
+        return { state: backup(s, { retry }), effects: [{ type: 'follow-primary', fromPrimary: false }, timer], reason: `nobody holds the lease (epoch ${s.epoch}): waiting ${p.freshStartWaitMs} ms for the peer before a fresh start` };
       }
       return { state: { kind: 'promoting', why: 'fresh', force: false, ...follower(s) }, effects: [{ type: 'seed-fresh' }, { type: 'claim', why: 'fresh', force: false }], reason: 'no primary anywhere: claiming the switch with a fresh state' };
     case 'primary':
@@ -344,7 +349,11 @@ function demote(s: HaState & Common, reason: string, mayReclaim: boolean, now: n
 }
 
 function onLeaseNotice(s: HaState, n: { holder: string; reason: string }, now: number, p: HaParams): Step {
-  if (s.kind !== 'backup' || n.holder !== '') return keep(s);
+  if (s.kind !== 'backup') return keep(s);
+  if (n.holder !== '') {
+    // Someone took the lease: a fresh start we were waiting to make is not needed any more.
+    return s.retry?.why === 'fresh' ? { state: { ...s, retry: null }, effects: [{ type: 'cancel-timer', name: 'claim' }], reason: `${n.holder} holds the lease: no fresh start` } : keep(s);
+  }
   // Released = a handover: HandoverReady follows with the final offset (claiming before it could miss
   // deltas); if the primary dies instead, its stream closes and primary-lost claims.
   if (n.reason === 'Released') return keep(s, 'lease released: waiting for HandoverReady');

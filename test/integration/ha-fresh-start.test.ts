@@ -1,6 +1,6 @@
 // Both servers of a pair that lived are lost (kill -9 of both). The first one back finds the lease
-// free under an epoch > 0: it waits the claim window for its peer (which may be frozen and hold the
-// newest state), then starts fresh from the switch's snapshot. A desktop that registered with it while
+// free under an epoch > 0: it waits 3 s (freshStartWaitMs) for its peer (which may be frozen and hold
+// the newest state), then starts fresh from the switch's snapshot. A desktop that registered with it while
 // it waited hears of calls to its DN once it is primary: the registrations are re-run after the
 // switch's snapshot made the devices known (chaos: they were re-run before, refused as unknown DNs,
 // and those desktops never got another EventRinging).

@@ -44,9 +44,11 @@ t.test('no holder at start: fresh claim; refused (the peer won the race): follow
 });
 
 t.test('a restart with nobody holding the lease after the pair lived: waits the claim window for the peer, then starts fresh', async (t) => {
-  const r = run([[0, { type: 'welcome', epoch: 5, holder: '' }], [1_200, { type: 'timer', name: 'claim' }], [1_210, { type: 'granted', epoch: 6 }]]);
+  const r = run([[0, { type: 'welcome', epoch: 5, holder: '' }], [3_000, { type: 'timer', name: 'claim' }], [3_010, { type: 'granted', epoch: 6 }]]);
   t.same(r.roles, ['backup-syncing', 'promoting', 'primary']);
-  t.same(r.kinds, [['follow-primary', 'timer:1200'], ['seed-fresh', 'claim'], ['cancel-timer', 'cancel-timer', 'become-primary']]);
+  t.same(r.kinds, [['follow-primary', 'timer:3000'], ['seed-fresh', 'claim'], ['cancel-timer', 'cancel-timer', 'become-primary']]);
+  const taken = run([[0, { type: 'welcome', epoch: 5, holder: '' }], [900, { type: 'lease-notice', epoch: 6, holder: 'B', reason: 'Claimed' }]]);
+  t.same(taken.kinds[1], ['cancel-timer'], 'the peer reclaimed: no fresh start');
   const peerBack = run([[0, { type: 'welcome', epoch: 5, holder: '' }], [300, { type: 'sync-welcome', mode: 'full', primaryName: 'B', epoch: 6 }], [310, { type: 'sync-state', to: 'resyncing' }], [1_200, { type: 'timer', name: 'claim' }]]);
   t.equal(peerBack.roles.at(-1), 'backup-syncing', 'the peer came back and resyncs us: no fresh start');
   t.same(peerBack.kinds.at(-1), []);
