@@ -106,9 +106,15 @@ export function oldestDedup(state: CoreState): { key: string; record: DedupRecor
   return undefined;
 }
 
-/** Drops the consumed head of the de-dup order once it is half the array. */
+/**
+ * After a de-dup record was deleted: skips the deleted keys at the front (records are trimmed oldest
+ * first, so the head keeps up) and drops the consumed head once it is half the array. Done here, in
+ * applyDelta, so a backup (which never trims by itself: it applies the primary's deletions) does not
+ * keep every key it ever saw: it did, ~50 B per request for the life of the process.
+ */
 function compactDedupOrder(state: CoreState): void {
   const o = state.dedupOrder;
+  while (o.head < o.keys.length && !state.dedup.has(o.keys[o.head]!)) o.head++;
   if (o.head > 1024 && o.head * 2 > o.keys.length) {
     o.keys = o.keys.slice(o.head);
     o.head = 0;

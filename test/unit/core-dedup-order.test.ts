@@ -40,3 +40,16 @@ t.test('trim keeps maxRecords, oldest first, and the backup trims the same keys'
   t.equal(rig.state.dedup.size, 0);
   t.equal(oldestDedup(rig.state), undefined);
 });
+
+t.test('a backup that only applies the primary\'s deletions keeps the order bounded (no key of every request ever)', async (t) => {
+  const s = createState();
+  // The primary's stream: records put and trimmed oldest first; the backup never calls oldestDedup.
+  for (let i = 0; i < 20_000; i++) {
+    applyDelta(s, { op: 'put', coll: 'dedup', key: `d#${i}`, value: rec(`d#${i}`, i) });
+    if (i >= 100) applyDelta(s, { op: 'del', coll: 'dedup', key: `d#${i - 100}` });
+  }
+  t.equal(s.dedup.size, 100);
+  t.ok(s.dedupOrder.keys.length - s.dedupOrder.head === 100, 'exactly the live keys after the head');
+  t.ok(s.dedupOrder.keys.length < 2_500, `the array stays small (${s.dedupOrder.keys.length} slots for 100 records)`);
+  t.equal(oldestDedup(s)?.key, 'd#19900');
+});
