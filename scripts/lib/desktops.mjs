@@ -116,6 +116,7 @@ process.on('message', async (msg) => {
   try {
     if (msg.op === 'setup') process.send({ id: msg.id, ok: true, ...(await setup(msg)) });
     else if (msg.op === 'window') { win = freshWindow(); process.send({ id: msg.id, ok: true }); }
+    else if (msg.op === 'unanswered') process.send({ id: msg.id, ok: true, unanswered: [router, ...agents].reduce((n, c) => n + (c?.waiting.size ?? 0), 0) });
     else if (msg.op === 'collect') {
       const w = win;
       win = freshWindow();
