@@ -18,8 +18,8 @@ export interface BacklogLimits {
   maxBytes: number;
 }
 
-/** ~50 s of history at 1,000 calls/s; the memory budget is in docs/capacity.md. */
-export const DEFAULT_BACKLOG: BacklogLimits = { maxBatches: 50_000, maxBytes: 32 * 1024 * 1024 };
+/** ~25 s of history at 1,000 calls/s (a sync blip resyncs partially); the memory budget is in docs/capacity.md. */
+export const DEFAULT_BACKLOG: BacklogLimits = { maxBatches: 50_000, maxBytes: 16 * 1024 * 1024 };
 
 export class Backlog {
   private entries: BacklogEntry[] = [];
