@@ -107,6 +107,8 @@ export interface SwitchLinkOptions {
 }
 
 const SNAPSHOT_REQUEST_ID = 1;
+/** Leases of silence from the switch, past our own deadline, before the link is taken for dead. */
+const SILENT_LINK_LEASES = 4;
 
 export class SwitchLink {
   readonly machine: LinkStateMachine;
@@ -417,8 +419,14 @@ export class SwitchLink {
     // (Requests and commands check leaseValid() synchronously; this is the link-level consequence.)
     const r = this.opts.renewer;
     const until = r ? Math.max(this.leaseUntil, r.deadline(this.heldEpoch)) : this.leaseUntil;
-    if ((s === 'up' || s === 'resyncing') && Date.now() > until + this.leaseMargin()) {
-      this.drop(`lease not renewed for ${this.welcome.leaseMs} ms (switch silent)`);
+    // Past the deadline we already serve nothing (leaseValid() is false). The link itself is dropped
+    // only after SILENT_LINK_LEASES more leases of silence (a dead, half-open stream): dropping it
+    // at once turned a switch that stalled for ~0.4 s into a failover, since a closed link frees the
+    // lease at the switch (chaos: an unplanned failover), while the stalled switch would have kept
+    // it (its lease clock does not count its own stall) and our queued renewals renewed it.
+    const leaseMs = this.welcome.leaseMs ?? 0;
+    if ((s === 'up' || s === 'resyncing') && Date.now() > until + this.leaseMargin() + SILENT_LINK_LEASES * leaseMs) {
+      this.drop(`lease not renewed for ${SILENT_LINK_LEASES + 1} × ${leaseMs} ms (switch silent): reconnecting`);
       return;
     }
     this.heartbeatSentAt.push(Date.now());
