@@ -28,8 +28,7 @@ process.on('exit', () => { for (const c of live) { try { c.kill('SIGKILL'); } ca
  */
 export function spawnTandem(args, { name = args[0], env = {}, nodeArgs = [], keepLines = 5000, logFile } = {}) {
   const child = spawn(process.execPath, [...nodeArgs, TANDEM_BIN, ...args], {
-    // As `tandem pair` and the systemd unit run the servers (src/supervisor/child.ts).
-    env: { ...process.env, TANDEM_LOG_LEVEL: process.env.TANDEM_LOG_LEVEL ?? 'info', MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2', ...env },
+    env: { ...process.env, TANDEM_LOG_LEVEL: process.env.TANDEM_LOG_LEVEL ?? 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   live.add(child);

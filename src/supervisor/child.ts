@@ -32,10 +32,7 @@ export class SupervisedChild {
     if (this.state === 'running' || this.state === 'stopping') return;
     this.setState('running');
     this.startedAt = Date.now();
-    // Two malloc arenas, not glibc's 8 per core: the liveness worker, libuv's and V8's threads each got
-    // an arena that kept freed memory (RSS well over the live heap; docs/capacity.md). Overridable.
-    const env = { ...process.env, MALLOC_ARENA_MAX: process.env.MALLOC_ARENA_MAX ?? '2' };
-    const proc = spawn(process.execPath, this.spec.args, { stdio: ['ignore', this.spec.stdio, this.spec.stdio], env });
+    const proc = spawn(process.execPath, this.spec.args, { stdio: ['ignore', this.spec.stdio, this.spec.stdio] });
     this.proc = proc;
     this.log.info({ child: this.spec.name, childPid: proc.pid }, 'child started');
     proc.on('exit', (code, signal) => this.onExit(proc, code, signal));
