@@ -20,7 +20,8 @@ export function benchConfig({ extraExtensions = [], journalEvents = 200_000, tse
     switch: { dialPlan: { extensions: ['5000-5999', ...extraExtensions], queues: ['7000-7009'], routePoints: ['8000-8009'] }, eventLogSize: 200_000, commandLogSize: 1_000_000, ...lease },
     // The router is a server application: no per-connection request rate limit; the bulk desktop
     // of the resync test registers 5,000 DNs.
-    tserver: { maxQueuedMessages: 50_000, maxBufferedBytes: 32 * 1024 * 1024, maxRequestsPerSecond: 0, maxDNsPerClient: 0, maxConnections: 10_000, ...addp, ...tserver },
+    // debugState: the chaos checker reads /debug/state (loopback, auth off).
+    tserver: { maxQueuedMessages: 50_000, maxBufferedBytes: 32 * 1024 * 1024, maxRequestsPerSecond: 0, maxDNsPerClient: 0, maxConnections: 10_000, debugState: true, ...addp, ...tserver },
     core: {
       queues: { [QUEUE]: { wrapUpMs: 0, treatment: 'music' } },
       routePoints: { [ROUTE_POINT]: { defaultTarget: QUEUE, timeoutMs: 10_000 } },

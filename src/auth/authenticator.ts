@@ -19,12 +19,19 @@ export interface AuthConfig {
   /** Failed opens per remote address within failureWindowMs before that address is blocked. 0 = never. */
   maxFailures: number;
   failureWindowMs: number;
+  /** Client names whose token (shared or signed, without a DN scope) may read operator endpoints (/debug/state). */
+  operators: string[];
 }
 
-export const DEFAULT_AUTH: AuthConfig = { mode: 'none', tokens: {}, hmacKeys: {}, maxFailures: 10, failureWindowMs: 60_000 };
+export const DEFAULT_AUTH: AuthConfig = { mode: 'none', tokens: {}, hmacKeys: {}, maxFailures: 10, failureWindowMs: 60_000, operators: [] };
 
 export type AuthResult =
   | { ok: true; via: 'none' | 'shared' | 'hmac'; dns?: ReadonlySet<string> }
+  | { ok: false; reason: string; blocked?: boolean };
+
+/** Who a bare token (an HTTP `Authorization: Bearer`) belongs to. */
+export type Identity =
+  | { ok: true; clientName: string; dns?: ReadonlySet<string> }
   | { ok: false; reason: string; blocked?: boolean };
 
 function digest(s: string): Buffer {
@@ -51,6 +58,35 @@ export class Authenticator {
     const r = this.verify(clientName, token, now);
     if (!r.ok) this.failures.fail(address, now);
     return r;
+  }
+
+  /**
+   * Finds whose token this is (no clientName given): the `sub` of a signed token, or the client whose
+   * shared token it is (every entry compared in constant time). Failures count like RequestOpen's.
+   */
+  identify(token: string | undefined, address: string, now = Date.now()): Identity {
+    const wait = this.failures.blockedFor(address, now);
+    if (wait > 0) return { ok: false, blocked: true, reason: `too many failed attempts from ${address}: blocked for ${Math.ceil(wait / 1000)} s` };
+    const r = this.whose(token, now);
+    if (!r.ok) this.failures.fail(address, now);
+    return r;
+  }
+
+  private whose(token: string | undefined, now: number): Identity {
+    if (!token) return { ok: false, reason: 'no token' };
+    if (isHmacToken(token)) {
+      const v = verifyToken(token, this.cfg.hmacKeys, Math.floor(now / 1000));
+      if (!v.ok) return { ok: false, reason: v.reason };
+      return { ok: true, clientName: v.claims.sub, ...(v.claims.dns ? { dns: new Set(v.claims.dns) } : {}) };
+    }
+    const given = digest(token);
+    let found: Identity = { ok: false, reason: 'unknown token' };
+    for (const [clientName, entry] of Object.entries(this.cfg.tokens)) {
+      const shared = typeof entry === 'string' ? { token: entry } : entry;
+      // No early exit: the time does not say which entry matched.
+      if (timingSafeEqual(digest(shared.token), given) && !found.ok) found = { ok: true, clientName, ...(shared.dns ? { dns: new Set(shared.dns) } : {}) };
+    }
+    return found;
   }
 
   private verify(clientName: string, token: string | undefined, now: number): AuthResult {

@@ -14,6 +14,8 @@ export interface SecurityConfig {
   tls?: TlsFiles;
   /** Mutual TLS towards the switch and between the pair's sync ports. */
   peerTls?: TlsFiles;
+  /** GET /debug/state answers (to an operator: operator.ts); off by default. `tserver.debugState` / `--debug-state`. */
+  debugState: boolean;
 }
 
 export class SecurityConfigError extends Error {
@@ -71,6 +73,12 @@ export function parseAuth(v: unknown): AuthConfig {
   }
   if (v.maxFailures !== undefined) auth.maxFailures = nonNegInt(v.maxFailures, 'tserver.auth.maxFailures');
   if (v.failureWindowMs !== undefined) auth.failureWindowMs = nonNegInt(v.failureWindowMs, 'tserver.auth.failureWindowMs');
+  if (v.operators !== undefined) {
+    if (!Array.isArray(v.operators) || v.operators.some((o) => typeof o !== 'string' || o === '')) {
+      throw new SecurityConfigError('tserver.auth.operators must be an array of client names, e.g. ["ops"]: their tokens may read /debug/state');
+    }
+    auth.operators = [...(v.operators as string[])];
+  }
   if (auth.mode === 'token' && Object.keys(auth.tokens).length === 0 && Object.keys(auth.hmacKeys).length === 0) {
     throw new SecurityConfigError('tserver.auth.mode is "token" but neither tserver.auth.tokens nor tserver.auth.hmacKeys is set: no desktop could ever open');
   }
@@ -102,5 +110,6 @@ export function parseSecurity(t: Json | undefined, peerUrl?: string): SecurityCo
   if (peerOrigin) allowedOrigins.push(peerOrigin);
   const tls = parseTlsFiles(s.tls, 'tserver.tls', false);
   const peerTls = parseTlsFiles(s.peerTls, 'tserver.peerTls', true);
-  return { auth: parseAuth(s.auth), allowedOrigins, ...(tls ? { tls } : {}), ...(peerTls ? { peerTls } : {}) };
+  if (s.debugState !== undefined && typeof s.debugState !== 'boolean') throw new SecurityConfigError(`tserver.debugState must be true or false, got ${JSON.stringify(s.debugState)}`);
+  return { auth: parseAuth(s.auth), allowedOrigins, debugState: s.debugState === true, ...(tls ? { tls } : {}), ...(peerTls ? { peerTls } : {}) };
 }

@@ -24,6 +24,9 @@ options:
                        (routePoints, queues, journal, dedup…)
   --log-file <path>    write JSON logs there (reopened on SIGHUP) instead of stdout
   --peer-name <n>      the other server's name, and --peer-url <ws://…/tlib> (shown to desktops)
+  --debug-state        serve GET /debug/state (the whole state, user data included) to operators:
+                       tokens of tserver.auth.operators, or loopback callers when auth is off
+                       (also tserver.debugState: true; off by default; docs/security.md)
 
 HA pair (docs/ha.md; each also a "tserver" key of the config file: syncPort, peerSync, syncMode,
 addpIntervalMs, addpTimeoutMs, addpTrace, syncSecret, backlogBatches, hangDetectionMs, logLevel):
@@ -61,6 +64,7 @@ export async function main(argv: string[]): Promise<number> {
     'sync-secret': { type: 'string' },
     'backlog-batches': { type: 'string' },
     'hang-detection-ms': { type: 'string' },
+    'debug-state': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   }, HELP);
   if (!values) return 2;
@@ -81,6 +85,7 @@ export async function main(argv: string[]): Promise<number> {
       peer: peerName && peerUrl ? { serverName: peerName, url: peerUrl } : undefined,
       ha: haSettings(values, t),
     }, file);
+    if (values['debug-state'] && cfg.security) cfg.security = { ...cfg.security, debugState: true };
   } catch (err) {
     if (err instanceof ConfigError || err instanceof SecurityConfigError) { console.error(`tandem tserver: ${err.message}`); return 1; }
     throw err;

@@ -177,6 +177,8 @@ export interface CoreConfig {
   dedup: { maxRecords: number; maxAgeMs: number };
   /** A request (or ACD offer) with no switch answer after this long: SwitchUnavailable / re-issue. Default 10 s. */
   pendingTimeoutMs?: number;
+  /** Bytes of one call's user data as JSON an attach/update (or a consultation call) may reach; over it: UserDataTooLarge. 0/absent = no bound. */
+  maxCallUserDataBytes?: number;
   /** ConnID prefix bits so the two servers' numbering spaces never collide is NOT needed: numbering is replicated. */
 }
 

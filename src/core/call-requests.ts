@@ -2,6 +2,7 @@
 // clientName#referenceId and remember the request as pending. The switch events it causes answer it.
 import type { RequestOf, UserData } from '../protocol/messages.js';
 import type { Call, PendingRequest, SwitchCommand } from './api.js';
+import { boundCallUserData } from './user-data.js';
 import { callAt, extensionDN, internalDN, partyState, refuse, requireState } from './errors.js';
 import { routeIssued } from './routing.js';
 import { dedupKey, type Tx } from './tx.js';
@@ -64,6 +65,8 @@ function commandFor(tx: Tx, r: CallRequest): { op: Op; userData?: UserData } {
     case 'RequestInitiateConference': {
       const call = on(tx, r.connId, dn);
       requireState(call, dn, ['Established'], 'start a consultation');
+      // The consultation call starts with the original's data and this request's on top.
+      if (r.userData) boundCallUserData(tx, `${call.connId}'s consultation`, { ...call.userData, ...r.userData });
       return { op: { consultationCall: { callId: call.switchCallId, dn, to: r.otherDN } }, userData: r.userData };
     }
     case 'RequestCompleteTransfer':

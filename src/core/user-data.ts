@@ -3,7 +3,7 @@
 import type { RequestOf, UserData } from '../protocol/messages.js';
 
 import { callEvent } from './call-events.js';
-import { callAt, internalDN } from './errors.js';
+import { callAt, internalDN, refuse } from './errors.js';
 import type { Tx } from './tx.js';
 
 export type UserDataRequest = RequestOf<'RequestAttachUserData' | 'RequestUpdateUserData' | 'RequestDeleteUserData'>;
@@ -36,10 +36,30 @@ export function onUserDataRequest(tx: Tx, r: UserDataRequest): void {
       break;
     }
   }
+  // Delete only shrinks (and is the way out of the bound): no check.
+  if (r.request !== 'RequestDeleteUserData') boundCallUserData(tx, call.connId, userData);
   const next = { ...call, userData };
   tx.put('calls', call.connId, next);
   const dns = [r.thisDN, ...next.parties.map((p) => p.dn).filter((dn) => dn !== r.thisDN && tx.state.devices.get(dn)?.type !== 'External' && tx.state.devices.has(dn))];
   for (const dn of dns) tx.emit(dn, callEvent(next, 'EventAttachedDataChanged', dn));
+}
+
+/** Bytes of user data as JSON: the measure of core.maxCallUserDataBytes. */
+export function userDataBytes(userData: UserData): number {
+  return Buffer.byteLength(JSON.stringify(userData), 'utf8');
+}
+
+/**
+ * Refuses (UserDataTooLarge, before any delta: the state stays as it was) user data a call would
+ * carry over core.maxCallUserDataBytes. Every change is fanned out to each party and journalled,
+ * so an unbounded total makes every later event of the call heavier.
+ */
+export function boundCallUserData(tx: Tx, what: string, userData: UserData): void {
+  const max = tx.ctx.config.maxCallUserDataBytes ?? 0;
+  if (max <= 0) return;
+  const bytes = userDataBytes(userData);
+  if (bytes <= max) return;
+  refuse('UserDataTooLarge', `call ${what} would carry ${bytes} bytes of user data (as JSON), over the limit of ${max} (tserver.maxCallUserDataBytes): delete keys with RequestDeleteUserData or attach less; nothing was changed`);
 }
 
 function keyNames(spec: unknown): Set<string> | undefined {

@@ -19,10 +19,12 @@ import { CLOSE, Session, type SendLimits } from './session.js';
 import { Authenticator, DEFAULT_AUTH } from '../auth/authenticator.js';
 import type { SecurityConfig } from '../auth/security-config.js';
 import type { AdmissionLimits } from './admission.js';
+import { UnopenedSockets, type UnopenedLimits } from './unopened.js';
 import { RequestTurns } from './request-turns.js';
+import { deliverBatch, RequestOutcomes, type DeliveryTargets } from './delivery.js';
 import { admitUpgrade, checkRequest, cheapReferenceId, refuseUpgrade, remoteAddress, type EdgeLimits, type EdgeSecurity } from './guard.js';
 
-export interface GatewayLimits extends SendLimits, EdgeLimits, AdmissionLimits {
+export interface GatewayLimits extends SendLimits, EdgeLimits, AdmissionLimits, UnopenedLimits {
   /** Largest request frame answered normally; bigger (up to 2x) gets EventError BadRequest, beyond that close 1009. */
   maxFrameBytes: number;
   /** WebSocket ping every this many ms; a desktop that missed one pong is cut. 0 = off. */
@@ -53,8 +55,6 @@ export interface GatewayOptions {
   localRegistrationsWhenNotServing?: boolean;
 }
 
-/** Answers remembered for the requests/outcome metric: bounded, oldest forgotten first. */
-const MAX_TRACKED_REQUESTS = 50_000;
 
 /** An admitted request waiting for its turn (request-turns.ts): parsed, validated, not yet run. */
 interface Waiting { session: Session; req: Request }
@@ -67,7 +67,10 @@ export class Gateway {
   private readonly index = new DnIndex();
   /** Per client, the registration value its index entry was last built from by reindexAll. */
   private readonly indexedFrom = new Map<string, Registration>();
-  private readonly pendingTypes = new Map<string, RequestName>();
+  /** Requests passed to the core, until their answer is delivered (the requests/outcome metric). */
+  private readonly outcomes: RequestOutcomes;
+  /** What deliverBatch reads and writes. */
+  private readonly delivery: DeliveryTargets;
   /** clientName -> DNs registered while this server was not serving (HA backup). */
   private readonly localRegs = new Map<string, Set<string>>();
   private pingTimer: NodeJS.Timeout | undefined;
@@ -79,9 +82,15 @@ export class Gateway {
   private readonly edge: EdgeSecurity;
   /** Sessions whose RequestOpen was refused: closed once the EventError answer went out. */
   private readonly closeAfterAnswer = new WeakSet<TEvent>();
+  /** Sockets without a valid RequestOpen yet: per-address caps and the open deadline (unopened.ts). */
+  private readonly unopened: UnopenedSockets;
 
   constructor(private readonly o: GatewayOptions) {
     this.edge = { auth: new Authenticator(o.security?.auth ?? DEFAULT_AUTH), allowedOrigins: o.security?.allowedOrigins ?? [] };
+    this.outcomes = new RequestOutcomes(o.metrics, o.log);
+    this.delivery = { batch: o.batch, index: this.index, byClient: this.byClient, sessions: this.sessions, closeAfterAnswer: this.closeAfterAnswer, indexedFrom: this.indexedFrom, outcomes: this.outcomes };
+    this.unopened = new UnopenedSockets(o.limits);
+    o.metrics.gauge('tandem_connections_unopened', 'WebSocket connections that have not sent a valid RequestOpen yet.', () => this.unopened.total);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: o.limits.maxFrameBytes * 2, clientTracking: false });
     if (o.limits.pingIntervalMs > 0) this.pingTimer = setInterval(() => this.ping(), o.limits.pingIntervalMs).unref();
     o.metrics.gauge('tandem_clients', 'Open desktop connections that sent RequestOpen.', () => this.byClient.size);
@@ -96,12 +105,15 @@ export class Gateway {
 
   get clientCount(): number { return this.byClient.size; }
 
+  /** The desktop authenticator; operator endpoints (/debug/state) check their tokens with it too. */
+  get auth(): Authenticator { return this.edge.auth; }
+
   /** HTTP upgrade handler for /tlib. */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const refused = admitUpgrade(req, this.sessions.size, this.o.limits, this.edge);
+    const refused = admitUpgrade(req, this.sessions.size, this.o.limits, this.edge, this.unopened);
     if (refused) {
       this.o.log.warn({ remote: `${remoteAddress(req)}:${req.socket.remotePort ?? '?'}`, status: refused.status, reason: refused.reason }, 'connection refused');
-      this.o.metrics.inc('tandem_connections_refused_total', 'WebSocket upgrades refused (403 origin, 503 connection limit).', { status: String(refused.status) });
+      this.o.metrics.inc('tandem_connections_refused_total', 'WebSocket upgrades refused (403 origin, 503 connection limit or unopened sockets per address).', { status: String(refused.status) });
       return refuseUpgrade(socket, refused.status, refused.reason);
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req));
@@ -145,10 +157,19 @@ export class Gateway {
   // ---------------------------------------------------------------- connections
 
   private onConnection(ws: WebSocket, req: IncomingMessage): void {
-    const remote = `${req.socket.remoteAddress ?? '?'}:${req.socket.remotePort ?? '?'}`;
+    const remote = `${remoteAddress(req)}:${req.socket.remotePort ?? '?'}`;
     const m = this.o.metrics;
     const session = new Session(ws, remote, this.o.limits, this.o.log, () => m.inc('tandem_events_sent_total', 'Frames sent to desktops.'));
     this.sessions.add(session);
+    this.unopened.add(session.address);
+    const deadline = this.o.limits.openTimeoutMs;
+    if (deadline > 0) {
+      session.openTimer = setTimeout(() => {
+        if (session.clientName || session.closing) return;
+        m.inc('tandem_open_timeouts_total', 'Connections closed for sending no valid RequestOpen within tserver.openTimeoutMs.');
+        session.close(CLOSE.openTimeout, `no RequestOpen within ${deadline} ms (tserver.openTimeoutMs)`);
+      }, deadline);
+    }
     this.o.log.debug({ session: session.id, remote }, 'client connected');
     ws.on('message', (data, isBinary) => this.onFrame(session, data, isBinary));
     ws.on('pong', () => { session.alive = true; });
@@ -164,6 +185,7 @@ export class Gateway {
   private onClose(session: Session, code: number, reason: string): void {
     this.sessions.delete(session);
     session.closing = true;
+    this.opened(session);
     const name = session.clientName;
     if (name && this.byClient.get(name) === session) this.byClient.delete(name);
     this.o.log.info({ clientName: name, session: session.id, remote: session.remote, code, reason }, 'client disconnected');
@@ -212,7 +234,8 @@ export class Gateway {
     if (req.request === 'RequestOpen') return this.open(session, req);
     const name = session.clientName;
     if (!name) return this.reject(session, req.request, 'NotOpened', 'send RequestOpen {clientName} first', req.referenceId);
-    const refusal = checkRequest(req, session.scope, req.request === 'RequestRegisterAddress' ? registeredDNs(this.o.core.state, name) : [], this.o.limits);
+    const refusal = checkRequest(req, session.scope, req.request === 'RequestRegisterAddress' ? registeredDNs(this.o.core.state, name) : [], this.o.limits,
+      (connId) => this.o.core.state.calls.get(connId)?.parties.map((p) => p.dn));
     if (refusal) return this.reject(session, req.request, refusal.code, refusal.message, req.referenceId);
     switch (req.request) {
       case 'RequestQueryServer':
@@ -231,7 +254,7 @@ export class Gateway {
       const msg = `this server is ${this.o.role.role}${this.o.role.role === 'primary' ? ' but not serving (lost the switch lease)' : ''}: send call requests to the primary${primary ? ` ${primary.serverName} at ${primary.url}` : ''}`;
       return this.reject(session, req.request, 'NotPrimary', msg, req.referenceId, primary ? { primary } : {});
     }
-    this.track(name, req);
+    this.outcomes.track(name, req);
     this.o.core.request(name, req);
     if (req.request === 'RequestRegisterAddress' || req.request === 'RequestUnregisterAddress') {
       this.o.batch.add({ kind: 'registrations', clientName: name, dns: registeredDNs(this.o.core.state, name) });
@@ -265,7 +288,7 @@ export class Gateway {
 
   private open(session: Session, req: Extract<Request, { request: 'RequestOpen' }>): void {
     const name = req.clientName;
-    const auth = this.edge.auth.check(name, req.token, session.remote.slice(0, session.remote.lastIndexOf(':')));
+    const auth = this.edge.auth.check(name, req.token, session.address);
     if (!auth.ok) return this.refuseOpen(session, req, auth.reason, !!auth.blocked);
     if (session.clientName && session.clientName !== name) {
       return this.reject(session, req.request, 'BadRequest', `this connection is already open as "${session.clientName}": open a new connection for another client name`, req.referenceId);
@@ -275,13 +298,27 @@ export class Gateway {
       if (old && old !== session) old.close(CLOSE.replaced, 'replaced by a new connection with the same clientName');
       session.clientName = name;
       session.scope = auth.dns;
+      this.opened(session);
       this.byClient.set(name, session);
       const dns = registeredDNs(this.o.core.state, name);
-      this.o.log.info({ clientName: name, session: session.id, remote: session.remote, restoredDNs: dns.length, lastSeq: req.lastSeq }, 'client opened');
+      // Registrations are kept per client name: an earlier session's token may have allowed more.
+      // They stay in the state, but nothing outside this token's scope is delivered or replayed.
+      const outOfScope = auth.dns ? dns.filter((dn) => !auth.dns!.has(dn)) : [];
+      this.o.log.info({ clientName: name, session: session.id, remote: session.remote, restoredDNs: dns.length - outOfScope.length, lastSeq: req.lastSeq,
+        ...(outOfScope.length ? { outOfScopeDNs: outOfScope.length } : {}) }, 'client opened');
       this.o.batch.add({ kind: 'registrations', clientName: name, dns });
     }
     this.answerSession(session, req.request, { ...this.o.serverInfo(), referenceId: req.referenceId });
     if (!this.o.linkUp()) this.o.batch.add({ kind: 'session', session, event: { event: 'EventLinkDisconnected', time: new Date().toISOString() } });
+  }
+
+  /** The session no longer counts as unopened (it opened, or it closed): once only. */
+  private opened(session: Session): void {
+    clearTimeout(session.openTimer);
+    session.openTimer = undefined;
+    if (!session.countedUnopened) return;
+    session.countedUnopened = false;
+    this.unopened.remove(session.address);
   }
 
   private replay(session: Session, name: string, afterSeq: number, referenceId: number): void {
@@ -292,6 +329,7 @@ export class Gateway {
         referenceId, { oldestSeq: r.oldestSeq });
     }
     for (const e of r.entries) {
+      if (session.scope && !session.scope.has(e.dn)) continue;
       const ev = e.answer?.clientName === name ? { ...e.event, referenceId: e.answer.referenceId } : e.event;
       this.o.batch.add({ kind: 'session', session, event: ev });
     }
@@ -326,72 +364,8 @@ export class Gateway {
     this.o.batch.add({ kind: 'session', session, event });
   }
 
-  private track(name: string, req: Request): void {
-    if (this.pendingTypes.size >= MAX_TRACKED_REQUESTS) {
-      const oldest = this.pendingTypes.keys().next().value;
-      if (oldest !== undefined) this.pendingTypes.delete(oldest);
-    }
-    this.pendingTypes.set(`${name}#${req.referenceId}`, req.request);
-  }
-
-  /** Counts the answer to a core-handled request once (its outcome: ok or the error code). */
-  private answered(clientName: string, ev: TEvent, referenceId = ev.referenceId): void {
-    if (referenceId === undefined) return;
-    const key = `${clientName}#${referenceId}`;
-    const request = this.pendingTypes.get(key);
-    if (!request) return;
-    this.pendingTypes.delete(key);
-    const outcome = ev.event === 'EventError' ? (ev.errorCode ?? 'error') : 'ok';
-    this.o.metrics.inc('tandem_requests_total', 'Requests answered, by type and outcome (ok or the error code).', { request, outcome });
-    if (ev.event === 'EventError') {
-      this.o.log.warn({ clientName, request, referenceId, errorCode: ev.errorCode, errorMessage: ev.errorMessage }, 'request rejected');
-    }
-  }
-
-  // ---------------------------------------------------------------- delivery of released batches
-
-  /** Delivers one released batch, in order. Each state event is serialized once. */
+  /** Delivers one released batch, in order (delivery.ts). */
   deliver(batch: OutboundBatch): void {
-    this.o.batch.released(batch.id);
-    for (const item of batch.items) {
-      switch (item.kind) {
-        case 'event': {
-          const { entry } = item;
-          const answerTo = entry.answer?.clientName;
-          const targets = this.index.clients(entry.dn);
-          if (targets) {
-            let text: string | undefined;
-            for (const name of targets) if (name !== answerTo) this.byClient.get(name)?.send((text ??= JSON.stringify(entry.event)));
-          }
-          if (entry.answer) {
-            const { clientName, referenceId } = entry.answer;
-            this.answered(clientName, entry.event, referenceId);
-            this.byClient.get(clientName)?.send(JSON.stringify({ ...entry.event, referenceId }));
-          }
-          break;
-        }
-        case 'reply':
-          this.answered(item.clientName, item.event);
-          this.byClient.get(item.clientName)?.send(JSON.stringify(item.event));
-          break;
-        case 'session':
-          (item.session as Session).send(JSON.stringify(item.event));
-          if (this.closeAfterAnswer.has(item.event)) (item.session as Session).close(CLOSE.unauthorized, 'unauthorized');
-          break;
-        case 'broadcast': {
-          const text = JSON.stringify(item.event);
-          for (const s of this.sessions) s.send(text);
-          break;
-        }
-        case 'registrations':
-          this.index.set(item.clientName, item.dns);
-          this.indexedFrom.delete(item.clientName); // set from a request now: the next reindexAll re-reads it
-          break;
-        default: {
-          const never: never = item;
-          throw new Error(`unknown outgoing item ${JSON.stringify(never)}`);
-        }
-      }
-    }
+    deliverBatch(this.delivery, batch);
   }
 }

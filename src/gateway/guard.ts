@@ -7,7 +7,9 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Authenticator } from '../auth/authenticator.js';
 import { checkOrigin } from '../auth/origin.js';
+import { isLoopbackAddress } from '../auth/loopback.js';
 import type { ErrorCode, Request } from '../protocol/messages.js';
+import type { UnopenedSockets } from './unopened.js';
 
 export interface EdgeLimits {
   /** Open WebSocket connections; one more is refused with 503. 0 = no cap. */
@@ -20,6 +22,12 @@ export interface EdgeLimits {
   maxDNsPerClient: number;
   /** Bytes of a request's userData (or reasons) as JSON. 0 = no limit (the frame limit still applies). */
   maxUserDataBytes: number;
+  /**
+   * Bytes of one call's whole user data as JSON after an attach/update (or on a consultation call):
+   * over it the request is refused UserDataTooLarge and nothing changes. Checked by the core
+   * (core.maxCallUserDataBytes, copied from here). 0 = no bound.
+   */
+  maxCallUserDataBytes: number;
 }
 
 export const DEFAULT_EDGE_LIMITS: EdgeLimits = {
@@ -28,6 +36,7 @@ export const DEFAULT_EDGE_LIMITS: EdgeLimits = {
   requestBurst: 400,
   maxDNsPerClient: 200,
   maxUserDataBytes: 32 * 1024,
+  maxCallUserDataBytes: 64 * 1024,
 };
 
 export interface EdgeSecurity {
@@ -42,13 +51,15 @@ export function remoteAddress(req: IncomingMessage): string {
   return req.socket.remoteAddress ?? 'unknown';
 }
 
-/** Upgrade-time checks. undefined = admit. */
-export function admitUpgrade(req: IncomingMessage, openConnections: number, limits: EdgeLimits, sec: EdgeSecurity): { status: 403 | 503; reason: string } | undefined {
-  const origin = checkOrigin(req.headers.origin, req.headers.host, { allowed: sec.allowedOrigins });
+/** Upgrade-time checks: Origin, the connection cap, unopened sockets per address. undefined = admit. */
+export function admitUpgrade(req: IncomingMessage, openConnections: number, limits: EdgeLimits, sec: EdgeSecurity, unopened: UnopenedSockets): { status: 403 | 503; reason: string } | undefined {
+  const origin = checkOrigin(req.headers.origin, { host: req.headers.host, viaLoopback: isLoopbackAddress(req.socket.localAddress) }, { allowed: sec.allowedOrigins });
   if (!origin.ok) return { status: 403, reason: origin.reason };
   if (limits.maxConnections > 0 && openConnections >= limits.maxConnections) {
     return { status: 503, reason: `connection limit reached (${limits.maxConnections} open, tserver.maxConnections): try the other server or later` };
   }
+  const tooMany = unopened.refusal(remoteAddress(req));
+  if (tooMany) return { status: 503, reason: tooMany };
   return undefined;
 }
 
@@ -64,14 +75,26 @@ export function refuseUpgrade(socket: Duplex, status: 403 | 503, reason: string)
 const USER_DATA_ATTRS = ['userData', 'reasons', 'keys'] as const;
 
 /**
- * Per-request checks after validation and RequestOpen: the DN scope of the token and the size of
- * attached data. `registered` = the DNs the client has registered now (for the per-client cap).
+ * The answer to a ConnID the client may not see: word for word the core's answer to an unknown
+ * ConnID (src/core/requests.ts, RequestQueryCall), so ConnIDs cannot be probed.
  */
-export function checkRequest(req: Request, scope: ReadonlySet<string> | undefined, registered: readonly string[], limits: EdgeLimits): Refusal | undefined {
+export function noSuchCall(connId: string): Refusal {
+  return { code: 'InvalidConnID', message: `no call with ConnID ${connId}: it has ended or never existed` };
+}
+
+/**
+ * Per-request checks after validation and RequestOpen: the DN scope of the token and the size of
+ * attached data. `registered` = the DNs the client has registered now (for the per-client cap);
+ * `callDNs` = the DNs of a call's parties (undefined: no such call), for queries by ConnID alone.
+ */
+export function checkRequest(req: Request, scope: ReadonlySet<string> | undefined, registered: readonly string[], limits: EdgeLimits,
+  callDNs: (connId: string) => readonly string[] | undefined = () => undefined): Refusal | undefined {
   const thisDN = (req as { thisDN?: unknown }).thisDN;
   if (scope && typeof thisDN === 'string' && !scope.has(thisDN)) {
     return { code: 'Unauthorized', message: `DN ${thisDN} is outside this client's token scope: use a token that lists it` };
   }
+  // A query by ConnID alone: only calls with a party on a permitted DN, else the unknown-ConnID answer.
+  if (scope && req.request === 'RequestQueryCall' && !(callDNs(req.connId) ?? []).some((dn) => scope.has(dn))) return noSuchCall(req.connId);
   if (req.request === 'RequestRegisterAddress' && limits.maxDNsPerClient > 0 && registered.length >= limits.maxDNsPerClient && !registered.includes(req.thisDN)) {
     return { code: 'Overloaded', message: `this client already has ${registered.length} DNs registered, the limit (tserver.maxDNsPerClient) is ${limits.maxDNsPerClient}: unregister some first` };
   }

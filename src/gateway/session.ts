@@ -23,6 +23,8 @@ export const CLOSE = {
   replaced: 4000,
   noPong: 4001,
   tooSlow: 4008,
+  /** No valid RequestOpen within tserver.openTimeoutMs of the upgrade. */
+  openTimeout: 4002,
   /** RequestOpen refused (wrong/expired token, blocked address): closed after the EventError. */
   unauthorized: 4003,
 } as const;
@@ -40,6 +42,12 @@ export class Session implements SessionRef {
   scope: ReadonlySet<string> | undefined;
   /** RequestOpen was refused: every later frame is ignored until the close goes out. */
   denied = false;
+  /** The remote IP (no port): the unit of the unopened-socket cap. */
+  readonly address: string;
+  /** Counted in the gateway's unopened sockets; cleared (once) when it opens or closes. */
+  countedUnopened = true;
+  /** Closes the connection when no RequestOpen succeeded in time; cleared on open. */
+  openTimer: NodeJS.Timeout | undefined;
   /** Requests per second (limits.maxRequestsPerSecond). */
   readonly bucket: TokenBucket;
   /** Rejected-request log lines per second, so a garbage flood cannot flood the log. */
@@ -48,6 +56,7 @@ export class Session implements SessionRef {
 
   constructor(readonly ws: WebSocket, readonly remote: string, private readonly limits: SendLimits & { maxRequestsPerSecond?: number; requestBurst?: number },
     private readonly log: Logger, private readonly onSent: () => void) {
+    this.address = remote.slice(0, Math.max(0, remote.lastIndexOf(':'))) || remote;
     this.bucket = new TokenBucket(limits.maxRequestsPerSecond ?? 0, limits.requestBurst ?? 0, Date.now());
   }
 

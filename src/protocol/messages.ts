@@ -3,7 +3,7 @@
 // Contract and decisions: docs/protocol.md.
 
 /** Attribute kinds the validator understands. */
-type Kind = 'string' | 'dn' | 'connId' | 'uint' | 'object' | 'workMode' | 'bool';
+type Kind = 'string' | 'token' | 'dn' | 'connId' | 'uint' | 'object' | 'workMode' | 'bool';
 
 interface Shape {
   readonly required: Readonly<Record<string, Kind>>;
@@ -13,7 +13,7 @@ interface Shape {
 const s = <R extends Record<string, Kind>, O extends Record<string, Kind>>(required: R, optional: O) => ({ required, optional });
 
 export const REQUESTS = {
-  RequestOpen: s({ clientName: 'string' }, { token: 'string', lastSeq: 'uint' }),
+  RequestOpen: s({ clientName: 'string' }, { token: 'token', lastSeq: 'uint' }),
   RequestQueryServer: s({}, {}),
   RequestRegisterAddress: s({ thisDN: 'dn' }, {}),
   RequestUnregisterAddress: s({ thisDN: 'dn' }, {}),
@@ -77,6 +77,7 @@ export type WorkMode = (typeof WORK_MODES)[number];
 export const ERROR_CODES = [
   'BadRequest', 'NotOpened', 'Unauthorized', 'NotPrimary', 'UnknownRequest', 'InvalidDN', 'InvalidConnID',
   'InvalidState', 'AgentAlreadyLoggedIn', 'NotRegistered', 'ReplayGap', 'Overloaded', 'SwitchUnavailable',
+  'UserDataTooLarge',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

@@ -1,5 +1,6 @@
 // Edge validation: raw WebSocket frame text -> a typed Request, or a typed protocol error.
 // Nothing past this point ever sees an unchecked shape.
+import { MAX_TOKEN_CHARS } from '../auth/hmac-token.js';
 import { REQUESTS, WORK_MODES, type ErrorCode, type Request, type RequestName } from './messages.js';
 
 export type Parsed =
@@ -61,6 +62,9 @@ function checkKind(attr: string, kind: string, v: unknown): string | undefined {
   switch (kind) {
     case 'string':
       return typeof v === 'string' && v.length <= 256 ? undefined : `"${attr}" must be a string of at most 256 characters`;
+    case 'token':
+      return typeof v === 'string' && v.length <= MAX_TOKEN_CHARS ? undefined
+        : `"${attr}" must be a string of at most ${MAX_TOKEN_CHARS} characters: a signed token's "dns" list makes it long; mint it for fewer DNs`;
     case 'dn':
       return typeof v === 'string' && DN.test(v) ? undefined : `"${attr}" must be a DN (digits, at most 32 characters)`;
     case 'connId':

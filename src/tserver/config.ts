@@ -10,6 +10,7 @@ import type { Role } from '../protocol/messages.js';
 import type { GatewayLimits } from '../gateway/gateway.js';
 import { DEFAULT_EDGE_LIMITS } from '../gateway/guard.js';
 import { DEFAULT_ADMISSION_LIMITS } from '../gateway/admission.js';
+import { DEFAULT_UNOPENED_LIMITS } from '../gateway/unopened.js';
 import { parseSecurity, type SecurityConfig } from '../auth/security-config.js';
 
 export interface TServerConfig {
@@ -75,6 +76,7 @@ export const DEFAULT_LIMITS: GatewayLimits = {
   pingIntervalMs: 10_000,
   ...DEFAULT_EDGE_LIMITS,
   ...DEFAULT_ADMISSION_LIMITS,
+  ...DEFAULT_UNOPENED_LIMITS,
 };
 
 export class ConfigError extends Error {
@@ -120,6 +122,8 @@ export function buildConfig(base: Omit<TServerConfig, 'limits' | 'core' | 'deskt
     queues: { ...d.queues, ...(c.queues ?? {}) },
     journal: { ...d.journal, ...(c.journal ?? {}) },
     dedup: { ...d.dedup, ...(c.dedup ?? {}) },
+    // The per-call user-data bound is a tserver limit for operators, enforced where the data merges.
+    maxCallUserDataBytes: limits.maxCallUserDataBytes,
   };
   const security = parseSecurity(t as Record<string, unknown>, base.peer?.url);
   return { ...base, switchSecret: base.switchSecret ?? t.switchSecret, limits, core, desktopDir: findDesktopDir(t.desktopDir), security };

@@ -10,8 +10,15 @@ export interface HttpRoutes {
   /** GET /healthz; `?digest=1` adds the replicated state's digest (a full serialization: on request only). */
   health: (opts: { digest: boolean }) => { status: number; body: unknown };
   metrics: () => string;
-  /** GET /debug/state: the canonical replicated state (HA tests compare primary and backup). */
-  debugState?: () => string;
+  /**
+   * GET /debug/state: the canonical replicated state (HA tests and the chaos drill compare primary and
+   * backup). Undefined = off (the default: tserver.debugState / --debug-state); `authorize` decides
+   * per request (src/auth/operator.ts) and is asked before anything is serialized.
+   */
+  debugState?: {
+    authorize: (req: IncomingMessage) => { ok: true } | { ok: false; status: 401 | 403; reason: string };
+    dump: () => string;
+  };
   /** Folder with the web desktop's files, or undefined when there is none. */
   desktopDir: string | undefined;
   upgradeTlib: (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
@@ -56,9 +63,21 @@ async function route(routes: HttpRoutes, req: IncomingMessage, res: ServerRespon
     res.end(JSON.stringify(h.body));
     return;
   }
-  if (path === '/debug/state' && routes.debugState) {
+  if (path === '/debug/state') {
+    const d = routes.debugState;
+    if (!d) {
+      res.writeHead(404, { 'content-type': 'text/plain', 'cache-control': 'no-store' });
+      res.end('the state dump is off: start the server with --debug-state (tserver.debugState: true); see docs/security.md\n');
+      return;
+    }
+    const v = d.authorize(req);
+    if (!v.ok) {
+      res.writeHead(v.status, { 'content-type': 'text/plain', 'cache-control': 'no-store', ...(v.status === 401 ? { 'www-authenticate': 'Bearer realm="tandem-operator"' } : {}) });
+      res.end(`${v.reason}\n`);
+      return;
+    }
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-    res.end(routes.debugState());
+    res.end(req.method === 'HEAD' ? undefined : d.dump());
     return;
   }
   if (path === '/metrics') {

@@ -21,7 +21,8 @@ import { CoreHost } from './core-host.js';
 import { HaController } from './ha-controller.js';
 import { Switchover } from './ha-handover.js';
 import { haHealth, registerHaMetrics, syncStateOf } from './ha-status.js';
-import { createHttpServer } from './http.js';
+import { createHttpServer, type HttpRoutes } from './http.js';
+import { authorizeOperator } from '../auth/operator.js';
 import { Metrics } from './metrics.js';
 import { BatchCollector } from './outbound.js';
 import { ImmediateReleaser, SwitchableReleaser } from './releaser.js';
@@ -100,7 +101,7 @@ export class TServer {
     this.http = createHttpServer({
       health: ({ digest }) => ({ status: 200, body: this.health(digest) }),
       metrics: () => this.metrics.render(),
-      debugState: () => canonicalState(this.core.state),
+      ...(cfg.security?.debugState ? { debugState: this.debugStateRoute() } : {}),
       desktopDir: cfg.desktopDir,
       upgradeTlib: (req, socket, head) => this.gateway.upgrade(req, socket, head),
       tls: cfg.security?.tls ? loadTls(cfg.security.tls, 'tserver.tls') : undefined,
@@ -168,6 +169,22 @@ export class TServer {
       serving: this.role.serving, switchLink: this.link.isUp ? 'up' : 'down', switchLinkState: this.link.state,
       clients: this.gateway.clientCount, calls: this.core.state.calls.size, syncState: this.releaser.syncState,
       ...(this.ha ? haHealth(this.ha, this, digest) : {}),
+    };
+  }
+
+  /** /debug/state behind the operator check (src/auth/operator.ts); every answer logged with who asked. */
+  private debugStateRoute(): NonNullable<HttpRoutes['debugState']> {
+    const log = this.log.child({ component: 'http' });
+    if (!this.gateway.auth.required) log.warn('/debug/state is on with token auth off: it answers loopback callers only');
+    return {
+      authorize: (req) => {
+        const remote = req.socket.remoteAddress;
+        const v = authorizeOperator(this.gateway.auth, req.headers.authorization, remote);
+        if (v.ok) log.info({ who: v.who, remote }, 'state dump served');
+        else log.warn({ remote, status: v.status, reason: v.reason }, 'state dump refused');
+        return v;
+      },
+      dump: () => canonicalState(this.core.state),
     };
   }
 

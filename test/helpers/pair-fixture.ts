@@ -95,6 +95,8 @@ export async function startPair(t: Teardown, o: PairOptions = {}): Promise<Pair>
     const peer = name === 'A' ? 'B' : 'A';
     const args = ['tserver', '--name', name, '--host', '127.0.0.1', '--port', '0', '--switch', sw.address,
       '--sync-port', '0', '--peer-sync', `127.0.0.1:${proxies[peer].port}`, '--peer-name', peer, '--peer-url', `ws://127.0.0.1:0/tlib`,
+      // The HA tests compare the two states (Member.state(): GET /debug/state, off by default).
+      '--debug-state',
       ...(configFile ? ['--config', configFile] : []), ...(o.args ?? []), ...((name === 'A' ? o.argsA : o.argsB) ?? [])];
     const proc = spawnTandem(t, args, { name: `tserver ${name}` });
     const line = await ready(proc);
@@ -104,7 +106,11 @@ export async function startPair(t: Teardown, o: PairOptions = {}): Promise<Pair>
     const m: Member = {
       name, proc, port: ports.http, syncPort: ports.sync, url: `ws://127.0.0.1:${ports.http}/tlib`, http, proxy: proxies[name],
       health: async () => (await (await fetch(`${http}/healthz`)).json()) as Record<string, unknown>,
-      state: async () => (await fetch(`${http}/debug/state`)).text(),
+      state: async () => {
+        const res = await fetch(`${http}/debug/state`);
+        if (res.status !== 200) throw new Error(`${name}: GET /debug/state answered ${res.status}: ${await res.text()}`);
+        return res.text();
+      },
       metrics: async () => (await fetch(`${http}/metrics`)).text(),
     };
     members[name] = m;

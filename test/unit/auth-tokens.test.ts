@@ -1,13 +1,14 @@
 // Pure auth logic: signed tokens, the authenticator's decisions, the limiters, the Origin check, the
 // per-request edge checks and the security config's validation.
 import t from 'tap';
-import { mintToken, parseDuration, verifyToken } from '../../src/auth/hmac-token.js';
+import { MAX_TOKEN_CHARS, mintToken, parseDuration, verifyToken } from '../../src/auth/hmac-token.js';
 import { Authenticator, DEFAULT_AUTH } from '../../src/auth/authenticator.js';
 import { FailureLimiter, TokenBucket } from '../../src/auth/rate-limit.js';
 import { checkOrigin, originOf } from '../../src/auth/origin.js';
 import { parseSecurity, SecurityConfigError } from '../../src/auth/security-config.js';
 import { checkRequest, cheapReferenceId, DEFAULT_EDGE_LIMITS, LogBudget } from '../../src/gateway/guard.js';
 import type { Request } from '../../src/protocol/messages.js';
+import { parseRequest } from '../../src/protocol/validate.js';
 
 const keys = { k1: 'secret-one', k2: 'secret-two' };
 const NOW = 1_700_000_000;
@@ -23,7 +24,14 @@ t.test('signed token: round trip, expiry, tampering, unknown key', async (t) => 
   t.match(verifyToken(`${v}.k2.${payload}.${sig}`, keys, NOW), { ok: false, reason: 'bad token signature' }, 'key id is covered by the MAC');
   t.match(verifyToken(`${v}.k9.${payload}.${sig}`, keys, NOW), { ok: false, reason: /unknown signing key/ });
   t.match(verifyToken('v1.k1.x', keys, NOW), { ok: false, reason: /malformed/ });
-  t.match(verifyToken('v1.' + 'a'.repeat(5000), keys, NOW), { ok: false, reason: /longer than/ });
+  t.match(verifyToken('v1.' + 'a'.repeat(MAX_TOKEN_CHARS), keys, NOW), { ok: false, reason: /longer than 8192/ });
+  const dns200 = Array.from({ length: 200 }, (_, i) => String(4_155_500_000 + i));
+  const wide = mintToken('k1', keys.k1, { sub: 'sup', iat: NOW, exp: NOW + 60, dns: dns200 });
+  t.ok(wide.length > 3000 && wide.length <= MAX_TOKEN_CHARS, `a token of 200 ten-digit DNs fits (${wide.length} chars)`);
+  const open = (token: string) => parseRequest(JSON.stringify({ request: 'RequestOpen', referenceId: 1, clientName: 'sup', token }), 64 * 1024);
+  t.match(open(wide), { ok: true }, 'the edge validator takes it as RequestOpen.token');
+  t.match(open('v1.' + 'a'.repeat(MAX_TOKEN_CHARS)), { ok: false, code: 'BadRequest', message: /at most 8192 characters: .*mint it for fewer DNs/ });
+  t.match(verifyToken(wide, keys, NOW), { ok: true, claims: { dns: dns200 } });
   const bad = mintToken('k1', keys.k1, { sub: 'x', exp: NOW + 60, dns: [5001 as unknown as string] });
   t.match(verifyToken(bad, keys, NOW), { ok: false, reason: /dns/ });
   t.throws(() => mintToken('bad id!', 's', { sub: 'x', exp: 1 }));
@@ -66,13 +74,22 @@ t.test('failure limiter and token bucket', async (t) => {
   t.equal(new TokenBucket(0, 0, 0).take(0), true, 'rate 0 = unlimited');
 });
 
-t.test('origin check', async (t) => {
+t.test('origin check: listed, loopback on loopback, same origin only by IP literal; the Host header alone never', async (t) => {
   const p = { allowed: ['https://crm.example.com'] };
-  t.same(checkOrigin(undefined, 'ts:7001', p), { ok: true }, 'no Origin: not a browser');
-  t.same(checkOrigin('https://crm.example.com', 'ts:7001', p), { ok: true });
-  t.same(checkOrigin('http://ts:7001', 'ts:7001', p), { ok: true }, 'same origin (the served desktop)');
-  t.match(checkOrigin('https://evil.example', 'ts:7001', p), { ok: false, reason: /not allowed/ });
-  t.same(checkOrigin('https://evil.example', 'ts:7001', { allowed: ['*'] }), { ok: true });
+  const remote = (host: string) => ({ host, viaLoopback: false });
+  t.same(checkOrigin(undefined, remote('ts:7001'), p), { ok: true }, 'no Origin: not a browser');
+  t.same(checkOrigin('https://crm.example.com', remote('ts:7001'), p), { ok: true });
+  t.match(checkOrigin('http://ts:7001', remote('ts:7001'), p), { ok: false }, 'same origin by DNS name: could be DNS rebinding');
+  t.match(checkOrigin('http://evil.example:7001', { host: 'evil.example:7001', viaLoopback: true }, p), { ok: false, reason: /allowedOrigins/ }, 'rebinding to loopback refused too');
+  t.same(checkOrigin('http://10.0.0.11:7001', remote('10.0.0.11:7001'), p), { ok: true }, 'same origin by IP literal (the served desktop)');
+  t.same(checkOrigin('http://[fe80::1]:7001', remote('[fe80::1]:7001'), p), { ok: true }, 'IPv6 literal');
+  t.match(checkOrigin('http://10.0.0.12:7001', remote('10.0.0.11:7001'), p), { ok: false }, 'another address');
+  t.same(checkOrigin('http://localhost:7002', { host: '127.0.0.1:7001', viaLoopback: true }, p), { ok: true }, 'loopback origin on a loopback connection');
+  t.same(checkOrigin('http://127.0.0.1:7002', { host: '127.0.0.1:7001', viaLoopback: true }, p), { ok: true });
+  t.match(checkOrigin('http://127.0.0.1:7002', remote('10.0.0.11:7001'), p), { ok: false }, 'a loopback origin from the network is not this machine');
+  t.match(checkOrigin('file://x', { host: 'localhost', viaLoopback: true }, p), { ok: false }, 'only http(s) pages');
+  t.match(checkOrigin('https://evil.example', remote('ts:7001'), p), { ok: false, reason: /not allowed/ });
+  t.same(checkOrigin('https://evil.example', remote('ts:7001'), { allowed: ['*'] }), { ok: true });
   t.equal(originOf('wss://b.example:7002/tlib'), 'https://b.example:7002');
 });
 
