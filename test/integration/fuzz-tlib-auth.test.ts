@@ -104,8 +104,13 @@ t.test(`fuzz /tlib with token auth: ${UNOPENED} unopened connections, ${FRAMES} 
       const text = rng.int(3) === 0 ? JSON.stringify({ ...base, connId: base.connId ? near(rng.int(5) - 2) : undefined, thisDN: base.thisDN ? String(5000 + rng.int(10)) : undefined })
         : rng.int(2) === 0 ? JSON.stringify(base) : mutateRequest(rng, base);
       const p = parseRequest(text, DEFAULT_LIMITS.maxFrameBytes);
-      if (!p.ok || p.request.request === 'RequestOpen') { if (p.ok) continue; return text; }
-      if (checkRequest(p.request as Request, SCOPE, [], DEFAULT_LIMITS, callDNs)) return text;
+      if (!p.ok) return text;
+      const req = p.request as Request;
+      if (req.request === 'RequestOpen') continue;
+      // The scope rule for queries by ConnID, stated here (not taken from the server's code): only
+      // calls with a party on a permitted DN.
+      if (req.request === 'RequestQueryCall' && !(callDNs(req.connId) ?? []).some((dn) => SCOPE.has(dn))) return text;
+      if (checkRequest(req, SCOPE, [], DEFAULT_LIMITS)) return text;
     }
   };
   const fuzzers = await Promise.all(Array.from({ length: CONNECTIONS }, (_, i) => opened(t, ts.url, `fuzz-${i}`, token(`fuzz-${i}`, ['5001']))));
