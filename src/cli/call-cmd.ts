@@ -2,6 +2,7 @@
 // through a tool link (Hello + Simulate, never a claim), prints the call id and exits.
 import { parseFlags } from './args.js';
 import { connectLink, type SwitchLink } from '../switch-link/link-client.js';
+import { resolveSecret, SWITCH_SECRET_ENV } from '../common/peer-auth.js';
 
 const HELP = `usage: tandem call --to <dn> --from <number> [options]
        tandem call --hangup <callId> [options]
@@ -15,7 +16,9 @@ options:
   --hangup-after <d>     the caller hangs up after this long: 30s, 1500ms, 2m (default: never)
   --hangup <callId>      hang up the external caller of this call instead
   --switch <host:port>   the switch (default 127.0.0.1:7200)
-  --secret <s>           the switch's shared secret, if it requires one
+  --secret-file <f>      file holding the switch's shared secret (under tandem pair:
+                         <log-dir>/switch.secret); or set $${SWITCH_SECRET_ENV}
+  --secret <s>           the secret itself (visible in ps: prefer the file)
   -h, --help             this text`;
 
 /** "30s" | "1500ms" | "2m" | "30" (seconds) -> ms. */
@@ -31,7 +34,7 @@ export function parseDuration(v: string): number {
 export async function main(argv: string[]): Promise<number> {
   const values = parseFlags('call', argv, {
     to: { type: 'string' }, from: { type: 'string', default: '4155550100' }, 'hangup-after': { type: 'string' },
-    hangup: { type: 'string' }, switch: { type: 'string', default: '127.0.0.1:7200' }, secret: { type: 'string' },
+    hangup: { type: 'string' }, switch: { type: 'string', default: '127.0.0.1:7200' }, secret: { type: 'string' }, 'secret-file': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
   if (!values) return 2;
@@ -48,11 +51,22 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
 
+  let secret: string | undefined;
+  try {
+    secret = resolveSecret({
+      flag: values.secret, flagFile: values['secret-file'], env: process.env[SWITCH_SECRET_ENV],
+      names: { flag: '--secret', flagFile: '--secret-file', env: SWITCH_SECRET_ENV, config: '', configFile: '' },
+    });
+  } catch (err) {
+    console.error(`tandem call: ${(err as Error).message}`);
+    return 2;
+  }
   let link: SwitchLink;
   try {
-    link = await connectLink({ address: values.switch!, serverName: 'caller', secret: values.secret, timeoutMs: 5_000 });
+    link = await connectLink({ address: values.switch!, serverName: 'caller', secret, timeoutMs: 5_000 });
   } catch (err) {
-    console.error(`tandem call: cannot reach the switch at ${values.switch}: ${(err as Error).message}`);
+    const refused = (err as { code?: string }).code === 'Unauthorized';
+    console.error(`tandem call: ${refused ? 'the switch at' : 'cannot reach the switch at'} ${values.switch}${refused ? ' refused the link' : ''}: ${(err as Error).message}`);
     return 1;
   }
   try {

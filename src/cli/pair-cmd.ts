@@ -1,12 +1,13 @@
 // `tandem pair`: the embedded management layer for one machine. Starts the switch and T-Servers A
 // and B, restarts any that dies (a restarted T-Server rejoins as backup), forwards operator
 // commands as signals, and stops everything cleanly on Ctrl-C.
-import { mkdirSync, openSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../common/log.js';
 import { parseFlags } from './args.js';
 import { SupervisedChild, type ChildSpec } from '../supervisor/child.js';
+import { generateSecret, SWITCH_SECRET_ENV, SYNC_SECRET_ENV } from '../common/peer-auth.js';
 
 const HELP = `usage: tandem pair [options]
 
@@ -18,9 +19,16 @@ options:
   --switch-port <n>      switch gRPC port (default 7200)
   --a-port <n>           T-Server A HTTP/WebSocket port (default 7001); sync port --a-sync-port (7101)
   --b-port <n>           T-Server B HTTP/WebSocket port (default 7002); sync port --b-sync-port (7102)
-  --config <file>        config file passed to every process (see docs/config.md)
+  --config <file>        config file passed to every process (every key: docs/config.md)
   --log-dir <dir>        where the processes' JSON logs go (default ./logs)
   --sync-mode <m>        ack (default) or async
+
+peer auth (docs/peer-auth.md): each run generates a random secret for the switch link and one for
+the sync stream, passed to the children in the environment (${SWITCH_SECRET_ENV},
+${SYNC_SECRET_ENV}), never on the command line. One already set (in this environment, or in the
+config file: switch.secret/secretFile, tserver.syncSecret/syncSecretFile) is used instead. The
+switch secret is also written to <log-dir>/switch.secret (mode 0600) for tools:
+  tandem call --to 8000 --secret-file logs/switch.secret
 
 operator commands while it runs (another terminal):
   tandem ctl promote B   switchover to B (SIGUSR1 to B)
@@ -29,6 +37,18 @@ operator commands while it runs (another terminal):
   tandem status          roles, epochs, sync state and lag of both servers`;
 
 export const PIDS_FILE = 'tandem-pair.json';
+/** The switch secret of the running pair, for tools (`tandem call --secret-file`). Mode 0600, removed at stop. */
+export const SWITCH_SECRET_FILE = 'switch.secret';
+
+/** Which peer secrets the config file already sets (then the children read them from it). */
+function configuredSecrets(path: string | undefined): { switch: boolean; sync: boolean } {
+  if (!path) return { switch: false, sync: false };
+  let json: Record<string, Record<string, unknown> | undefined>;
+  try { json = JSON.parse(readFileSync(path, 'utf8')) as typeof json; } catch { return { switch: false, sync: false }; /* the children explain */ }
+  const sw = json?.switch;
+  const ts = json?.tserver;
+  return { switch: !!(sw?.secret || sw?.secretFile), sync: !!(ts?.syncSecret || ts?.syncSecretFile) };
+}
 
 export async function main(argv: string[]): Promise<number> {
   const values = parseFlags('pair', argv, {
@@ -54,6 +74,20 @@ export async function main(argv: string[]): Promise<number> {
   const switchAddr = `${host}:${values['switch-port']}`;
   const url = (port: string) => `ws://${host}:${port}/tlib`;
   const out = (name: string) => openSync(join(logDir, `${name}.log`), 'a');
+  // Peer auth on by default: a fresh secret per run unless one is already set (docs/peer-auth.md).
+  const configured = configuredSecrets(values.config);
+  const env: Record<string, string> = {};
+  const secretSource = {
+    switch: process.env[SWITCH_SECRET_ENV] ? 'environment' : configured.switch ? 'config file' : 'generated for this run',
+    sync: process.env[SYNC_SECRET_ENV] ? 'environment' : configured.sync ? 'config file' : 'generated for this run',
+  };
+  const switchSecret = process.env[SWITCH_SECRET_ENV] || (configured.switch ? undefined : generateSecret());
+  if (switchSecret) env[SWITCH_SECRET_ENV] = switchSecret;
+  const syncSecret = process.env[SYNC_SECRET_ENV] || (configured.sync ? undefined : generateSecret());
+  if (syncSecret) env[SYNC_SECRET_ENV] = syncSecret;
+  const secretPath = join(logDir, SWITCH_SECRET_FILE);
+  rmSync(secretPath, { force: true });
+  if (switchSecret) writeFileSync(secretPath, `${switchSecret}\n`, { mode: 0o600, flag: 'wx' });
 
   const tserver = (name: string, port: string, syncPort: string, peerSyncPort: string, peerPort: string, peerName: string): ChildSpec => ({
     name,
@@ -61,16 +95,18 @@ export async function main(argv: string[]): Promise<number> {
       '--sync-port', syncPort, '--peer-sync', `${host}:${peerSyncPort}`, '--peer-name', peerName, '--peer-url', url(peerPort),
       '--sync-mode', values['sync-mode']!, ...common],
     stdio: out(name),
+    env,
   });
   const pidsPath = join(logDir, PIDS_FILE);
   const children: SupervisedChild[] = [];
   const writePids = () => writeFileSync(pidsPath, JSON.stringify({ supervisor: process.pid, children: Object.fromEntries(children.map((c) => [c.spec.name, c.pid])) }));
   children.push(
-    new SupervisedChild({ name: 'switch', args: [bin, 'switch', '--host', host, '--port', values['switch-port']!, ...common], stdio: out('switch') }, log, writePids),
+    new SupervisedChild({ name: 'switch', args: [bin, 'switch', '--host', host, '--port', values['switch-port']!, ...common], stdio: out('switch'), ...(switchSecret ? { env: { [SWITCH_SECRET_ENV]: switchSecret } } : {}) }, log, writePids),
     new SupervisedChild(tserver('A', values['a-port']!, values['a-sync-port']!, values['b-sync-port']!, values['b-port']!, 'B'), log, writePids),
     new SupervisedChild(tserver('B', values['b-port']!, values['b-sync-port']!, values['a-sync-port']!, values['a-port']!, 'A'), log, writePids),
   );
   for (const c of children) c.start();
+  log.info({ switchSecret: secretSource.switch, syncSecret: secretSource.sync }, 'peer auth: where the shared secrets come from');
 
   console.log([
     '',
@@ -78,7 +114,8 @@ export async function main(argv: string[]): Promise<number> {
     `  web desktop:  http://${host}:${values['a-port']}/desktop/  (either server works)`,
     `  health:       http://${host}:${values['a-port']}/healthz   http://${host}:${values['b-port']}/healthz`,
     `  logs:         ${logDir}/{switch,A,B}.log   (npx pino-pretty < ${logDir}/A.log)`,
-    `  place a call: npx tandem call --to 8000 --from 4155550100`,
+    `  place a call: npx tandem call --switch ${switchAddr} --to 8000 --from 4155550100${switchSecret ? ` --secret-file ${secretPath}` : ''}`,
+    `  peer auth:    switch link and sync stream need this run's secrets (docs/peer-auth.md)`,
     '  Ctrl-C stops everything.',
     '',
   ].join('\n'));
@@ -93,6 +130,7 @@ export async function main(argv: string[]): Promise<number> {
       await Promise.all(children.slice(1).map((c) => c.stop()));
       await children[0]!.stop();
       rmSync(pidsPath, { force: true });
+      rmSync(secretPath, { force: true });
       resolveStop();
     };
     process.on('SIGINT', () => void stop('SIGINT'));

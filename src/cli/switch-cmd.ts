@@ -5,6 +5,7 @@ import { createLogger } from '../common/log.js';
 import { PortInUseError } from '../common/listen.js';
 import { CONFIG_HELP, DEFAULT_SWITCH_CONFIG, loadConfigFile, validateConfig, type SwitchConfig } from '../switch/config.js';
 import { startSwitchServer } from '../switch/server.js';
+import { resolveSecret, SWITCH_SECRET_ENV } from '../common/peer-auth.js';
 
 const HELP = `usage: tandem switch [options]
 
@@ -18,7 +19,11 @@ options:
   --config <file>       JSON config file (see below); flags override it
   --lease-ms <n>        how long one heartbeat keeps the lease (default ${DEFAULT_SWITCH_CONFIG.leaseMs})
   --heartbeat-ms <n>    heartbeat interval announced to T-Servers (default ${DEFAULT_SWITCH_CONFIG.heartbeatMs})
-  --secret <s>          shared secret every link must send in Hello (default: none)
+  --secret-file <f>     file holding the shared secret every link must send in Hello; or set
+                        $${SWITCH_SECRET_ENV} (tandem pair does, with a fresh random secret per run).
+                        Without one the port accepts any link and the switch warns at start
+                        (docs/peer-auth.md)
+  --secret <s>          the secret itself (visible in ps: prefer --secret-file or the variable)
   --tls-cert <f> --tls-key <f> --tls-ca <f>
                         TLS on the link port (PEM files); with --tls-ca every T-Server must present
                         a certificate signed by that CA (mutual TLS, docs/security.md)
@@ -39,7 +44,7 @@ function intFlag(v: string | undefined, flag: string): number | undefined {
 export async function main(argv: string[]): Promise<number> {
   const values = parseFlags('switch', argv, {
     port: { type: 'string' }, host: { type: 'string' }, config: { type: 'string' },
-    'lease-ms': { type: 'string' }, 'heartbeat-ms': { type: 'string' }, secret: { type: 'string' },
+    'lease-ms': { type: 'string' }, 'heartbeat-ms': { type: 'string' }, secret: { type: 'string' }, 'secret-file': { type: 'string' },
     'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-ca': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   });
@@ -53,7 +58,12 @@ export async function main(argv: string[]): Promise<number> {
     cfg.host = values.host ?? cfg.host;
     cfg.leaseMs = intFlag(values['lease-ms'], '--lease-ms') ?? cfg.leaseMs;
     cfg.heartbeatMs = intFlag(values['heartbeat-ms'], '--heartbeat-ms') ?? cfg.heartbeatMs;
-    cfg.secret = values.secret ?? cfg.secret;
+    cfg.secret = resolveSecret({
+      flag: values.secret, flagFile: values['secret-file'], env: process.env[SWITCH_SECRET_ENV], configValue: cfg.secret, configFile: cfg.secretFile,
+      names: { flag: '--secret', flagFile: '--secret-file', env: SWITCH_SECRET_ENV, config: 'switch.secret', configFile: 'switch.secretFile' },
+    }) ?? '';
+    // Read once: nothing this process starts later needs to inherit it.
+    delete process.env[SWITCH_SECRET_ENV];
     if (values['tls-cert'] || values['tls-key'] || values['tls-ca']) {
       if (!values['tls-cert'] || !values['tls-key']) throw new Error('--tls-cert and --tls-key go together (and --tls-ca for mutual TLS)');
       cfg.tls = { cert: values['tls-cert'], key: values['tls-key'], ...(values['tls-ca'] ? { ca: values['tls-ca'] } : {}) };
@@ -78,7 +88,7 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`tandem switch: ${msg}`);
     return 1;
   }
-  log.info({ ports: { switch: running.port }, host: cfg.host, leaseMs: cfg.leaseMs, heartbeatMs: cfg.heartbeatMs, eventLogSize: cfg.eventLogSize, auth: cfg.secret ? 'shared secret' : 'none', tls: cfg.tls ? (cfg.tls.ca ? 'mutual' : 'server') : 'off' }, 'ready');
+  log.info({ ports: { switch: running.port }, host: cfg.host, leaseMs: cfg.leaseMs, heartbeatMs: cfg.heartbeatMs, eventLogSize: cfg.eventLogSize, auth: cfg.secret ? 'shared secret' : 'none', peerAuth: running.sim.peerAuth, tls: cfg.tls ? (cfg.tls.ca ? 'mutual' : 'server') : 'off' }, 'ready');
 
   return new Promise<number>((resolve) => {
     const stop = (signal: string) => {

@@ -8,6 +8,7 @@ import { openSwitchTransport } from '../tserver/link-binding.js';
 import { TServer } from '../tserver/tserver.js';
 import { SecurityConfigError } from '../auth/security-config.js';
 import { loadTls } from '../common/tls.js';
+import { PeerSecretError, resolveSecret, SWITCH_SECRET_ENV, SYNC_SECRET_ENV } from '../common/peer-auth.js';
 
 const HELP = `usage: tandem tserver --name A [options]
 
@@ -29,14 +30,20 @@ options:
                        (also tserver.debugState: true; off by default; docs/security.md)
 
 HA pair (docs/ha.md; each also a "tserver" key of the config file: syncPort, peerSync, syncMode,
-addpIntervalMs, addpTimeoutMs, addpTrace, syncSecret, backlogBatches, hangDetectionMs, logLevel):
+addpIntervalMs, addpTimeoutMs, addpTrace, syncSecret, syncSecretFile, backlogBatches, hangDetectionMs,
+logLevel; every key: docs/config.md):
   --peer-sync <host:port>   where the peer's sync port listens; turns the pair mode on
   --sync-port <n>           this server's sync port (default 7101; 0 = any free port)
   --sync-mode <ack|async>   ack (default): events and answers wait for the backup's ack
   --addp-interval-ms <n>    sync heartbeat period (default 100)
   --addp-timeout-ms <n>     peer declared dead after this much silence (default 400)
   --addp-trace              log every sync heartbeat
-  --sync-secret <s>         shared secret of the sync stream (both servers)
+  --sync-secret-file <f>    file holding the sync stream's shared secret (the same on both
+                            servers); or set $${SYNC_SECRET_ENV} (tandem pair does: a fresh random
+                            secret per run). Without one (or tserver.peerTls with a ca) the sync port
+                            accepts any peer and the server warns at start (docs/peer-auth.md)
+  --sync-secret <s>         the secret itself (visible in ps: prefer the file or the variable)
+  --switch-secret-file <f>  file holding the switch's secret; or $${SWITCH_SECRET_ENV}, tserver.switchSecret
   --backlog-batches <n>     batches kept for partial resync of a rejoining backup
   --hang-detection-ms <n>   main thread without progress this long: the liveness worker stops
                             renewing the switch lease and releases it (default 400; docs/liveness.md)
@@ -62,6 +69,8 @@ export async function main(argv: string[]): Promise<number> {
     'addp-timeout-ms': { type: 'string' },
     'addp-trace': { type: 'boolean' },
     'sync-secret': { type: 'string' },
+    'sync-secret-file': { type: 'string' },
+    'switch-secret-file': { type: 'string' },
     'backlog-batches': { type: 'string' },
     'hang-detection-ms': { type: 'string' },
     'debug-state': { type: 'boolean' },
@@ -80,14 +89,27 @@ export async function main(argv: string[]): Promise<number> {
     const t = file.tserver ?? {};
     const peerName = values['peer-name'] ?? t.peerName;
     const peerUrl = values['peer-url'] ?? t.peerUrl;
+    // Peer secrets (docs/peer-auth.md): flag, flag file, environment, config value, config file.
+    const syncSecret = resolveSecret({
+      flag: values['sync-secret'], flagFile: values['sync-secret-file'], env: process.env[SYNC_SECRET_ENV], configValue: t.syncSecret, configFile: t.syncSecretFile,
+      names: { flag: '--sync-secret', flagFile: '--sync-secret-file', env: SYNC_SECRET_ENV, config: 'tserver.syncSecret', configFile: 'tserver.syncSecretFile' },
+    });
+    const switchSecret = resolveSecret({
+      flagFile: values['switch-secret-file'], env: process.env[SWITCH_SECRET_ENV], configValue: t.switchSecret, configFile: t.switchSecretFile,
+      names: { flag: '', flagFile: '--switch-secret-file', env: SWITCH_SECRET_ENV, config: 'tserver.switchSecret', configFile: 'tserver.switchSecretFile' },
+    });
+    // Read once: nothing this process starts later needs to inherit them.
+    delete process.env[SYNC_SECRET_ENV];
+    delete process.env[SWITCH_SECRET_ENV];
     cfg = buildConfig({
       serverName: values.name, host: values.host!, port, switchAddress: values.switch!, role: 'primary',
       peer: peerName && peerUrl ? { serverName: peerName, url: peerUrl } : undefined,
-      ha: haSettings(values, t),
+      ha: haSettings({ ...values, 'sync-secret': syncSecret }, t),
+      ...(switchSecret ? { switchSecret } : {}),
     }, file);
     if (values['debug-state'] && cfg.security) cfg.security = { ...cfg.security, debugState: true };
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof SecurityConfigError) { console.error(`tandem tserver: ${err.message}`); return 1; }
+    if (err instanceof ConfigError || err instanceof SecurityConfigError || err instanceof PeerSecretError) { console.error(`tandem tserver: ${err.message}`); return 1; }
     throw err;
   }
 
@@ -112,7 +134,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const ports: Record<string, number> = { http: httpPort };
   if (server.syncPort !== undefined) ports.sync = server.syncPort;
-  log.info({ ports, switch: cfg.switchAddress, desktop: cfg.desktopDir ?? null, limits: cfg.limits, ha: cfg.ha ? { peerSync: cfg.ha.peerSync, syncMode: cfg.ha.syncMode, addp: cfg.ha.addp } : null }, 'ready');
+  log.info({ ports, ...(server.syncServer ? { peerAuth: server.syncServer.peerAuth } : {}), switch: cfg.switchAddress, desktop: cfg.desktopDir ?? null, limits: cfg.limits, ha: cfg.ha ? { peerSync: cfg.ha.peerSync, syncMode: cfg.ha.syncMode, addp: cfg.ha.addp } : null }, 'ready');
 
   return new Promise<number>((resolveExit) => {
     let stopping = false;

@@ -58,8 +58,8 @@ export type PrimaryStream = grpc.ServerDuplexStream<Decoded<sy.BackupToPrimary>,
 /** The backup's side of one sync stream. */
 export type BackupStream = grpc.ClientDuplexStream<sy.BackupToPrimary.$Properties, Decoded<sy.PrimaryToBackup>>;
 
-/** Opens the sync stream on a client (the backup). */
-export function openSyncStream(client: grpc.Client, deadline?: number): BackupStream {
+/** Opens the sync stream on a client (the backup); `metadata` carries the sync secret (peer-auth.ts). */
+export function openSyncStream(client: grpc.Client, deadline?: number, metadata: grpc.Metadata = new grpc.Metadata()): BackupStream {
   const d = syncServiceDefinition.stream;
-  return client.makeBidiStreamRequest(d.path, d.requestSerialize, d.responseDeserialize, new grpc.Metadata(), deadline ? { deadline } : {});
+  return client.makeBidiStreamRequest(d.path, d.requestSerialize, d.responseDeserialize, metadata, deadline ? { deadline } : {});
 }

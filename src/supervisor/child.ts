@@ -10,6 +10,8 @@ export interface ChildSpec {
   args: string[];
   /** Where the child's stdout/stderr go (its pino lines), or 'inherit'. */
   stdio: 'inherit' | 'ignore' | number;
+  /** Extra environment (e.g. the per-run peer secrets: never on the command line, where ps shows it). */
+  env?: Record<string, string>;
 }
 
 type ChildState = 'stopped' | 'running' | 'waiting-restart' | 'stopping';
@@ -32,7 +34,7 @@ export class SupervisedChild {
     if (this.state === 'running' || this.state === 'stopping') return;
     this.setState('running');
     this.startedAt = Date.now();
-    const proc = spawn(process.execPath, this.spec.args, { stdio: ['ignore', this.spec.stdio, this.spec.stdio] });
+    const proc = spawn(process.execPath, this.spec.args, { stdio: ['ignore', this.spec.stdio, this.spec.stdio], env: { ...process.env, ...this.spec.env } });
     this.proc = proc;
     this.log.info({ child: this.spec.name, childPid: proc.pid }, 'child started');
     proc.on('exit', (code, signal) => this.onExit(proc, code, signal));

@@ -16,8 +16,13 @@ export interface SwitchConfig {
   name: string;
   host: string;
   port: number;
-  /** Shared secret every Hello must carry; "" = none required. */
+  /**
+   * Shared secret every Hello must carry; "" = none required (the switch then warns at start).
+   * Resolved by `tandem switch`: --secret, --secret-file, $TANDEM_SWITCH_SECRET, switch.secret, switch.secretFile.
+   */
   secret: string;
+  /** A file holding the secret (switch.secretFile), read at start when no other source set one. */
+  secretFile?: string;
   /** TLS for the link port; with `ca`, every T-Server must present a certificate signed by it (mutual TLS). */
   tls?: TlsFiles;
   /** How long one heartbeat keeps the lease. */
@@ -54,7 +59,7 @@ export const DEFAULT_SWITCH_CONFIG: SwitchConfig = {
 export const CONFIG_HELP = `config file (--config f.json): JSON; the switch reads its "switch" section (or the whole file
 when it has none). Every key is optional:
   {"switch": {
-    "host": "127.0.0.1", "port": 7200, "name": "switch", "secret": "",
+    "host": "127.0.0.1", "port": 7200, "name": "switch", "secret": "", "secretFile": "/etc/tandem/switch.secret",
     "tls": {"cert": "switch.crt", "key": "switch.key", "ca": "ca.crt"},
     "leaseMs": 400, "heartbeatMs": 100,
     "eventLogSize": 100000, "commandIdsSize": 100000, "commandLogSize": 10000,
@@ -87,6 +92,7 @@ export function configFromJson(file: Json): SwitchConfig {
   if (s.host !== undefined) cfg.host = str(s.host, 'switch.host');
   if (s.port !== undefined) cfg.port = int(s.port, 'switch.port', 0);
   if (s.secret !== undefined) cfg.secret = str(s.secret, 'switch.secret');
+  if (s.secretFile !== undefined) cfg.secretFile = str(s.secretFile, 'switch.secretFile');
   if (s.tls !== undefined) {
     const t = s.tls as Json;
     if (typeof t !== 'object' || t === null) throw new Error('switch.tls must be {"cert": "<pem>", "key": "<pem>", "ca": "<pem>"}');

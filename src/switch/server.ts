@@ -8,6 +8,8 @@ import { switchService, type LinkUpFrame } from '../common/switch-service.js';
 import { explainGrpcBindError } from '../common/listen.js';
 import { grpcServerCredentials, loadTls, logTlsRefusals } from '../common/tls.js';
 import type { Logger } from '../common/log.js';
+import { JunkLog } from '../common/junk-log.js';
+import { openPortWarning, peerAuthMode, secretMatches, SWITCH_SECRET_ENV, type PeerAuthMode } from '../common/peer-auth.js';
 import type { SwitchConfig } from './config.js';
 import { DialPlan } from './dial-plan.js';
 import { Pbx, type PbxOutcome } from './pbx.js';
@@ -43,6 +45,10 @@ export class SimulatedSwitch {
   private readonly clock: LeaseClock;
   /** LeaseNotices of this turn's transitions, sent to every welcomed link once the handler is done. */
   private pendingNotices: sw.ILeaseNotice[] = [];
+  /** Junk at the link port (undecodable frames, wrong secrets): one line per peer host per window. */
+  readonly junk: JunkLog;
+  /** What a link must present: shown in the ready line. */
+  readonly peerAuth: PeerAuthMode;
 
   constructor(readonly cfg: SwitchConfig, private readonly logger: Logger) {
     this.plan = new DialPlan(cfg.dialPlan);
@@ -58,6 +64,8 @@ export class SimulatedSwitch {
     this.commandIds = new CommandIds(cfg.commandIdsSize);
     this.record = new CommandRecord(cfg.commandLogSize);
     this.autoAnswer = new AutoAnswer(cfg.autoAnswer, cfg.externalAnswerMs);
+    this.junk = new JunkLog(logger.child({ component: 'link' }));
+    this.peerAuth = peerAuthMode(cfg.secret, cfg.tls);
   }
 
   private get tickPeriodMs(): number { return Math.max(5, Math.floor(this.cfg.leaseMs / 10)); }
@@ -69,6 +77,7 @@ export class SimulatedSwitch {
 
   stop(): void {
     clearInterval(this.leaseTimer);
+    this.junk.close();
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
     for (const l of this.links.values()) l.end();
@@ -112,7 +121,7 @@ export class SimulatedSwitch {
   private onFrame(link: SwitchLinkPeer, frame: LinkUpFrame): void {
     if (link.closed) return;
     if (!frame.ok) {
-      this.logger.warn({ component: 'link', link: link.id, err: frame.error }, 'undecodable frame');
+      this.junk.report(link.peer, { link: link.id, err: frame.error }, 'undecodable frame');
       return this.send(link, { error: { code: 'BadMessage', message: `could not decode a LinkUp message (${frame.error}): send protobuf tandem.switchlink.LinkUp` } });
     }
     const m = frame.msg;
@@ -142,9 +151,10 @@ export class SimulatedSwitch {
 
   private onHello(link: SwitchLinkPeer, hello: sw.IHello): void {
     if (link.welcomed) return this.send(link, { error: { code: 'BadMessage', message: 'Hello was already received on this link: send it once' } });
-    if (this.cfg.secret && hello.secret !== this.cfg.secret) {
-      this.logger.warn({ component: 'link', link: link.id, peer: link.peer, serverName: hello.serverName }, 'Hello with a wrong secret: link closed');
-      link.queue({ error: { code: 'Unauthorized', message: 'wrong or missing secret in Hello: use the switch secret (--secret / switch.secret)' } });
+    // Constant-time (peer-auth.ts); an empty or missing secret never matches a configured one.
+    if (this.cfg.secret && !secretMatches(this.cfg.secret, hello.secret ?? '')) {
+      this.junk.report(link.peer, { link: link.id, serverName: hello.serverName }, 'Hello with a wrong secret: link closed');
+      link.queue({ error: { code: 'Unauthorized', message: `wrong or missing secret in Hello: use the switch secret (${SWITCH_SECRET_ENV}, --secret-file or switch.secret; under tandem pair, <log-dir>/switch.secret; docs/peer-auth.md)` } });
       return link.end();
     }
     if (hello.renews) {
@@ -336,7 +346,9 @@ export async function startSwitchServer(cfg: SwitchConfig, logger: Logger): Prom
       else resolve(bound);
     });
   });
-  if (cfg.tls) logTlsRefusals(server, { warn: (o, m) => logger.warn({ component: 'link', ...o }, m) }, 'switch');
+  if (cfg.tls) logTlsRefusals(server, { warn: (o, m) => sim.junk.report(String((o as { peer?: unknown }).peer ?? '?'), o as Record<string, unknown>, m, `${m}: ${String((o as { code?: unknown }).code)}`) }, 'switch');
+  const open = openPortWarning('switch', sim.peerAuth, cfg.host, port);
+  if (open) logger.warn({ component: 'link', ...open.fields }, open.msg);
   sim.start();
   return {
     port,

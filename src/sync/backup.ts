@@ -19,6 +19,7 @@ import { AddpMonitor, DEFAULT_ADDP, validateAddp, type AddpOptions } from '../ha
 import { deltaFromWire } from './delta-codec.js';
 import { SYNC_CHANNEL_OPTIONS } from './server.js';
 import { grpcClientCredentials, grpcClientOptions, type TlsMaterial } from '../common/tls.js';
+import { syncCallMetadata } from '../common/peer-auth.js';
 
 export type BackupLinkState =
   | 'connecting' // looking for the primary (no stream, or no Welcome yet)
@@ -148,7 +149,7 @@ export class SyncBackup extends EventEmitter<SyncBackupEvents> {
     this.retryTimer = undefined;
     this.transition(this.current, 'connecting', reason);
     const client = new grpc.Client(this.opts.primaryAddress, grpcClientCredentials(this.opts.tls), { ...SYNC_CHANNEL_OPTIONS, ...grpcClientOptions(this.opts.tls) });
-    const stream = openSyncStream(client);
+    const stream = openSyncStream(client, undefined, syncCallMetadata(this.opts.secret));
     const a: Attempt = {
       client,
       stream,
@@ -162,7 +163,14 @@ export class SyncBackup extends EventEmitter<SyncBackupEvents> {
     };
     this.attempt = a;
     stream.on('data', (d: Decoded<sy.PrimaryToBackup>) => { if (this.attempt === a) this.onData(a, d); });
-    stream.on('error', (err: Error) => this.ended(a, 'closed', `stream error: ${err.message}`));
+    stream.on('error', (err: grpc.ServiceError) => {
+      // The primary refused our credential before any message: a setting to fix, not a lost primary.
+      if (err.code === grpc.status.UNAUTHENTICATED && this.attempt === a) {
+        this.log.error({ code: 'UNAUTHENTICATED', detail: err.details }, 'the peer refused our sync secret: set the same one on both servers (docs/peer-auth.md)');
+        this.emit('refused', { code: 'UNAUTHENTICATED', message: err.details });
+      }
+      this.ended(a, 'closed', `stream error: ${err.message}`);
+    });
     stream.on('end', () => this.ended(a, 'closed', 'primary ended the stream'));
     const truncatableTo = this.pos.replicationId ? this.opts.undo?.truncatableTo() ?? 0 : 0;
     stream.write({ hello: { serverName: this.opts.serverName, replicationId: this.pos.replicationId, offset: this.pos.offset, secret: this.opts.secret ?? '', truncatableTo } });

@@ -1,23 +1,15 @@
 // What the primary's end of a sync stream does before a valid Hello: shared by the serving primary and
 // by a server that is not primary right now (which refuses with NOT_PRIMARY after authenticating).
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { sy } from '../common/sync-proto.js';
 import type { Decoded } from '../common/sync-service.js';
+import { secretMatches } from '../common/peer-auth.js';
+
+export { secretMatches };
 
 export type PreHello =
   | { kind: 'hello'; hello: sy.Hello }
   | { kind: 'ignore' } // a heartbeat: life, nothing to answer
   | { kind: 'error'; code: sy.ErrorCode; message: string; close: boolean };
-
-function digest(s: string): Buffer {
-  return createHash('sha256').update(s, 'utf8').digest();
-}
-
-/** Constant-time comparison; an empty configured secret means "no authentication". */
-export function secretMatches(configured: string | undefined, offered: string): boolean {
-  if (!configured) return true;
-  return timingSafeEqual(digest(configured), digest(offered));
-}
 
 export function classifyBeforeHello(d: Decoded<sy.BackupToPrimary>, secret: string | undefined): PreHello {
   if (!d.ok) return badMessage(d);
@@ -28,7 +20,7 @@ export function classifyBeforeHello(d: Decoded<sy.BackupToPrimary>, secret: stri
   }
   const hello = m.hello as sy.Hello; // decoded: every field set (defaults included)
   if (!secretMatches(secret, hello.secret)) {
-    return { kind: 'error', code: sy.ErrorCode.UNAUTHORIZED, message: 'wrong or missing sync secret: set the same sync.secret on both servers', close: true };
+    return { kind: 'error', code: sy.ErrorCode.UNAUTHORIZED, message: 'wrong or missing sync secret in Hello: set the same sync secret on both servers (tserver.syncSecret; docs/peer-auth.md)', close: true };
   }
   return { kind: 'hello', hello };
 }

@@ -11,6 +11,10 @@ import { AddpMonitor, type AddpOptions } from '../ha/addp.js';
 import { BacklogOverflowError, type Backlog, type ResyncDecision } from './backlog.js';
 import { deltaToWire, wireSize } from './delta-codec.js';
 import { badMessage, classifyBeforeHello } from './hello.js';
+import type { JunkLog } from '../common/junk-log.js';
+
+/** Errors that answer a peer's junk: logged through the host's rate-limited JunkLog. */
+const JUNK_CODES: ReadonlySet<sy.ErrorCode> = new Set([sy.ErrorCode.BAD_MESSAGE, sy.ErrorCode.NOT_HELLO, sy.ErrorCode.UNAUTHORIZED]);
 
 /**
  * connecting: stream open, no Hello yet. resyncing: Welcome sent, catching up (snapshot or backlog).
@@ -28,6 +32,8 @@ export interface SessionHost {
   readonly backlog: Backlog;
   readonly chunkBytes: number;
   readonly addp: AddpOptions;
+  /** Rate-limited log of junk from backups (bad frames, wrong Hello secret). */
+  readonly junk: JunkLog;
   decide(hello: { replicationId: string; offset: number; truncatableTo?: number }): ResyncDecision;
   /** Sends the deltas published this turn now (a snapshot is taken at a flushed point). */
   flush(): void;
@@ -99,7 +105,9 @@ export class PrimarySession {
 
   /** Sends Error and, when `close`, ends the stream. */
   fail(code: sy.ErrorCode, message: string, close: boolean): void {
-    this.log.warn({ code: sy.ErrorCode[code], peer: this.peerName, detail: message }, 'sync error sent to backup');
+    const fields = { code: sy.ErrorCode[code], peer: this.peerName, detail: message, session: this.id };
+    if (JUNK_CODES.has(code)) this.host.junk.report(this.peerAddress, fields, 'sync error sent to backup');
+    else this.log.warn(fields, 'sync error sent to backup');
     this.write({ error: { code, message } });
     if (close) this.close(`${sy.ErrorCode[code]}: ${message}`);
   }

@@ -20,6 +20,7 @@ import { Backlog, DEFAULT_BACKLOG, decideResync, type BacklogLimits, type Inheri
 import { encodeDeltaBatch } from './delta-codec.js';
 import { PrimarySession, type SessionHost, type SessionState } from './primary-session.js';
 import { runHandover, type HandoverOptions, type HandoverResult } from './handover.js';
+import { JunkLog } from '../common/junk-log.js';
 
 export type SyncMode = 'ack' | 'async';
 export type PrimaryLinkState = 'none' | 'connecting' | 'resyncing' | 'in-sync';
@@ -94,6 +95,7 @@ export class SyncPrimary extends EventEmitter<SyncPrimaryEvents> implements Sess
   private sealed: string | undefined;
   private readonly monitor: NodeJS.Timeout;
   private readonly log: Logger;
+  readonly junk: JunkLog;
 
   constructor(private readonly opts: SyncPrimaryOptions) {
     super();
@@ -107,6 +109,7 @@ export class SyncPrimary extends EventEmitter<SyncPrimaryEvents> implements Sess
     this.published = opts.inherit?.offset ?? 0;
     this.backlog = new Backlog({ ...DEFAULT_BACKLOG, ...opts.backlog }, this.published);
     this.log = opts.log.child({ component: 'sync-primary' });
+    this.junk = new JunkLog(this.log);
     this.monitor = setInterval(() => this.watch(), 100).unref();
     this.log.info({ replicationId: this.replicationId, offset: this.published, mode: this.mode, inherited: this.inherited }, 'replication started');
     this.linkChanged('started');
@@ -237,6 +240,7 @@ export class SyncPrimary extends EventEmitter<SyncPrimaryEvents> implements Sess
   close(reason = 'primary stopped'): void {
     if (!this.sealed) this.sealed = reason;
     clearInterval(this.monitor);
+    this.junk.close();
     this.flush();
     for (const s of [...this.sessions]) s.fail(sy.ErrorCode.SHUTTING_DOWN, reason, true);
     this.waiters.releaseAll();

@@ -5,6 +5,8 @@ import * as grpc from '@grpc/grpc-js';
 import type { Logger } from '../common/log.js';
 import { explainGrpcBindError } from '../common/listen.js';
 import { grpcServerCredentials, logTlsRefusals, type TlsMaterial } from '../common/tls.js';
+import { JunkLog } from '../common/junk-log.js';
+import { offeredSyncSecret, openPortWarning, peerAuthMode, secretMatches, SYNC_SECRET_ENV, type PeerAuthMode } from '../common/peer-auth.js';
 import { sy } from '../common/sync-proto.js';
 import { syncServiceDefinition, type Decoded, type PrimaryStream } from '../common/sync-service.js';
 import { classifyBeforeHello } from './hello.js';
@@ -16,7 +18,10 @@ export interface SyncServerOptions {
   port: number;
   /** Setting name quoted in the port-in-use error. */
   setting?: string;
-  /** Shared secret checked in Hello even when not primary (so probing learns nothing). */
+  /**
+   * Shared secret (docs/peer-auth.md): every call must carry it in its metadata, checked before any
+   * message is read (a call without it ends UNAUTHENTICATED); Hello carries it too.
+   */
   secret?: string;
   /** Mutual TLS (docs/security.md): with `ca`, only a peer whose certificate that CA signed can open a stream. */
   tls?: TlsMaterial;
@@ -38,9 +43,15 @@ export const SYNC_CHANNEL_OPTIONS: grpc.ChannelOptions = {
 export class SyncServer {
   private primary: SyncPrimary | null = null;
   private readonly log: Logger;
+  /** Refused calls and junk before routing: one line per peer host per window. */
+  private readonly junk: JunkLog;
+  /** What a peer must present: shown in the ready line and /healthz. */
+  readonly peerAuth: PeerAuthMode;
 
   private constructor(private readonly server: grpc.Server, readonly port: number, private readonly opts: SyncServerOptions) {
     this.log = opts.log.child({ component: 'sync-server' });
+    this.junk = new JunkLog(this.log);
+    this.peerAuth = peerAuthMode(opts.secret, opts.tls);
   }
 
   /** Binds host:port; rejects with PortInUseError (naming the setting) when the port is taken. */
@@ -57,8 +68,10 @@ export class SyncServer {
       });
     });
     self = new SyncServer(server, port, opts);
-    if (opts.tls) logTlsRefusals(server, self.log, 'sync');
-    self.log.info({ host: opts.host, port }, 'sync port listening');
+    if (opts.tls) logTlsRefusals(server, { warn: (o, m) => self!.junk.report(String((o as { peer?: unknown }).peer ?? '?'), o as Record<string, unknown>, m, `${m}: ${String((o as { code?: unknown }).code)}`) }, 'sync');
+    self.log.info({ host: opts.host, port, peerAuth: self.peerAuth }, 'sync port listening');
+    const open = openPortWarning('sync', self.peerAuth, opts.host, port);
+    if (open) self.log.warn(open.fields, open.msg);
     return self;
   }
 
@@ -70,6 +83,7 @@ export class SyncServer {
   /** Stops listening and cuts every stream. */
   close(): Promise<void> {
     this.primary?.close('sync server closing');
+    this.junk.close();
     this.server.forceShutdown();
     return Promise.resolve();
   }
@@ -78,6 +92,16 @@ export class SyncServer {
     const peer = call.getPeer();
     // A stream must never crash the process: every error is handled by whoever owns the stream.
     call.on('error', (err: Error) => this.log.debug({ peer, err: err.message }, 'sync stream error'));
+    // Before any message is read or sent: a foreign process learns nothing, not even who is primary.
+    if (this.opts.secret && !secretMatches(this.opts.secret, offeredSyncSecret(call.metadata))) {
+      const offered = offeredSyncSecret(call.metadata) !== undefined;
+      this.junk.report(peer, { code: 'UNAUTHENTICATED', offered }, offered ? 'sync call with a wrong secret refused' : 'sync call without a secret refused');
+      call.emit('error', {
+        code: grpc.status.UNAUTHENTICATED,
+        details: `${offered ? 'wrong' : 'missing'} sync secret: both servers need the same one (${SYNC_SECRET_ENV}, --sync-secret-file or tserver.syncSecret; docs/peer-auth.md)`,
+      });
+      return;
+    }
     if (this.primary) {
       this.primary.accept(call, peer);
       return;
@@ -88,7 +112,8 @@ export class SyncServer {
       const [code, message, close] = pre.kind === 'error'
         ? [pre.code, pre.message, pre.close]
         : [sy.ErrorCode.NOT_PRIMARY, 'this server is not primary now: follow the other server', true];
-      this.log.info({ peer, backup: pre.kind === 'hello' ? pre.hello.serverName : undefined, code: sy.ErrorCode[code] }, 'sync stream refused');
+      if (pre.kind === 'hello') this.log.info({ peer, backup: pre.hello.serverName, code: sy.ErrorCode[code] }, 'sync stream refused');
+      else this.junk.report(peer, { code: sy.ErrorCode[code], detail: message }, 'sync stream refused');
       call.write({ error: { code, message } });
       if (close) {
         call.off('data', onData);

@@ -63,6 +63,8 @@ export interface HaFileKeys {
   addpTimeoutMs?: number;
   addpTrace?: boolean;
   syncSecret?: string;
+  /** A file holding the sync secret (docs/peer-auth.md). */
+  syncSecretFile?: string;
   backlogBatches?: number;
   hangDetectionMs?: number;
   /** Reloadable on SIGHUP. */
@@ -84,7 +86,7 @@ export class ConfigError extends Error {
 }
 
 export interface FileShape {
-  tserver?: Partial<GatewayLimits> & { desktopDir?: string; switchSecret?: string } & HaFileKeys;
+  tserver?: Partial<GatewayLimits> & { desktopDir?: string; switchSecret?: string; switchSecretFile?: string } & HaFileKeys;
   core?: Partial<CoreConfig>;
 }
 

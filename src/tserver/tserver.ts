@@ -168,6 +168,8 @@ export class TServer {
       serverName: this.cfg.serverName, role: this.role.role, epoch: this.role.epoch, seq: this.core.state.seq,
       serving: this.role.serving, switchLink: this.link.isUp ? 'up' : 'down', switchLinkState: this.link.state,
       clients: this.gateway.clientCount, calls: this.core.state.calls.size, syncState: this.releaser.syncState,
+      // What the sync port asks of a peer (docs/peer-auth.md): "none" means any process may connect.
+      ...(this.syncServer ? { peerAuth: this.syncServer.peerAuth } : {}),
       ...(this.ha ? haHealth(this.ha, this, digest) : {}),
     };
   }

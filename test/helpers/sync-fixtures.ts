@@ -11,6 +11,7 @@ import type { Logger } from '../../src/common/log.js';
 import { SyncServer } from '../../src/sync/server.js';
 import { SyncPrimary, type SyncPrimaryOptions } from '../../src/sync/primary.js';
 import { SyncBackup, type SyncBackupOptions } from '../../src/sync/backup.js';
+import { syncCallMetadata } from '../../src/common/peer-auth.js';
 
 export class FakeReplica {
   colls = new Map<CollectionName, Map<string, unknown>>();
@@ -222,22 +223,27 @@ export interface RawBackup {
   /** Heartbeats every ms until stopped. */
   heartbeat(everyMs: number): () => void;
   ended: Promise<void>;
+  /** The call's final gRPC status (e.g. UNAUTHENTICATED when the secret is missing). */
+  status: Promise<grpc.StatusObject>;
   close(): void;
 }
 
-export function rawBackup(t: Teardown, port: number): RawBackup {
+/** `secret`: sent in the call's metadata, as a real backup does (peer-auth.ts); none by default. */
+export function rawBackup(t: Teardown, port: number, opts: { secret?: string } = {}): RawBackup {
   const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
-  const stream = client.makeBidiStreamRequest(SYNC_STREAM_PATH, (b: Buffer) => b, decodePrimaryToBackup);
+  const stream = client.makeBidiStreamRequest(SYNC_STREAM_PATH, (b: Buffer) => b, decodePrimaryToBackup, syncCallMetadata(opts.secret));
   const received: Decoded<sy.PrimaryToBackup>[] = [];
   const waiters = new Set<() => void>();
   let hb: NodeJS.Timeout | undefined;
   stream.on('data', (d: Decoded<sy.PrimaryToBackup>) => { received.push(d); for (const w of [...waiters]) w(); });
   const ended = new Promise<void>((resolve) => { stream.on('error', () => resolve()); stream.on('end', () => resolve()); });
+  const status = new Promise<grpc.StatusObject>((resolve) => stream.on('status', resolve));
   const close = () => { clearInterval(hb); try { stream.cancel(); } catch { /* gone */ } client.close(); };
   t.teardown(close);
   const raw: RawBackup = {
     received,
     ended,
+    status,
     close,
     send: (m) => stream.write(toBuffer(sy.BackupToPrimary.encode(m).finish())),
     sendBytes: (b) => stream.write(b),

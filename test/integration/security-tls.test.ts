@@ -113,11 +113,11 @@ t.test('sync port: mutual TLS plus shared secret; wrong CA, no client cert, plai
   await log.waitFor(() => refusals() > n1, 'refusal of plaintext');
   t.equal(plain.state, 'connecting');
 
-  // Right certificate, wrong secret: UNAUTHORIZED (both checks apply).
+  // Right certificate, wrong secret: UNAUTHENTICATED (both checks apply).
   const ws = backup('W', { tls: loadTls(pki.issue('w'), 'test'), secret: 'nope' });
   const r = once<{ code: string }>(ws as never, 'refused');
   ws.start();
-  t.equal((await r).code, 'UNAUTHORIZED');
+  t.equal((await r).code, 'UNAUTHENTICATED');
 
   // The real backup: right certificate and secret, in sync with the deltas.
   const b = backup('B', { tls: loadTls(pki.issue('server-b'), 'test') });

@@ -60,13 +60,13 @@ t.test('a silent primary that keeps publishing is alive: any message counts', as
   t.equal(b.position.offset, last);
 });
 
-t.test('wrong secret -> Error UNAUTHORIZED, stream closed, logged without the secret', async (t) => {
+t.test('wrong secret -> call refused UNAUTHENTICATED before any message, logged without the secret', async (t) => {
   const p = await loopbackPair(t, {}, 'right-secret');
   const b = p.makeBackup({ secret: 'wrong-secret' });
   const refused = once<{ code: string }>(b as never, 'refused');
   b.start();
-  t.equal((await refused).code, 'UNAUTHORIZED');
-  await p.log.waitFor((l) => l.msg === 'sync error sent to backup' && l.code === 'UNAUTHORIZED', 'unauthorized log');
+  t.equal((await refused).code, 'UNAUTHENTICATED');
+  await p.log.waitFor((l) => l.msg === 'sync call with a wrong secret refused' && l.code === 'UNAUTHENTICATED', 'unauthenticated log');
   t.equal(b.state, 'connecting', 'never followed');
   t.notOk(p.log.lines.some((l) => JSON.stringify(l).includes('wrong-secret') || JSON.stringify(l).includes('right-secret')), 'no secret in logs');
   const good = p.makeBackup({ secret: 'right-secret' });
