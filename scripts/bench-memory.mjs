@@ -28,11 +28,12 @@ const { values: a } = parseArgs({
     runs: { type: 'string', default: '3' },
     json: { type: 'boolean', default: false },
     'backlog-batches': { type: 'string' },
+    'node-args': { type: 'string', default: '' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (a.help) {
-  console.log('usage: node --expose-gc scripts/bench-memory.mjs [--calls N] [--agents N] [--journal N] [--runs N]\n       node scripts/bench-memory.mjs --soak SECONDS [--rate 150] [--desktops 300] [--talk-ms 1000] [--sample 10] [--mode ack|async|single]');
+  console.log('usage: node --expose-gc scripts/bench-memory.mjs [--calls N] [--agents N] [--journal N] [--runs N]\n       node scripts/bench-memory.mjs --soak SECONDS [--rate 150] [--desktops 300] [--talk-ms 1000] [--sample 10] [--mode ack|async|single] [--node-args "--max-semi-space-size=4"]');
   process.exit(0);
 }
 
@@ -40,9 +41,11 @@ const log = (s) => console.log(`[bench-memory ${new Date().toISOString().slice(1
 
 if (a.soak) {
   const { soak } = await import('./lib/soak.mjs');
-  const r = await soak({ seconds: Number(a.soak), rate: Number(a.rate), desktops: Number(a.desktops), talkMs: Number(a['talk-ms']), sampleMs: Number(a.sample) * 1000, mode: a.mode, log, tserver: a['backlog-batches'] ? { backlogBatches: Number(a['backlog-batches']) } : {} });
+  const r = await soak({ seconds: Number(a.soak), rate: Number(a.rate), desktops: Number(a.desktops), talkMs: Number(a['talk-ms']), sampleMs: Number(a.sample) * 1000, mode: a.mode, log, tserver: a['backlog-batches'] ? { backlogBatches: Number(a['backlog-batches']) } : {}, nodeArgs: a['node-args'].split(' ').filter(Boolean) });
   console.log('\n| t (s) | primary RSS MiB | backup RSS MiB | primary heap MiB | journal | de-dup | calls | GC max since last (ms) |\n|---|---|---|---|---|---|---|---|');
   for (const s of r.samples) console.log(`| ${s.t.toFixed(0)} | ${s.primaryMiB.toFixed(0)} | ${s.backupMiB.toFixed(0)} | ${(s.tandem_heap_used_bytes / 2 ** 20).toFixed(0)} | ${s.tandem_journal_events} | ${s.tandem_dedup_records} | ${s.tandem_calls} | ${(s.tandem_gc_pause_max_seconds * 1000).toFixed(0)} |`);
+  console.log('\nprimary V8 heap by space at the end (MiB reserved / used): ' + Object.entries(r.heapSpaces).map(([k, v]) => `${k} ${(v.size / 2 ** 20).toFixed(1)}/${(v.used / 2 ** 20).toFixed(1)}`).join(', '));
+  if (r.smaps) console.log('primary /proc/PID/smaps_rollup at the end:\n' + r.smaps.split('\n').filter((l) => /^(Rss|Pss_Anon|Pss_File|Anonymous|Swap):/.test(l)).join('\n'));
   console.log(`\nfailovers: ${r.failovers}; switch link lost: ${r.leaseLost}; command: node scripts/bench-memory.mjs ${process.argv.slice(2).join(' ')}; logs: ${r.logDir}`);
   process.exit(0);
 }

@@ -25,11 +25,11 @@ function soakConfig(core = {}, tserver = {}) {
 
 const METRICS = ['tandem_journal_events', 'tandem_calls', 'tandem_dedup_records', 'tandem_heap_used_bytes', 'tandem_heap_total_bytes', 'tandem_external_memory_bytes', 'tandem_gc_pause_max_seconds'];
 
-export async function soak({ seconds, rate, desktops, talkMs, sampleMs = 10_000, mode = 'ack', log, core, tserver }) {
+export async function soak({ seconds, rate, desktops, talkMs, sampleMs = 10_000, mode = 'ack', log, core, tserver, nodeArgs = [] }) {
   // Every role change is counted from the processes' log files (the in-memory tail is bounded).
   const logDir = mkdtempSync(join(tmpdir(), 'tandem-soak-'));
   log?.(`soak: process logs in ${logDir}`);
-  const sys = await startSystem({ mode, config: soakConfig(core, tserver), log, logDir });
+  const sys = await startSystem({ mode, config: soakConfig(core, tserver), log, logDir, nodeArgs: { A: nodeArgs, B: nodeArgs } });
   const desk = forkWorker('desktops.mjs');
   const caller = forkWorker('caller.mjs');
   const samples = [];
@@ -57,11 +57,16 @@ export async function soak({ seconds, rate, desktops, talkMs, sampleMs = 10_000,
     clearInterval(timer);
     await sleep(talkMs + 1000);
     await sample();
+    const finalMetrics = await primary.metrics().catch(() => '');
+    const heapSpaces = [...finalMetrics.matchAll(/^tandem_heap_space_bytes\{space="(\w+)",kind="(\w+)"\} (\d+)$/gm)]
+      .reduce((acc, [, space, kind, v]) => ({ ...acc, [space]: { ...acc[space], [kind]: Number(v) } }), {});
+    let smaps = '';
+    try { smaps = readFileSync(`/proc/${primary.proc.pid}/smaps_rollup`, 'utf8'); } catch { /* not Linux */ }
     const promotions = ['tserver-A', 'tserver-B'].flatMap((n) => {
       try { return readFileSync(join(logDir, `${n}.log`), 'utf8').split('\n').filter((l) => l.includes('"msg":"role changed"') && l.includes('"to":"primary"')); } catch { return []; }
     });
     // The first grant of the run is the start-up; every later one is a failover.
-    return { samples, leaseLost: primary.proc.warnCounts.get('switch link down') ?? 0, failovers: Math.max(0, promotions.length - 1), logDir };
+    return { samples, heapSpaces, smaps, leaseLost: primary.proc.warnCounts.get('switch link down') ?? 0, failovers: Math.max(0, promotions.length - 1), logDir };
   } finally {
     await desk.close();
     await caller.close();

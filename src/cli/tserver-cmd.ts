@@ -6,6 +6,7 @@ import { buildConfig, ConfigError, readConfigFile, type FileShape } from '../tse
 import { haSettings, reloadable } from '../tserver/ha-settings.js';
 import { openSwitchTransport } from '../tserver/link-binding.js';
 import { TServer } from '../tserver/tserver.js';
+import { applyHeapTuning, heapGrowingPercent } from '../tserver/heap-tuning.js';
 import { SecurityConfigError } from '../auth/security-config.js';
 import { loadTls } from '../common/tls.js';
 import { PeerSecretError, resolveSecret, SWITCH_SECRET_ENV, SYNC_SECRET_ENV } from '../common/peer-auth.js';
@@ -21,7 +22,7 @@ options:
   --port <n>           HTTP/WebSocket port (default 7001; 0 = any free port)
   --switch <host:port> the switch's link address (default 127.0.0.1:7200)
   --config <file>      JSON config: "tserver" section (maxFrameBytes, maxBufferedBytes,
-                       maxQueuedMessages, pingIntervalMs, desktopDir) and "core" section
+                       maxQueuedMessages, pingIntervalMs, desktopDir, heapGrowingPercent) and "core" section
                        (routePoints, queues, journal, dedup…)
   --log-file <path>    write JSON logs there (reopened on SIGHUP) instead of stdout
   --peer-name <n>      the other server's name, and --peer-url <ws://…/tlib> (shown to desktops)
@@ -84,9 +85,11 @@ export async function main(argv: string[]): Promise<number> {
 
   let cfg;
   let file: FileShape;
+  let heapPercent: number;
   try {
     file = readConfigFile(values.config);
     const t = file.tserver ?? {};
+    heapPercent = heapGrowingPercent(t.heapGrowingPercent);
     const peerName = values['peer-name'] ?? t.peerName;
     const peerUrl = values['peer-url'] ?? t.peerUrl;
     // Peer secrets (docs/peer-auth.md): flag, flag file, environment, config value, config file.
@@ -118,6 +121,7 @@ export async function main(argv: string[]): Promise<number> {
   const level = reloadable(file.tserver).logLevel;
   const logs = createLogger({ server: cfg.serverName, role: () => server?.role.role ?? cfg.role, epoch: () => server?.role.epoch ?? 0 }, { file: values['log-file'], ...(level ? { level } : {}) });
   const log = logs.logger;
+  const heap = applyHeapTuning(heapPercent);
   server = new TServer(cfg, log, openSwitchTransport(cfg.switchAddress, cfg.serverName, cfg.security?.peerTls ? loadTls(cfg.security.peerTls, 'tserver.peerTls') : undefined));
 
   let httpPort: number;
@@ -134,7 +138,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const ports: Record<string, number> = { http: httpPort };
   if (server.syncPort !== undefined) ports.sync = server.syncPort;
-  log.info({ ports, ...(server.syncServer ? { peerAuth: server.syncServer.peerAuth } : {}), switch: cfg.switchAddress, desktop: cfg.desktopDir ?? null, limits: cfg.limits, ha: cfg.ha ? { peerSync: cfg.ha.peerSync, syncMode: cfg.ha.syncMode, addp: cfg.ha.addp } : null }, 'ready');
+  log.info({ ports, ...(server.syncServer ? { peerAuth: server.syncServer.peerAuth } : {}), switch: cfg.switchAddress, desktop: cfg.desktopDir ?? null, heap, limits: cfg.limits, ha: cfg.ha ? { peerSync: cfg.ha.peerSync, syncMode: cfg.ha.syncMode, addp: cfg.ha.addp } : null }, 'ready');
 
   return new Promise<number>((resolveExit) => {
     let stopping = false;

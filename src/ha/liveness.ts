@@ -47,7 +47,12 @@ export class Liveness {
         log: { level: opts.log.level, ...withTarget(logTarget(opts.log)) },
       };
       // dist/: the compiled .js next to this file; under tap, its loader maps the .js URL to the .ts source.
-      const w = new Worker(opts.workerUrl ?? new URL('./liveness-worker.js', import.meta.url), { workerData: data });
+      const w = new Worker(opts.workerUrl ?? new URL('./liveness-worker.js', import.meta.url), {
+        workerData: data,
+        // The worker holds a gRPC link and a few timers: a 4 MiB young generation is plenty, and it
+        // keeps the default young generation (two 16 MiB semi-spaces) off the memory budget (docs/capacity.md).
+        resourceLimits: { maxYoungGenerationSizeMb: 4 },
+      });
       w.unref();
       w.on('message', (m: FromWorker) => { if (m.type === 'log') opts.log[m.level]({ thread: 'liveness-worker', ...m.obj }, m.msg); });
       w.on('error', (err) => this.failed(`liveness worker failed: ${err.message}`));

@@ -67,6 +67,8 @@ export interface HaFileKeys {
   syncSecretFile?: string;
   backlogBatches?: number;
   hangDetectionMs?: number;
+  /** V8 old-generation growth per major GC, percent (src/tserver/heap-tuning.ts; 0 = V8's heuristic). */
+  heapGrowingPercent?: number;
   /** Reloadable on SIGHUP. */
   logLevel?: string;
 }

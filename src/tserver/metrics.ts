@@ -1,6 +1,7 @@
 // Prometheus text exposition, hand-written (no client library): counters with labels, gauges read
 // at scrape time, the event-loop lag from perf_hooks, and garbage-collection pauses (a long major GC
 // pause stalls lease renewals and heartbeats: the figure to watch before a false failover).
+import { getHeapSpaceStatistics } from 'node:v8';
 import { constants as perf, monitorEventLoopDelay, PerformanceObserver, type IntervalHistogram } from 'node:perf_hooks';
 
 type Labels = Record<string, string>;
@@ -80,6 +81,11 @@ export class Metrics {
       '# HELP tandem_heap_total_bytes V8 heap reserved (process.memoryUsage().heapTotal).', '# TYPE tandem_heap_total_bytes gauge', `tandem_heap_total_bytes ${mem.heapTotal}`,
       '# HELP tandem_external_memory_bytes Memory of Buffers and other C++ objects bound to JS (process.memoryUsage().external).', '# TYPE tandem_external_memory_bytes gauge', `tandem_external_memory_bytes ${mem.external}`,
       '# HELP tandem_resident_memory_bytes Resident set size (process.memoryUsage().rss).', '# TYPE tandem_resident_memory_bytes gauge', `tandem_resident_memory_bytes ${mem.rss}`);
+    // Which V8 space holds the heap (young generation, old space, code…): what a memory budget is tuned by.
+    out.push('# HELP tandem_heap_space_bytes V8 heap per space (v8.getHeapSpaceStatistics): reserved ("size") and in use ("used").', '# TYPE tandem_heap_space_bytes gauge');
+    for (const sp of getHeapSpaceStatistics()) {
+      out.push(`tandem_heap_space_bytes{space="${sp.space_name}",kind="size"} ${sp.space_size}`, `tandem_heap_space_bytes{space="${sp.space_name}",kind="used"} ${sp.space_used_size}`);
+    }
     return out.join('\n') + '\n';
   }
 
