@@ -1,7 +1,10 @@
-// Fuzzing the peer ports: 30,000 random and mutated protobuf frames at a real switch's link port (on
-// a link that never said Hello, via link-client sendRaw) while a T-Server holds the lease, and 30,000
-// at a sync port (raw gRPC stream, as sync-failure.test.ts sends garbage) while a backup follows the
-// primary. Every frame gets exactly one Error; no crash, no state change, memory bounded.
+// Fuzzing the peer ports, both with peer auth on (docs/peer-auth.md): 30,000 random and mutated
+// protobuf frames at a real switch's link port (on a link that never said Hello, via link-client
+// sendRaw) while a T-Server holds the lease, and 30,000 at a sync port on a stream that carries the
+// secret (raw gRPC stream) while a backup follows the primary. Every frame gets exactly one Error; no
+// crash, no state change, memory bounded, and the junk is logged a bounded number of times. Then the
+// credentials themselves: fuzzed Hello secrets at the switch and fuzzed metadata secrets at the sync
+// port are all refused, none gets a message through, and the real peers carry on.
 import t from 'tap';
 import { sw } from '../../src/common/switch-proto.js';
 import { sy } from '../../src/common/sync-proto.js';
@@ -13,11 +16,29 @@ import { SyncPrimary } from '../../src/sync/primary.js';
 import { SyncBackup } from '../../src/sync/backup.js';
 import { startSwitch, startTServer } from '../helpers/tserver-fixture.js';
 import { backupState, captureLog, DeltaSource, FakeReplica, rawBackup } from '../helpers/sync-fixtures.js';
-import { mutateBytes, Rng, rssMb } from '../helpers/fuzz.js';
+import { mutateBytes, Rng, rssMb, unicodeString } from '../helpers/fuzz.js';
+import * as grpc from '@grpc/grpc-js';
+import type { SwitchLink } from '../../src/switch-link/link-client.js';
 
 const FRAMES = 30_000;
 const BURST = 1_000;
 const SEED = Number(process.env.FUZZ_SEED ?? 20_261_121);
+/** Foreign credentials tried at each port. */
+const GUESSES = 300;
+
+/** Junk lines allowed for `kinds` kinds over `ms`: one each, plus one summary each per 10 s window. */
+const junkBound = (kinds: number, ms: number) => kinds * (1 + Math.ceil(ms / 10_000));
+
+/** A wrong secret near the real one: mutated bytes, a prefix, an extension, random text, empty. */
+function guess(rng: Rng, secret: string): string {
+  for (;;) {
+    const g = rng.pick([
+      () => mutateBytes(rng, Buffer.from(secret)).toString('utf8'), () => secret.slice(0, rng.int(secret.length)),
+      () => secret + rng.pick(['\n', ' ', '\u0000', 'x']), () => unicodeString(rng), () => '', () => secret.toUpperCase(),
+    ])();
+    if (g !== secret) return g;
+  }
+}
 
 /** Sends FRAMES frames in bursts, waiting after each burst until `answered()` caught up. */
 async function pump(next: () => Buffer, send: (b: Buffer) => void, answered: () => number, onAnswer: (wake: () => void) => () => void, what: string): Promise<number> {
@@ -83,6 +104,31 @@ t.test(`fuzz the switch link port: ${FRAMES} frames (seed ${SEED})`, async (t) =
   t.same({ epoch: health1.epoch, switchLink: health1.switchLink, serving: health1.serving }, { epoch: health0.epoch, switchLink: health0.switchLink, serving: health0.serving }, 'the lease holder is unaffected');
   t.ok(rssMb(s.proc.child.pid!) - rss0 < 150, 'switch memory bounded');
   t.notOk(s.proc.lines.some((l) => l.msg === 'hello' && l.serverName === 'fuzz'), 'the fuzz link was never welcomed');
+  const junkLines = s.proc.lines.filter((l) => l.msg === 'undecodable frame' || /^junk from/.test(String(l.msg))).length;
+  t.ok(junkLines <= junkBound(1, Date.now() - t0), `${sent} undecodable frames: ${junkLines} log lines (one, then a summary per 10 s)`);
+
+  // The credential: fuzzed Hello secrets, each on its own link, each followed by a forced claim.
+  const rngG = new Rng(SEED + 2);
+  const mark = s.proc.lines.length;
+  const answers2 = new Map<string, number>();
+  for (let i = 0; i < GUESSES; i += 50) {
+    const links: Array<{ l: SwitchLink; first: Promise<string> }> = [];
+    for (let k = i; k < Math.min(GUESSES, i + 50); k++) {
+      const l = openLink({ address: s.address, serverName: `guess-${k}`, hello: false });
+      // The first answer: Unauthorized, or BadMessage when the guess does not even encode as UTF-8.
+      const first = l.next((m) => m.msg === 'welcome' || m.msg === 'error').then((m) => (m.msg === 'error' ? `error:${m.error!.code}` : 'welcome'), (e: Error) => e.message);
+      l.send({ hello: { serverName: `guess-${k}`, secret: guess(rngG, SECRET) } });
+      l.send({ claim: { epoch: 1_000 + k, force: true } });
+      links.push({ l, first });
+    }
+    for (const { l, first } of links) { const k = await first; answers2.set(k, (answers2.get(k) ?? 0) + 1); l.close(); }
+  }
+  t.same([...answers2.keys()].filter((k) => k !== 'error:Unauthorized' && k !== 'error:BadMessage'), [], `${GUESSES} fuzzed secrets: every one refused ${JSON.stringify(Object.fromEntries(answers2))}`);
+  const health2 = await ts.health();
+  t.same({ epoch: health2.epoch, serving: health2.serving }, { epoch: health0.epoch, serving: health0.serving }, 'no forced claim got through: same holder, same epoch');
+  const refusals = s.proc.lines.slice(mark).filter((l) => l.msg === 'Hello with a wrong secret: link closed' || l.msg === 'undecodable frame' || /^junk from/.test(String(l.msg))).length;
+  t.ok(refusals >= 1 && refusals <= junkBound(2, Date.now() - t0), `${GUESSES} wrong secrets: ${refusals} log lines`);
+  t.equal(s.proc.child.exitCode, null, 'switch alive');
 });
 
 t.test(`fuzz the sync port: ${FRAMES} frames (seed ${SEED + 1})`, async (t) => {
@@ -118,7 +164,8 @@ t.test(`fuzz the sync port: ${FRAMES} frames (seed ${SEED + 1})`, async (t) => {
       return b;
     }
   };
-  const raw = rawBackup(t, server.port);
+  const raw = rawBackup(t, server.port, { secret: 'sync-secret' });
+  const t0 = Date.now();
   // The primary's ADDP heartbeats arrive on the stream too: they are life, not answers.
   let scanned = 0;
   let errors = 0;
@@ -144,4 +191,39 @@ t.test(`fuzz the sync port: ${FRAMES} frames (seed ${SEED + 1})`, async (t) => {
   t.equal(backup.position.offset, 23, 'replication continues after the fuzz');
   t.same(target.snapshotDeltas(), replica.snapshotDeltas(), 'backup state equals the primary state');
   t.ok(process.memoryUsage().rss / 1024 / 1024 - heap0 < 200, 'memory bounded');
+  const junkLines = log.lines.filter((l) => l.msg === 'sync error sent to backup' || /^junk from/.test(l.msg)).length;
+  t.ok(junkLines <= junkBound(2, Date.now() - t0), `${sent} bad frames on an authenticated stream: ${junkLines} log lines (per kind: one, then a summary per 10 s)`);
+
+  // The credential: fuzzed secrets in the call metadata (and none), each call followed by frames.
+  const rngG = new Rng(SEED + 3);
+  const mark = log.lines.length;
+  const t1 = Date.now();
+  const outcomes = new Map<string, number>();
+  let leaked = 0;
+  for (let i = 0; i < GUESSES; i += 50) {
+    const calls = [];
+    for (let k = i; k < Math.min(GUESSES, i + 50); k++) {
+      const r = rawBackup(t, server.port, k % 10 === 0 ? {} : { secret: guess(rngG, 'sync-secret') });
+      r.send({ hello: { serverName: 'B', secret: 'sync-secret' } });
+      r.send({ handoverRequest: { reason: 'fuzz' } });
+      r.sendBytes(rngG.bytes(rngG.int(64)));
+      calls.push(r);
+    }
+    for (const r of calls) {
+      const st = await r.status;
+      const k = grpc.status[st.code] ?? String(st.code);
+      outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
+      leaked += r.received.length;
+      r.close();
+    }
+  }
+  t.same(Object.fromEntries(outcomes), { UNAUTHENTICATED: GUESSES }, `${GUESSES} fuzzed or missing secrets: every call UNAUTHENTICATED`);
+  t.equal(leaked, 0, 'not one message sent back to a foreign call');
+  t.equal(backup.state, 'in-sync', 'the real backup was not pushed off');
+  const d3 = src.next(2);
+  replica.apply(d3);
+  await primary.whenAcked(primary.publish(d3));
+  t.same(target.snapshotDeltas(), replica.snapshotDeltas(), 'replication continues; no handover happened');
+  const refusals = log.lines.slice(mark).filter((l) => /^sync call with(out)? a (wrong )?secret refused$/.test(l.msg) || /^junk from/.test(l.msg)).length;
+  t.ok(refusals >= 1 && refusals <= junkBound(2, Date.now() - t1), `${GUESSES} refused calls: ${refusals} log lines`);
 });
