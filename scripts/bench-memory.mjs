@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 const { values: a } = parseArgs({
   options: {
     soak: { type: 'string' },
+    'desktop-cost': { type: 'string' },
     rate: { type: 'string', default: '150' },
     desktops: { type: 'string', default: '300' },
     'talk-ms': { type: 'string', default: '1000' },
@@ -33,7 +34,7 @@ const { values: a } = parseArgs({
   },
 });
 if (a.help) {
-  console.log('usage: node --expose-gc scripts/bench-memory.mjs [--calls N] [--agents N] [--journal N] [--runs N]\n       node scripts/bench-memory.mjs --soak SECONDS [--rate 150] [--desktops 300] [--talk-ms 1000] [--sample 10] [--mode ack|async|single] [--node-args "--max-semi-space-size=4"]');
+  console.log('usage: node --expose-gc scripts/bench-memory.mjs [--calls N] [--agents N] [--journal N] [--runs N]\n       node scripts/bench-memory.mjs --desktop-cost 1000 [--runs 3]\n       node scripts/bench-memory.mjs --soak SECONDS [--rate 150] [--desktops 300] [--talk-ms 1000] [--sample 10] [--mode ack|async|single] [--node-args "--max-semi-space-size=4"]');
   process.exit(0);
 }
 
@@ -47,6 +48,19 @@ if (a.soak) {
   console.log('\nprimary V8 heap by space at the end (MiB reserved / used): ' + Object.entries(r.heapSpaces).map(([k, v]) => `${k} ${(v.size / 2 ** 20).toFixed(1)}/${(v.used / 2 ** 20).toFixed(1)}`).join(', '));
   if (r.smaps) console.log('primary /proc/PID/smaps_rollup at the end:\n' + r.smaps.split('\n').filter((l) => /^(Rss|Pss_Anon|Pss_File|Anonymous|Swap):/.test(l)).join('\n'));
   console.log(`\nfailovers: ${r.failovers}; switch link lost: ${r.leaseLost}; command: node scripts/bench-memory.mjs ${process.argv.slice(2).join(' ')}; logs: ${r.logDir}`);
+  process.exit(0);
+}
+
+if (a['desktop-cost']) {
+  const { desktopCost } = await import('./lib/desktop-cost.mjs');
+  const runs = [];
+  for (let i = 0; i < Number(a.runs); i++) {
+    const r = await desktopCost({ desktops: Number(a['desktop-cost']), log });
+    log(`run ${i + 1}: ${r.desktops} desktops: heap +${((r.after.heap - r.before.heap) / 2 ** 20).toFixed(1)} MiB (${r.heapPerDesktop.toFixed(0)} B each), RSS +${((r.after.rss - r.before.rss) / 2 ** 20).toFixed(1)} MiB (${r.rssPerDesktop.toFixed(0)} B each)`);
+    runs.push(r);
+  }
+  const med = (xs) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+  console.log(`\nper connected desktop (registered, logged in, Ready; single T-Server; median of ${runs.length} runs of ${a['desktop-cost']}): heap ${med(runs.map((r) => r.heapPerDesktop)).toFixed(0)} B, RSS ${med(runs.map((r) => r.rssPerDesktop)).toFixed(0)} B; command: node scripts/bench-memory.mjs ${process.argv.slice(2).join(' ')}`);
   process.exit(0);
 }
 
