@@ -35,6 +35,9 @@ if (a.help) {
 const KIND = { [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major', [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor', [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental', [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb' };
 
 if (a.child) {
+  // The same V8 heap tuning a T-Server applies at start (tserver.heapGrowingPercent, default).
+  const { applyHeapTuning, DEFAULT_HEAP_GROWING_PERCENT } = await import('../dist/tserver/heap-tuning.js');
+  const heap = applyHeapTuning(DEFAULT_HEAP_GROWING_PERCENT);
   const { buildState } = await import('./lib/core-rig.mjs');
   const { defaultCoreConfig } = await import('../dist/core/index.js');
   const d = defaultCoreConfig();
@@ -66,7 +69,7 @@ if (a.child) {
   obs.disconnect();
   const mem = process.memoryUsage();
   process.send({
-    buildMs, calls: n, state: { calls: rig.state.calls.size, agents: rig.state.agents.size, journal: rig.state.journal.length, dedup: rig.state.dedup.size },
+    heap, buildMs, calls: n, state: { calls: rig.state.calls.size, agents: rig.state.agents.size, journal: rig.state.journal.length, dedup: rig.state.dedup.size },
     heapUsedMiB: mem.heapUsed / 2 ** 20, rssMiB: mem.rss / 2 ** 20, pauses, loopMaxMs: loopMax.v,
   });
   process.exit(0);
@@ -91,6 +94,6 @@ const row = (kind) => {
   const merged = per.flat();
   return `| ${kind} | ${merged.length} | ${fmt(pct(merged, 50))} | ${fmt(pct(merged, 99))} | ${fmt(pct(merged, 100))} | ${per.map((p) => fmt(pct(p, 99))).join(' / ')} |`;
 };
-console.log(`\nGC pauses (ms), ${runs} runs pooled; state: ${a.calls} calls, ${a.agents} agents, journal ${all[0].state.journal}, de-dup ${all[0].state.dedup}; steady work ${a.rate} calls/s for ${a.seconds} s; heap ${all.map((r) => r.heapUsedMiB.toFixed(0)).join(' / ')} MiB\n`);
+console.log(`\nGC pauses (ms), ${runs} runs pooled; state: ${a.calls} calls, ${a.agents} agents, journal ${all[0].state.journal}, de-dup ${all[0].state.dedup}; steady work ${a.rate} calls/s for ${a.seconds} s; V8 heap tuning ${JSON.stringify(all[0].heap)} (as a T-Server); heap ${all.map((r) => r.heapUsedMiB.toFixed(0)).join(' / ')} MiB\n`);
 console.log('| kind | pauses | p50 | p99 | max | p99 per run |\n|---|---|---|---|---|---|');
 for (const k of ['major', 'minor', 'incremental']) console.log(row(k));
