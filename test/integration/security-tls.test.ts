@@ -75,6 +75,7 @@ t.test('sync port: mutual TLS plus shared secret; wrong CA, no client cert, plai
   const replica = new FakeReplica();
   const primary = new SyncPrimary({ serverName: 'A', epoch: () => 1, snapshotDeltas: () => replica.snapshotDeltas(), secret: 'sync-s3cret', log: log.logger.child({ server: 'A' }) });
   server.serve(primary);
+  t.equal(server.peerAuth, 'mtls+secret', 'the sync port reports both checks (ready line, /healthz)');
   const backups: SyncBackup[] = [];
   const clients: grpc.Client[] = [];
   t.teardown(async () => { for (const b of backups) b.stop('test over'); for (const c of clients) c.close(); primary.close('test over'); await server.close(); });
