@@ -19,6 +19,7 @@ import { EventLog } from './event-log.js';
 import { CommandIds, CommandRecord } from './command-ids.js';
 import { AutoAnswer, type TimerRequest } from './auto-answer.js';
 import { SwitchLinkPeer, MAX_BATCH } from './link.js';
+import { describeGateTransition, OverloadGate } from './overload-gate.js';
 
 export interface RunningSwitch {
   port: number;
@@ -32,6 +33,8 @@ export class SimulatedSwitch {
   readonly pbx: Pbx;
   readonly lease: Lease;
   readonly log: EventLog;
+  /** New inbound calls shed at the primary's request (OverloadControl; overload-gate.ts). */
+  readonly overload: OverloadGate;
   private readonly commandIds: CommandIds;
   private readonly record: CommandRecord;
   private readonly autoAnswer: AutoAnswer;
@@ -57,6 +60,12 @@ export class SimulatedSwitch {
     this.lease = new Lease(cfg.leaseMs, (t) => {
       logger.info({ component: 'lease', ...t }, `lease ${t.from} -> ${t.to} (${t.reason}): epoch ${t.oldEpoch} -> ${t.newEpoch}, holder "${t.oldHolder}" -> "${t.newHolder}"`);
       this.pendingNotices.push(leaseNotice(t));
+      // A new holder (or none) starts at admit-all: gapping is the old holder's judgement of its own load.
+      this.overload.leaseChanged(performance.now());
+    });
+    this.overload = new OverloadGate((t) => {
+      const d = describeGateTransition(t);
+      logger[d.level]({ component: 'overload', reason: t.reason, oldPermille: t.oldPermille, admitPermille: t.newPermille, epoch: t.epoch, holder: t.holder, ...(t.episode ?? {}) }, d.msg);
     });
     // A gap longer than two check periods means this loop was blocked: it counts as two periods.
     this.clock = new LeaseClock(2 * this.tickPeriodMs, performance.now());
@@ -128,7 +137,7 @@ export class SimulatedSwitch {
     const kind = m.msg;
     if (!kind) return this.send(link, { error: { code: 'BadMessage', message: 'empty LinkUp: set one of hello, claim, heartbeat, command, snapshotQuery, simulate, releaseLease, commandLogQuery' } });
     if (!link.welcomed && kind !== 'hello') return this.send(link, { error: { code: 'NotHello', message: `got ${kind} before Hello: send Hello{serverName} first` } });
-    if (link.renewsFor !== undefined && (kind === 'claim' || kind === 'command')) {
+    if (link.renewsFor !== undefined && (kind === 'claim' || kind === 'command' || kind === 'overloadControl')) {
       return this.send(link, { error: { code: 'BadMessage', message: `${kind} on a renewer link: a renewer only heartbeats and releases; claim and command on the main link` } });
     }
     const now = this.clock.read(performance.now());
@@ -142,6 +151,7 @@ export class SimulatedSwitch {
         return this.send(link, { snapshot: { requestId: m.snapshotQuery!.requestId ?? 0, lastSeq: this.log.lastSeq, devices: this.devices, calls: this.pbx.snapshotCalls(), trunkPrefix: this.plan.trunkPrefix } });
       case 'commandLogQuery': return this.send(link, { commandLog: this.record.query(m.commandLogQuery!.requestId ?? 0) });
       case 'simulate': return this.onSimulate(link, m.simulate!);
+      case 'overloadControl': return this.onOverloadControl(link, m.overloadControl!, now);
       default: {
         const never: never = kind;
         return this.send(link, { error: { code: 'BadMessage', message: `unknown message ${String(never)}` } });
@@ -243,12 +253,27 @@ export class SimulatedSwitch {
     this.send(link, { commandResult: result });
   }
 
+  /** The primary's share of new inbound calls to admit: fenced like a command, answered with the gate's status. */
+  private onOverloadControl(link: SwitchLinkPeer, oc: sw.IOverloadControl, now: number): void {
+    this.deliverNotices(this.lease.tick(now));
+    const epoch = oc.epoch ?? 0;
+    const r = this.overload.control({ epoch, admitPermille: oc.admitPermille ?? 0, validMs: oc.validMs ?? 0 }, this.lease.fence(link.id, epoch), link.serverName, performance.now());
+    if (!r.ok) {
+      this.logger.warn({ component: 'overload', peerName: link.serverName, epoch, code: r.code }, r.message);
+      return this.send(link, { error: { code: r.code, message: r.message } });
+    }
+    this.send(link, { overloadStatus: { epoch, admitPermille: r.admitPermille, callsGapped: this.overload.gapped, callsAdmittedWhileGapping: this.overload.admittedWhileGapping } });
+  }
+
   private onSimulate(link: SwitchLinkPeer, s: sw.ISimulate): void {
     const requestId = s.requestId ?? 0;
-    const reply = (o: PbxOutcome) => this.send(link, { simulateResult: o.ok
+    const reply = (o: PbxOutcome | { ok: false; error: { code: 'Congestion'; message: string } }) => this.send(link, { simulateResult: o.ok
       ? { requestId, ok: true, callId: o.callId }
       : { requestId, ok: false, errorCode: o.error.code, errorMessage: o.error.message } });
     if (s.inboundCall) {
+      // Gapped first: a call the primary cannot serve in time costs nothing (no call, no event, no log entry).
+      const gate = this.overload.admit(performance.now());
+      if (!gate.admit) return reply({ ok: false, error: { code: gate.code, message: gate.message } });
       const { ani = '', dnis = '', hangupAfterMs = 0 } = s.inboundCall;
       const o = this.pbx.inboundCall(ani ?? '', dnis ?? '', Date.now());
       this.publish(o);
@@ -297,6 +322,7 @@ export class SimulatedSwitch {
   /** A late check (this loop was blocked) decides nothing: the poll phase first reads what waited. */
   private tickLease(): void {
     const now = this.clock.read(performance.now());
+    this.overload.tick(performance.now());
     if (this.clock.late) return;
     this.deliverNotices(this.lease.tick(now));
     this.sendLeaseNotices();

@@ -12,6 +12,7 @@ import { DEFAULT_EDGE_LIMITS } from '../gateway/guard.js';
 import { DEFAULT_ADMISSION_LIMITS } from '../gateway/admission.js';
 import { DEFAULT_UNOPENED_LIMITS } from '../gateway/unopened.js';
 import { parseSecurity, type SecurityConfig } from '../auth/security-config.js';
+import { parseOverloadSettings, type OverloadSettings } from './overload-governor.js';
 
 export interface TServerConfig {
   serverName: string;
@@ -30,6 +31,8 @@ export interface TServerConfig {
   core: CoreConfig;
   /** Desktop auth, allowed origins, wss and peer mTLS (src/auth/security-config.ts, docs/security.md). */
   security?: SecurityConfig;
+  /** Overload governor (overload-governor.ts, docs/capacity.md "Overload"); undefined = the defaults. */
+  overload?: OverloadSettings;
   /** HA pair settings; undefined = single server (no sync port, claims the switch at start). */
   ha?: HaSettings;
 }
@@ -130,7 +133,10 @@ export function buildConfig(base: Omit<TServerConfig, 'limits' | 'core' | 'deskt
     maxCallUserDataBytes: limits.maxCallUserDataBytes,
   };
   const security = parseSecurity(t as Record<string, unknown>, base.peer?.url);
-  return { ...base, switchSecret: base.switchSecret ?? t.switchSecret, limits, core, desktopDir: findDesktopDir(t.desktopDir), security };
+  // `tserver.overload`: an object beside the limits (overload-governor.ts).
+  let overload: OverloadSettings;
+  try { overload = parseOverloadSettings((t as Record<string, unknown>).overload); } catch (err) { throw new ConfigError((err as Error).message); }
+  return { ...base, switchSecret: base.switchSecret ?? t.switchSecret, limits, core, desktopDir: findDesktopDir(t.desktopDir), security, overload };
 }
 
 /** The configured folder, else the built desktop next to dist/, else none. */

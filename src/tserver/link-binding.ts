@@ -24,6 +24,7 @@ export function openSwitchTransport(address: string, serverName: string, tls?: T
     return {
       send: (m) => link.send(m),
       close: () => link.close(),
+      inboundQueued: () => inbound.queued,
     };
   };
 }

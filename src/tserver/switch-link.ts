@@ -14,6 +14,8 @@ import type { ServerRole } from './role.js';
 export interface LinkTransport {
   send(msg: sw.ILinkUp): void;
   close(): void;
+  /** Switch messages received and waiting for a later turn (turn-budget.ts); an overload signal. */
+  inboundQueued?(): number;
 }
 
 export interface TransportHandlers {
@@ -55,6 +57,8 @@ export interface SwitchLinkHandlers {
    * when free. The old holder also gets Deposed (leaseLost) first.
    */
   leaseChanged?(n: LeaseNotice): void;
+  /** The switch applied our OverloadControl (overload-control.ts): its gate's level and counters. */
+  overloadStatus?(s: sw.IOverloadStatus): void;
 }
 
 export interface LeaseNotice { epoch: number; holder: string; reason: string }
@@ -153,6 +157,8 @@ export class SwitchLink {
   get leaseMs(): number { return this.welcome?.leaseMs ?? 0; }
   /** Highest epoch known from the switch. */
   get switchEpoch(): number { return this.seenEpoch; }
+  /** Switch messages waiting for a later turn on the current stream (0 without one). */
+  get inboundBacklog(): number { return this.transport?.inboundQueued?.() ?? 0; }
   /** The current holder named by the last Welcome ('' = none). */
   get welcomeInfo(): sw.IWelcome | undefined { return this.welcome; }
 
@@ -199,6 +205,13 @@ export class SwitchLink {
       return;
     }
     for (const c of commands) this.transport.send({ command: { ...c, epoch: this.opts.role.epoch } });
+  }
+
+  /** Overload control (overload-control.ts): only while we hold a valid lease, stamped with our epoch. */
+  overloadControl(admitPermille: number, validMs: number): boolean {
+    if (!this.isUp || !this.transport || !this.leaseValid()) return false;
+    this.transport.send({ overloadControl: { epoch: this.opts.role.epoch, admitPermille, validMs } });
+    return true;
   }
 
   /**
@@ -322,6 +335,7 @@ export class SwitchLink {
     if (m.events) return this.onEvents(m.events.events ?? []);
     if (m.snapshot) return this.onSnapshot(m.snapshot);
     if (m.commandResult) return this.onCommandResult(m.commandResult);
+    if (m.overloadStatus) return this.h.overloadStatus?.(m.overloadStatus);
     if (m.leaseNotice) {
       const n = m.leaseNotice;
       this.seenEpoch = Math.max(this.seenEpoch, n.epoch ?? 0);

@@ -30,6 +30,9 @@ import { ServerRole } from './role.js';
 import { SwitchLink, type LeaseLoss, type OpenTransport } from './switch-link.js';
 import { DEFAULT_HANG_DETECTION_MS, Liveness, registerLivenessMetrics } from '../ha/liveness.js';
 import { installStallHook, testHooksEnabled } from '../ha/liveness-test-hooks.js';
+import { OverloadControl } from './overload-control.js';
+import { installOverloadHook } from './overload-test-hook.js';
+import { DEFAULT_OVERLOAD_SETTINGS } from './overload-governor.js';
 
 export interface TServerHooks {
   /** The switch refused our claim or deposed us. Default (single server): stop serving. */
@@ -44,6 +47,8 @@ export class TServer {
   readonly core: CoreHost;
   readonly gateway: Gateway;
   readonly link: SwitchLink;
+  /** Sheds new inbound calls at the switch while this serving primary is overloaded (overload-control.ts). */
+  readonly overload: OverloadControl;
   private readonly http: Server;
   private boundPort = 0;
   /** HA pair only (cfg.ha): set by start() once the sync port listens. */
@@ -88,8 +93,22 @@ export class TServer {
         granted: (g) => this.ha?.onGranted(g),
         renewed: () => this.ha?.onRenewed(),
         leaseChanged: (n) => this.ha?.onLeaseNotice?.(n),
+        overloadStatus: (s) => this.overload.onStatus(s),
       },
     );
+    this.overload = new OverloadControl({
+      settings: cfg.overload ?? DEFAULT_OVERLOAD_SETTINGS,
+      sample: () => {
+        const held = this.batch.oldestUnreleasedAt();
+        return {
+          loopDelayMs: this.gateway.admission.loopDelayMs, queuedRequests: this.gateway.admission.queued,
+          unreleasedAgeMs: held === undefined ? 0 : Math.max(0, Date.now() - held), switchBacklog: this.link.inboundBacklog,
+        };
+      },
+      serving: () => this.role.serving && this.link.isUp,
+      send: (admitPermille, validMs) => this.link.overloadControl(admitPermille, validMs),
+      log: log.child({ component: 'overload' }), metrics: this.metrics,
+    });
     this.core.attachSwitch(this.link);
     this.role.onChange((now, before) => {
       // In a pair the HA controller logs 'role changed' (role machine); this is the served view.
@@ -106,7 +125,10 @@ export class TServer {
       upgradeTlib: (req, socket, head) => this.gateway.upgrade(req, socket, head),
       tls: cfg.security?.tls ? loadTls(cfg.security.tls, 'tserver.tls') : undefined,
     });
-    if (testHooksEnabled()) installStallHook(this.http, log.child({ component: 'test-hooks' }));
+    if (testHooksEnabled()) {
+      installStallHook(this.http, log.child({ component: 'test-hooks' }));
+      installOverloadHook(this.http, this.overload, log.child({ component: 'test-hooks' }));
+    }
   }
 
   get port(): number { return this.boundPort; }
@@ -119,6 +141,7 @@ export class TServer {
   /** Listens (HTTP, and the sync port in a pair), then starts the switch link. Rejects with PortInUseError when a port is taken. */
   async start(): Promise<number> {
     this.boundPort = await listenOrExplain(this.http, this.cfg.port, this.cfg.host, '--port');
+    this.overload.start();
     const ha = this.cfg.ha;
     if (ha) {
       try {
@@ -139,6 +162,7 @@ export class TServer {
 
   async stop(): Promise<void> {
     this.ha?.stop('process stopping');
+    this.overload.stop();
     await this.syncServer?.close();
     this.batch.flush();
     this.gateway.close();

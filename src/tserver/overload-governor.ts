@@ -1,0 +1,175 @@
+// The overload governor: what share of NEW inbound calls the switch should admit, judged from this
+// server's own load. Shedding at the entry, as telephony does it (Cisco UCCE congestion control, SIP
+// load-based overload control RFC 7339, ITU call gapping): a call refused before it exists costs
+// nothing, while refusing an agent's answer or release (the gateway's Overloaded) wastes the work
+// already done on that call. The gateway's admission control stays as the last line of defence.
+//
+// The rule (AIMD with hysteresis; docs/capacity.md "Overload"), every `intervalMs`:
+//   - over:    any signal at or above its HIGH mark -> admit × (1 − decreasePercent/100), at most once
+//              per `decreaseEveryMs` (the loop-delay signal is a 500 ms window: cutting again before it
+//              could show the last cut would overshoot), never below `minAdmitPermille`;
+//   - clear:   every signal below its LOW mark -> admit + increasePermille, up to 1000 (all);
+//   - between: hold. The band between the marks is what keeps it from oscillating, and the low
+//              marks sit well above what normal load shows, so it never sheds at normal load.
+// Pure: the sample and `now` come in; the shell (overload-control.ts) sends what it says to.
+
+/** One sample of the signals that already exist (gateway admission, the switch link's input budget). */
+export interface OverloadSample {
+  /** Median event-loop delay of the last window, ms (admission control's measure; includes the 10 ms sampling resolution). */
+  loopDelayMs: number;
+  /** Desktop requests admitted and not yet run. */
+  queuedRequests: number;
+  /** Age of the oldest sealed batch not yet released (ack mode: waiting for the backup), ms; 0 = none held. */
+  unreleasedAgeMs: number;
+  /** Switch-link messages waiting for a later turn (turn-budget.ts). */
+  switchBacklog: number;
+  /** Test hook only (/debug/overload with TANDEM_TEST_HOOKS=1): counts as a signal over its mark. */
+  forced?: boolean;
+}
+
+export type OverloadSignal = 'loopDelay' | 'queuedRequests' | 'unreleased' | 'switchBacklog' | 'forced';
+
+export interface OverloadSettings {
+  /** Off: the primary never sends OverloadControl (the gateway's Overloaded answers remain). */
+  enabled: boolean;
+  /** Sampling period, ms. */
+  intervalMs: number;
+  /** Each OverloadControl holds this long at the switch unless renewed (renewed every validMs/3 while shedding). */
+  validMs: number;
+  loopDelayHighMs: number;
+  loopDelayLowMs: number;
+  queuedHigh: number;
+  queuedLow: number;
+  unreleasedHighMs: number;
+  unreleasedLowMs: number;
+  switchBacklogHigh: number;
+  switchBacklogLow: number;
+  /** Multiplicative decrease, percent of the current share. */
+  decreasePercent: number;
+  /** At most one decrease per this many ms. */
+  decreaseEveryMs: number;
+  /** Additive increase per interval when every signal is clear, permille. */
+  increasePermille: number;
+  /** Never admit less than this share (permille): some new calls always get through. */
+  minAdmitPermille: number;
+}
+
+export const DEFAULT_OVERLOAD_SETTINGS: OverloadSettings = {
+  enabled: true,
+  intervalMs: 250,
+  validMs: 1_500,
+  loopDelayHighMs: 50,
+  loopDelayLowMs: 25,
+  queuedHigh: 1_000,
+  queuedLow: 100,
+  unreleasedHighMs: 400,
+  unreleasedLowMs: 150,
+  switchBacklogHigh: 16,
+  switchBacklogLow: 2,
+  decreasePercent: 20,
+  decreaseEveryMs: 500,
+  increasePermille: 50,
+  minAdmitPermille: 50,
+};
+
+export type Pressure = 'over' | 'between' | 'clear';
+
+export interface GovernorStep {
+  admitPermille: number;
+  pressure: Pressure;
+  /** The signals at or above their high mark (empty unless pressure is 'over'). */
+  over: OverloadSignal[];
+  /** The share changed in this step. */
+  changed: boolean;
+  /** Send OverloadControl now: the share changed, or shedding goes on and the last one is a third of validMs old. */
+  send: boolean;
+}
+
+export class OverloadGovernor {
+  /** Invariant: minAdmitPermille <= admit <= 1000; 1000 = not shedding. */
+  private admit = 1000;
+  private lastDecreaseAt = Number.NEGATIVE_INFINITY;
+  /** When the last OverloadControl was due (undefined: none since the last reset). */
+  private lastSentAt: number | undefined;
+
+  constructor(readonly s: OverloadSettings) {}
+
+  get admitPermille(): number { return this.admit; }
+  get shedding(): boolean { return this.admit < 1000; }
+
+  /** Which signals are at or above their high mark. */
+  over(x: OverloadSample): OverloadSignal[] {
+    const s = this.s;
+    const out: OverloadSignal[] = [];
+    if (x.forced) out.push('forced');
+    if (x.loopDelayMs >= s.loopDelayHighMs) out.push('loopDelay');
+    if (x.queuedRequests >= s.queuedHigh) out.push('queuedRequests');
+    if (x.unreleasedAgeMs >= s.unreleasedHighMs) out.push('unreleased');
+    if (x.switchBacklog >= s.switchBacklogHigh) out.push('switchBacklog');
+    return out;
+  }
+
+  /** Every signal below its low mark. */
+  clear(x: OverloadSample): boolean {
+    const s = this.s;
+    return !x.forced && x.loopDelayMs < s.loopDelayLowMs && x.queuedRequests < s.queuedLow
+      && x.unreleasedAgeMs < s.unreleasedLowMs && x.switchBacklog < s.switchBacklogLow;
+  }
+
+  step(x: OverloadSample, now: number): GovernorStep {
+    const s = this.s;
+    const before = this.admit;
+    const over = this.over(x);
+    let pressure: Pressure = 'between';
+    if (over.length > 0) {
+      pressure = 'over';
+      if (now - this.lastDecreaseAt >= s.decreaseEveryMs) {
+        this.admit = Math.max(s.minAdmitPermille, Math.floor((this.admit * (100 - s.decreasePercent)) / 100));
+        this.lastDecreaseAt = now;
+      }
+    } else if (this.clear(x)) {
+      pressure = 'clear';
+      this.admit = Math.min(1000, this.admit + s.increasePermille);
+    }
+    const changed = this.admit !== before;
+    const refresh = this.admit < 1000 && (this.lastSentAt === undefined || now - this.lastSentAt >= s.validMs / 3);
+    const send = changed || refresh;
+    if (send) this.lastSentAt = now;
+    return { admitPermille: this.admit, pressure, over, changed, send };
+  }
+
+  /** Not the serving primary any more (or the link was lost): back to admit-all, nothing to send (the switch resets on a lease change). */
+  reset(): void {
+    this.admit = 1000;
+    this.lastDecreaseAt = Number.NEGATIVE_INFINITY;
+    this.lastSentAt = undefined;
+  }
+}
+
+/** Parses the config file's `tserver.overload` object over the defaults; throws with the key to fix. */
+export function parseOverloadSettings(v: unknown): OverloadSettings {
+  const out: OverloadSettings = { ...DEFAULT_OVERLOAD_SETTINGS };
+  if (v === undefined) return out;
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('tserver.overload must be an object, e.g. {"enabled": true, "loopDelayHighMs": 50}');
+  const o = v as Record<string, unknown>;
+  for (const [k, val] of Object.entries(o)) {
+    if (!(k in DEFAULT_OVERLOAD_SETTINGS)) throw new Error(`tserver.overload.${k} is not a setting: use one of ${Object.keys(DEFAULT_OVERLOAD_SETTINGS).join(', ')}`);
+    if (k === 'enabled') {
+      if (typeof val !== 'boolean') throw new Error(`tserver.overload.enabled must be true or false, got ${JSON.stringify(val)}`);
+      out.enabled = val;
+      continue;
+    }
+    if (typeof val !== 'number' || !Number.isFinite(val) || val < 0) throw new Error(`tserver.overload.${k} must be a non-negative number, got ${JSON.stringify(val)}`);
+    (out as unknown as Record<string, number>)[k] = val;
+  }
+  const pairs: [keyof OverloadSettings, keyof OverloadSettings][] = [['loopDelayLowMs', 'loopDelayHighMs'], ['queuedLow', 'queuedHigh'], ['unreleasedLowMs', 'unreleasedHighMs'], ['switchBacklogLow', 'switchBacklogHigh']];
+  for (const [lo, hi] of pairs) {
+    if ((out[lo] as number) > (out[hi] as number)) throw new Error(`tserver.overload.${lo} (${String(out[lo])}) must not be above ${hi} (${String(out[hi])}): the band between them is the hysteresis`);
+  }
+  if (out.intervalMs < 10) throw new Error(`tserver.overload.intervalMs must be at least 10, got ${out.intervalMs}`);
+  if (out.validMs < 2 * out.intervalMs || out.validMs > 60_000) throw new Error(`tserver.overload.validMs must be between 2 × intervalMs (${2 * out.intervalMs}) and 60000, got ${out.validMs}`);
+  if (out.decreasePercent <= 0 || out.decreasePercent >= 100) throw new Error(`tserver.overload.decreasePercent must be between 1 and 99, got ${out.decreasePercent}`);
+  if (!Number.isInteger(out.increasePermille) || out.increasePermille < 1 || out.increasePermille > 1000) throw new Error(`tserver.overload.increasePermille must be an integer 1..1000, got ${out.increasePermille}`);
+  if (!Number.isInteger(out.minAdmitPermille) || out.minAdmitPermille > 1000) throw new Error(`tserver.overload.minAdmitPermille must be an integer 0..1000, got ${out.minAdmitPermille}`);
+  return out;
+}
