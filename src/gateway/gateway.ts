@@ -18,7 +18,8 @@ import { DnIndex } from './dn-index.js';
 import { CLOSE, Session, type SendLimits } from './session.js';
 import { Authenticator, DEFAULT_AUTH } from '../auth/authenticator.js';
 import type { SecurityConfig } from '../auth/security-config.js';
-import type { AdmissionLimits } from './admission.js';
+import type { AdmissionControl, AdmissionLimits } from './admission.js';
+import { OverloadLog } from './overload-log.js';
 import { UnopenedSockets, type UnopenedLimits } from './unopened.js';
 import { RequestTurns } from './request-turns.js';
 import { deliverBatch, RequestOutcomes, type DeliveryTargets } from './delivery.js';
@@ -75,6 +76,9 @@ export class Gateway {
   private readonly localRegs = new Map<string, Set<string>>();
   private pingTimer: NodeJS.Timeout | undefined;
 
+  /** Overloaded answers: the first of an episode logged in full, the rest counted (overload-log.ts). */
+  private readonly overloadLog: OverloadLog;
+
   /** Admission control and the per-turn budget of desktop requests (request-turns.ts). */
   private readonly turns: RequestTurns<Waiting>;
 
@@ -90,6 +94,7 @@ export class Gateway {
     this.outcomes = new RequestOutcomes(o.metrics, o.log);
     this.delivery = { batch: o.batch, index: this.index, byClient: this.byClient, sessions: this.sessions, closeAfterAnswer: this.closeAfterAnswer, indexedFrom: this.indexedFrom, outcomes: this.outcomes };
     this.unopened = new UnopenedSockets(o.limits);
+    this.overloadLog = new OverloadLog(o.log);
     o.metrics.gauge('tandem_connections_unopened', 'WebSocket connections that have not sent a valid RequestOpen yet.', () => this.unopened.total);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: o.limits.maxFrameBytes * 2, clientTracking: false });
     if (o.limits.pingIntervalMs > 0) this.pingTimer = setInterval(() => this.ping(), o.limits.pingIntervalMs).unref();
@@ -104,6 +109,9 @@ export class Gateway {
   }
 
   get clientCount(): number { return this.byClient.size; }
+
+  /** Admission control's measurements (queued requests, loop delay): the overload governor reads them too. */
+  get admission(): AdmissionControl { return this.turns.admission; }
 
   /** The desktop authenticator; operator endpoints (/debug/state) check their tokens with it too. */
   get auth(): Authenticator { return this.edge.auth; }
@@ -150,6 +158,7 @@ export class Gateway {
   close(): void {
     clearInterval(this.pingTimer);
     this.turns.close();
+    this.overloadLog.close();
     for (const s of this.sessions) s.close(CLOSE.goingAway, 'server stopping');
     this.wss.close();
   }
@@ -210,7 +219,7 @@ export class Gateway {
     if (session.denied) return;
     if (!session.bucket.take(Date.now())) {
       const ref = isBinary ? undefined : cheapReferenceId(data.toString());
-      return this.reject(session, undefined, 'Overloaded', `more than ${this.o.limits.maxRequestsPerSecond} requests a second on this connection (tserver.maxRequestsPerSecond): slow down; this request was not run`, ref);
+      return this.overloaded(session, undefined, 'perConnectionRate', `more than ${this.o.limits.maxRequestsPerSecond} requests a second on this connection (tserver.maxRequestsPerSecond): slow down; this request was not run`, ref);
     }
     if (isBinary) return this.reject(session, undefined, 'BadRequest', 'binary frames are not accepted: send JSON text frames');
     const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
@@ -223,7 +232,7 @@ export class Gateway {
       const a = this.turns.offer({ session, req }, Date.now());
       if (!a.admitted) {
         this.o.metrics.inc('tandem_overload_refusals_total', 'Requests answered Overloaded by admission control, by reason.', { reason: a.reason });
-        return this.reject(session, req.request, 'Overloaded', a.message, req.referenceId, { retryAfterMs: a.retryAfterMs });
+        return this.overloaded(session, req.request, a.reason, a.message, req.referenceId, { retryAfterMs: a.retryAfterMs });
       }
     } else {
       this.turns.admit({ session, req });
@@ -353,10 +362,16 @@ export class Gateway {
     this.o.batch.add({ kind: 'session', session, event });
   }
 
-  private reject(session: Session, request: RequestName | undefined, code: ErrorCode, message: string, referenceId?: number, extra: Partial<TEvent> = {}): void {
+  /** Overloaded: answered like any refusal, but logged by OverloadLog (thousands a second under overload), not per request. */
+  private overloaded(session: Session, request: RequestName | undefined, reason: string, message: string, referenceId?: number, extra: Partial<TEvent> = {}): void {
+    this.overloadLog.refused({ reason, request: request ?? 'invalid', clientName: session.clientName }, message);
+    this.reject(session, request, 'Overloaded', message, referenceId, extra, false);
+  }
+
+  private reject(session: Session, request: RequestName | undefined, code: ErrorCode, message: string, referenceId?: number, extra: Partial<TEvent> = {}, log = true): void {
     this.o.metrics.inc('tandem_requests_total', 'Requests answered, by type and outcome (ok or the error code).', { request: request ?? 'invalid', outcome: code });
     // Never the frame itself: it may hold a token or userData.
-    if (session.logBudget.allow(Date.now(), (n) => this.o.log.warn({ clientName: session.clientName, session: session.id, suppressed: n }, 'rejected requests not logged (over 20 a second on this connection)'))) {
+    if (log && session.logBudget.allow(Date.now(), (n) => this.o.log.warn({ clientName: session.clientName, session: session.id, suppressed: n }, 'rejected requests not logged (over 20 a second on this connection)'))) {
       this.o.log.warn({ clientName: session.clientName, session: session.id, request, referenceId, errorCode: code, errorMessage: message }, 'request rejected');
     }
     const event: TEvent = { event: 'EventError', errorCode: code, errorMessage: message, time: new Date().toISOString(), ...extra };
