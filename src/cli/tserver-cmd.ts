@@ -53,6 +53,9 @@ signals: SIGTERM/SIGINT stop gracefully (a primary hands over to an in-sync back
 SIGUSR1 promote this server (switchover to it); SIGUSR2 demote it (hand over to the peer);
 SIGHUP reopens the log file and re-reads logLevel and addpTrace from the config file.`;
 
+/** Exit status of a T-Server stopped by a core bug (sysexits EX_SOFTWARE). */
+export const CORE_BUG_EXIT_CODE = 70;
+
 export async function main(argv: string[]): Promise<number> {
   const values = parseFlags('tserver', argv, {
     name: { type: 'string' },
@@ -122,7 +125,12 @@ export async function main(argv: string[]): Promise<number> {
   const logs = createLogger({ server: cfg.serverName, role: () => server?.role.role ?? cfg.role, epoch: () => server?.role.epoch ?? 0 }, { file: values['log-file'], ...(level ? { level } : {}) });
   const log = logs.logger;
   const heap = applyHeapTuning(heapPercent);
-  server = new TServer(cfg, log, openSwitchTransport(cfg.switchAddress, cfg.serverName, cfg.security?.peerTls ? loadTls(cfg.security.peerTls, 'tserver.peerTls') : undefined));
+  server = new TServer(cfg, log, openSwitchTransport(cfg.switchAddress, cfg.serverName, cfg.security?.peerTls ? loadTls(cfg.security.peerTls, 'tserver.peerTls') : undefined), {
+    // A core bug (logged by the core host with its input, which was rolled back): stop at once, before
+    // anything else runs on a state the core could not handle. Exit 70 (EX_SOFTWARE); the in-sync
+    // backup takes over and the supervisor restarts this one as backup.
+    onCoreBug: () => { logs.flush(); process.exit(CORE_BUG_EXIT_CODE); },
+  });
 
   let httpPort: number;
   try {

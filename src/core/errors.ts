@@ -1,6 +1,6 @@
 // Request validation: a refused request throws RequestError before any delta is made, and the
 // dispatcher turns it into an EventError reply. So a refused request never changes the state.
-import type { Call, CallState, ErrorCode } from './api.js';
+import type { Call, CallState, CoreInput, ErrorCode } from './api.js';
 import type { Tx } from './tx.js';
 
 export class RequestError extends Error {
@@ -9,6 +9,24 @@ export class RequestError extends Error {
     message: string,
   ) {
     super(message);
+  }
+}
+
+/**
+ * A core input threw something other than a RequestError: a bug in the core. handle() has rolled the
+ * state back (nothing of the input applied, nothing output). The process must not carry on as
+ * primary with a core it cannot trust: the T-Server logs this with the input and exits non-zero, and
+ * its in-sync backup, which never saw any of the input, takes over.
+ */
+export class CoreBugError extends Error {
+  readonly code = 'CoreBug';
+  constructor(
+    readonly input: CoreInput,
+    /** Deltas the input had applied before it threw, all undone. */
+    readonly undone: number,
+    cause: unknown,
+  ) {
+    super(`the core failed on a ${input.kind} input (${undone} delta(s) undone): ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
   }
 }
 

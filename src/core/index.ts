@@ -2,6 +2,7 @@
 export * from './api.js';
 export { createState, applyDelta, snapshotDeltas, canonicalState, canonicalJson, stateDigest } from './state.js';
 export { handle } from './handle.js';
+export { CoreBugError } from './errors.js';
 export { replay, registeredDNs, describeDN, waitingCallers } from './views.js';
 export { nextDeadline } from './housekeeping.js';
 export { defaultCoreConfig } from './config.js';

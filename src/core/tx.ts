@@ -1,8 +1,10 @@
 // One handle() call's transaction: every state change goes through put/del/emit here, which apply the
-// delta at once (later code reads the new state) and record it for the backup.
+// delta at once (later code reads the new state) and record it for the backup. All or nothing: what
+// each delta overwrites is recorded too (tx-undo.ts), so an input that throws is rolled back whole.
 import type { CollectionName, CoreContext, CoreOutput, CoreState, Delta, ErrorCode, JournalEntry, SwitchCommand } from './api.js';
 import type { TEvent } from '../protocol/messages.js';
 import { applyDelta } from './state.js';
+import { TxUndo } from './tx-undo.js';
 
 /** The request whose direct answer is still to come: the first event on `thisDN` answers it. */
 export interface Awaiting {
@@ -22,6 +24,7 @@ export class Tx {
   private connIdCounter: number;
   private appliedSwitchSeq: number;
   private readonly isoNow: string;
+  private readonly undo = new TxUndo();
 
   constructor(
     readonly state: CoreState,
@@ -47,8 +50,22 @@ export class Tx {
 
   private apply(d: Delta): void {
     this.ctx.beforeApply?.(this.state, d);
+    this.undo.record(this.state, d);
     applyDelta(this.state, d);
     this.out.deltas.push(d);
+  }
+
+  /**
+   * The input failed: every delta applied so far is undone, newest first, and nothing of it is
+   * output. Returns how many deltas were undone. (A primary's undo log saw them in beforeApply; the
+   * process exits after a core failure, so its open batch is never published or rolled back.)
+   */
+  rollback(): number {
+    const n = this.undo.size;
+    this.undo.rollback(this.state);
+    for (const k of ['deltas', 'events', 'replies', 'commands'] as const) this.out[k].length = 0;
+    this.awaiting = undefined;
+    return n;
   }
 
   /**

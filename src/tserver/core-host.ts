@@ -3,7 +3,7 @@
 // desktop-bound output to the batch collector. Nothing else mutates the state.
 import type { Logger } from '../common/log.js';
 import type { sw } from '../common/switch-proto.js';
-import { applyDelta, createState, handle, nextDeadline } from '../core/index.js';
+import { applyDelta, CoreBugError, createState, handle, nextDeadline } from '../core/index.js';
 import type { CoreConfig, CoreInput, CoreOutput, CoreState, Delta, SwitchCommand } from '../core/api.js';
 import type { Request } from '../protocol/messages.js';
 import type { BatchCollector } from './outbound.js';
@@ -21,6 +21,12 @@ export interface CoreHostOptions {
   batch: BatchCollector;
   log: Logger;
   now?: () => number;
+  /**
+   * A core input threw (a bug; the core rolled the input back, nothing of it was output). The process
+   * must stop being primary at once: the T-Server exits non-zero (tserver-cmd.ts) so its in-sync
+   * backup, which never saw the input, takes over. Without it the error is thrown to the caller.
+   */
+  onCoreBug?: (err: CoreBugError) => void;
 }
 
 export class CoreHost {
@@ -35,6 +41,12 @@ export class CoreHost {
   private quiet = false;
   /** A primary's undo log hook (src/sync/undo-log.ts); undefined on a backup or a single server. */
   beforeApply: ((state: CoreState, d: Delta) => void) | undefined;
+  /**
+   * Test hooks only (core-bug-test-hook.ts, TANDEM_TEST_HOOKS=1): the next input throws after this
+   * many of its deltas were applied, as a core bug half-way through an input would. Undefined in
+   * production.
+   */
+  failNextInputAfter: number | undefined;
 
   constructor(private readonly opts: CoreHostOptions) {
     this.now = opts.now ?? Date.now;
@@ -98,10 +110,15 @@ export class CoreHost {
   private runOne(input: CoreInput): void {
     let out: CoreOutput;
     try {
-      out = handle(this.state, input, { now: this.now(), config: this.opts.config, switchUp: this.commands?.isUp ?? false, ...(this.beforeApply ? { beforeApply: this.beforeApply } : {}) });
+      const beforeApply = this.failNextInputAfter === undefined ? this.beforeApply : this.injectedFault(this.failNextInputAfter);
+      out = handle(this.state, input, { now: this.now(), config: this.opts.config, switchUp: this.commands?.isUp ?? false, ...(beforeApply ? { beforeApply } : {}) });
     } catch (err) {
-      // A core bug must not take the process down with every desktop on it: log it with the input kind.
-      this.opts.log.error({ err, input: input.kind, request: input.kind === 'request' ? input.request.request : undefined }, 'core failed on an input');
+      if (!(err instanceof CoreBugError)) throw err;
+      // Not swallowed: a primary that carried on would serve a state its core could not handle, and
+      // the next input might fail half-way where no rollback reaches (the switch, the desktops).
+      this.opts.log.error({ code: err.code, err: err.cause, undoneDeltas: err.undone, input: describeInput(input) }, 'core bug: the input was rolled back; stopping so the backup takes over');
+      if (!this.opts.onCoreBug) throw err;
+      this.opts.onCoreBug(err);
       return;
     }
     const b = this.opts.batch;
@@ -109,6 +126,15 @@ export class CoreHost {
     for (const entry of out.events) b.add({ kind: 'event', entry });
     if (!this.quiet) for (const r of out.replies) b.add({ kind: 'reply', clientName: r.clientName, event: r.event });
     if (out.commands.length > 0) this.commands?.send(out.commands);
+  }
+
+  private injectedFault(after: number): (state: CoreState, d: Delta) => void {
+    this.failNextInputAfter = undefined;
+    let applied = 0;
+    return (state, d) => {
+      if (applied++ === after) throw new Error(`injected core fault after ${after} delta(s) (test hook)`);
+      this.beforeApply?.(state, d);
+    };
   }
 
   /** One timer at the core's next deadline; only a serving primary runs core timers. */
@@ -123,5 +149,27 @@ export class CoreHost {
     clearTimeout(this.timer);
     this.timerAt = at;
     this.timer = setTimeout(() => { this.timer = undefined; this.input({ kind: 'tick' }); }, Math.max(0, at - this.now()));
+  }
+}
+
+/** What a core input was, for the log: names and ids, never user data or tokens. */
+export function describeInput(input: CoreInput): Record<string, unknown> {
+  switch (input.kind) {
+    case 'request': {
+      const r = input.request as Request & Partial<Record<'thisDN' | 'otherDN' | 'connId', string>>;
+      return { kind: input.kind, clientName: input.clientName, request: r.request, referenceId: r.referenceId, thisDN: r.thisDN, otherDN: r.otherDN, connId: r.connId };
+    }
+    case 'switchEvents':
+      return { kind: input.kind, events: input.events.slice(0, 20).map((e) => ({ seq: e.seq, type: e.type, callId: e.callId, dn: e.dn, otherDn: e.otherDn, commandId: e.commandId })), count: input.events.length };
+    case 'commandResult':
+      return { kind: input.kind, commandId: input.result.commandId, ok: input.result.ok, errorCode: input.result.errorCode };
+    case 'switchSnapshot':
+      return { kind: input.kind, calls: input.snapshot.calls?.length ?? 0 };
+    case 'tick':
+      return { kind: input.kind };
+    default: {
+      const never: never = input;
+      return { kind: (never as { kind: string }).kind };
+    }
   }
 }

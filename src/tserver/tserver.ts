@@ -12,12 +12,13 @@ import type { Server } from 'node:http';
 import type { Logger } from '../common/log.js';
 import { listenOrExplain } from '../common/listen.js';
 import { loadTls, type TlsMaterial } from '../common/tls.js';
-import { canonicalState } from '../core/index.js';
+import { canonicalState, type CoreBugError } from '../core/index.js';
 import { Gateway } from '../gateway/gateway.js';
 import { SyncServer } from '../sync/server.js';
 import type { TEvent } from '../protocol/messages.js';
 import type { TServerConfig } from './config.js';
 import { CoreHost } from './core-host.js';
+import { installCoreBugHook } from './core-bug-test-hook.js';
 import { HaController } from './ha-controller.js';
 import { Switchover } from './ha-handover.js';
 import { haHealth, registerHaMetrics, syncStateOf } from './ha-status.js';
@@ -37,6 +38,8 @@ import { DEFAULT_OVERLOAD_SETTINGS } from './overload-governor.js';
 export interface TServerHooks {
   /** The switch refused our claim or deposed us. Default (single server): stop serving. */
   onLeaseLost?: (loss: LeaseLoss) => void;
+  /** A core bug (logged, input rolled back). The process exits non-zero here (tserver-cmd.ts); default: thrown. */
+  onCoreBug?: (err: CoreBugError) => void;
 }
 
 export class TServer {
@@ -64,7 +67,7 @@ export class TServer {
     // Deliver through whatever releaser is current; the gateway exists by the time a batch is sealed.
     this.releaser = new SwitchableReleaser(new ImmediateReleaser((b) => this.gateway.deliver(b)));
     this.batch = new BatchCollector((b) => this.releaser.submit(b));
-    this.core = new CoreHost({ config: cfg.core, role: this.role, batch: this.batch, log: log.child({ component: 'core' }) });
+    this.core = new CoreHost({ config: cfg.core, role: this.role, batch: this.batch, log: log.child({ component: 'core' }), ...(hooks.onCoreBug ? { onCoreBug: hooks.onCoreBug } : {}) });
     this.gateway = new Gateway({
       core: this.core, role: this.role, batch: this.batch, log: log.child({ component: 'gateway' }), metrics: this.metrics,
       limits: cfg.limits, serverInfo: () => this.serverInfo(), primary: () => this.primaryLocation(),
@@ -127,6 +130,7 @@ export class TServer {
     });
     if (testHooksEnabled()) {
       installStallHook(this.http, log.child({ component: 'test-hooks' }));
+      installCoreBugHook(this.http, this.core, log.child({ component: 'test-hooks' }));
       installOverloadHook(this.http, this.overload, log.child({ component: 'test-hooks' }));
     }
   }
