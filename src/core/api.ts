@@ -90,6 +90,8 @@ export interface PendingRequest {
   referenceId: number;
   request: Request['request'];
   thisDN: string;
+  /** requestFingerprint of the request (fingerprint.ts): a reuse of its referenceId for another request is refused. */
+  fp?: string;
   since: number;
   /** The command sent for it: a retried request re-issues exactly this (same command id). */
   command?: SwitchCommand;
@@ -102,6 +104,12 @@ export interface DedupRecord {
   key: string; // `${clientName}#${referenceId}`
   answer: TEvent;
   at: number;
+  /**
+   * requestFingerprint of the request answered (fingerprint.ts): the same clientName + referenceId
+   * with another fingerprint is another request, refused with DuplicateReferenceId. Absent on records
+   * an older version made: any request then gets the stored answer.
+   */
+  fp?: string;
 }
 
 export interface JournalEntry {

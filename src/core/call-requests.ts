@@ -25,12 +25,12 @@ export function isCallRequest(r: { request: string }): r is CallRequest {
 
 type Op = Omit<SwitchCommand, 'commandId'>;
 
-export function onCallRequest(tx: Tx, clientName: string, r: CallRequest): void {
+export function onCallRequest(tx: Tx, clientName: string, r: CallRequest, fp: string): void {
   if (!tx.ctx.switchUp) refuse('SwitchUnavailable', 'the switch link is down: call control is unavailable; retry when EventLinkConnected arrives');
   const { op, userData } = commandFor(tx, r);
   const commandId = dedupKey(clientName, r.referenceId);
   const command: SwitchCommand = { commandId, ...op };
-  const pending: PendingRequest = { commandId, clientName, referenceId: r.referenceId, request: r.request, thisDN: r.thisDN, since: tx.now, command };
+  const pending: PendingRequest = { commandId, clientName, referenceId: r.referenceId, request: r.request, thisDN: r.thisDN, fp, since: tx.now, command };
   if (userData) pending.userData = userData;
   tx.put('pending', commandId, pending);
   tx.command(command);

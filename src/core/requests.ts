@@ -6,6 +6,7 @@ import { callInfo } from './call-events.js';
 import { isCallRequest, onCallRequest } from './call-requests.js';
 import { firstEntryOf } from './command-results.js';
 import { internalDN, refuse, RequestError } from './errors.js';
+import { requestFingerprint } from './fingerprint.js';
 import { dedupKey, type Tx } from './tx.js';
 import { isUserDataRequest, onUserDataRequest } from './user-data.js';
 import { describeDN } from './views.js';
@@ -23,7 +24,7 @@ export function onRequest(tx: Tx, clientName: string, r: Request): void {
       // worked. Answer with its first event instead of an error.
       const answer = { ...done.event, referenceId: r.referenceId };
       tx.reply(clientName, answer);
-      tx.rememberAnswer(clientName, r.referenceId, answer);
+      tx.rememberAnswer(clientName, r.referenceId, answer, requestFingerprint(r));
       return;
     }
     tx.error(clientName, r.referenceId, e.code, e.message);
@@ -51,21 +52,36 @@ function dispatch(tx: Tx, clientName: string, r: Request): void {
       break;
   }
   const key = dedupKey(clientName, r.referenceId);
+  const fp = requestFingerprint(r);
   const done = tx.state.dedup.get(key);
-  if (done) return tx.reply(clientName, done.answer); // a retry: the first answer again, nothing re-runs
+  if (done) {
+    if (done.fp !== undefined && done.fp !== fp) return reused(tx, clientName, r, `another request (answered ${done.answer.event})`);
+    return tx.reply(clientName, done.answer); // a retry: the first answer again, nothing re-runs
+  }
   const pending = tx.state.pending.get(key);
   if (pending) {
+    if (pending.fp !== undefined && pending.fp !== fp) return reused(tx, clientName, r, `a ${pending.request} still waiting for the switch`);
     // Still waiting for the switch (perhaps sent by the previous primary): send the same command id
     // again; the switch runs it at most once and answers with the first result.
     if (tx.ctx.switchUp && pending.command) tx.command(pending.command);
     return;
   }
-  if (isCallRequest(r)) return onCallRequest(tx, clientName, r);
-  tx.awaiting = { clientName, referenceId: r.referenceId, thisDN: 'thisDN' in r ? r.thisDN : '' };
+  if (isCallRequest(r)) return onCallRequest(tx, clientName, r, fp);
+  tx.awaiting = { clientName, referenceId: r.referenceId, thisDN: 'thisDN' in r ? r.thisDN : '', fp };
   if (isAgentRequest(r)) onAgentRequest(tx, r);
   else if (isUserDataRequest(r)) onUserDataRequest(tx, r);
   else refuse('UnknownRequest', `${(r as { request: string }).request} is not handled here: see docs/protocol.md`);
   tx.finishRequest();
+}
+
+/**
+ * The referenceId is taken by another request of this client name (perhaps from another of its
+ * connections): not run, nothing remembered, the stored record untouched.
+ */
+function reused(tx: Tx, clientName: string, r: Request, taken: string): void {
+  tx.error(clientName, r.referenceId, 'DuplicateReferenceId',
+    `referenceId ${r.referenceId} of client "${clientName}" is already taken by ${taken}: this ${r.request} was not run. ` +
+    'referenceIds must be unique per client name across all its connections (only an identical retry may reuse one): send it again with a new referenceId');
 }
 
 function onRegistration(tx: Tx, clientName: string, request: 'RequestRegisterAddress' | 'RequestUnregisterAddress', dn: string, referenceId: number): void {

@@ -21,7 +21,7 @@ export function onSwitchEvents(tx: Tx, events: Ev[]): void {
     const commandId = ev.commandId || undefined;
     const p = commandId && !tx.state.dedup.has(commandId) ? tx.state.pending.get(commandId) : undefined; // answered already: dedup
     tx.cause = commandId;
-    tx.awaiting = p ? { clientName: p.clientName, referenceId: p.referenceId, thisDN: p.thisDN, commandId: p.commandId } : undefined;
+    tx.awaiting = p ? { clientName: p.clientName, referenceId: p.referenceId, thisDN: p.thisDN, commandId: p.commandId, ...(p.fp ? { fp: p.fp } : {}) } : undefined;
     try {
       onSwitchEvent(tx, ev);
     } finally {

@@ -13,6 +13,8 @@ export interface Awaiting {
   thisDN: string;
   /** Set when the request went to the switch. */
   commandId?: string;
+  /** requestFingerprint of the request, stored with its de-dup record. */
+  fp?: string;
 }
 
 export class Tx {
@@ -110,16 +112,16 @@ export class Tx {
     const a = this.awaiting;
     if (!a) return;
     this.awaiting = undefined;
-    this.rememberAnswer(a.clientName, a.referenceId, answer);
+    this.rememberAnswer(a.clientName, a.referenceId, answer, a.fp);
   }
 
   /**
    * The de-dup record is what makes a request answered. A pending request stays until its
    * CommandResult (it still holds the user data for the call its command creates).
    */
-  rememberAnswer(clientName: string, referenceId: number, answer: TEvent): void {
+  rememberAnswer(clientName: string, referenceId: number, answer: TEvent, fp: string | undefined): void {
     const key = dedupKey(clientName, referenceId);
-    this.put('dedup', key, { key, answer, at: this.now });
+    this.put('dedup', key, fp === undefined ? { key, answer, at: this.now } : { key, answer, at: this.now, fp });
   }
 
   /** A request handled without the switch ends here: no event on its DN means EventACK. */

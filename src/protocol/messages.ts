@@ -77,7 +77,7 @@ export type WorkMode = (typeof WORK_MODES)[number];
 export const ERROR_CODES = [
   'BadRequest', 'NotOpened', 'Unauthorized', 'NotPrimary', 'UnknownRequest', 'InvalidDN', 'InvalidConnID',
   'InvalidState', 'AgentAlreadyLoggedIn', 'NotRegistered', 'ReplayGap', 'Overloaded', 'SwitchUnavailable',
-  'UserDataTooLarge',
+  'UserDataTooLarge', 'DuplicateReferenceId',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 

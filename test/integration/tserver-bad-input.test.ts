@@ -1,6 +1,7 @@
 // Bad input of every kind: an EventError with its code, the connection stays usable, nothing changes.
 import t from 'tap';
 import { openClient, startStack } from '../helpers/tserver-fixture.js';
+import { connectLink } from '../../src/switch-link/link-client.js';
 import { TestClient } from '../helpers/ws-client.js';
 import type { TEvent } from '../../src/protocol/messages.js';
 
@@ -73,4 +74,32 @@ t.test('a second connection with the same name replaces the first, registrations
   const ev = await b.take((e) => e.event === 'EventAgentLogin');
   t.equal(ev.thisDN, '5001');
   t.equal(ev.referenceId, undefined, 'not the requester: no referenceId');
+});
+
+t.test('a referenceId reused by the same client name on its next connection for another request: DuplicateReferenceId, not run', async (t) => {
+  const { sw, ts } = await startStack(t);
+  const caller = await connectLink({ address: sw.address, serverName: 'caller' });
+  t.teardown(() => caller.close());
+  const first = await openClient(t, ts.url, 'ann'); // referenceIds 1, 2, 3… on each connection
+  await first.request('RequestRegisterAddress', { thisDN: '5001' });
+  await caller.inboundCall('4155550100', '5001');
+  const ringing = await first.take((e) => e.event === 'EventRinging');
+  const ref = first.ref();
+  first.sendRaw(JSON.stringify({ request: 'RequestAnswerCall', referenceId: ref, thisDN: '5001', connId: ringing.connId }));
+  const est = await first.waitFor((e) => e.referenceId === ref, 5_000, 'answer');
+  t.equal(est.event, 'EventEstablished');
+
+  // The desktop reconnects and numbers from 1 again: its RequestReleaseCall lands on the answered referenceId.
+  const second = await openClient(t, ts.url, 'ann');
+  second.sendRaw(JSON.stringify({ request: 'RequestReleaseCall', referenceId: ref, thisDN: '5001', connId: ringing.connId }));
+  const err = await second.waitFor((e) => e.referenceId === ref, 5_000, 'answer to the reused referenceId');
+  t.match(err, { event: 'EventError', errorCode: 'DuplicateReferenceId' }, 'not the old EventEstablished');
+  t.match(err.errorMessage, /unique per client name across all its connections/);
+  const info = await second.request('RequestQueryCall', { connId: ringing.connId });
+  t.equal(info.event, 'EventPartyInfo', 'the call is still up: the release was not run');
+  // The identical retry of the answer still gets the stored answer; a fresh referenceId releases.
+  second.sendRaw(JSON.stringify({ request: 'RequestAnswerCall', referenceId: ref, thisDN: '5001', connId: ringing.connId }));
+  t.equal((await second.take((e) => e.referenceId === ref && e.event !== 'EventError', 5_000, 'stored answer')).event, 'EventEstablished');
+  second.sendRaw(JSON.stringify({ request: 'RequestReleaseCall', referenceId: 1000, thisDN: '5001', connId: ringing.connId }));
+  t.equal((await second.waitFor((e) => e.referenceId === 1000, 5_000, 'release')).event, 'EventReleased');
 });
