@@ -76,7 +76,10 @@ export class ServerLink {
 
   constructor(private readonly opts: LinkOptions, private readonly owner: LinkOwner) {
     this.backoff = new ReconnectBackoff(opts.reconnect);
-    this.heartbeat = new HeartbeatMonitor(opts.heartbeatMs, opts.deadAfterMs, () => this.probe(), (ms) => this.down(`no answer from the server for ${ms} ms (hung or unreachable)`));
+    this.heartbeat = new HeartbeatMonitor({
+      intervalMs: opts.heartbeatMs, deadAfterMs: opts.deadAfterMs, probe: () => this.probe(),
+      onDead: (ms) => this.down(`no answer from the server for ${ms} ms (hung or unreachable)`),
+    });
   }
 
   get url(): string { return this.opts.url; }

@@ -2,12 +2,15 @@
 // `intervalMs` and declares its peer dead after `timeoutMs` of silence; any message counts as life.
 //
 // Robust to this process's own event loop being blocked (GC pause, a long synchronous task): silence
-// is counted only while the loop runs. A check that fires late adds at most `maxStepMs`, and a late
-// check never declares death itself: libuv runs timers BEFORE polling sockets, so the peer's messages
-// that arrived during the block are still unread at that moment. The next check, one period later,
-// comes after the poll phase has delivered them.
+// is counted only while the loop runs, by SilenceMeter (src/common/silence-meter.ts): a check that
+// fires late adds at most `maxStepMs` and never declares death itself, since libuv runs timers
+// BEFORE polling sockets and the peer's messages that arrived during the block are still unread.
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../common/log.js';
+import { SilenceMeter } from '../common/silence-meter.js';
+
+// The silence accounting is shared with the SDK's heartbeat monitor (browser-safe module).
+export { SilenceMeter };
 
 export interface AddpOptions {
   /** Send a heartbeat this often (ms). */
@@ -26,39 +29,6 @@ export function validateAddp(o: AddpOptions): void {
   if (o.timeoutMs < 2 * o.intervalMs) {
     throw new Error(`addp.timeout (${o.timeoutMs} ms) must be at least twice addp.interval (${o.intervalMs} ms), else one late heartbeat is a false failover`);
   }
-}
-
-/** Pure silence accounting (unit-tested with exact numbers). Times are monotonic ms. */
-export class SilenceMeter {
-  private silentMs = 0;
-  private lastTick: number;
-
-  constructor(readonly timeoutMs: number, readonly maxStepMs: number, now: number) {
-    this.lastTick = now;
-  }
-
-  /** A message arrived at `now`. */
-  heard(now: number): void {
-    this.silentMs = 0;
-    this.lastTick = now;
-  }
-
-  /** A periodic check at `now`: true when the peer is to be declared dead. */
-  tick(now: number): boolean {
-    const elapsed = Math.max(0, now - this.lastTick);
-    this.lastTick = now;
-    const late = elapsed > this.maxStepMs;
-    this.silentMs += Math.min(elapsed, this.maxStepMs);
-    if (this.silentMs < this.timeoutMs) return false;
-    if (late) {
-      // We were blocked: let the poll phase deliver what the peer sent meanwhile, decide next tick.
-      this.silentMs = this.timeoutMs - 1;
-      return false;
-    }
-    return true;
-  }
-
-  get silence(): number { return this.silentMs; }
 }
 
 export interface AddpHooks {
