@@ -8,13 +8,14 @@
 //   node scripts/bench-gc.mjs [--calls 10000] [--agents 5000] [--journal 100000] [--dedup 100000] [--rate 500] [--seconds 20] [--runs 3]
 // Each run is a fresh child process (a clean heap). Wrap in `flock /tmp/tandem-bench.lock` (it takes
 // ~1 min per run).
-import { parseArgs } from 'node:util';
+import { parseScriptArgs } from './lib/cli-args.mjs';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { constants, PerformanceObserver } from 'node:perf_hooks';
 import { pct } from './lib/stats.mjs';
 
-const { values: a } = parseArgs({
+const USAGE = 'usage: node scripts/bench-gc.mjs [--calls 10000] [--agents 5000] [--journal N] [--dedup N] [--rate 500] [--seconds 20] [--runs 3]\n(--journal/--dedup default to the core\'s default bounds)';
+const { values: a } = parseScriptArgs('bench-gc', USAGE, {
   options: {
     calls: { type: 'string', default: '10000' },
     agents: { type: 'string', default: '5000' },
@@ -24,13 +25,8 @@ const { values: a } = parseArgs({
     seconds: { type: 'string', default: '20' },
     runs: { type: 'string', default: '3' },
     child: { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h' },
   },
 });
-if (a.help) {
-  console.log('usage: node scripts/bench-gc.mjs [--calls 10000] [--agents 5000] [--journal N] [--dedup N] [--rate 500] [--seconds 20] [--runs 3]\n(--journal/--dedup default to the core\'s default bounds)');
-  process.exit(0);
-}
 
 const KIND = { [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major', [constants.NODE_PERFORMANCE_GC_MINOR]: 'minor', [constants.NODE_PERFORMANCE_GC_INCREMENTAL]: 'incremental', [constants.NODE_PERFORMANCE_GC_WEAKCB]: 'weakcb' };
 

@@ -12,9 +12,10 @@
 // journal/de-dup/heap figures every `--sample` seconds. Wrap runs over ~20 s in
 // `flock /tmp/tandem-bench.lock`.
 //   flock /tmp/tandem-bench.lock node scripts/bench-memory.mjs --soak 240 --rate 150 --desktops 300
-import { parseArgs } from 'node:util';
+import { parseScriptArgs } from './lib/cli-args.mjs';
 
-const { values: a } = parseArgs({
+const USAGE = 'usage: node --expose-gc scripts/bench-memory.mjs [--calls N] [--agents N] [--journal N] [--runs N]\n       node scripts/bench-memory.mjs --desktop-cost 1000 [--runs 3]\n       node scripts/bench-memory.mjs --soak SECONDS [--rate 150] [--desktops 300] [--talk-ms 1000] [--sample 10] [--mode ack|async|single] [--node-args "--max-semi-space-size=4"]';
+const { values: a } = parseScriptArgs('bench-memory', USAGE, {
   options: {
     soak: { type: 'string' },
     'desktop-cost': { type: 'string' },
@@ -30,13 +31,8 @@ const { values: a } = parseArgs({
     json: { type: 'boolean', default: false },
     'backlog-batches': { type: 'string' },
     'node-args': { type: 'string', default: '' },
-    help: { type: 'boolean', short: 'h' },
   },
 });
-if (a.help) {
-  console.log('usage: node --expose-gc scripts/bench-memory.mjs [--calls N] [--agents N] [--journal N] [--runs N]\n       node scripts/bench-memory.mjs --desktop-cost 1000 [--runs 3]\n       node scripts/bench-memory.mjs --soak SECONDS [--rate 150] [--desktops 300] [--talk-ms 1000] [--sample 10] [--mode ack|async|single] [--node-args "--max-semi-space-size=4"]');
-  process.exit(0);
-}
 
 const log = (s) => console.log(`[bench-memory ${new Date().toISOString().slice(11, 19)}] ${s}`);
 

@@ -12,10 +12,11 @@ import { createInterface } from 'node:readline';
 import { createServer, connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { parseArgs } from 'node:util';
+import { parseScriptArgs } from './lib/cli-args.mjs';
 import WebSocket from 'ws';
 
-const { values } = parseArgs({ options: { runs: { type: 'string', default: '20' }, modes: { type: 'string', default: 'kill,stop' } } });
+const USAGE = 'usage: node scripts/bench-promotion.mjs [--runs 20] [--modes kill,stop]\n  promotion time of the backup after kill -9 (kill) and SIGSTOP (stop) of the primary';
+const { values } = parseScriptArgs('bench-promotion', USAGE, { options: { runs: { type: 'string', default: '20' }, modes: { type: 'string', default: 'kill,stop' } } });
 const RUNS = Number(values.runs);
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli', 'tandem.js');
 const live = new Set();

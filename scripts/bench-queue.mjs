@@ -10,12 +10,13 @@
 // Then 2,000 ticks with nothing due: what a tick costs with that backlog.
 //   node scripts/bench-queue.mjs [--waiting 0,1000,10000] [--parked 0] [--agents 50] [--calls 2000] [--runs 5]
 // Each (waiting, parked) point is `--runs` fresh child processes; the median is reported.
-import { parseArgs } from 'node:util';
+import { parseScriptArgs } from './lib/cli-args.mjs';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { median, table } from './lib/stats.mjs';
 
-const { values: a } = parseArgs({
+const USAGE = 'usage: node scripts/bench-queue.mjs [--waiting 0,1000,10000] [--parked 0] [--agents 50] [--calls 2000] [--runs 5]';
+const { values: a } = parseScriptArgs('bench-queue', USAGE, {
   options: {
     waiting: { type: 'string', default: '0,1000,10000' },
     parked: { type: 'string', default: '0' },
@@ -23,13 +24,8 @@ const { values: a } = parseArgs({
     calls: { type: 'string', default: '2000' },
     runs: { type: 'string', default: '5' },
     child: { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
   },
 });
-if (a.help) {
-  console.log('usage: node scripts/bench-queue.mjs [--waiting 0,1000,10000] [--parked 0] [--agents 50] [--calls 2000] [--runs 5]');
-  process.exit(0);
-}
 
 if (a.child) {
   const [waiting, parked] = a.child.split(':').map(Number);

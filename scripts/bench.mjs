@@ -6,7 +6,7 @@
 // (scripts/bench-promotion.mjs), and a CPU profile of the T-Server when a target is missed.
 // Writes docs/benchmarks.md. Options: --quick, --modes single,async,ack, --desktops N,
 // --rates 250,500,…, --step-ms N, --relaxed (lease 2 s, ADDP 2 s: throughput without 400 ms stalls tripping failover), --no-resync, --no-promotion, --no-profile, --out FILE.
-import { parseArgs } from 'node:util';
+import { parseScriptArgs } from './lib/cli-args.mjs';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir, loadavg } from 'node:os';
@@ -20,7 +20,8 @@ import { hotFunctions } from './lib/cpuprofile.mjs';
 import { writeReport, machineInfo } from './lib/bench-report.mjs';
 import { fmt } from './lib/stats.mjs';
 
-const { values: a } = parseArgs({
+const USAGE = 'usage: node scripts/bench.mjs [--quick] [--relaxed] [--modes single,async,ack] [--desktops 1000] [--rates 250,500] [--step-ms 6000] [--talk-ms 200] [--no-resync] [--no-promotion] [--no-profile] [--out docs/benchmarks.md]';
+const { values: a } = parseScriptArgs('bench', USAGE, {
   options: {
     quick: { type: 'boolean', default: false },
     modes: { type: 'string' },
@@ -33,10 +34,8 @@ const { values: a } = parseArgs({
     'no-promotion': { type: 'boolean', default: false },
     'no-profile': { type: 'boolean', default: false },
     out: { type: 'string', default: join(ROOT, 'docs', 'benchmarks.md') },
-    help: { type: 'boolean', short: 'h' },
   },
 });
-if (a.help) { console.log('usage: node scripts/bench.mjs [--quick] [--relaxed] [--modes single,async,ack] [--desktops 1000] [--rates 250,500] [--step-ms 6000] [--no-resync] [--no-promotion] [--no-profile] [--out docs/benchmarks.md]'); process.exit(0); }
 
 const quick = a.quick;
 const opts = {

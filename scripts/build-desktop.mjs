@@ -9,6 +9,9 @@ import { copyFileSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseScriptArgs } from './lib/cli-args.mjs';
+
+parseScriptArgs('build-desktop', 'usage: node scripts/build-desktop.mjs   (takes no options; npm run build:desktop)\n  builds the web desktop into dist/desktop/');
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const src = join(root, 'src', 'desktop');

@@ -6,6 +6,9 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, readdirSync, existsSync, statSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseScriptArgs } from './lib/cli-args.mjs';
+
+parseScriptArgs('gen-proto', 'usage: node scripts/gen-proto.mjs   (takes no options; npm run gen)\n  generates src/gen and dist/gen from proto/*.proto');
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const pbjs = join(root, 'node_modules', 'protobufjs-cli', 'bin', 'pbjs');

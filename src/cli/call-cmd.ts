@@ -36,7 +36,7 @@ export async function main(argv: string[]): Promise<number> {
     to: { type: 'string' }, from: { type: 'string', default: '4155550100' }, 'hangup-after': { type: 'string' },
     hangup: { type: 'string' }, switch: { type: 'string', default: '127.0.0.1:7200' }, secret: { type: 'string' }, 'secret-file': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
-  });
+  }, HELP);
   if (!values) return 2;
   if (values.help) { console.log(HELP); return 0; }
   if (!values.to && !values.hangup) {

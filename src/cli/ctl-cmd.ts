@@ -1,6 +1,6 @@
 // `tandem ctl <promote|demote|reload|stop> <A|B|switch>`: operator commands for a running
 // `tandem pair`, delivered as the signals of DESIGN.md "Management layer".
-import { parseArgs } from 'node:util';
+import { parseCommand } from './args.js';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PIDS_FILE } from './pair-cmd.js';
@@ -16,7 +16,9 @@ const HELP = `usage: tandem ctl <promote|demote|reload|stop> <A|B|switch> [--log
 Under systemd, send the same signals with systemctl kill -s SIGUSR1 tandem@B.`;
 
 export async function main(argv: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args: argv, allowPositionals: true, options: { 'log-dir': { type: 'string', default: 'logs' }, help: { type: 'boolean', short: 'h' } } });
+  const parsed = parseCommand('ctl', argv, { 'log-dir': { type: 'string', default: 'logs' }, help: { type: 'boolean', short: 'h' } }, HELP);
+  if (!parsed) return 2;
+  const { values, positionals } = parsed;
   if (values.help) { console.log(HELP); return 0; }
   const [action, name] = positionals;
   const sig = action ? SIGNALS[action] : undefined;

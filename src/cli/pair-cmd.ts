@@ -62,7 +62,7 @@ export async function main(argv: string[]): Promise<number> {
     'log-dir': { type: 'string', default: 'logs' },
     'sync-mode': { type: 'string', default: 'ack' },
     help: { type: 'boolean', short: 'h' },
-  });
+  }, HELP);
   if (!values) return 2;
   if (values.help) { console.log(HELP); return 0; }
   const host = values.host!;
