@@ -8,6 +8,7 @@ import { createLogger } from '../common/log.js';
 import { parseFlags } from './args.js';
 import { SupervisedChild, type ChildSpec } from '../supervisor/child.js';
 import { generateSecret, SWITCH_SECRET_ENV, SYNC_SECRET_ENV } from '../common/peer-auth.js';
+import { startNotes } from './start-notes.js';
 
 const HELP = `usage: tandem pair [options]
 
@@ -115,6 +116,7 @@ export async function main(argv: string[]): Promise<number> {
     `  health:       http://${host}:${values['a-port']}/healthz   http://${host}:${values['b-port']}/healthz`,
     `  logs:         ${logDir}/{switch,A,B}.log   (npx pino-pretty < ${logDir}/A.log)`,
     `  place a call: npx tandem call --switch ${switchAddr} --to 8000 --from 4155550100${switchSecret ? ` --secret-file ${secretPath}` : ''}`,
+    ...startNotes(values.config, host),
     `  peer auth:    switch link and sync stream need this run's secrets (docs/peer-auth.md)`,
     '  Ctrl-C stops everything.',
     '',

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `tandem <command>`: one binary for every process and tool. Each command lives in its own module,
 // loaded only when used.
+import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 
 interface CommandEntry { summary: string; load: () => Promise<{ main(argv: string[]): Promise<number | void> }> }
@@ -36,7 +37,18 @@ export async function run(argv: string[]): Promise<number> {
   return typeof code === 'number' ? code : 0;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+/** Run as the program, also through a symlink (a global install's bin): import.meta.url is the real path. */
+function isMain(): boolean {
+  const arg = process.argv[1];
+  if (!arg) return false;
+  try {
+    return import.meta.url === pathToFileURL(realpathSync(arg)).href;
+  } catch {
+    return false;
+  }
+}
+
+if (isMain()) {
   run(process.argv.slice(2)).then(
     (code) => { if (code !== 0) process.exitCode = code; },
     (err: unknown) => { console.error(`tandem: ${err instanceof Error ? err.message : String(err)}`); process.exitCode = 1; },

@@ -112,6 +112,20 @@ export function readConfigFile(path: string | undefined): FileShape {
   }
 }
 
+/**
+ * Route points a T-Server knows without a config file (a config file's core.routePoints is merged
+ * over them): 8000 sends a call nobody routes to queue 7000 after 10 s, so on the embedded pair
+ * `tandem call --to 8000` reaches a Ready agent with no router running (docs/config.md). To make
+ * 8000 wait for a router for ever: "core": {"routePoints": {"8000": {"defaultTarget": ""}}}.
+ */
+export const DEFAULT_ROUTE_POINTS: CoreConfig['routePoints'] = { '8000': { defaultTarget: '7000', timeoutMs: 10_000 } };
+
+/** The route points a T-Server runs with this config file: the defaults with the file's merged over them. */
+export function routePointsOf(file: FileShape): CoreConfig['routePoints'] {
+  const d = defaultCoreConfig();
+  return { ...d.routePoints, ...DEFAULT_ROUTE_POINTS, ...(file.core?.routePoints ?? {}) };
+}
+
 export function buildConfig(base: Omit<TServerConfig, 'limits' | 'core' | 'desktopDir'>, file: FileShape): TServerConfig {
   const t = file.tserver ?? {};
   const limits: GatewayLimits = { ...DEFAULT_LIMITS };
@@ -125,7 +139,7 @@ export function buildConfig(base: Omit<TServerConfig, 'limits' | 'core' | 'deskt
   const c = file.core ?? {};
   const core: CoreConfig = {
     ...d, ...c,
-    routePoints: { ...d.routePoints, ...(c.routePoints ?? {}) },
+    routePoints: routePointsOf(file),
     queues: { ...d.queues, ...(c.queues ?? {}) },
     journal: { ...d.journal, ...(c.journal ?? {}) },
     dedup: { ...d.dedup, ...(c.dedup ?? {}) },

@@ -24,6 +24,7 @@ import { Switchover } from './ha-handover.js';
 import { haHealth, registerHaMetrics, syncStateOf } from './ha-status.js';
 import { createHttpServer, type HttpRoutes } from './http.js';
 import { authorizeOperator } from '../auth/operator.js';
+import { DESKTOP_AUTH_SETTING, desktopExposureWarning } from '../auth/exposure.js';
 import { Metrics } from './metrics.js';
 import { BatchCollector } from './outbound.js';
 import { ImmediateReleaser, SwitchableReleaser } from './releaser.js';
@@ -145,6 +146,8 @@ export class TServer {
   /** Listens (HTTP, and the sync port in a pair), then starts the switch link. Rejects with PortInUseError when a port is taken. */
   async start(): Promise<number> {
     this.boundPort = await listenOrExplain(this.http, this.cfg.port, this.cfg.host, '--port');
+    const exposed = this.desktopExposure;
+    if (exposed) this.log.warn({ setting: DESKTOP_AUTH_SETTING, desktopAuth: 'none', host: this.cfg.host, port: this.boundPort, docs: 'docs/security.md' }, exposed);
     this.overload.start();
     const ha = this.cfg.ha;
     if (ha) {
@@ -180,6 +183,11 @@ export class TServer {
     });
   }
 
+  /** The warning for desktop auth off on a non-loopback address, or undefined. */
+  get desktopExposure(): string | undefined {
+    return desktopExposureWarning(this.cfg.host, this.gateway.auth.required);
+  }
+
   serverInfo(): TEvent {
     const info: TEvent = {
       event: 'EventServerInfo', role: this.role.role, epoch: this.role.epoch, serverName: this.cfg.serverName,
@@ -198,6 +206,9 @@ export class TServer {
       clients: this.gateway.clientCount, calls: this.core.state.calls.size, syncState: this.releaser.syncState,
       // What the sync port asks of a peer (docs/peer-auth.md): "none" means any process may connect.
       ...(this.syncServer ? { peerAuth: this.syncServer.peerAuth } : {}),
+      // Desktop token auth (docs/security.md); off on a non-loopback address: said here too.
+      desktopAuth: this.gateway.auth.required ? 'token' : 'none',
+      ...(this.desktopExposure ? { desktopAuthWarning: this.desktopExposure } : {}),
       ...(this.ha ? haHealth(this.ha, this, digest) : {}),
     };
   }
