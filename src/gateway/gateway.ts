@@ -22,10 +22,11 @@ import type { AdmissionControl, AdmissionLimits } from './admission.js';
 import { OverloadLog } from './overload-log.js';
 import { UnopenedSockets, type UnopenedLimits } from './unopened.js';
 import { RequestTurns } from './request-turns.js';
+import { LeaseHold, type LeaseHoldLimits } from './lease-hold.js';
 import { deliverBatch, RequestOutcomes, type DeliveryTargets } from './delivery.js';
 import { admitUpgrade, checkRequest, cheapReferenceId, refuseUpgrade, remoteAddress, type EdgeLimits, type EdgeSecurity } from './guard.js';
 
-export interface GatewayLimits extends SendLimits, EdgeLimits, AdmissionLimits, UnopenedLimits {
+export interface GatewayLimits extends SendLimits, EdgeLimits, AdmissionLimits, UnopenedLimits, LeaseHoldLimits {
   /** Largest request frame answered normally; bigger (up to 2x) gets EventError BadRequest, beyond that close 1009. */
   maxFrameBytes: number;
   /** WebSocket ping every this many ms; a desktop that missed one pong is cut. 0 = off. */
@@ -81,6 +82,8 @@ export class Gateway {
 
   /** Admission control and the per-turn budget of desktop requests (request-turns.ts). */
   private readonly turns: RequestTurns<Waiting>;
+  /** Requests that arrived while this primary's lease was uncertain (lease-hold.ts). */
+  private readonly leaseHold: LeaseHold<Waiting>;
 
   /** Auth, origins (guard.ts): refusals at the edge. */
   private readonly edge: EdgeSecurity;
@@ -100,6 +103,10 @@ export class Gateway {
     if (o.limits.pingIntervalMs > 0) this.pingTimer = setInterval(() => this.ping(), o.limits.pingIntervalMs).unref();
     o.metrics.gauge('tandem_clients', 'Open desktop connections that sent RequestOpen.', () => this.byClient.size);
     o.metrics.gauge('tandem_connections', 'Open WebSocket connections.', () => this.sessions.size);
+    this.leaseHold = new LeaseHold<Waiting>(o.limits, (expired) => {
+      for (const w of expired) if (!w.session.closing) this.reject(w.session, w.req.request, 'NotPrimary', `this server's switch lease was not renewed within ${o.limits.maxLeaseHoldMs} ms (tserver.maxLeaseHoldMs): send the request to the other server`, w.req.referenceId);
+    });
+    o.metrics.gauge('tandem_requests_lease_held', 'Requests waiting because this primary\'s lease is uncertain (renewal late, not deposed).', () => this.leaseHold.size);
     this.turns = new RequestTurns<Waiting>(o.limits, (w) => { if (!w.session.closing) this.run(w.session, w.req); }, () => o.batch.oldestUnreleasedAt());
     o.metrics.gauge('tandem_requests_queued', 'Desktop requests admitted and not yet run (tserver.maxQueuedRequests).', () => this.turns.admission.queued);
     o.metrics.gauge('tandem_overloaded', '1 while new desktop requests are answered Overloaded, by reason (queue, eventLoopDelay, unreleased).', () => {
@@ -152,11 +159,24 @@ export class Gateway {
     return out;
   }
 
+  /**
+   * The role changed (tserver.ts calls this from its role listener): once the lease is certain again
+   * (renewed, or lost for good), held requests take their turn in arrival order and are answered
+   * by the normal checks.
+   */
+  roleChanged(): void {
+    if (this.o.role.leaseUncertain || this.leaseHold.size === 0) return;
+    const held = this.leaseHold.drain();
+    this.o.log.info({ requests: held.length, serving: this.o.role.serving }, this.o.role.serving ? 'lease renewed: held requests run now' : 'lease not renewed: held requests answered NotPrimary');
+    for (const w of held) this.turns.admit(w);
+  }
+
   /** Unsolicited event to every open connection (link up/down, role changes). */
   broadcast(event: TEvent): void { this.o.batch.add({ kind: 'broadcast', event }); }
 
   close(): void {
     clearInterval(this.pingTimer);
+    this.leaseHold.stop();
     this.turns.close();
     this.overloadLog.close();
     for (const s of this.sessions) s.close(CLOSE.goingAway, 'server stopping');
@@ -257,6 +277,11 @@ export class Gateway {
     const serving = this.o.role.serving;
     if (!serving && this.o.localRegistrationsWhenNotServing && (req.request === 'RequestRegisterAddress' || req.request === 'RequestUnregisterAddress')) {
       return this.localRegistration(session, name, req.request, req.thisDN, req.referenceId);
+    }
+    if (!serving && !BACKUP_ALLOWED.has(req.request) && this.o.role.leaseUncertain) {
+      const held = this.leaseHold.hold({ session, req }, Date.now());
+      if (held === 'held') return;
+      if (held === 'full') return this.overloaded(session, req.request, 'leaseHold', `${this.o.limits.maxLeaseHeldRequests} requests already wait for this primary's lease to be renewed (tserver.maxLeaseHeldRequests): this request was not run`, req.referenceId, { retryAfterMs: this.o.limits.overloadRetryAfterMs });
     }
     if (!serving && !BACKUP_ALLOWED.has(req.request)) {
       const primary = this.o.primary();

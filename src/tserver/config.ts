@@ -11,6 +11,7 @@ import type { GatewayLimits } from '../gateway/gateway.js';
 import { DEFAULT_EDGE_LIMITS } from '../gateway/guard.js';
 import { DEFAULT_ADMISSION_LIMITS } from '../gateway/admission.js';
 import { DEFAULT_UNOPENED_LIMITS } from '../gateway/unopened.js';
+import { DEFAULT_LEASE_HOLD_LIMITS } from '../gateway/lease-hold.js';
 import { parseSecurity, type SecurityConfig } from '../auth/security-config.js';
 import { parseOverloadSettings, type OverloadSettings } from './overload-governor.js';
 
@@ -84,6 +85,7 @@ export const DEFAULT_LIMITS: GatewayLimits = {
   ...DEFAULT_EDGE_LIMITS,
   ...DEFAULT_ADMISSION_LIMITS,
   ...DEFAULT_UNOPENED_LIMITS,
+  ...DEFAULT_LEASE_HOLD_LIMITS,
 };
 
 export class ConfigError extends Error {

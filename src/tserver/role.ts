@@ -11,6 +11,11 @@ export interface RoleView {
   readonly role: Role;
   readonly epoch: number;
   readonly serving: boolean;
+  /**
+   * A primary whose own lease check failed and that nobody has deposed yet: the lease is renewed
+   * or lost within moments. Requests then wait instead of being refused (gateway/lease-hold.ts).
+   */
+  readonly leaseUncertain?: boolean;
 }
 
 export type RoleListener = (now: RoleView, before: RoleView) => void;
@@ -19,6 +24,8 @@ export class ServerRole implements RoleView {
   private _role: Role;
   private _epoch: number;
   private _serving: boolean;
+  /** Invariant: true only while role is primary, not serving, and the last change was the fence's. */
+  private _fenced = false;
   private readonly listeners: RoleListener[] = [];
   /** HA: false when the lease can no longer be trusted (checked on every read of `serving`). */
   private fence: (() => boolean) | undefined;
@@ -40,6 +47,7 @@ export class ServerRole implements RoleView {
   get serving(): boolean {
     if (this._serving && this.fence && !this.fence()) {
       this._serving = false;
+      this._fenced = true;
       const lost = this.fenceLost;
       process.nextTick(() => {
         for (const fn of this.listeners) fn(this, { role: this._role, epoch: this._epoch, serving: true });
@@ -47,6 +55,10 @@ export class ServerRole implements RoleView {
       });
     }
     return this._serving;
+  }
+
+  get leaseUncertain(): boolean {
+    return this._fenced && this._role === 'primary' && !this._serving;
   }
 
   /** HA: `valid()` is consulted on every read of `serving`; `lost()` runs once after it failed. */
@@ -60,12 +72,15 @@ export class ServerRole implements RoleView {
 
   set(change: Partial<{ role: Role; epoch: number; serving: boolean }>): void {
     const before: RoleView = { role: this._role, epoch: this._epoch, serving: this._serving };
+    const wasFenced = this._fenced;
+    // Whatever the HA layer decides (renewed, deposed, demoted, stopping) ends the uncertainty.
+    if (change.role !== undefined || change.serving !== undefined) this._fenced = false;
     if (change.role !== undefined) this._role = change.role;
     if (change.epoch !== undefined) this._epoch = change.epoch;
     if (change.serving !== undefined) this._serving = change.serving && this._role === 'primary';
     if (change.role === 'backup') this._serving = false;
     const now: RoleView = { role: this._role, epoch: this._epoch, serving: this._serving };
-    if (now.role === before.role && now.epoch === before.epoch && now.serving === before.serving) return;
+    if (now.role === before.role && now.epoch === before.epoch && now.serving === before.serving && wasFenced === this._fenced) return;
     for (const fn of this.listeners) fn(now, before);
   }
 }

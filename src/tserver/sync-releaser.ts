@@ -64,7 +64,9 @@ export class SyncReleaser implements Releaser {
   pump(): void {
     if (this.abandoned) return;
     while (this.queue.length > 0 && this.queue[0]!.acked) {
-      if (!this.mayDeliver()) return;
+      // A batch that reveals no state (a NotPrimary answer, server info) may go out while the lease
+      // is uncertain: the desktop learns at once to ask elsewhere, and nothing it sees can be undone.
+      if (!this.mayDeliver() && !this.queue[0]!.batch.items.every(revealsNoState)) return;
       this.deliver(this.queue.shift()!.batch);
     }
   }

@@ -119,6 +119,7 @@ export class TServer {
       this.log[cfg.ha ? 'debug' : 'info']({ oldRole: before.role, newRole: now.role, oldEpoch: before.epoch, newEpoch: now.epoch, serving: now.serving }, cfg.ha ? 'server info changed' : 'role changed');
       this.core.armTimer();
       this.gateway.broadcast({ ...this.serverInfo() });
+      this.gateway.roleChanged();
     });
     this.registerMetrics();
     this.http = createHttpServer({

@@ -45,3 +45,30 @@ t.test('a backup lost mid-handover: batches released "alone" reach no desktop; a
   t.equal(r.abandon('handover failed: backup lost'), 1, 'the event is dropped');
   t.same(delivered, []);
 });
+
+t.test('lease uncertain: a batch that reveals no state goes out, but never ahead of one that does', async (t) => {
+  const waiters: (() => void)[] = [];
+  const primary = {
+    mode: 'ack', offset: 0,
+    publish: (ds: Delta[]) => ds.length,
+    whenAcked: () => new Promise<void>((r) => waiters.push(r)),
+    status: () => ({ alone: false, state: 'in-sync' }),
+  } as unknown as SyncPrimary;
+  const delivered: number[] = [];
+  let leaseValid = false;
+  const r = new SyncReleaser(primary, (b: OutboundBatch) => { delivered.push(b.id); }, () => mayRelease(leaseValid, false, false), log);
+  const notPrimary = (id: number): OutboundBatch => ({ id, deltas: [], items: [{ kind: 'session', event: { event: 'EventError', errorCode: 'NotPrimary', referenceId: id } } as never] });
+  r.submit(notPrimary(1));
+  for (const w of waiters.splice(0)) w();
+  await new Promise((res) => setImmediate(res));
+  t.same(delivered, [1], 'a NotPrimary answer is not held behind the uncertain lease');
+  const entry = { seq: 1, dn: '5000', event: { event: 'EventReleased', seq: 1 } } as never;
+  r.submit({ id: 2, deltas: [{ op: 'journal', entry } as Delta], items: [{ kind: 'event', entry }] });
+  r.submit(notPrimary(3));
+  for (const w of waiters.splice(0)) w();
+  await new Promise((res) => setImmediate(res));
+  t.same(delivered, [1], 'the state batch waits for the lease, and the answer after it waits behind it (order)');
+  leaseValid = true;
+  r.pump();
+  t.same(delivered, [1, 2, 3]);
+});
