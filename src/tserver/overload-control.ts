@@ -1,6 +1,6 @@
-// The overload governor's shell: every `intervalMs`, while this server is the serving primary with
-// its switch link up, samples the load signals, steps the pure governor (overload-governor.ts) and
-// sends the switch what it says (OverloadControl: the share of NEW inbound calls to admit). A server
+// The overload governor's shell: every `sampleMs`, while this server is the serving primary with its
+// switch link up, samples the load signals into the pure governor (overload-governor.ts), which
+// decides every `intervalMs`; sends the switch what it says (OverloadControl: the share of NEW inbound calls to admit). A server
 // that is not the serving primary sends nothing and starts again from admit-all when it is; the switch
 // drops a holder's setting on any lease change and when it is not renewed within validMs.
 import type { Logger } from '../common/log.js';
@@ -45,7 +45,7 @@ export class OverloadControl {
 
   start(): void {
     if (!this.d.settings.enabled || this.timer) return;
-    this.timer = setInterval(() => this.tick(), this.d.settings.intervalMs);
+    this.timer = setInterval(() => this.tick(), this.d.settings.sampleMs);
     this.timer.unref();
   }
 
@@ -77,26 +77,28 @@ export class OverloadControl {
     const sample = this.d.sample(now);
     if (now < this.forcedUntil) sample.forced = true;
     const was = this.governor.admitPermille;
-    const r = this.governor.step(sample, now);
+    const r = this.governor.sample(sample, now);
+    if (!r) return;
     if (r.send && this.d.send(r.admitPermille, this.d.settings.validMs)) this.sent += 1;
     if (!r.changed) return;
-    const fields = { admitPermille: r.admitPermille, oldPermille: was, over: r.over, ...sample };
+    const fields = { admitPermille: r.admitPermille, oldPermille: was, over: r.over, median: r.median, peak: r.peak };
     if (was === 1000) {
       this.lastOver = r.over.join(',');
-      this.d.log.warn(fields, `overload: shedding new inbound calls at the switch, admitting ${r.admitPermille} of every 1,000 (${describe(r.over, sample, this.d.settings)})`);
+      this.d.log.warn(fields, `overload: shedding new inbound calls at the switch, admitting ${r.admitPermille} of every 1,000 (${describe(r.over, r.median, this.d.settings)})`);
     } else if (r.admitPermille === 1000) {
       this.lastOver = '';
       this.d.log.info({ ...fields, callsGapped: this.status?.callsGapped }, 'overload over: the switch admits every new inbound call again');
     } else if (r.over.join(',') !== this.lastOver && r.over.length > 0) {
       this.lastOver = r.over.join(',');
-      this.d.log.info(fields, `overload: admitting ${r.admitPermille} of every 1,000 new inbound calls (${describe(r.over, sample, this.d.settings)})`);
+      this.d.log.info(fields, `overload: admitting ${r.admitPermille} of every 1,000 new inbound calls (${describe(r.over, r.median, this.d.settings)})`);
     } else {
       this.d.log.debug(fields, `overload: admit ${was} -> ${r.admitPermille} per 1,000`);
     }
   }
 }
 
-function describe(over: OverloadSignal[], x: OverloadSample, s: OverloadSettings): string {
+function describe(over: OverloadSignal[], x: OverloadSample | undefined, s: OverloadSettings): string {
+  if (!x) return 'no sample';
   const what: Record<OverloadSignal, string> = {
     loopDelay: `event-loop delay ${Math.round(x.loopDelayMs)} ms ≥ ${s.loopDelayHighMs}`,
     queuedRequests: `${x.queuedRequests} requests waiting ≥ ${s.queuedHigh}`,
@@ -104,5 +106,5 @@ function describe(over: OverloadSignal[], x: OverloadSample, s: OverloadSettings
     switchBacklog: `${x.switchBacklog} switch messages waiting ≥ ${s.switchBacklogHigh}`,
     forced: 'forced by the test hook',
   };
-  return over.map((k) => what[k]).join(', ') || 'no signal over its mark';
+  return over.length ? `${over.map((k) => what[k]).join(', ')}; medians of the last interval` : 'no signal over its mark';
 }

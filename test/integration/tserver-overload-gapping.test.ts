@@ -11,8 +11,8 @@ import { openClient, startStack } from '../helpers/tserver-fixture.js';
 // The overload hook exists only with TANDEM_TEST_HOOKS=1 (src/tserver/overload-test-hook.ts).
 process.env.TANDEM_TEST_HOOKS = '1';
 
-/** A fast governor: a step every 50 ms, halving at once, back to admit-all within 4 steps. */
-const OVERLOAD = { intervalMs: 50, validMs: 600, decreaseEveryMs: 0, decreasePercent: 50, increasePermille: 300, minAdmitPermille: 100 };
+/** A fast governor: a decision every 50 ms, halving at once, back to admit-all within ~0.3 s of calm. */
+const OVERLOAD = { sampleMs: 25, intervalMs: 50, validMs: 600, decreaseEveryMs: 0, decreasePercent: 50, increasePermille: 300, clearHoldMs: 100, minAdmitPermille: 100 };
 
 async function force(http: string, ms: number): Promise<void> {
   const r = await fetch(`${http}/debug/overload?ms=${ms}`);
