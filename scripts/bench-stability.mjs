@@ -3,8 +3,12 @@
 // Real processes (switch + A + B in ack mode, raw desktops answering through the primary, simulated
 // callers at a fixed rate), default timeouts (lease 400 ms, ADDP 100/400 ms). Scenarios:
 //   overload  offer --rate (default 2 × --knee) for --secs, --runs times: unplanned failovers (must be
-//             0), sustained calls/s, answers by error code (Overloaded is allowed, NotPrimary is not),
-//             requests never answered (must be 0);
+//             0), sustained calls/s (must be >= 90 % of the knee), new calls gapped at the switch
+//             (Congestion: overload control, allowed) apart from request answers by error code
+//             (Overloaded is allowed, any other error is not), requests never answered (must be 0).
+//             `--knee auto` (the default) measures the knee first in the same session: a ramp in ack
+//             mode (--ramp rates × --ramp-secs); the knee is the highest offered rate whose sustained
+//             throughput is >= 95 % of offered with event p99 < 200 ms;
 //   stalls    at --stall-rate calls/s, SIGSTOP the primary for --stall-ms (60 % of the 400 ms
 //             detection) every 3 s for --secs: failovers (must be 0), calls answered, NotPrimary;
 //   hang      at --stall-rate calls/s, SIGSTOP the primary for 1.5 s, --runs times: SIGSTOP → backup
@@ -24,13 +28,15 @@ import { fmt, pct, sleep } from './lib/stats.mjs';
 import { machineInfo, STABILITY_HEADING } from './lib/bench-report.mjs';
 import { upsertSection } from './lib/chaos-report.mjs';
 
-const USAGE = 'usage: node scripts/bench-stability.mjs [--scenarios overload,stalls,hang,kill] [--knee 750] [--rate N] [--secs 60] [--runs 5] [--desktops 800] [--stall-rate 200] [--stall-ms 240] [--hang-runs 20] [--out FILE] [--write]\n  --out FILE: the results (markdown) there (default: a temp file, printed); --write: also as the section "## Stability" of docs/benchmarks.md';
+const USAGE = 'usage: node scripts/bench-stability.mjs [--scenarios overload,stalls,hang,kill] [--knee auto|N] [--ramp 250,500,750,1000,1250] [--ramp-secs 15] [--rate N] [--secs 60] [--runs 5] [--desktops 800] [--stall-rate 200] [--stall-ms 240] [--hang-runs 20] [--out FILE] [--write]\n  --out FILE: the results (markdown) there (default: a temp file, printed); --write: also as the section "## Stability" of docs/benchmarks.md';
 let a;
 try {
   ({ values: a } = parseArgs({
     options: {
       scenarios: { type: 'string', default: 'overload,stalls,hang,kill' },
-      knee: { type: 'string', default: '750' },
+      knee: { type: 'string', default: 'auto' },
+      ramp: { type: 'string', default: '250,500,750,1000,1250' },
+      'ramp-secs': { type: 'string', default: '15' },
       rate: { type: 'string' },
       secs: { type: 'string', default: '60' },
       runs: { type: 'string', default: '5' },
@@ -49,9 +55,13 @@ try {
 }
 if (a.help) { console.log(USAGE); process.exit(0); }
 
-const knee = Number(a.knee);
+const autoKnee = a.knee === 'auto';
+if (!autoKnee && !(Number(a.knee) > 0)) { console.error(`--knee must be "auto" or a rate in calls/s\n${USAGE}`); process.exit(2); }
+/** Set by the ramp when --knee auto (before the overload runs), else given. */
+let knee = autoKnee ? undefined : Number(a.knee);
 const o = {
-  scenarios: a.scenarios.split(','), rate: Number(a.rate ?? 2 * knee), secs: Number(a.secs), runs: Number(a.runs),
+  scenarios: a.scenarios.split(','), rate: a.rate === undefined ? undefined : Number(a.rate), secs: Number(a.secs), runs: Number(a.runs),
+  ramp: a.ramp.split(',').map(Number), rampSecs: Number(a['ramp-secs']),
   desktops: Number(a.desktops), stallRate: Number(a['stall-rate']), stallMs: Number(a['stall-ms']), hangRuns: Number(a['hang-runs']),
 };
 const command = `node scripts/bench-stability.mjs ${process.argv.slice(2).join(' ')}`.trim();
@@ -85,10 +95,32 @@ async function withLoad(fn) {
   }
 }
 
+/** The knee: the highest offered rate whose sustained throughput is >= 95 % of offered with event p99 < 200 ms. */
+const KNEE_RULE = { sustainedShare: 0.95, p99Ms: 200 };
+
+/** --knee auto: a ramp in ack mode on one system, stopped at the first step that misses the rule. */
+async function measureKnee() {
+  log(`knee: ramp ${o.ramp.join(', ')} calls/s × ${o.rampSecs} s, ack mode, ${o.desktops} desktops`);
+  return withLoad(async ({ sys, primary, desk, caller }) => {
+    const steps = [];
+    for (const [i, rate] of o.ramp.entries()) {
+      const m = mark(sys);
+      const s = await loadStep({ sys, primary, desk, caller, rate, ms: o.rampSecs * 1000, prefix: `3${i}`, talkMs: 200 });
+      const ok = s.sustained >= KNEE_RULE.sustainedShare * rate && s.event.p99 < KNEE_RULE.p99Ms;
+      const step = { rate, sustained: s.sustained, p99: s.event.p99, gapped: s.callFailures.Congestion ?? 0, requestErrors: s.requestErrors, failovers: promotionsSince(sys, m).length, ok };
+      steps.push(step);
+      log(`  ${rate}/s: sustained ${fmt(s.sustained)}/s (${fmt(100 * s.sustained / rate)} %), event p99 ${fmt(s.event.p99)} ms, gapped ${step.gapped}, request errors ${JSON.stringify(s.requestErrors)}${ok ? '' : ' -> past the knee'}`);
+      if (!ok) break;
+    }
+    const best = steps.filter((x) => x.ok).pop();
+    return { steps, knee: best?.rate };
+  });
+}
+
 async function overload() {
   const runs = [];
   for (let i = 0; i < o.runs; i++) {
-    log(`overload run ${i + 1}/${o.runs}: ${o.rate} calls/s (2 × knee ${knee}) for ${o.secs} s, ${o.desktops} desktops`);
+    log(`overload run ${i + 1}/${o.runs}: ${o.rate} calls/s (${fmt(o.rate / knee, 2)} × knee ${knee}) for ${o.secs} s, ${o.desktops} desktops`);
     runs.push(await withLoad(async ({ sys, primary, desk, caller }) => {
       const m = mark(sys);
       const s = await loadStep({ sys, primary, desk, caller, rate: o.rate, ms: o.secs * 1000, prefix: `5${i}`, talkMs: 200 });
@@ -104,8 +136,10 @@ async function overload() {
       s.unanswered = left;
       s.drainMs = Date.now() - drainStart;
       const failovers = promotionsSince(sys, m).length;
-      log(`  sustained ${fmt(s.sustained)}/s (${fmt(100 * s.sustained / knee)} % of the knee), failovers ${failovers}, errors ${JSON.stringify(s.errors)}, Overloaded retries ${s.overloadedRetries}, unanswered at the end of the window ${s.unansweredAtEnd}, never answered ${s.unanswered} (waited ${s.drainMs} ms), event p99 ${fmt(s.event.p99)} ms, loop p99 ${fmt(s.loopP99)} ms, cpu ${Object.entries(s.cpu).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(' ')}`);
-      return { cpu: s.cpu, sustained: s.sustained, failovers, errors: s.errors, retries: s.overloadedRetries, unanswered: s.unanswered, unansweredAtEnd: s.unansweredAtEnd, drainMs: s.drainMs, p99: s.event.p99, loopP99: s.loopP99 };
+      const gapped = s.callFailures.Congestion ?? 0;
+      const callFailures = Object.fromEntries(Object.entries(s.callFailures).filter(([k]) => k !== 'Congestion'));
+      log(`  sustained ${fmt(s.sustained)}/s (${fmt(100 * s.sustained / knee)} % of the knee), failovers ${failovers}, offered ${s.offered}, gapped (Congestion) ${gapped}${Object.keys(callFailures).length ? `, other call failures ${JSON.stringify(callFailures)}` : ''}, request errors ${JSON.stringify(s.requestErrors)}, Overloaded retries ${s.overloadedRetries}, unanswered at the end of the window ${s.unansweredAtEnd}, never answered ${s.unanswered} (waited ${s.drainMs} ms), event p99 ${fmt(s.event.p99)} ms, loop p99 ${fmt(s.loopP99)} ms, cpu ${Object.entries(s.cpu).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(' ')}`);
+      return { cpu: s.cpu, sustained: s.sustained, offered: s.offered, gapped, callFailures, failovers, errors: s.requestErrors, retries: s.overloadedRetries, unanswered: s.unanswered, unansweredAtEnd: s.unansweredAtEnd, drainMs: s.drainMs, p99: s.event.p99, loopP99: s.loopP99 };
     }));
   }
   return runs;
@@ -160,18 +194,38 @@ async function faults(kind) {
 
 const results = { command, machine: machineInfo(), started: new Date().toISOString(), knee, o };
 for (const sc of o.scenarios) {
-  if (sc === 'overload') results.overload = await overload();
+  if (sc === 'overload') {
+    if (autoKnee) {
+      results.kneeRamp = await measureKnee();
+      knee = results.kneeRamp.knee;
+      if (knee === undefined) { log(`no ramp step met the knee rule (>= ${100 * KNEE_RULE.sustainedShare} % sustained, p99 < ${KNEE_RULE.p99Ms} ms): no overload runs`); continue; }
+      log(`knee: ${knee} calls/s`);
+    }
+    o.rate ??= 2 * knee;
+    results.knee = knee;
+    results.overload = await overload();
+  }
   else if (sc === 'stalls') results.stalls = await stalls();
   else if (sc === 'hang' || sc === 'kill') results[sc] = await faults(sc);
   else { console.error(`unknown scenario ${sc}\n${USAGE}`); process.exit(2); }
 }
 
 const md = [STABILITY_HEADING, '', `Command: \`${command}\` (${results.started}; ${results.machine.nproc} × ${results.machine.model}, load average at start ${results.machine.loadavg.map((x) => x.toFixed(1)).join(" ")})`, ''];
+if (results.kneeRamp) {
+  md.push(`### Knee (measured in this session): ramp ${o.ramp.join(', ')} calls/s × ${o.rampSecs} s, ack mode`, '',
+    `The knee is the highest offered rate whose sustained throughput (calls that rang an agent in the step, per second) is ≥ ${100 * KNEE_RULE.sustainedShare} % of offered with event p99 < ${KNEE_RULE.p99Ms} ms; the ramp stops at the first step that misses it. **Knee: ${results.kneeRamp.knee ?? 'none'} calls/s.**`, '',
+    '| offered calls/s | sustained calls/s | % of offered | event p99 ms | gapped (Congestion) | request errors | failovers | within the rule |', '|---|---|---|---|---|---|---|---|');
+  for (const x of results.kneeRamp.steps) md.push(`| ${x.rate} | ${fmt(x.sustained)} | ${fmt(100 * x.sustained / x.rate)} | ${fmt(x.p99)} | ${x.gapped} | ${Object.entries(x.requestErrors).map(([k, v]) => `${k} ${v}`).join(', ') || '0'} | ${x.failovers} | ${x.ok ? 'yes' : 'no'} |`);
+  md.push('');
+}
 if (results.overload) {
-  md.push(`### Overload: ${o.rate} calls/s offered (2 × knee ${knee}) for ${o.secs} s, ${o.desktops} desktops, ack mode`, '', '| run | sustained calls/s | % of knee | unplanned failovers | Overloaded answers (retried) | NotPrimary | other errors | in flight at the end (answered within) | never answered | event p99 ms |', '|---|---|---|---|---|---|---|---|---|---|');
+  md.push(`### Overload: ${o.rate} calls/s offered (${fmt(o.rate / knee, 2)} × knee ${knee}) for ${o.secs} s, ${o.desktops} desktops, ack mode`, '',
+    'New calls gapped at the switch (answered `Congestion` by overload control before they exist) are counted apart from the answers to desktop requests.', '',
+    '| run | sustained calls/s | % of knee | unplanned failovers | calls offered | gapped (Congestion) | Overloaded answers (retried) | NotPrimary | other request errors | in flight at the end (answered within) | never answered | event p99 ms |', '|---|---|---|---|---|---|---|---|---|---|---|---|');
   results.overload.forEach((r, i) => {
     const other = Object.entries(r.errors).filter(([k]) => k !== 'Overloaded' && k !== 'NotPrimary').map(([k, v]) => `${k} ${v}`).join(', ') || '0';
-    md.push(`| ${i + 1} | ${fmt(r.sustained)} | ${fmt(100 * r.sustained / knee)} | ${r.failovers} | ${r.errors.Overloaded ?? 0} (${r.retries}) | ${r.errors.NotPrimary ?? 0} | ${other} | ${r.unansweredAtEnd} (${fmt(r.drainMs / 1000)} s) | ${r.unanswered} | ${fmt(r.p99)} |`);
+    const callOther = Object.entries(r.callFailures).map(([k, v]) => `calls ${k} ${v}`).join(', ');
+    md.push(`| ${i + 1} | ${fmt(r.sustained)} | ${fmt(100 * r.sustained / knee)} | ${r.failovers} | ${r.offered} | ${r.gapped} | ${r.errors.Overloaded ?? 0} (${r.retries}) | ${r.errors.NotPrimary ?? 0} | ${[other === '0' ? '' : other, callOther].filter(Boolean).join(', ') || '0'} | ${r.unansweredAtEnd} (${fmt(r.drainMs / 1000)} s) | ${r.unanswered} | ${fmt(r.p99)} |`);
   });
   md.push('');
 }
@@ -192,9 +246,15 @@ if (a.write) {
   upsertSection(join(ROOT, 'docs', 'benchmarks.md'), md.join('\n'), STABILITY_HEADING);
   log('and to docs/benchmarks.md, section "Stability"');
 }
-// Failures (exit 1): a failover or an unanswered request while overloaded or stalled, NotPrimary from the stalled primary.
+// Failures (exit 1): a failover or an unanswered request while overloaded or stalled, NotPrimary from
+// the stalled primary; under overload also less than 90 % of the knee sustained, or a request error
+// other than Overloaded, or a call refused with anything but Congestion.
 const failures = [
-  ...(results.overload ?? []).flatMap((r, i) => [r.failovers ? `overload run ${i + 1}: ${r.failovers} failover(s)` : '', r.unanswered ? `overload run ${i + 1}: ${r.unanswered} unanswered` : '']),
+  ...(autoKnee && o.scenarios.includes('overload') && results.knee === undefined ? ['overload: no knee measured'] : []),
+  ...(results.overload ?? []).flatMap((r, i) => [r.failovers ? `overload run ${i + 1}: ${r.failovers} failover(s)` : '', r.unanswered ? `overload run ${i + 1}: ${r.unanswered} unanswered` : '',
+    r.sustained < 0.9 * knee ? `overload run ${i + 1}: sustained ${fmt(100 * r.sustained / knee)} % of the knee (< 90 %)` : '',
+    Object.keys(r.errors).some((k) => k !== 'Overloaded') ? `overload run ${i + 1}: request errors other than Overloaded ${JSON.stringify(r.errors)}` : '',
+    Object.keys(r.callFailures).length ? `overload run ${i + 1}: calls refused other than Congestion ${JSON.stringify(r.callFailures)}` : '']),
   ...(results.stalls ? [results.stalls.failovers ? `stalls: ${results.stalls.failovers} failover(s)` : '', results.stalls.notPrimary ? `stalls: ${results.stalls.notPrimary} NotPrimary` : ''] : []),
 ].filter(Boolean);
 console.log(failures.length ? `STABILITY FAIL: ${failures.join('; ')}` : 'STABILITY PASS');

@@ -62,6 +62,8 @@ export async function loadStep({ sys, primary, desk, caller, rate, ms, prefix, t
     setup: { p50: pct(setup, 50), p99: pct(setup, 99) },
     answer: { p50: pct(d.answerLat, 50), p99: pct(d.answerLat, 99) },
     route: { p50: pct(d.routeLat, 50), p99: pct(d.routeLat, 99) },
-    leaseLost, loopP99, cpu: cpuCores, errors: { ...d.errors, ...c.failures }, unanswered: d.unanswered ?? 0, overloadedRetries: d.overloadedRetries ?? 0, syncLag: lags, ...(raw ? { rawEvent } : {}), duringResult,
+    // errors: both kinds merged (older readers); requestErrors: desktop answers by error code;
+    // callFailures: Simulate InboundCall refusals by code (Congestion = gapped at the switch by overload control).
+    leaseLost, loopP99, cpu: cpuCores, errors: { ...d.errors, ...c.failures }, requestErrors: { ...d.errors }, callFailures: { ...c.failures }, unanswered: d.unanswered ?? 0, overloadedRetries: d.overloadedRetries ?? 0, syncLag: lags, ...(raw ? { rawEvent } : {}), duringResult,
   };
 }
