@@ -90,11 +90,11 @@ export async function main(argv: string[]): Promise<number> {
   rmSync(secretPath, { force: true });
   if (switchSecret) writeFileSync(secretPath, `${switchSecret}\n`, { mode: 0o600, flag: 'wx' });
 
-  const tserver = (name: string, port: string, syncPort: string, peerSyncPort: string, peerPort: string, peerName: string): ChildSpec => ({
+  const tserver = (name: string, port: string, syncPort: string, peerSyncPort: string, peerPort: string, peerName: string, extra: string[] = []): ChildSpec => ({
     name,
     args: [bin, 'tserver', '--name', name, '--host', host, '--port', port, '--switch', switchAddr,
       '--sync-port', syncPort, '--peer-sync', `${host}:${peerSyncPort}`, '--peer-name', peerName, '--peer-url', url(peerPort),
-      '--sync-mode', values['sync-mode']!, ...common],
+      '--sync-mode', values['sync-mode']!, ...extra, ...common],
     stdio: out(name),
     env,
   });
@@ -104,7 +104,7 @@ export async function main(argv: string[]): Promise<number> {
   children.push(
     new SupervisedChild({ name: 'switch', args: [bin, 'switch', '--host', host, '--port', values['switch-port']!, ...common], stdio: out('switch'), ...(switchSecret ? { env: { [SWITCH_SECRET_ENV]: switchSecret } } : {}) }, log, writePids),
     new SupervisedChild(tserver('A', values['a-port']!, values['a-sync-port']!, values['b-sync-port']!, values['b-port']!, 'B'), log, writePids),
-    new SupervisedChild(tserver('B', values['b-port']!, values['b-sync-port']!, values['a-sync-port']!, values['a-port']!, 'A'), log, writePids),
+    new SupervisedChild(tserver('B', values['b-port']!, values['b-sync-port']!, values['a-sync-port']!, values['a-port']!, 'A', ['--preferred-role', 'backup']), log, writePids),
   );
   for (const c of children) c.start();
   log.info({ switchSecret: secretSource.switch, syncSecret: secretSource.sync }, 'peer auth: where the shared secrets come from');

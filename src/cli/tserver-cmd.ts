@@ -31,7 +31,7 @@ options:
                        (also tserver.debugState: true; off by default; docs/security.md)
 
 HA pair (docs/ha.md; each also a "tserver" key of the config file: syncPort, peerSync, syncMode,
-addpIntervalMs, addpTimeoutMs, addpTrace, syncSecret, syncSecretFile, backlogBatches, hangDetectionMs,
+addpIntervalMs, addpTimeoutMs, addpTrace, syncSecret, syncSecretFile, backlogBatches, hangDetectionMs, preferredRole,
 logLevel; every key: docs/config.md):
   --peer-sync <host:port>   where the peer's sync port listens; turns the pair mode on
   --sync-port <n>           this server's sync port (default 7101; 0 = any free port)
@@ -48,6 +48,8 @@ logLevel; every key: docs/config.md):
   --backlog-batches <n>     batches kept for partial resync of a rejoining backup
   --hang-detection-ms <n>   main thread without progress this long: the liveness worker stops
                             renewing the switch lease and releases it (default 400; docs/liveness.md)
+  --preferred-role <r>      primary (default) or backup: at a pair's very first start the backup
+                            leaves the first claim to its peer for 2 s (tandem pair: A primary)
 
 signals: SIGTERM/SIGINT stop gracefully (a primary hands over to an in-sync backup first; exit 0);
 SIGUSR1 promote this server (switchover to it); SIGUSR2 demote it (hand over to the peer);
@@ -77,6 +79,7 @@ export async function main(argv: string[]): Promise<number> {
     'switch-secret-file': { type: 'string' },
     'backlog-batches': { type: 'string' },
     'hang-detection-ms': { type: 'string' },
+    'preferred-role': { type: 'string' },
     'debug-state': { type: 'boolean' },
     help: { type: 'boolean', short: 'h' },
   }, HELP);

@@ -112,13 +112,19 @@ export interface HaParams {
    * (frozen, or about to reclaim with the newest state) before starting fresh from the switch.
    */
   freshStartWaitMs: number;
+  /**
+   * The first start of a pair (epoch 0, nobody holds the lease): a server configured as the
+   * preferred backup (tserver.preferredRole "backup") waits this long for the preferred primary to
+   * claim, so `tandem pair` comes up with A primary as documented. 0 = claim at once (both race).
+   */
+  standbyStartMs: number;
   /** Our own switch server name, and the peer's when known: any other lease holder is foreign. */
   selfName: string;
   peerName?: string;
 }
 
 export const DEFAULT_PARAMS: Omit<HaParams, 'selfName' | 'claimWindowMs'> = {
-  retryMs: [5, 10, 20, 50], slowRetryMs: 1_000, handoverAnswerMs: 2_000, lapseDampMs: 100, lapseMemoryMs: 60_000, freshStartWaitMs: 3_000,
+  retryMs: [5, 10, 20, 50], slowRetryMs: 1_000, handoverAnswerMs: 2_000, lapseDampMs: 100, lapseMemoryMs: 60_000, freshStartWaitMs: 3_000, standbyStartMs: 0,
 };
 
 export interface Step { state: HaState; effects: HaEffect[]; reason: string }
@@ -271,6 +277,10 @@ function onWelcome(s: HaState, w: { holder: string }, now: number, p: HaParams):
         // states and user data, so give it the claim window first; follow it if it comes back.
         const { retry, timer } = planRetry('fresh', false, now, p, p.freshStartWaitMs);
         return { state: backup(s, { retry }), effects: [{ type: 'follow-primary', fromPrimary: false }, timer], reason: `nobody holds the lease (epoch ${s.epoch}): waiting ${p.freshStartWaitMs} ms for the peer before a fresh start` };
+      }
+      if (p.standbyStartMs > 0) {
+        const { retry, timer } = planRetry('fresh', false, now, p, p.standbyStartMs);
+        return { state: backup(s, { retry }), effects: [{ type: 'follow-primary', fromPrimary: false }, timer], reason: `first start, preferred role backup: waiting ${p.standbyStartMs} ms for the preferred primary to claim` };
       }
       return { state: { kind: 'promoting', why: 'fresh', force: false, ...follower(s) }, effects: [{ type: 'seed-fresh' }, { type: 'claim', why: 'fresh', force: false }], reason: 'no primary anywhere: claiming the switch with a fresh state' };
     case 'primary':

@@ -54,6 +54,11 @@ export interface HaSettings {
    * main thread made no progress for this long (ms). Default 400 (the lease / ADDP timeout).
    */
   hangDetectionMs?: number;
+  /**
+   * At the first start of a pair (nobody ever held the lease) the "backup" waits for the "primary"
+   * to claim (HaParams.standbyStartMs); afterwards the roles follow the lease, not this. Default primary.
+   */
+  preferredRole?: 'primary' | 'backup';
 }
 
 /** The `tserver` keys of the config file that the HA layer reads (flags win). */
@@ -71,6 +76,7 @@ export interface HaFileKeys {
   syncSecretFile?: string;
   backlogBatches?: number;
   hangDetectionMs?: number;
+  preferredRole?: string;
   /** V8 old-generation growth per major GC, percent (src/tserver/heap-tuning.ts; 0 = V8's heuristic). */
   heapGrowingPercent?: number;
   /** Reloadable on SIGHUP. */

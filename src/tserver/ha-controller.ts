@@ -26,6 +26,9 @@ import type { LeaseLoss } from './switch-link.js';
 import { mayRelease, SyncReleaser } from './sync-releaser.js';
 import type { TServer } from './tserver.js';
 
+/** How long the preferred backup leaves a new pair's first claim to the preferred primary. */
+const STANDBY_START_MS = 2_000;
+
 export interface RoleChange { from: RoleName; to: RoleName; epoch: number; previousEpoch: number; reason: string }
 
 export class HaController {
@@ -56,6 +59,7 @@ export class HaController {
     this.params = {
       ...DEFAULT_PARAMS,
       claimWindowMs: 1_000, // raised to max(1 s, 3 × lease) once the switch told us the lease
+      standbyStartMs: ha.preferredRole === 'backup' ? STANDBY_START_MS : 0,
       selfName: ts.cfg.serverName,
       ...(ts.cfg.peer?.serverName ? { peerName: ts.cfg.peer.serverName } : {}),
     };

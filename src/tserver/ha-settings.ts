@@ -15,6 +15,7 @@ export interface HaFlags {
   'sync-secret'?: string;
   'backlog-batches'?: string;
   'hang-detection-ms'?: string;
+  'preferred-role'?: string;
 }
 
 function int(v: string | number | undefined, name: string, min: number): number | undefined {
@@ -43,7 +44,9 @@ export function haSettings(f: HaFlags, t: HaFileKeys = {}): HaSettings | undefin
   const syncSecret = f['sync-secret'] ?? t.syncSecret;
   // Below ~50 ms an ordinary GC pause or long turn would release the lease of a live primary.
   const hangDetectionMs = int(f['hang-detection-ms'], '--hang-detection-ms', 50) ?? int(t.hangDetectionMs, 'tserver.hangDetectionMs', 50) ?? DEFAULT_HANG_DETECTION_MS;
-  return { syncPort, peerSync, syncMode: mode, addp, hangDetectionMs, ...(syncSecret ? { syncSecret } : {}), ...(backlogBatches ? { backlogBatches } : {}) };
+  const preferredRole = f['preferred-role'] ?? t.preferredRole ?? 'primary';
+  if (preferredRole !== 'primary' && preferredRole !== 'backup') throw new ConfigError(`--preferred-role must be primary or backup, got "${preferredRole}"`);
+  return { syncPort, peerSync, syncMode: mode, addp, hangDetectionMs, preferredRole, ...(syncSecret ? { syncSecret } : {}), ...(backlogBatches ? { backlogBatches } : {}) };
 }
 
 const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);

@@ -49,7 +49,7 @@ t.test('tandem pair supervises switch + A + B: restart after kill -9, ctl promot
     for (const pid of Object.values(pids)) try { if (pid) process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
   });
 
-  // Whichever claims the switch first is primary (normally A); the other joins as backup.
+  // Whichever claims the switch first is primary (A, unless it started slowly: see below).
   const roles = async () => {
     const [ha, hb] = await Promise.all([health(a), health(b)]);
     const ok = (p?: Record<string, unknown>, q?: Record<string, unknown>) => p?.role === 'primary' && p.serving === true && q?.role === 'backup' && q.syncState === 'in-sync';
@@ -57,6 +57,11 @@ t.test('tandem pair supervises switch + A + B: restart after kill -9, ctl promot
   };
   await until('one server is primary and the other an in-sync backup', async () => (await roles()) !== undefined, [a, b]);
   const first = (await roles())!;
+  // A is the preferred primary: B, started with --preferred-role backup, leaves the first claim to it
+  // for 2 s (a slow start of A on a loaded machine may still let B win: then B is primary).
+  const bStart = readFileSync(join(logDir, 'B.log'), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>)
+    .find((l) => l.msg === 'role changed' && l.from === 'starting');
+  t.match(String(bStart?.reason), /first start, preferred role backup: waiting 2000 ms|holds the lease/, 'B did not race A for the first claim');
   t.ok(sup.text.some((l) => l.includes(`/desktop/`)), 'prints where the desktop page is');
   t.ok(sup.text.some((l) => l.includes(logDir)), 'prints where the logs are');
 

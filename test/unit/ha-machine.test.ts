@@ -43,6 +43,18 @@ t.test('no holder at start: fresh claim; refused (the peer won the race): follow
   t.same(r.kinds, [['seed-fresh', 'claim'], ['link-follow', 'follow-primary']]);
 });
 
+t.test('first start of a pair, preferred role backup: leaves the first claim to the peer, then starts fresh', async (t) => {
+  const standby: HaParams = { ...P, standbyStartMs: 2_000 };
+  const peerFirst = run([[0, { type: 'welcome', epoch: 0, holder: '' }], [700, { type: 'lease-notice', epoch: 1, holder: 'B', reason: 'Claimed' }]], initialState(), standby);
+  t.same(peerFirst.kinds, [['follow-primary', 'timer:2000'], ['cancel-timer']], 'the preferred primary claimed: no claim of ours');
+  t.equal(peerFirst.roles.at(-1), 'backup-syncing');
+  const alone = run([[0, { type: 'welcome', epoch: 0, holder: '' }], [2_000, { type: 'timer', name: 'claim' }], [2_010, { type: 'granted', epoch: 1 }]], initialState(), standby);
+  t.same(alone.roles, ['backup-syncing', 'promoting', 'primary'], 'the peer never came: this server starts the pair');
+  t.same(alone.kinds[1], ['seed-fresh', 'claim']);
+  const preferred = run([[0, { type: 'welcome', epoch: 0, holder: '' }]]);
+  t.same(preferred.kinds, [['seed-fresh', 'claim']], 'standbyStartMs 0 (preferred primary): claims at once');
+});
+
 t.test('a restart with nobody holding the lease after the pair lived: waits the claim window for the peer, then starts fresh', async (t) => {
   const r = run([[0, { type: 'welcome', epoch: 5, holder: '' }], [3_000, { type: 'timer', name: 'claim' }], [3_010, { type: 'granted', epoch: 6 }]]);
   t.same(r.roles, ['backup-syncing', 'promoting', 'primary']);
