@@ -46,7 +46,7 @@ export class RequestOutcomes {
     if (!request) return;
     this.pendingTypes.delete(key);
     const outcome = ev.event === 'EventError' ? (ev.errorCode ?? 'error') : 'ok';
-    this.metrics.inc('tandem_requests_total', 'Requests answered, by type and outcome (ok or the error code).', { request, outcome });
+    this.metrics.inc('tandem_requests_total', { request, outcome });
     if (ev.event === 'EventError') {
       this.log.warn({ clientName, request, referenceId, errorCode: ev.errorCode, errorMessage: ev.errorMessage }, 'request rejected');
     }

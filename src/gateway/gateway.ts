@@ -109,7 +109,7 @@ export class Gateway {
     o.metrics.gauge('tandem_requests_lease_held', 'Requests waiting because this primary\'s lease is uncertain (renewal late, not deposed).', () => this.leaseHold.size);
     this.turns = new RequestTurns<Waiting>(o.limits, (w) => { if (!w.session.closing) this.run(w.session, w.req); }, () => o.batch.oldestUnreleasedAt());
     o.metrics.gauge('tandem_requests_queued', 'Desktop requests admitted and not yet run (tserver.maxQueuedRequests).', () => this.turns.admission.queued);
-    o.metrics.gauge('tandem_overloaded', '1 while new desktop requests are answered Overloaded, by reason (queue, eventLoopDelay, unreleased).', () => {
+    o.metrics.gauge('tandem_overloaded', '1 while new desktop requests are answered Overloaded, by reason (queue, eventLoopDelay, unreleased).', ['reason'], () => {
       const reason = this.turns.overloadReason(Date.now());
       return (['queue', 'eventLoopDelay', 'unreleased'] as const).map((r) => ({ labels: { reason: r }, value: reason === r ? 1 : 0 }));
     });
@@ -128,7 +128,7 @@ export class Gateway {
     const refused = admitUpgrade(req, this.sessions.size, this.o.limits, this.edge, this.unopened);
     if (refused) {
       this.o.log.warn({ remote: `${remoteAddress(req)}:${req.socket.remotePort ?? '?'}`, status: refused.status, reason: refused.reason }, 'connection refused');
-      this.o.metrics.inc('tandem_connections_refused_total', 'WebSocket upgrades refused (403 origin, 503 connection limit or unopened sockets per address).', { status: String(refused.status) });
+      this.o.metrics.inc('tandem_connections_refused_total', { status: String(refused.status) });
       return refuseUpgrade(socket, refused.status, refused.reason);
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, req));
@@ -188,14 +188,14 @@ export class Gateway {
   private onConnection(ws: WebSocket, req: IncomingMessage): void {
     const remote = `${remoteAddress(req)}:${req.socket.remotePort ?? '?'}`;
     const m = this.o.metrics;
-    const session = new Session(ws, remote, this.o.limits, this.o.log, () => m.inc('tandem_events_sent_total', 'Frames sent to desktops.'));
+    const session = new Session(ws, remote, this.o.limits, this.o.log, () => m.inc('tandem_events_sent_total'));
     this.sessions.add(session);
     this.unopened.add(session.address);
     const deadline = this.o.limits.openTimeoutMs;
     if (deadline > 0) {
       session.openTimer = setTimeout(() => {
         if (session.clientName || session.closing) return;
-        m.inc('tandem_open_timeouts_total', 'Connections closed for sending no valid RequestOpen within tserver.openTimeoutMs.');
+        m.inc('tandem_open_timeouts_total');
         session.close(CLOSE.openTimeout, `no RequestOpen within ${deadline} ms (tserver.openTimeoutMs)`);
       }, deadline);
     }
@@ -206,7 +206,7 @@ export class Gateway {
       // ws closes with 1009 itself for frames over maxPayload; say why in the log.
       const reason = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? `frame over ${this.o.limits.maxFrameBytes * 2} bytes` : err.message;
       this.o.log.warn({ clientName: session.clientName, session: session.id, remote, code: err.code, reason }, 'client connection error');
-      m.inc('tandem_connection_errors_total', 'Desktop connections ended by a protocol error (oversized frame…).', { code: err.code ?? 'unknown' });
+      m.inc('tandem_connection_errors_total', { code: err.code ?? 'unknown' });
     });
     ws.on('close', (code, reason) => this.onClose(session, code, reason.toString()));
   }
@@ -246,12 +246,12 @@ export class Gateway {
     const parsed = parseRequest(text, this.o.limits.maxFrameBytes);
     if (!parsed.ok) return this.reject(session, undefined, parsed.code, parsed.message, parsed.referenceId ?? this.oversizedRef(text));
     const req = parsed.request;
-    this.o.metrics.inc('tandem_requests_received_total', 'Requests received, by type.', { request: req.request });
+    this.o.metrics.inc('tandem_requests_received_total', { request: req.request });
     // Shedding only while serving: a server that is not answers NotPrimary (cheap, and it sends the SDK elsewhere).
     if (req.request !== 'RequestOpen' && this.o.role.serving) {
       const a = this.turns.offer({ session, req }, Date.now());
       if (!a.admitted) {
-        this.o.metrics.inc('tandem_overload_refusals_total', 'Requests answered Overloaded by admission control, by reason.', { reason: a.reason });
+        this.o.metrics.inc('tandem_overload_refusals_total', { reason: a.reason });
         return this.overloaded(session, req.request, a.reason, a.message, req.referenceId, { retryAfterMs: a.retryAfterMs });
       }
     } else {
@@ -372,14 +372,14 @@ export class Gateway {
   }
 
   private answerSession(session: Session, request: RequestName, event: TEvent): void {
-    this.o.metrics.inc('tandem_requests_total', 'Requests answered, by type and outcome (ok or the error code).', { request, outcome: 'ok' });
+    this.o.metrics.inc('tandem_requests_total', { request, outcome: 'ok' });
     this.o.batch.add({ kind: 'session', session, event });
   }
 
   /** Wrong/expired/missing token or a blocked address: Unauthorized, logged (never the token), then closed. */
   private refuseOpen(session: Session, req: Extract<Request, { request: 'RequestOpen' }>, reason: string, blocked: boolean): void {
     session.denied = true;
-    this.o.metrics.inc('tandem_auth_failures_total', 'RequestOpen refused: bad token, or the address was blocked after repeated failures.', { blocked: String(blocked) });
+    this.o.metrics.inc('tandem_auth_failures_total', { blocked: String(blocked) });
     this.o.log.warn({ clientName: req.clientName, session: session.id, remote: session.remote, reason, blocked }, 'authentication failed');
     const event: TEvent = { event: 'EventError', errorCode: 'Unauthorized', referenceId: req.referenceId, time: new Date().toISOString(),
       errorMessage: blocked ? `${reason}: wait, then open again with a valid token` : `RequestOpen refused (${reason}): open with a valid token for "${req.clientName.slice(0, 64)}"` };
@@ -394,7 +394,7 @@ export class Gateway {
   }
 
   private reject(session: Session, request: RequestName | undefined, code: ErrorCode, message: string, referenceId?: number, extra: Partial<TEvent> = {}, log = true): void {
-    this.o.metrics.inc('tandem_requests_total', 'Requests answered, by type and outcome (ok or the error code).', { request: request ?? 'invalid', outcome: code });
+    this.o.metrics.inc('tandem_requests_total', { request: request ?? 'invalid', outcome: code });
     // Never the frame itself: it may hold a token or userData.
     if (log && session.logBudget.allow(Date.now(), (n) => this.o.log.warn({ clientName: session.clientName, session: session.id, suppressed: n }, 'rejected requests not logged (over 20 a second on this connection)'))) {
       this.o.log.warn({ clientName: session.clientName, session: session.id, request, referenceId, errorCode: code, errorMessage: message }, 'request rejected');

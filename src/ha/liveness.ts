@@ -160,5 +160,5 @@ export function registerLivenessMetrics(m: { gauge(name: string, help: string, r
   m.gauge('tandem_liveness_renewer_link_up', '1 while the liveness worker\'s renewer link to the switch is up.', () => l.stats().renewerLinkUp);
   m.gauge('tandem_liveness_renewals', 'Lease renewals the switch acknowledged to the liveness worker (counter).', () => l.stats().renewals);
   m.gauge('tandem_liveness_hangs', 'Times the watchdog found the main thread hung and released the lease (counter).', () => l.stats().hangs);
-  m.gauge('tandem_liveness_max_stall_ms', 'Longest main-thread stall (no progress) the liveness worker has seen, ms.', () => l.stats().maxStallMs);
+  m.gauge('tandem_liveness_max_stall_seconds', 'Longest main-thread stall (no progress) the liveness worker has seen.', () => l.stats().maxStallMs / 1000);
 }

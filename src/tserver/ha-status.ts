@@ -47,7 +47,7 @@ export function haHealth(ha: HaController, ts: TServer, digest = false): HaHealt
 
 
 export function registerHaMetrics(m: Metrics, ha: HaController): void {
-  m.gauge('tandem_ha_state', 'HA role state machine: 1 for the current state.', () => ROLE_NAMES.map((s) => ({ labels: { state: s }, value: ha.role === s ? 1 : 0 })));
+  m.gauge('tandem_ha_state', 'HA role state machine: 1 for the current state.', ['state'], () => ROLE_NAMES.map((s) => ({ labels: { state: s }, value: ha.role === s ? 1 : 0 })));
   m.gauge('tandem_sync_in_sync', '1 when a backup is in sync (on the primary: its backup; on a backup: itself).', () => {
     if (ha.primary) return ha.primary.alone ? 0 : 1;
     return ha.backup?.state === 'in-sync' ? 1 : 0;
@@ -56,8 +56,8 @@ export function registerHaMetrics(m: Metrics, ha: HaController): void {
   m.gauge('tandem_sync_lag_offsets', 'Deltas published but not yet acked by the backup (primary).', () => ha.primary?.status().lagOffsets ?? 0);
   m.gauge('tandem_sync_lag_seconds', 'Age of the oldest unacked batch (primary).', () => (ha.primary?.status().lagMs ?? 0) / 1000);
   m.gauge('tandem_sync_offset', 'Replication offset (primary: published; backup: applied).', () => ha.primary?.offset ?? ha.backup?.position.offset ?? 0);
-  m.gauge('tandem_promotions_total', 'Times this process became primary by promotion or handover.', () => ha.promotions);
-  m.gauge('tandem_resyncs_total', 'Resyncs this backup went through, by kind.', () => [
+  m.counter('tandem_promotions_total', 'Times this process became primary by promotion or handover.', () => ha.promotions);
+  m.counter('tandem_resyncs_total', 'Resyncs this backup went through, by kind.', ['kind'], () => [
     { labels: { kind: 'partial' }, value: ha.resyncs.partial }, { labels: { kind: 'full' }, value: ha.resyncs.full },
   ]);
 }

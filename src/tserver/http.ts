@@ -9,7 +9,8 @@ import { extname, join, normalize, sep } from 'node:path';
 export interface HttpRoutes {
   /** GET /healthz; `?digest=1` adds the replicated state's digest (a full serialization: on request only). */
   health: (opts: { digest: boolean }) => { status: number; body: unknown };
-  metrics: () => string;
+  /** GET /metrics: the Prometheus text (prom-client renders asynchronously; the request waits, nothing else does). */
+  metrics: () => Promise<string>;
   /**
    * GET /debug/state: the canonical replicated state (HA tests and the chaos drill compare primary and
    * backup). Undefined = off (the default: tserver.debugState / --debug-state); `authorize` decides
@@ -81,8 +82,9 @@ async function route(routes: HttpRoutes, req: IncomingMessage, res: ServerRespon
     return;
   }
   if (path === '/metrics') {
+    const body = await routes.metrics();
     res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8', 'cache-control': 'no-store' });
-    res.end(routes.metrics());
+    res.end(body);
     return;
   }
   if (path === '/desktop') {

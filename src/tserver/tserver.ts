@@ -251,7 +251,7 @@ export class TServer {
   private registerMetrics(): void {
     const m = this.metrics;
     m.gauge('tandem_calls', 'Calls the T-Server knows.', () => this.core.state.calls.size);
-    m.gauge('tandem_agents', 'Logged-in agents by state.', () => {
+    m.gauge('tandem_agents', 'Logged-in agents by state.', ['state'], () => {
       const by = new Map<string, number>();
       for (const a of this.core.state.agents.values()) by.set(a.state, (by.get(a.state) ?? 0) + 1);
       return [...by].map(([state, value]) => ({ labels: { state }, value }));

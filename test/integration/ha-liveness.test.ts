@@ -56,8 +56,8 @@ t.test('main thread blocked 300 ms, then the whole process stopped 240 ms: no fa
   t.notOk(a.proc.lines.slice(fromA).some((l) => l.msg === 'switch lease not renewed in time: not serving (NotPrimary) until it is renewed or the switch deposes us'), 'A never fenced itself');
   t.notOk(a.proc.lines.slice(fromA).some((l) => typeof l.msg === 'string' && l.msg.startsWith('hang detected')), 'the watchdog did not trip');
   const metrics = await a.metrics();
-  const stallMs = Number(/^tandem_liveness_max_stall_ms (\d+)/m.exec(metrics)?.[1] ?? -1);
-  t.ok(stallMs >= 280, `the worker saw the 300 ms stall (tandem_liveness_max_stall_ms ${stallMs})`);
+  const stallMs = Number(/^tandem_liveness_max_stall_seconds ([0-9.e-]+)/m.exec(metrics)?.[1] ?? -1) * 1000;
+  t.ok(stallMs >= 280, `the worker saw the 300 ms stall (tandem_liveness_max_stall_seconds ${stallMs / 1000})`);
   t.match(metrics, /^tandem_liveness_renewer_link_up 1$/m);
 });
 

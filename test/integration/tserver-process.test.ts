@@ -12,7 +12,7 @@ t.test('healthz, metrics, desktop and a clean SIGTERM', async (t) => {
   t.type(h.seq, 'number');
   await c.request('RequestQueryServer');
   const m = await ts.metrics();
-  t.match(m, 'tandem_requests_total{outcome="ok",request="RequestQueryServer"} 1');
+  t.match(m, 'tandem_requests_total{request="RequestQueryServer",outcome="ok"} 1');
   t.match(m, 'tandem_clients 1');
   t.match(m, 'tandem_switch_link_up 1');
   t.match(m, /tandem_event_loop_lag_seconds\{quantile="0.99"\} /);
