@@ -28,7 +28,7 @@ import { fmt, pct, sleep } from './lib/stats.mjs';
 import { machineInfo, STABILITY_HEADING } from './lib/bench-report.mjs';
 import { upsertSection } from './lib/chaos-report.mjs';
 
-const USAGE = 'usage: node scripts/bench-stability.mjs [--scenarios overload,stalls,hang,kill] [--knee auto|N] [--ramp 250,500,750,1000,1250] [--ramp-secs 15] [--rate N] [--secs 60] [--runs 5] [--desktops 800] [--stall-rate 200] [--stall-ms 240] [--hang-runs 20] [--out FILE] [--write]\n  --out FILE: the results (markdown) there (default: a temp file, printed); --write: also as the section "## Stability" of docs/benchmarks.md';
+const USAGE = 'usage: node scripts/bench-stability.mjs [--scenarios overload,stalls,hang,kill] [--knee auto|N] [--ramp 250,500,750,1000,1250] [--ramp-secs 15] [--warmup-secs 5] [--rate N] [--secs 60] [--runs 5] [--desktops 800] [--stall-rate 200] [--stall-ms 240] [--hang-runs 20] [--out FILE] [--write]\n  --out FILE: the results (markdown) there (default: a temp file, printed); --write: also as the section "## Stability" of docs/benchmarks.md';
 let a;
 try {
   ({ values: a } = parseArgs({
@@ -37,6 +37,7 @@ try {
       knee: { type: 'string', default: 'auto' },
       ramp: { type: 'string', default: '250,500,750,1000,1250' },
       'ramp-secs': { type: 'string', default: '15' },
+      'warmup-secs': { type: 'string', default: '5' },
       rate: { type: 'string' },
       secs: { type: 'string', default: '60' },
       runs: { type: 'string', default: '5' },
@@ -61,7 +62,7 @@ if (!autoKnee && !(Number(a.knee) > 0)) { console.error(`--knee must be "auto" o
 let knee = autoKnee ? undefined : Number(a.knee);
 const o = {
   scenarios: a.scenarios.split(','), rate: a.rate === undefined ? undefined : Number(a.rate), secs: Number(a.secs), runs: Number(a.runs),
-  ramp: a.ramp.split(',').map(Number), rampSecs: Number(a['ramp-secs']),
+  ramp: a.ramp.split(',').map(Number), rampSecs: Number(a['ramp-secs']), warmupSecs: Number(a['warmup-secs']),
   desktops: Number(a.desktops), stallRate: Number(a['stall-rate']), stallMs: Number(a['stall-ms']), hangRuns: Number(a['hang-runs']),
 };
 const command = `node scripts/bench-stability.mjs ${process.argv.slice(2).join(' ')}`.trim();
@@ -100,8 +101,10 @@ const KNEE_RULE = { sustainedShare: 0.95, p99Ms: 200 };
 
 /** --knee auto: a ramp in ack mode on one system, stopped at the first step that misses the rule. */
 async function measureKnee() {
-  log(`knee: ramp ${o.ramp.join(', ')} calls/s × ${o.rampSecs} s, ack mode, ${o.desktops} desktops`);
+  log(`knee: ramp ${o.ramp.join(', ')} calls/s × ${o.rampSecs} s after ${o.warmupSecs} s of warm-up at ${o.ramp[0]}/s, ack mode, ${o.desktops} desktops`);
   return withLoad(async ({ sys, primary, desk, caller }) => {
+    // A cold pair (JIT, 800 fresh desktops) is slower for its first seconds: warm it up, not counted.
+    if (o.warmupSecs > 0) await loadStep({ sys, primary, desk, caller, rate: o.ramp[0], ms: o.warmupSecs * 1000, prefix: '29', talkMs: 200 });
     const steps = [];
     for (const [i, rate] of o.ramp.entries()) {
       const m = mark(sys);
@@ -212,7 +215,7 @@ for (const sc of o.scenarios) {
 
 const md = [STABILITY_HEADING, '', `Command: \`${command}\` (${results.started}; ${results.machine.nproc} × ${results.machine.model}, load average at start ${results.machine.loadavg.map((x) => x.toFixed(1)).join(" ")})`, ''];
 if (results.kneeRamp) {
-  md.push(`### Knee (measured in this session): ramp ${o.ramp.join(', ')} calls/s × ${o.rampSecs} s, ack mode`, '',
+  md.push(`### Knee (measured in this session): ramp ${o.ramp.join(', ')} calls/s × ${o.rampSecs} s after ${o.warmupSecs} s of warm-up, ack mode`, '',
     `The knee is the highest offered rate whose sustained throughput (calls that rang an agent in the step, per second) is ≥ ${100 * KNEE_RULE.sustainedShare} % of offered with event p99 < ${KNEE_RULE.p99Ms} ms; the ramp stops at the first step that misses it. **Knee: ${results.kneeRamp.knee ?? 'none'} calls/s.**`, '',
     '| offered calls/s | sustained calls/s | % of offered | event p99 ms | gapped (Congestion) | request errors | failovers | within the rule |', '|---|---|---|---|---|---|---|---|');
   for (const x of results.kneeRamp.steps) md.push(`| ${x.rate} | ${fmt(x.sustained)} | ${fmt(100 * x.sustained / x.rate)} | ${fmt(x.p99)} | ${x.gapped} | ${Object.entries(x.requestErrors).map(([k, v]) => `${k} ${v}`).join(', ') || '0'} | ${x.failovers} | ${x.ok ? 'yes' : 'no'} |`);
