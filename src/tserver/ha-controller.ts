@@ -25,6 +25,7 @@ import { ImmediateReleaser } from './releaser.js';
 import type { LeaseLoss } from './switch-link.js';
 import { mayRelease, SyncReleaser } from './sync-releaser.js';
 import type { TServer } from './tserver.js';
+import { systemClock, type Clock, type ClockTimer } from '../common/clock.js';
 
 /** How long the preferred backup leaves a new pair's first claim to the preferred primary. */
 const STANDBY_START_MS = 2_000;
@@ -39,7 +40,7 @@ export class HaController {
   releaser: SyncReleaser | undefined;
   promotions = 0;
   readonly resyncs = { partial: 0, full: 0 };
-  private readonly timers: Record<TimerName, NodeJS.Timeout | undefined> = { claim: undefined, force: undefined };
+  private readonly timers: Record<TimerName, ClockTimer | undefined> = { claim: undefined, force: undefined };
   private readonly queue: HaInput[] = [];
   private running = false;
   /** Where a demoted primary rejoins from (set by drop-primary, read by follow-primary). */
@@ -55,7 +56,8 @@ export class HaController {
   private registrationsAfterSnapshot = false;
   private readonly changeListeners = new Set<(c: RoleChange) => void>();
 
-  constructor(private readonly ts: TServer, private readonly ha: HaSettings, private readonly syncServer: SyncServer, private readonly log: Logger) {
+  /** `clock` drives the role machine's time and timers (tests pass a manual one). */
+  constructor(private readonly ts: TServer, private readonly ha: HaSettings, private readonly syncServer: SyncServer, private readonly log: Logger, private readonly clock: Clock = systemClock) {
     this.params = {
       ...DEFAULT_PARAMS,
       claimWindowMs: 1_000, // raised to max(1 s, 3 × lease) once the switch told us the lease
@@ -96,7 +98,7 @@ export class HaController {
 
   private run(i: HaInput): void {
     const before = this.s;
-    const r = step(before, i, Date.now(), this.params);
+    const r = step(before, i, this.clock.now(), this.params);
     this.s = r.state;
     // Effects first, then the served view: a new primary is wired (sync, releaser) before desktops
     // hear of it, and a demoted one has dropped its primary side before it says backup.
@@ -184,13 +186,13 @@ export class HaController {
         return;
       case 'seed-fresh': return this.seedFreshCounters();
       case 'set-timer': {
-        clearTimeout(this.timers[e.name]);
+        this.clock.clearTimeout(this.timers[e.name]);
         const name = e.name;
-        this.timers[name] = setTimeout(() => { this.timers[name] = undefined; this.input({ type: 'timer', name }); }, e.ms);
+        this.timers[name] = this.clock.setTimeout(() => { this.timers[name] = undefined; this.input({ type: 'timer', name }); }, e.ms);
         return;
       }
       case 'cancel-timer':
-        clearTimeout(this.timers[e.name]);
+        this.clock.clearTimeout(this.timers[e.name]);
         this.timers[e.name] = undefined;
         return;
       case 'stop-streams':
@@ -365,8 +367,8 @@ export class HaController {
 
   stop(reason: string): void {
     this.input({ type: 'stop', reason });
-    clearTimeout(this.timers.claim);
-    clearTimeout(this.timers.force);
+    this.clock.clearTimeout(this.timers.claim);
+    this.clock.clearTimeout(this.timers.force);
   }
 
   /** SIGHUP: addp.trace is reloadable. */

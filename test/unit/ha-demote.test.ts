@@ -17,6 +17,7 @@ import { SyncReleaser } from '../../src/tserver/sync-releaser.js';
 import type { SyncPrimary } from '../../src/sync/primary.js';
 import type { SyncServer } from '../../src/sync/server.js';
 import type { TServer } from '../../src/tserver/tserver.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 
 const log = pino({ level: 'silent' });
 
@@ -25,6 +26,7 @@ function rig(t: Test) {
   const claims: { redeliver: boolean; force?: boolean }[] = [];
   const sent: string[] = [];
   const coreState = createState();
+  const clock = new ManualClock();
   const deliver = (b: OutboundBatch): void => { delivered.push(b); };
   const releaser = new SwitchableReleaser(new ImmediateReleaser(deliver));
   const batch = new BatchCollector((b) => releaser.submit(b));
@@ -42,7 +44,7 @@ function rig(t: Test) {
     peerTls: undefined,
   } as unknown as TServer;
   const ha = new HaController(ts, { syncPort: 0, peerSync: '127.0.0.1:1', syncMode: 'ack', addp: { intervalMs: 100, timeoutMs: 400, trace: false } },
-    { serve: () => undefined } as unknown as SyncServer, log);
+    { serve: () => undefined } as unknown as SyncServer, log, clock);
   t.teardown(() => ha.stop('test over'));
 
   // Primary at epoch 1, backup in sync: publish() takes deltas, acks never come in this test.
@@ -65,7 +67,7 @@ function rig(t: Test) {
   ha.primary = primary;
   ha.releaser = new SyncReleaser(primary, deliver, () => true, log);
   releaser.use(ha.releaser);
-  return { ha, ts, batch, delivered, published, claims, sent, coreState };
+  return { ha, ts, batch, delivered, published, claims, sent, coreState, clock };
 }
 
 t.test('deposed with an unsealed batch: its events never reach a desktop, its deltas are published first', async (t) => {
@@ -82,22 +84,24 @@ t.test('deposed with an unsealed batch: its events never reach a desktop, its de
   t.same(delivered.flatMap((b) => b.items.filter((i) => i.kind === 'event')), [], 'the event applied as primary reached no desktop');
 });
 
-const wait = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 t.test('our own lease lapsed and nobody holds it: demoted, then claims again with redelivery (chaos: no primary for 15 s)', async (t) => {
-  const { ha, claims } = rig(t);
+  const { ha, claims, clock } = rig(t);
   ha.onLeaseLost({ kind: 'deposed', code: 'LeaseLapsed', currentEpoch: 1, holder: '' });
   t.equal(ha.role, 'backup-syncing', 'demoted first: held batches dropped, a backup stream from our position');
   // The claim-back waits the damping delay (the peer gets the first chance; test/unit/ha-machine.test.ts).
-  await wait(ha.params.lapseDampMs + 50);
-  t.equal(ha.role, 'promoting');
+  clock.advance(ha.params.lapseDampMs - 1);
+  t.equal(ha.role, 'backup-syncing', 'not before the damping delay');
+  t.same(claims, []);
+  clock.advance(1);
+  t.equal(ha.role, 'promoting', 'exactly at the damping delay');
   t.same(claims, [{ redeliver: true, force: false }]);
 });
 
 t.test('deposed in favour of another server: follows it, never claims', async (t) => {
-  const { ha, claims } = rig(t);
+  const { ha, claims, clock } = rig(t);
   ha.onLeaseLost({ kind: 'deposed', code: 'Forced', currentEpoch: 2, holder: 'B' });
-  await wait(30);
+  // Every timer it may have set (damping, claim window) runs out: still no claim.
+  clock.advance(60_000);
   t.equal(ha.role, 'backup-syncing');
   t.same(claims, []);
 });
