@@ -233,7 +233,11 @@ function onDeposed(s: HaState, d: { code: string; holder: string }, now: number,
   // is the newest there is, so claim it back, after a delay that grows with each recent lapse (a
   // server that keeps stalling gives its peer the first chance). A foreign holder (a tool's forced
   // claim) does not serve: keep our trust and claim once it is gone.
-  const lapsed = d.code === 'LeaseLapsed';
+  // Released while we were primary (not handing over): our own liveness watchdog gave the lease up
+  // after a stall of the main thread. The same as a lapse: nobody else was granted it, and the peer
+  // may be untrusted (it saw us run alone) and never claim, so if we do not, nobody serves (chaos:
+  // both servers backup for good after a 413 ms stall of the primary).
+  const lapsed = d.code === 'LeaseLapsed' || (d.code === 'Released' && s.kind === 'primary');
   const mayReclaim = (lapsed && !d.holder) || isForeign(d.holder, p);
   return demote(s, reason, mayReclaim, now, p, lapsed);
 }

@@ -187,6 +187,19 @@ export class World {
     }
   }
 
+  /**
+   * A stall past the hang-detection time: the liveness worker's watchdog releases the holder's lease
+   * on its behalf (ReleaseLease); the switch deposes it with Released (queued until it resumes) and
+   * tells everyone else the lease is free.
+   */
+  hang(who: Name): void {
+    this.stall(who);
+    if (this.holderName() !== who || !this.servers[who].alive) return;
+    if (!this.lease.release(LINK[who], this.lease.epoch).ok) return;
+    this.deliver(who, { type: 'deposed', epoch: this.lease.epoch, code: 'Released', holder: '' });
+    this.noticeFree('Released', who);
+  }
+
   /** SIGCONT: queued inputs run in order; a live follower hears the primary again. */
   resume(who: Name): void {
     const sv = this.servers[who];

@@ -10,13 +10,13 @@ import { isPromotable, step } from '../../src/ha/machine.js';
 import { NAMES, World, type Name } from '../helpers/ha-world.js';
 
 type Fault =
-  | { f: 'kill' | 'restart' | 'stall' | 'resume' | 'sigusr1' | 'sigusr2'; who: Name }
+  | { f: 'kill' | 'restart' | 'stall' | 'hang' | 'resume' | 'sigusr1' | 'sigusr2'; who: Name }
   | { f: 'cut' | 'heal' | 'foreign-claim' | 'foreign-leave' }
   | { f: 'advance'; ms: number };
 
 const who = fc.constantFrom<Name>('A', 'B');
 const fault: fc.Arbitrary<Fault> = fc.oneof(
-  fc.record({ f: fc.constantFrom('kill', 'restart', 'stall', 'resume', 'sigusr1', 'sigusr2') as fc.Arbitrary<'kill'>, who }),
+  fc.record({ f: fc.constantFrom('kill', 'restart', 'stall', 'hang', 'resume', 'sigusr1', 'sigusr2') as fc.Arbitrary<'kill'>, who }),
   fc.record({ f: fc.constantFrom('cut', 'heal', 'foreign-claim', 'foreign-leave') as fc.Arbitrary<'cut'> }),
   fc.record({ f: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 3_000 }) }),
   fc.record({ f: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 60 }) }),
@@ -27,6 +27,7 @@ function apply(w: World, x: Fault): void {
     case 'kill': return w.kill(x.who);
     case 'restart': return w.restart(x.who);
     case 'stall': return w.stall(x.who);
+    case 'hang': return w.hang(x.who);
     case 'resume': return w.resume(x.who);
     case 'sigusr1': return w.sigusr1(x.who);
     case 'sigusr2': return w.sigusr2(x.who);

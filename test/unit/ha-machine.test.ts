@@ -128,6 +128,14 @@ t.test('the same deposition by our peer: follows it, never claims', async (t) =>
   t.notOk(d.effects.some((e) => e.type === 'set-timer'));
 });
 
+t.test('our own watchdog released the lease (Released while primary): a lapse, claimed back damped; a handover is not', async (t) => {
+  const r = step({ kind: 'primary', epoch: 15, lapses: [] }, { type: 'deposed', epoch: 15, code: 'Released', holder: '' }, 0, P);
+  t.match(r.state, { kind: 'backup', trusted: true, retry: { why: 'reclaim' } }, 'chaos: an untrusted peer never claims, so we must');
+  t.same(r.effects.find((e) => e.type === 'set-timer'), { type: 'set-timer', name: 'claim', ms: 100 });
+  const handingOver = step({ kind: 'demoting', epoch: 15, lapses: [] } as HaState, { type: 'deposed', epoch: 15, code: 'Released', holder: '' }, 0, P);
+  t.notOk(handingOver.effects.some((e) => e.type === 'set-timer' && e.name === 'claim'), 'a handover\'s own release: the peer claims, not us');
+});
+
 t.test('our own lease lapsed: claim-back damped 100, 200, 400 ms for repeated lapses', async (t) => {
   let s: HaState = { kind: 'primary', epoch: 3, lapses: [] };
   const delays: number[] = [];
