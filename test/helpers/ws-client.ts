@@ -1,6 +1,6 @@
 // A T-Library test client over a real WebSocket: sends requests with fresh referenceIds, resolves
 // each with its direct answer, and records every event so a test can assert exact sequences.
-import { WebSocket } from 'ws';
+import { WebSocket, type ClientOptions } from 'ws';
 import type { RequestName, TEvent } from '../../src/protocol/messages.js';
 
 export type Attrs = Record<string, unknown>;
@@ -102,4 +102,21 @@ export class TestClient {
   }
 
   private wake(): void { for (const w of [...this.waiters]) w(); }
+}
+
+/**
+ * The HTTP status (and body) of a refused WebSocket upgrade, or 101 when it opened (then closed at
+ * once): how the edge checks (Origin, caps, tokens at upgrade) are observed from outside.
+ */
+export function upgradeStatus(url: string, options: ClientOptions = {}): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, options);
+    ws.once('open', () => { ws.terminate(); resolve({ status: 101, body: '' }); });
+    ws.once('unexpected-response', (_req, res) => {
+      let body = '';
+      res.on('data', (c: Buffer) => { body += c.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    ws.once('error', (err) => { if (!/Unexpected server response/.test(err.message)) reject(err); });
+  });
 }

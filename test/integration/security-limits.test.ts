@@ -2,26 +2,12 @@
 // oversized frames, too many connections (503), a browser Origin not allowed (403), DNs per client and
 // user-data size. Each is refused with the right error and a log line; the server stays unharmed.
 import t from 'tap';
-import { WebSocket } from 'ws';
 import { openClient, startStack } from '../helpers/tserver-fixture.js';
-import { TestClient } from '../helpers/ws-client.js';
+import { TestClient, upgradeStatus } from '../helpers/ws-client.js';
 import type { TEvent } from '../../src/protocol/messages.js';
 
 const MAX_FRAME = 2048;
 
-/** Resolves with the HTTP status of a refused upgrade, or 101 when the WebSocket opened (then closed). */
-function upgradeStatus(url: string, origin?: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, origin ? { origin } : {});
-    ws.once('open', () => { ws.close(); resolve({ status: 101, body: '' }); });
-    ws.once('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => { body += c.toString(); });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    ws.once('error', (err) => { if (!/Unexpected server response/.test(err.message)) reject(err); });
-  });
-}
 
 t.test('limits at the edge', async (t) => {
   const { ts } = await startStack(t, {
@@ -29,12 +15,12 @@ t.test('limits at the edge', async (t) => {
   });
 
   // Origin: a browser page from another site is refused at the upgrade; listed, same-origin and no Origin are fine.
-  const evil = await upgradeStatus(ts.url, 'https://evil.example');
+  const evil = await upgradeStatus(ts.url, { origin: 'https://evil.example' });
   t.equal(evil.status, 403);
   t.match(evil.body, /Origin https:\/\/evil\.example is not allowed/);
   await ts.proc.waitFor((l) => l.msg === 'connection refused' && l.status === 403, 5_000, 'origin refusal log');
-  t.equal((await upgradeStatus(ts.url, 'https://desk.example.com')).status, 101);
-  t.equal((await upgradeStatus(ts.url, ts.http)).status, 101, 'same origin: the desktop this server serves');
+  t.equal((await upgradeStatus(ts.url, { origin: 'https://desk.example.com' })).status, 101);
+  t.equal((await upgradeStatus(ts.url, { origin: ts.http })).status, 101, 'same origin: the desktop this server serves');
   t.equal((await upgradeStatus(ts.url)).status, 101, 'no Origin: not a browser');
 
   // Flood: 200 requests at once on one connection, burst 20: the excess is Overloaded, every frame answered.

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { WebSocket } from 'ws';
 import { startStack, type TServerHandle } from '../helpers/tserver-fixture.js';
-import { TestClient } from '../helpers/ws-client.js';
+import { TestClient, upgradeStatus } from '../helpers/ws-client.js';
 
 const TOKEN = 'desk-TOKEN-41aa';
 const auth = { mode: 'token', tokens: { desk: TOKEN } };
@@ -21,19 +21,6 @@ function silent(url: string, localAddress = '127.0.0.1'): Promise<Silent> {
   });
 }
 
-/** The HTTP status of an upgrade that was refused (101 when it opened: then closed at once). */
-function upgradeStatus(url: string, localAddress: string): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { localAddress });
-    ws.once('open', () => { ws.terminate(); resolve({ status: 101, body: '' }); });
-    ws.once('unexpected-response', (_req, res) => {
-      let body = '';
-      res.on('data', (c: Buffer) => { body += c.toString(); });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    ws.once('error', (err) => { if (!/Unexpected server response/.test(err.message)) reject(err); });
-  });
-}
 
 async function openDesk(t: Tap.Test, url: string, localAddress = '127.0.0.1'): Promise<TestClient> {
   const ws = new WebSocket(url, { localAddress });
@@ -79,7 +66,7 @@ t.test('silent sockets at the connection cap lock a desktop out only until the d
   const { ts } = await startStack(t, { config: { tserver: { auth, openTimeoutMs: 1_000, maxConnections: 30 } } });
   const silents = await Promise.all(Array.from({ length: 30 }, () => silent(ts.url)));
   t.teardown(() => { for (const s of silents) s.ws.terminate(); });
-  const full = await upgradeStatus(ts.url, '127.0.0.1');
+  const full = await upgradeStatus(ts.url, { localAddress: '127.0.0.1' });
   t.equal(full.status, 503, 'cap reached');
   t.match(full.body, /tserver\.maxConnections/);
   await Promise.all(silents.map((s) => s.closed));
@@ -93,11 +80,11 @@ t.test('unopened sockets per address: the cap refuses one more from that address
   const held = await Promise.all(Array.from({ length: 19 }, () => silent(ts.url)));
   t.teardown(() => { for (const s of held) s.ws.terminate(); });
   const desk = await openDesk(t, ts.url); // the 20th unopened socket from 127.0.0.1
-  const over = await upgradeStatus(ts.url, '127.0.0.1');
+  const over = await upgradeStatus(ts.url, { localAddress: '127.0.0.1' });
   t.equal(over.status, 503, 'the 21st unopened socket from 127.0.0.1 is refused');
   t.match(over.body, /20 connections from 127\.0\.0\.1 have not sent RequestOpen yet \(tserver\.maxUnopenedPerLoopbackAddress 20\): send RequestOpen right after connecting/);
   await ts.proc.waitFor((l) => l.msg === 'connection refused' && l.status === 503 && /RequestOpen/.test(String(l.reason)), 5_000, 'refusal logged');
-  t.equal((await upgradeStatus(ts.url, '127.0.0.2')).status, 101, 'another address is not affected');
+  t.equal((await upgradeStatus(ts.url, { localAddress: '127.0.0.2' })).status, 101, 'another address is not affected');
   t.match(await desk.open({ token: TOKEN }), { event: 'EventServerInfo' }, 'a desktop that opens stops counting');
-  t.equal((await upgradeStatus(ts.url, '127.0.0.1')).status, 101, 'so 127.0.0.1 may connect again');
+  t.equal((await upgradeStatus(ts.url, { localAddress: '127.0.0.1' })).status, 101, 'so 127.0.0.1 may connect again');
 });
