@@ -13,27 +13,38 @@ export function testHooksEnabled(env: NodeJS.ProcessEnv = process.env): boolean 
   return env[TEST_HOOKS_ENV] === '1';
 }
 
-/** Puts /debug/stall in front of the server's own request handler. */
-export function installStallHook(server: Server, log: Logger): void {
+/**
+ * Puts a test-only route in front of the server's own request handlers: `answer` gets the query and
+ * returns the status and body (202 + JSON when it acted, 400 + a line saying what is wrong).
+ */
+export function installDebugRoute(server: Server, route: string, answer: (query: URLSearchParams) => { status: 202 | 400; body: unknown }): void {
   const handlers = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
   server.removeAllListeners('request');
-  log.warn({ env: TEST_HOOKS_ENV }, `test hooks enabled (${TEST_HOOKS_ENV}=1): GET /debug/stall can block this process; never set it in production`);
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const [path, query] = (req.url ?? '/').split('?');
-    if (path !== '/debug/stall') {
+    if (path !== route) {
       for (const h of handlers) h.call(server, req, res);
       return;
     }
-    const ms = new URLSearchParams(query ?? '').get('ms') ?? '';
-    const forever = ms === 'forever';
-    const n = Number(ms);
-    if (!forever && !(Number.isFinite(n) && n >= 0)) {
+    const a = answer(new URLSearchParams(query ?? ''));
+    if (a.status === 400) {
       res.writeHead(400, { 'content-type': 'text/plain' });
-      res.end('ms must be a number of milliseconds or "forever"\n');
+      res.end(`${String(a.body)}\n`);
       return;
     }
     res.writeHead(202, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ stalling: forever ? 'forever' : n }));
+    res.end(JSON.stringify(a.body));
+  });
+}
+
+/** Puts /debug/stall in front of the server's own request handler. */
+export function installStallHook(server: Server, log: Logger): void {
+  log.warn({ env: TEST_HOOKS_ENV }, `test hooks enabled (${TEST_HOOKS_ENV}=1): GET /debug/stall can block this process; never set it in production`);
+  installDebugRoute(server, '/debug/stall', (q) => {
+    const ms = q.get('ms') ?? '';
+    const forever = ms === 'forever';
+    const n = Number(ms);
+    if (!forever && !(Number.isFinite(n) && n >= 0)) return { status: 400, body: 'ms must be a number of milliseconds or "forever"' };
     log.warn({ ms: forever ? 'forever' : n }, 'test hook: stalling the main thread');
     // After this turn, so the answer is written first.
     setTimeout(() => {
@@ -41,5 +52,6 @@ export function installStallHook(server: Server, log: Logger): void {
       while (Date.now() < end) { /* busy */ }
       log.warn({ ms: n }, 'test hook: main-thread stall over');
     }, 0);
+    return { status: 202, body: { stalling: forever ? 'forever' : n } };
   });
 }

@@ -4,28 +4,17 @@
 // environment (liveness-test-hooks.ts); without it the route does not exist.
 //
 //   GET /debug/core-bug?afterDeltas=1   answers 202; the next core input throws after 1 delta
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Server } from 'node:http';
+import { installDebugRoute } from '../ha/liveness-test-hooks.js';
 import type { Logger } from '../common/log.js';
 import type { CoreHost } from './core-host.js';
 
 export function installCoreBugHook(server: Server, core: CoreHost, log: Logger): void {
-  const handlers = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
-  server.removeAllListeners('request');
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    const [path, query] = (req.url ?? '/').split('?');
-    if (path !== '/debug/core-bug') {
-      for (const h of handlers) h.call(server, req, res);
-      return;
-    }
-    const after = Number(new URLSearchParams(query ?? '').get('afterDeltas') ?? '1');
-    if (!Number.isInteger(after) || after < 0) {
-      res.writeHead(400, { 'content-type': 'text/plain' });
-      res.end('afterDeltas must be a non-negative integer\n');
-      return;
-    }
+  installDebugRoute(server, '/debug/core-bug', (q) => {
+    const after = Number(q.get('afterDeltas') ?? '1');
+    if (!Number.isInteger(after) || after < 0) return { status: 400, body: 'afterDeltas must be a non-negative integer' };
     core.failNextInputAfter = after;
     log.warn({ afterDeltas: after }, 'test hook: the next core input will throw');
-    res.writeHead(202, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ failNextInputAfter: after }));
+    return { status: 202, body: { failNextInputAfter: after } };
   });
 }
