@@ -13,8 +13,10 @@ import { tmpdir, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { startSystem, benchConfig, QUEUE, ROUTE_POINT } from './lib/system.mjs';
 import { Desk, Router, startCallers, sleep, answers } from './lib/chaos-workload.mjs';
-import { checkDesktopEvents, checkCalls, checkAgents, checkCommands, checkAnswers } from './lib/chaos-checker.mjs';
+import { EventAudit, AnswerAudit, checkCalls, checkAgents, checkCommands } from './lib/chaos-checker.mjs';
 import { injectFault } from './lib/chaos-faults.mjs';
+import { JournalTap } from './lib/chaos-journal.mjs';
+import { defaultCoreConfig } from '../dist/core/config.js';
 import { FAULTS, USAGE, parseChaosArgs, schedule, mulberry32, replayCommand } from './lib/chaos-plan.mjs';
 import { classifyFailovers, countsBetween } from './lib/chaos-classify.mjs';
 import { RoleWatch, healthOf, waitRecovered } from './lib/chaos-watch.mjs';
@@ -35,7 +37,8 @@ const log = (s) => console.log(`[chaos ${new Date().toISOString().slice(11, 23)}
 log(`seed ${seed} (replay: ${command})`);
 log(`plan: ${plan.join(' ')}`);
 
-const config = benchConfig({ journalEvents: 1_000_000 });
+// The servers keep their default journal; the drill collects it as it goes (chaos-journal.mjs).
+const config = benchConfig({ journalEvents: defaultCoreConfig().journal.maxEvents });
 const logDir = mkdtempSync(join(tmpdir(), 'tandem-chaos-'));
 const outFile = o.out ?? join(logDir, 'chaos-results.md');
 log(`process logs (pino JSON lines): ${logDir}/{switch,tserver-A,tserver-B}.log`);
@@ -56,10 +59,14 @@ await Promise.all(desks.map((d) => d.start()));
 log(`${o.desktops} desktops logged in, mode ${o.mode}, ${o.cycles} cycles at ${o.rate} calls/s`);
 watch.take(); // start-up
 
+const audit = new EventAudit(), answersOnce = new AnswerAudit();
+const tap = new JournalTap({ servers: () => Object.values(sys.servers), onReset: () => { audit.reset(); answersOnce.reset(); for (const d of [...desks, router]) d.baselineSeq = 0; } });
+tap.start();
+let checkedSeq = 0, prevCheckedSeq = 0, resetsSeen = 0;
 const ctx = { sys, desks, log, restart, callers, o };
 const rows = [];
 const failureLines = [];
-let prev = { evLost: 0, evDup: 0, evUnexpected: 0, reqFailed: 0, twice: 0, splitWindows: 0 };
+let prev = { reqFailed: 0, twice: 0, splitWindows: 0 };
 let exitCode = 0;
 try {
   for (let i = 0; i < plan.length; i++) {
@@ -78,16 +85,16 @@ try {
     const check = await quiesceAndCheck();
     const cls = classifyFailovers(watch.take(), spec.grants, before.name);
     const failedNow = Object.values(failures).reduce((x, y) => x + y, 0);
-    const twiceNow = check.cmds.executedTwice + check.answers.answeredTwice;
+    const twiceNow = check.cmds.executedTwice;
     const row = {
       cycle: i + 1, fault, primary: `${before.name}→${f.after}`, promoteMs: f.promoteMs, resumedAfterPromoteMs: f.resumedAfterPromoteMs,
       recovered: rec.ok, recoverMs: rec.ms, planned: cls.planned.length, unplanned: cls.unplanned.length, missing: cls.missing,
       callsLost: check.calls.lost + check.calls.ghosts + check.calls.stuck, agentsLost: check.agents.lost,
-      evLost: Math.max(0, check.ev.lost - prev.evLost), evDup: Math.max(0, check.ev.duplicated - prev.evDup), evUnexpected: Math.max(0, check.ev.unexpected - prev.evUnexpected),
-      reqFailed: failedNow - prev.reqFailed, twice: Math.max(0, twiceNow - prev.twice), split: Math.max(0, check.cmds.splitBrainWindows - prev.splitWindows),
+      evLost: check.ev.lost, evDup: check.ev.duplicated, evUnexpected: check.ev.unexpected,
+      reqFailed: failedNow - prev.reqFailed, twice: Math.max(0, twiceNow - prev.twice) + check.answers.answeredTwice, split: Math.max(0, check.cmds.splitBrainWindows - prev.splitWindows),
       refused, lossByDesign: spec.loss === 'fresh',
     };
-    prev = { evLost: check.ev.lost, evDup: check.ev.duplicated, evUnexpected: check.ev.unexpected, reqFailed: failedNow, twice: twiceNow, splitWindows: check.cmds.splitBrainWindows };
+    prev = { reqFailed: failedNow, twice: twiceNow, splitWindows: check.cmds.splitBrainWindows };
     const why = [...cls.why];
     if (!rec.ok) why.push(`not recovered within ${o.recoverMs} ms${rec.late ? ` (took ${fmt(rec.ms)} ms)` : ''}: ${rec.why}`);
     const forbidden = lossesOf(row).forbidden;
@@ -150,19 +157,27 @@ async function quiesceAndCheck() {
   // nearly every check (35 in 100 cycles). A stalled backup only resyncs.
   const backup = Object.values(sys.servers).find((s) => s !== primary) ?? primary;
   const state = JSON.parse(await (await fetch(`${(o.checkOn === 'primary' ? primary : backup).http}/debug/state`)).text());
+  await tap.flush();
+  // This cycle's events: after the previous check's last seq (a fresh state starts the count again).
+  const w = tap.window;
+  if (w.resets !== resetsSeen) { resetsSeen = w.resets; checkedSeq = 0; prevCheckedSeq = 0; }
+  const fromSeq = checkedSeq;
+  const journal = w.after(fromSeq);
   const cmdLog = await callers.link.commandLog();
   const all = [...desks, router];
   const out = {
-    calls: checkCalls(snap, state), agents: checkAgents(desks, state), ev: checkDesktopEvents(all, state.journal ?? []),
-    cmds: checkCommands(cmdLog.commands, 0), answers: checkAnswers(state.journal ?? []),
+    calls: checkCalls(snap, state), agents: checkAgents(desks, state), ev: audit.check(all, journal, { fromSeq, judgeable: (seq) => w.judgeable(seq) }),
+    cmds: checkCommands(cmdLog.commands, 0), answers: answersOnce.check(journal),
   };
-  out.trace = lossTrace(out, snap, state);
+  out.trace = lossTrace(out, snap, state, journal);
+  w.prune(prevCheckedSeq);
+  prevCheckedSeq = fromSeq;
+  checkedSeq = w.maxSeq;
   return out;
 }
 
 /** What a person needs to explain a loss: per wrong agent and stuck call, what each side saw. */
-function lossTrace(out, snap, state) {
-  const journal = state.journal ?? [];
+function lossTrace(out, snap, state, journal) {
   const brief = (e) => ({ seq: e.seq, dn: e.dn, event: e.event.event, connId: e.event.connId, commandId: e.commandId, answer: e.answer });
   const dns = new Set([...out.agents.wrong.map((w) => w.split(':')[0]), ...out.ev.worst.map((w) => desks.find((d) => d.name === w.name)?.dn).filter(Boolean)]);
   const callIds = new Set((snap.calls ?? []).map((c) => c.callId));
@@ -203,6 +218,7 @@ if (o.write) {
   upsertSection(join(ROOT, 'docs', 'benchmarks.md'), md.replace(/^# Chaos drill results/, CHAOS_HEADING));
   console.log('results written to docs/benchmarks.md (section "Chaos drill")');
 }
+await tap.stop();
 callers.close();
 router.close();
 for (const d of desks) d.close();

@@ -2,34 +2,62 @@
 // primary's state (/debug/state: calls, agents, journal) and the switch (snapshot, accepted-command
 // log). Run on a quiesced system: no calls offered, the last calls drained, the backup in sync.
 
-/** Events lost / duplicated / unexpected per desktop, against the primary's journal for its DN. */
+/**
+ * Events lost / duplicated / unexpected per desktop, judged one cycle at a time against the journal
+ * the drill collected (chaos-journal.mjs: the servers keep only their bounded journal). Keeps, per
+ * desktop, how far it has read the desktop's events and which seqs it saw (pruned to the last two
+ * cycles, so a late duplicate of the previous cycle still counts).
+ */
+export class EventAudit {
+  constructor() { this.per = new Map(); }
+
+  /**
+   * @param desks desktops ({dn, name, events: [seq, name, connId][], baselineSeq}), events appended in arrival order
+   * @param journal the journal entries of this cycle ({seq, dn, event}) — seq > fromSeq
+   * @param window fromSeq: the previous check's last seq; judgeable(seq): the drill holds the journal entry for seq
+   */
+  check(desks, journal, { fromSeq = 0, judgeable = () => true } = {}) {
+    const byDn = new Map();
+    for (const e of journal) {
+      if (e.seq <= fromSeq) continue;
+      let m = byDn.get(e.dn);
+      if (!m) byDn.set(e.dn, (m = new Map()));
+      m.set(e.seq, e.event.event);
+    }
+    const per = [];
+    for (const d of desks) {
+      let a = this.per.get(d.name);
+      if (!a) this.per.set(d.name, (a = { read: 0, seen: new Map(), prevFrom: 0 }));
+      const expected = byDn.get(d.dn) ?? new Map();
+      let duplicated = 0, unexpected = 0, mismatched = 0;
+      for (let i = a.read; i < d.events.length; i++) {
+        const [seq, name] = d.events[i];
+        if (a.seen.has(seq)) { duplicated++; continue; }
+        a.seen.set(seq, name);
+        if (seq <= fromSeq || !judgeable(seq)) continue; // an earlier cycle's, or not collected: cannot judge
+        const want = expected.get(seq);
+        if (want === undefined) unexpected++;
+        else if (want !== name) mismatched++;
+      }
+      a.read = d.events.length;
+      let lost = 0;
+      for (const [seq] of expected) if (seq > d.baselineSeq && !a.seen.has(seq)) lost++;
+      for (const seq of a.seen.keys()) if (seq <= a.prevFrom) a.seen.delete(seq);
+      a.prevFrom = fromSeq;
+      per.push({ name: d.name, lost, duplicated, unexpected: unexpected + mismatched });
+    }
+    const sum = (k) => per.reduce((x, p) => x + p[k], 0);
+    return { lost: sum('lost'), duplicated: sum('duplicated'), unexpected: sum('unexpected'), worst: per.filter((p) => p.lost || p.duplicated || p.unexpected).slice(0, 5) };
+  }
+
+  /** The servers' state started over (a fresh state: seqs begin again): forget the seqs seen. */
+  reset() { for (const a of this.per.values()) { a.seen.clear(); a.prevFrom = 0; } }
+}
+
+/** One-shot form of EventAudit.check over a whole journal (entries older than the journal's first are not judged). */
 export function checkDesktopEvents(desks, journal) {
   const oldest = journal.length ? journal[0].seq : Infinity;
-  const byDn = new Map();
-  for (const e of journal) {
-    let m = byDn.get(e.dn);
-    if (!m) byDn.set(e.dn, (m = new Map()));
-    m.set(e.seq, e.event.event);
-  }
-  const per = [];
-  for (const d of desks) {
-    const expected = byDn.get(d.dn) ?? new Map();
-    const seen = new Map();
-    let duplicated = 0, unexpected = 0, mismatched = 0;
-    for (const [seq, name] of d.events) {
-      if (seen.has(seq)) { duplicated++; continue; }
-      seen.set(seq, name);
-      if (seq < oldest) continue; // trimmed from the journal: cannot judge
-      const want = expected.get(seq);
-      if (want === undefined) unexpected++;
-      else if (want !== name) mismatched++;
-    }
-    let lost = 0;
-    for (const [seq] of expected) if (seq > d.baselineSeq && !seen.has(seq)) lost++;
-    per.push({ name: d.name, lost, duplicated, unexpected: unexpected + mismatched });
-  }
-  const sum = (k) => per.reduce((a, p) => a + p[k], 0);
-  return { lost: sum('lost'), duplicated: sum('duplicated'), unexpected: sum('unexpected'), worst: per.filter((p) => p.lost || p.duplicated || p.unexpected).slice(0, 5) };
+  return new EventAudit().check(desks, journal, { judgeable: (seq) => seq >= oldest });
 }
 
 /** Calls the switch has that the primary does not know (lost), the reverse (ghosts), and calls left after the drain (stuck). */
@@ -78,16 +106,34 @@ export function checkCommands(commands, fromIndex = 0) {
   return { executedTwice: twice, splitBrainCommands: splitCommands, splitBrainWindows: windows.size, examples };
 }
 
-/** Requests answered twice in the journal (one clientName#referenceId as two direct answers). */
-export function checkAnswers(journal) {
-  const seen = new Set();
-  let twice = 0;
-  const examples = [];
-  for (const e of journal) {
-    if (!e.answer) continue;
-    const k = `${e.answer.clientName}#${e.answer.referenceId}`;
-    if (seen.has(k)) { twice++; if (examples.length < 5) examples.push(`${k} again at seq ${e.seq} (${e.event.event})`); }
-    seen.add(k);
+/**
+ * Requests answered twice (one clientName#referenceId as two direct answers), across checks: keeps
+ * each answer's key with its seq, forgetting keys more than `keepSeqs` older than the newest (the
+ * servers' de-dup window is bounded too).
+ */
+export class AnswerAudit {
+  constructor(keepSeqs = 200_000) { this.keepSeqs = keepSeqs; this.seen = new Map(); }
+
+  check(journal) {
+    let twice = 0, newest = 0;
+    const examples = [];
+    for (const e of journal) {
+      newest = Math.max(newest, e.seq);
+      if (!e.answer) continue;
+      const k = `${e.answer.clientName}#${e.answer.referenceId}`;
+      const at = this.seen.get(k);
+      if (at !== undefined && at !== e.seq) { twice++; if (examples.length < 5) examples.push(`${k} again at seq ${e.seq} (${e.event.event})`); }
+      this.seen.set(k, e.seq);
+    }
+    for (const [k, seq] of this.seen) if (seq < newest - this.keepSeqs) this.seen.delete(k);
+    return { answeredTwice: twice, examples };
   }
-  return { answeredTwice: twice, examples };
+
+  /** The state started over: seqs begin again. */
+  reset() { this.seen.clear(); }
+}
+
+/** One-shot form of AnswerAudit.check over a whole journal. */
+export function checkAnswers(journal) {
+  return new AnswerAudit(Infinity).check(journal);
 }

@@ -191,6 +191,15 @@ export function canonicalState(state: CoreState): string {
   return canonicalJson(obj);
 }
 
+/**
+ * The journal after `afterSeq` with the state's seq and the oldest seq still kept: a tail an operator
+ * (or the chaos drill's checker) can poll cheaply, where canonicalState serializes everything.
+ */
+export function journalTail(state: CoreState, afterSeq: number): string {
+  const journal = state.journal.slice(firstIndexAfter(state.journal, afterSeq));
+  return JSON.stringify({ seq: state.seq, oldestSeq: state.journal.length ? state.journal[0].seq : state.seq + 1, journal });
+}
+
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -18,7 +18,8 @@ export interface HttpRoutes {
    */
   debugState?: {
     authorize: (req: IncomingMessage) => { ok: true } | { ok: false; status: 401 | 403; reason: string };
-    dump: () => string;
+    /** The whole state; with `journalAfter` only the journal entries after that seq (a cheap tail, polled by the chaos drill). */
+    dump: (opts: { journalAfter?: number }) => string;
   };
   /** Folder with the web desktop's files, or undefined when there is none. */
   desktopDir: string | undefined;
@@ -77,8 +78,15 @@ async function route(routes: HttpRoutes, req: IncomingMessage, res: ServerRespon
       res.end(`${v.reason}\n`);
       return;
     }
+    const after = new URLSearchParams(query ?? '').get('journalAfter');
+    const journalAfter = after !== null && /^\d+$/.test(after) ? Number(after) : undefined;
+    if (after !== null && journalAfter === undefined) {
+      res.writeHead(400, { 'content-type': 'text/plain', 'cache-control': 'no-store' });
+      res.end(`journalAfter must be a non-negative integer seq, got "${after}"\n`);
+      return;
+    }
     res.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' });
-    res.end(req.method === 'HEAD' ? undefined : d.dump());
+    res.end(req.method === 'HEAD' ? undefined : d.dump({ journalAfter }));
     return;
   }
   if (path === '/metrics') {

@@ -12,7 +12,7 @@ import type { Server } from 'node:http';
 import type { Logger } from '../common/log.js';
 import { listenOrExplain } from '../common/listen.js';
 import { loadTls, type TlsMaterial } from '../common/tls.js';
-import { canonicalState, type CoreBugError } from '../core/index.js';
+import { canonicalState, journalTail, type CoreBugError } from '../core/index.js';
 import { Gateway } from '../gateway/gateway.js';
 import { SyncServer } from '../sync/server.js';
 import type { TEvent } from '../protocol/messages.js';
@@ -226,7 +226,7 @@ export class TServer {
         else log.warn({ remote, status: v.status, reason: v.reason }, 'state dump refused');
         return v;
       },
-      dump: () => canonicalState(this.core.state),
+      dump: ({ journalAfter }) => (journalAfter === undefined ? canonicalState(this.core.state) : journalTail(this.core.state, journalAfter)),
     };
   }
 

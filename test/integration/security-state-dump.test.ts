@@ -68,3 +68,24 @@ t.test('/debug/state with auth off: loopback only (the embedded pair, the chaos 
   t.equal((await get(`${ts.http}/debug/state`)).status, 200, 'from 127.0.0.1');
   await ts.proc.waitFor((l) => l.msg === '/debug/state is on with token auth off: it answers loopback callers only', 5_000, 'start warning');
 });
+
+t.test('/debug/state?journalAfter=N: the journal tail after a seq, same check; a bad seq is a 400 that says what to send', async (t) => {
+  const { ts } = await startStack(t, { config: { tserver: { auth, debugState: true } } });
+  const c = await TestClient.connect(ts.url, 'agent');
+  t.teardown(() => c.close());
+  await c.open({ token: AGENT });
+  await c.request('RequestRegisterAddress', { thisDN: '5001' });
+  await c.request('RequestMakeCall', { thisDN: '5001', otherDN: '5002' });
+  t.equal((await get(`${ts.http}/debug/state?journalAfter=0`, AGENT)).status, 403, 'a desktop token is refused here too');
+  const all = JSON.parse((await get(`${ts.http}/debug/state?journalAfter=0`, OPS)).body);
+  t.ok(all.journal.length >= 1, 'the journal so far');
+  t.equal(all.oldestSeq, all.journal[0].seq);
+  t.equal(all.seq, all.journal.at(-1).seq, 'seq: the last event numbered');
+  const last = all.journal.at(-1).seq;
+  const tail = JSON.parse((await get(`${ts.http}/debug/state?journalAfter=${last - 1}`, OPS)).body);
+  t.same(tail.journal.map((e: { seq: number }) => e.seq), [last], 'only the entries after the seq asked');
+  t.notOk('calls' in tail, 'the tail carries no other state');
+  const bad = await get(`${ts.http}/debug/state?journalAfter=-3`, OPS);
+  t.equal(bad.status, 400);
+  t.match(bad.body, /journalAfter must be a non-negative integer seq, got "-3"/);
+});
