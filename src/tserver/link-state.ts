@@ -1,12 +1,12 @@
-// The switch link's state machine. One guarded transition function: a stale caller (e.g. a close
-// event from a stream that was already replaced) is refused, every change is a log line `from -> to`.
+// The switch link's state machine (src/common/fsm.ts): a stale caller (e.g. a close event from a
+// stream that was already replaced) is refused, every change is a log line `switch link from -> to`.
 //
 //   down ──> connecting ──> claiming ──> resyncing ──> up
 //     ^          │  │           │  │          │        │
 //     └──────────┴──┼───────────┴──┼──────────┴────────┘   (stream closed / lease expired locally)
 //                   └─> following  └─> deposed              (backup keepalive / lease refused or lost)
 //   any ──> stopped (process stopping; final)
-import type { Logger } from '../common/log.js';
+import { StateMachine, type FsmLogger } from '../common/fsm.js';
 
 export type LinkState =
   /** No stream; a reconnect timer is pending (or not started yet). */
@@ -26,34 +26,32 @@ export type LinkState =
   /** Final. */
   | 'stopped';
 
-const ALLOWED: Record<LinkState, readonly LinkState[]> = {
-  down: ['connecting', 'stopped'],
-  connecting: ['claiming', 'following', 'down', 'stopped'],
-  claiming: ['resyncing', 'up', 'deposed', 'down', 'stopped'],
-  resyncing: ['up', 'deposed', 'down', 'stopped'],
-  up: ['deposed', 'down', 'stopped'],
-  following: ['claiming', 'down', 'stopped'],
-  deposed: ['claiming', 'following', 'down', 'stopped'],
-  stopped: [],
+/** The states with a stream: what a closed or dropped stream leaves. */
+export const CONNECTED: readonly LinkState[] = ['connecting', 'claiming', 'resyncing', 'up', 'following', 'deposed'];
+/** Every state but stopped: stop() is valid from any of them. */
+export const LIVE: readonly LinkState[] = ['down', ...CONNECTED];
+
+/** For each state, the states it may be entered from. */
+const ALLOWED_FROM: Record<LinkState, readonly LinkState[]> = {
+  down: ['connecting', 'claiming', 'resyncing', 'up', 'following', 'deposed'],
+  connecting: ['down'],
+  claiming: ['connecting', 'following', 'deposed'],
+  resyncing: ['claiming'],
+  up: ['claiming', 'resyncing'],
+  following: ['connecting', 'deposed'],
+  deposed: ['claiming', 'resyncing', 'up'],
+  stopped: LIVE,
 };
 
-export class LinkStateMachine {
-  private current: LinkState = 'down';
-  constructor(private readonly log: Logger, private readonly onEnter: (to: LinkState, from: LinkState, why: string) => void) {}
+export type LinkStateMachine = StateMachine<LinkState>;
 
-  get state(): LinkState { return this.current; }
-
-  /**
-   * Moves to `to` if the machine is in one of `from` and the move is allowed; returns false (and
-   * changes nothing) otherwise, so late callbacks from an old stream cannot undo newer decisions.
-   */
-  transition(from: readonly LinkState[], to: LinkState, why: string): boolean {
-    const was = this.current;
-    if (!from.includes(was) || !ALLOWED[was].includes(to)) return false;
-    this.current = to;
-    const level = to === 'down' || to === 'deposed' ? 'warn' : 'info';
-    this.log[level]({ from: was, to, why }, `switch link ${was} -> ${to}`);
-    this.onEnter(to, was, why);
-    return true;
-  }
+/** A new link machine in state down; losing the link or the lease is logged as a warning. */
+export function createLinkMachine(log: FsmLogger): LinkStateMachine {
+  return new StateMachine<LinkState>({
+    name: 'switch link',
+    initial: 'down',
+    allowedFrom: ALLOWED_FROM,
+    log,
+    level: ({ to }) => (to === 'down' || to === 'deposed' ? 'warn' : 'info'),
+  });
 }

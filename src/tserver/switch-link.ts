@@ -5,7 +5,7 @@
 import type { sw } from '../common/switch-proto.js';
 import type { SwitchCommand } from '../core/api.js';
 import { leaseMargin } from '../ha/liveness-shared.js';
-import { LinkStateMachine, type LinkState } from './link-state.js';
+import { CONNECTED, createLinkMachine, LIVE, type LinkState, type LinkStateMachine } from './link-state.js';
 import { ReconnectBackoff } from './reconnect-backoff.js';
 
 export type { LinkTransport, TransportHandlers, OpenTransport, LeaseLoss, SwitchLinkHandlers, LeaseNotice, LeaseRenewer, ClaimOptions, SwitchLinkOptions } from './switch-link-types.js';
@@ -45,7 +45,8 @@ export class SwitchLink {
 
   constructor(private readonly opts: SwitchLinkOptions, private readonly h: SwitchLinkHandlers) {
     this.backoff = opts.backoff ?? new ReconnectBackoff();
-    this.machine = new LinkStateMachine(opts.log, (to, from, why) => this.enter(to, from, why));
+    this.machine = createLinkMachine(opts.log);
+    this.machine.onChange(({ to, from, reason }) => this.enter(to, from, reason));
     opts.renewer?.onRenewal(() => {
       const s = this.machine.state;
       if (s === 'up' || s === 'resyncing') this.h.renewed?.();
@@ -91,7 +92,7 @@ export class SwitchLink {
   start(): void { this.connect(); }
 
   stop(): void {
-    this.machine.transition(['down', 'connecting', 'claiming', 'resyncing', 'up', 'following', 'deposed'], 'stopped', 'process stopping');
+    this.machine.transition(LIVE, 'stopped', 'process stopping');
   }
 
   /**
@@ -158,7 +159,7 @@ export class SwitchLink {
         if (this.transport !== transport) return;
         this.transport = undefined;
         this.lastDownReason = reason;
-        this.machine.transition(['connecting', 'claiming', 'resyncing', 'up', 'following', 'deposed'], 'down', reason);
+        this.machine.transition(CONNECTED, 'down', reason);
       },
     });
     this.transport = transport;
@@ -169,7 +170,7 @@ export class SwitchLink {
     const t = this.transport;
     this.transport = undefined;
     this.lastDownReason = why;
-    this.machine.transition(['connecting', 'claiming', 'resyncing', 'up', 'following', 'deposed'], 'down', why);
+    this.machine.transition(CONNECTED, 'down', why);
     t?.close();
   }
 

@@ -32,8 +32,7 @@ function rig(opts: { applied?: number; role?: 'primary' | 'backup' } = {}) {
     linkUp: (up) => out.up.push(up),
     leaseLost: (l) => out.lost.push(l),
   });
-  const orig = link.machine.transition.bind(link.machine);
-  link.machine.transition = (from, to, why) => { const ok = orig(from, to, why); if (ok) out.states.push(to); return ok; };
+  link.machine.onChange(({ to }) => out.states.push(to));
   const down = (m: sw.ILinkDown) => streams[streams.length - 1]!.onMessage(m);
   const ev = (seq: number): sw.ISwitchEvent => ({ seq, type: 1, callId: 's1', dn: '5001' });
   return { link, role, sent, streams, out, down, ev, setApplied: (n: number) => { applied = n; } };
