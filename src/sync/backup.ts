@@ -20,6 +20,7 @@ import { deltaFromWire } from './delta-codec.js';
 import { SYNC_CHANNEL_OPTIONS } from './server.js';
 import { grpcClientCredentials, grpcClientOptions, type TlsMaterial } from '../common/tls.js';
 import { syncCallMetadata } from '../common/peer-auth.js';
+import { StateMachine } from '../common/fsm.js';
 
 export type BackupLinkState =
   | 'connecting' // looking for the primary (no stream, or no Welcome yet)
@@ -29,6 +30,20 @@ export type BackupLinkState =
   | 'lost'       // had a primary and lost it (a reconnect is scheduled unless stopped)
   | 'handover'   // the primary handed over (HandoverReady): the owner claims epoch+1
   | 'stopped';
+
+/** For each state, the states it may be entered from. */
+const ALLOWED_FROM: Record<BackupLinkState, readonly BackupLinkState[]> = {
+  // From a primary lost or silent past the give-up time, after a protocol error (a restarted
+  // stream), or at start. A retry before any Welcome stays in connecting.
+  connecting: ['stopped', 'handover', 'lost', 'suspect', 'resyncing', 'in-sync'],
+  resyncing: ['connecting', 'suspect'],
+  'in-sync': ['resyncing', 'suspect'],
+  suspect: ['resyncing', 'in-sync'],
+  lost: ['resyncing', 'in-sync'],
+  // The primary hands over only to a backup it has told InSync.
+  handover: ['in-sync'],
+  stopped: ['connecting', 'resyncing', 'in-sync', 'suspect', 'lost', 'handover'],
+};
 
 export interface ReplicationPosition { replicationId: string; offset: number }
 
@@ -83,7 +98,7 @@ interface Attempt {
 class ProtocolError extends Error {}
 
 export class SyncBackup extends EventEmitter<SyncBackupEvents> {
-  private current: BackupLinkState = 'stopped';
+  private readonly sm: StateMachine<BackupLinkState>;
   private pos: ReplicationPosition;
   private attempt: Attempt | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
@@ -100,28 +115,32 @@ export class SyncBackup extends EventEmitter<SyncBackupEvents> {
     validateAddp(this.addpOpts);
     this.retryMs = this.initialRetry;
     this.log = opts.log.child({ component: 'sync-backup', primaryAddress: opts.primaryAddress });
+    this.sm = new StateMachine<BackupLinkState>({
+      name: 'sync backup', initial: 'stopped', allowedFrom: ALLOWED_FROM, log: this.log, fields: () => ({ offset: this.pos.offset }),
+    });
+    this.sm.onChange((t) => this.emit('state', t));
   }
 
-  get state(): BackupLinkState { return this.current; }
+  get state(): BackupLinkState { return this.sm.state; }
   get position(): ReplicationPosition { return { ...this.pos }; }
   get primary(): PrimaryInfo | undefined { return this.attempt?.primary; }
   private get initialRetry(): number { return this.opts.reconnect?.initialMs ?? 50; }
 
   start(): void {
-    if (this.current !== 'stopped' && this.current !== 'handover') return;
-    this.connect('started');
+    const seen = this.sm.state;
+    if (seen === 'stopped' || seen === 'handover') this.connect(seen, 'started');
   }
 
   /** Stops following (e.g. promoted): closes the stream, cancels reconnects. */
   stop(reason = 'stopped'): void {
     clearTimeout(this.retryTimer);
     this.dropAttempt();
-    this.transition(this.current, 'stopped', reason);
+    this.sm.transition(ALLOWED_FROM.stopped, 'stopped', reason);
   }
 
   /** SIGUSR1: ask the primary to hand over. False when not in sync (nothing sent). */
   requestHandover(reason: string): boolean {
-    if (this.current !== 'in-sync' || !this.attempt) return false;
+    if (!this.sm.is('in-sync') || !this.attempt) return false;
     this.attempt.stream.write({ handoverRequest: { reason } });
     this.log.info({ reason }, 'handover requested from the primary');
     return true;
@@ -138,16 +157,10 @@ export class SyncBackup extends EventEmitter<SyncBackupEvents> {
     this.attempt?.addp.setTrace(trace);
   }
 
-  private transition(from: BackupLinkState, to: BackupLinkState, reason: string): void {
-    if (this.current !== from || from === to) return;
-    this.current = to;
-    this.log.info({ from, to, reason, offset: this.pos.offset }, `sync backup ${from} -> ${to}`);
-    this.emit('state', { from, to, reason });
-  }
-
-  private connect(reason: string): void {
+  /** Opens a stream to the primary; `seen` is the state the caller (start, a retry timer) acted on. */
+  private connect(seen: BackupLinkState, reason: string): void {
     this.retryTimer = undefined;
-    this.transition(this.current, 'connecting', reason);
+    if (seen === 'connecting' ? !this.sm.is('connecting') : !this.sm.transition(seen, 'connecting', reason)) return;
     const client = new grpc.Client(this.opts.primaryAddress, grpcClientCredentials(this.opts.tls), { ...SYNC_CHANNEL_OPTIONS, ...grpcClientOptions(this.opts.tls) });
     const stream = openSyncStream(client, undefined, syncCallMetadata(this.opts.secret));
     const a: Attempt = {
@@ -187,22 +200,22 @@ export class SyncBackup extends EventEmitter<SyncBackupEvents> {
    */
   private suspect(a: Attempt, silentMs: number): void {
     if (this.attempt !== a) return;
-    const from = this.current;
+    const from = this.sm.state;
     if (from !== 'in-sync' && from !== 'resyncing') return this.ended(a, 'addp-timeout', `primary silent for ${silentMs} ms`);
     const giveUpMs = 4 * this.addpOpts.timeoutMs;
     const detail = `primary silent for ${silentMs} ms: suspect, stream kept, the switch decides`;
     a.suspect = { from, giveUp: setTimeout(() => this.ended(a, 'closed', `primary silent for ${giveUpMs + silentMs} ms: reconnecting`), giveUpMs).unref() };
     this.log.warn({ reason: 'addp-timeout', detail, silentMs, inSync: from === 'in-sync', position: this.pos, primary: a.primary, streamKept: true }, 'primary lost');
-    this.transition(from, 'suspect', `addp-timeout: ${detail}`);
+    this.sm.transition(from, 'suspect', `addp-timeout: ${detail}`);
     this.emit('lost', { reason: 'addp-timeout', detail, inSync: from === 'in-sync', position: this.position, ...(a.primary ? { primary: a.primary } : {}) });
   }
 
   private revived(a: Attempt): void {
-    if (this.attempt !== a || !a.suspect || this.current !== 'suspect') return;
+    if (this.attempt !== a || !a.suspect || !this.sm.is('suspect')) return;
     clearTimeout(a.suspect.giveUp);
     const back = a.suspect.from;
     a.suspect = undefined;
-    this.transition('suspect', back, 'primary heard again');
+    this.sm.transition('suspect', back, 'primary heard again');
   }
 
   private dropAttempt(): Attempt | undefined {
@@ -219,22 +232,23 @@ export class SyncBackup extends EventEmitter<SyncBackupEvents> {
   private ended(a: Attempt, reason: LostReason | 'protocol', detail: string): void {
     if (this.attempt !== a) return;
     this.dropAttempt();
-    if (this.current === 'stopped' || this.current === 'handover') return;
-    const hadPrimary = this.current === 'resyncing' || this.current === 'in-sync';
-    if (reason !== 'protocol' && hadPrimary) {
-      const inSync = this.current === 'in-sync';
+    const seen = this.sm.state;
+    if (seen === 'stopped' || seen === 'handover') return;
+    if (reason !== 'protocol' && (seen === 'resyncing' || seen === 'in-sync')) {
+      const inSync = seen === 'in-sync';
       this.log.warn({ reason, detail, inSync, position: this.pos, primary: a.primary }, 'primary lost');
-      this.transition(this.current, 'lost', `${reason}: ${detail}`);
+      this.sm.transition(seen, 'lost', `${reason}: ${detail}`);
       this.emit('lost', { reason, detail, inSync, position: this.position, ...(a.primary ? { primary: a.primary } : {}) });
       this.retryMs = this.initialRetry;
     } else {
       this.log.debug({ reason, detail, retryMs: this.retryMs }, 'sync stream to primary failed: retrying');
     }
     // Promotion (if any) calls stop() from a 'lost' listener; else keep following whoever is primary.
-    if ((this.current as BackupLinkState) === 'stopped') return;
+    const now = this.sm.state;
+    if (now === 'stopped') return;
     const delay = reason === 'protocol' ? 0 : this.retryMs;
     this.retryMs = Math.min(this.opts.reconnect?.maxMs ?? 1000, this.retryMs * 2);
-    this.retryTimer = setTimeout(() => this.connect(`reconnect after ${reason}`), delay).unref();
+    this.retryTimer = setTimeout(() => this.connect(now, `reconnect after ${reason}`), delay).unref();
   }
 
   private onData(a: Attempt, d: Decoded<sy.PrimaryToBackup>): void {
@@ -288,14 +302,14 @@ export class SyncBackup extends EventEmitter<SyncBackupEvents> {
         const s = a.snapshot;
         a.snapshot = undefined;
         this.log.info({ kind: s?.mode, deltas: s?.deltas, bytes: s?.bytes, ms: s ? Math.round(performance.now() - s.started) : 0, offset }, 'resync done: in sync');
-        this.transition('resyncing', 'in-sync', `caught up at offset ${offset}`);
+        this.sm.transition('resyncing', 'in-sync', `caught up at offset ${offset}`);
         return;
       }
       case 'handoverReady': {
         const h = m.handoverReady as sy.HandoverReady;
         if (this.pos.offset !== h.finalOffset) throw new ProtocolError(`HandoverReady at ${h.finalOffset} but ${this.pos.offset} applied`);
+        if (!this.sm.transition('in-sync', 'handover', `primary handed over at offset ${h.finalOffset}`)) throw new ProtocolError(`HandoverReady while ${this.sm.state}, not in sync`);
         this.log.info({ finalOffset: h.finalOffset, epoch: h.epoch }, 'primary handed over: claim epoch+1');
-        this.transition(this.current, 'handover', `primary handed over at offset ${h.finalOffset}`);
         this.dropAttempt();
         this.emit('handoverReady', { finalOffset: h.finalOffset, epoch: h.epoch, position: this.position });
         return;
@@ -344,7 +358,7 @@ export class SyncBackup extends EventEmitter<SyncBackupEvents> {
     }
     this.retryMs = this.initialRetry;
     this.log.info({ mode, primary: a.primary, fromOffset: w.fromOffset, snapshotDeltas: w.snapshotDeltas, primaryOffset: w.primaryOffset }, `resync ${mode} from primary`);
-    this.transition('connecting', 'resyncing', `${mode} resync from ${w.serverName}`);
+    this.sm.transition('connecting', 'resyncing', `${mode} resync from ${w.serverName}`);
     this.emit('welcome', { mode, primary: a.primary, fromOffset: w.fromOffset, snapshotDeltas: w.snapshotDeltas, primaryOffset: w.primaryOffset });
   }
 

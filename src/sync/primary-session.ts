@@ -12,6 +12,7 @@ import { BacklogOverflowError, type Backlog, type ResyncDecision } from './backl
 import { deltaToWire, wireSize } from './delta-codec.js';
 import { badMessage, classifyBeforeHello } from './hello.js';
 import type { JunkLog } from '../common/junk-log.js';
+import { StateMachine } from '../common/fsm.js';
 
 /** Errors that answer a peer's junk: logged through the host's rate-limited JunkLog. */
 const JUNK_CODES: ReadonlySet<sy.ErrorCode> = new Set([sy.ErrorCode.BAD_MESSAGE, sy.ErrorCode.NOT_HELLO, sy.ErrorCode.UNAUTHORIZED]);
@@ -21,6 +22,14 @@ const JUNK_CODES: ReadonlySet<sy.ErrorCode> = new Set([sy.ErrorCode.BAD_MESSAGE,
  * in-sync: InSync sent; from then on nothing is released before this backup acks it. closed: final.
  */
 export type SessionState = 'connecting' | 'resyncing' | 'in-sync' | 'closed';
+
+/** For each state, the states it may be entered from. */
+const ALLOWED_FROM: Record<SessionState, readonly SessionState[]> = {
+  connecting: [],
+  resyncing: ['connecting'],
+  'in-sync': ['resyncing'],
+  closed: ['connecting', 'resyncing', 'in-sync'],
+};
 
 export interface SessionHost {
   readonly serverName: string;
@@ -50,7 +59,7 @@ let nextId = 1;
 
 export class PrimarySession {
   readonly id = nextId++;
-  private current: SessionState = 'connecting';
+  private readonly sm: StateMachine<SessionState>;
   /** The backup's name from Hello ('' before). */
   peerName = '';
   /** Last offset written to the stream. */
@@ -67,6 +76,10 @@ export class PrimarySession {
 
   constructor(private readonly host: SessionHost, private readonly stream: PrimaryStream, readonly peerAddress: string, log: Logger) {
     this.log = log.child({ component: 'sync-session', session: this.id, peerAddress });
+    this.sm = new StateMachine<SessionState>({
+      name: 'sync link', initial: 'connecting', allowedFrom: ALLOWED_FROM, log: this.log, fields: () => ({ peer: this.peerName || peerAddress }),
+    });
+    this.sm.onChange(({ from, to, reason }) => this.enter(from, to, reason));
     this.addp = new AddpMonitor({ ...host.addp }, {
       send: () => this.write({ heartbeat: { sentMs: Date.now() } }),
       dead: (silentMs) => this.close(`addp timeout: backup silent for ${silentMs} ms`),
@@ -81,9 +94,9 @@ export class PrimarySession {
     this.addp.start();
   }
 
-  get state(): SessionState { return this.current; }
+  get state(): SessionState { return this.sm.state; }
   get sentOffset(): number { return this.cursor; }
-  get closed(): boolean { return this.current === 'closed'; }
+  get closed(): boolean { return this.sm.is('closed'); }
 
   /** Test hook: stop heartbeats to this backup without closing (a hung-looking primary). */
   pauseHeartbeats(paused: boolean): void { this.addp.pauseSending(paused); }
@@ -112,29 +125,37 @@ export class PrimarySession {
     if (close) this.close(`${sy.ErrorCode[code]}: ${message}`);
   }
 
+  /** Ends the stream, through the machine's transition to closed (entry actions in enter()). */
   close(reason: string): void {
-    if (this.closed) return;
-    const from = this.current;
-    this.current = 'closed';
-    this.addp.stop();
-    try { this.stream.end(); } catch { /* already torn down */ }
-    for (const w of this.closeWaiters) w();
-    this.closeWaiters.clear();
-    this.host.changed(this, from, reason);
+    if (this.closed) return; // a torn-down stream reports end, close and error: one close is enough
+    this.sm.transition(ALLOWED_FROM.closed, 'closed', reason);
   }
 
-  private transition(from: readonly SessionState[], to: SessionState, reason: string): boolean {
-    const was = this.current;
-    if (!from.includes(was)) return false;
-    this.current = to;
-    this.host.changed(this, was, reason);
-    return true;
+  /** Entry actions, then the host hears of the change. */
+  private enter(from: SessionState, to: SessionState, reason: string): void {
+    switch (to) {
+      case 'closed':
+        this.addp.stop();
+        try { this.stream.end(); } catch { /* already torn down */ }
+        for (const w of this.closeWaiters) w();
+        this.closeWaiters.clear();
+        break;
+      case 'connecting':
+      case 'resyncing':
+      case 'in-sync':
+        break;
+      default: {
+        const never: never = to;
+        throw new Error(`unhandled sync session state ${String(never)}`);
+      }
+    }
+    this.host.changed(this, from, reason);
   }
 
   private onData(d: Decoded<sy.BackupToPrimary>): void {
     if (this.closed) return;
     this.addp.heard(d.ok && d.msg.msg === 'heartbeat');
-    if (this.current === 'connecting') {
+    if (this.sm.is('connecting')) {
       const pre = classifyBeforeHello(d, this.host.secret);
       if (pre.kind === 'error') this.fail(pre.code, pre.message, pre.close);
       else if (pre.kind === 'hello') this.onHello(pre.hello);
@@ -187,7 +208,7 @@ export class PrimarySession {
       peer: this.peerName, kind: decision.mode, reason, backupReplicationId: h.replicationId, backupOffset: h.offset,
       fromOffset: this.cursor, primaryOffset: this.host.offset, snapshotDeltas: snapshotSize,
     }, `resync ${decision.mode} started`);
-    this.transition(['connecting'], 'resyncing', `hello from ${this.peerName}: ${decision.mode} resync`);
+    this.sm.transition('connecting', 'resyncing', `hello from ${this.peerName}: ${decision.mode} resync`);
     void this.pump();
   }
 
@@ -214,7 +235,7 @@ export class PrimarySession {
   }
 
   private async pump(): Promise<void> {
-    if (this.pumping || this.current === 'connecting' || this.closed) return;
+    if (this.pumping || this.sm.is('connecting') || this.closed) return;
     this.pumping = true;
     try {
       if (this.snapshot) await this.streamSnapshot();
@@ -230,7 +251,7 @@ export class PrimarySession {
         if (!this.write(e.frame)) await this.drained();
       }
       // Caught up with everything published (flushed or not): from here on, acks gate releases.
-      if (this.current === 'resyncing' && this.cursor === this.host.offset) this.enterInSync();
+      if (this.sm.is('resyncing') && this.cursor === this.host.offset) this.enterInSync();
     } catch (err) {
       if (err instanceof BacklogOverflowError) this.fail(sy.ErrorCode.RESYNC_OVERFLOW, err.message, true);
       else this.close(`send failed: ${(err as Error).message}`);
@@ -245,7 +266,7 @@ export class PrimarySession {
     this.lastResync = { kind: r.kind, reason: r.reason, deltas: r.deltas, bytes: r.bytes, ms: Math.round(performance.now() - r.started) };
     this.resync = undefined;
     this.log.info({ peer: this.peerName, offset: this.cursor, ...this.lastResync }, `resync ${r.kind} done: backup in sync`);
-    this.transition(['resyncing'], 'in-sync', `caught up at offset ${this.cursor}`);
+    this.sm.transition('resyncing', 'in-sync', `caught up at offset ${this.cursor}`);
   }
 
   private async streamSnapshot(): Promise<void> {

@@ -180,7 +180,6 @@ export class SyncPrimary extends EventEmitter<SyncPrimaryEvents> implements Sess
   }
 
   changed(s: PrimarySession, from: SessionState, reason: string): void {
-    this.log.info({ peer: s.peerName || s.peerAddress, from, to: s.state, reason }, `sync link ${from} -> ${s.state}`);
     if (s.state === 'closed') this.sessions.delete(s);
     if (s.state === 'in-sync') this.releaseAcked();
     this.linkChanged(reason);
