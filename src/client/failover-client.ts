@@ -4,14 +4,17 @@
 //
 // Invariants:
 //   `primary` is an open link whose server says role primary, serving, with the highest epoch among
-//   such links; null while none qualifies (a failover is under way iff failoverSince !== null).
+//   such links; null while none qualifies. It is set iff the phase is replaying or live.
+//   A failover is under way iff failoverSince !== null (phase failover, or replaying after one).
 //   Every pending request is either parked (sentTo null) or was last sent to the link in sentTo.
 import type { EventName, Request, TEvent } from '../protocol/messages.js';
+import { sinkLogger } from '../common/fsm.js';
 import { DEFAULT_RECONNECT, type BackoffOptions } from './backoff.js';
 import { TypedEmitter } from './emitter.js';
 import { TandemError } from './errors.js';
 import { EventSequencer } from './event-order.js';
 import { ServerLink, type LinkOwner, type RequestBody } from './server-link.js';
+import { createPhaseMachine, PHASE_ALLOWED_FROM, type Phase, type PhaseMachine } from './session-phase.js';
 import type { ClientEvents, ClientStatus } from './status.js';
 import type { WebSocketConstructor } from './transport.js';
 
@@ -73,14 +76,13 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
   private readonly registerWaiters = new Map<string, { resolve: (ev: TEvent) => void; reject: (e: TandemError) => void }[]>();
   private readonly requestTimeoutMs: number;
   private readonly log: (msg: string, fields?: Record<string, unknown>) => void;
+  private readonly sm: PhaseMachine;
+  /** Set iff the phase is replaying or live; in replaying, the link whose replay runs. */
   private primaryLink: ServerLink | null = null;
   private lastPrimary: { url: string; epoch: number } | null = null;
   private failoverSince: number | null = null;
-  /** The link whose replay is running; set iff sequencer.replaying. */
-  private replayLink: ServerLink | null = null;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
   private nextRef: number;
-  private closed = false;
 
   constructor(opts: TandemClientOptions) {
     super();
@@ -90,6 +92,7 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
     if (!WS) throw new TandemError('BadRequest', 'no WebSocket implementation: in Node pass { WebSocket } from the "ws" package');
     this.clientName = opts.clientName;
     this.log = opts.log ?? (() => undefined);
+    this.sm = createPhaseMachine(sinkLogger(this.log));
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 60_000;
     this.sequencer = new EventSequencer(opts.lastSeq);
     this.nextRef = opts.firstReferenceId ?? Date.now() * 1000;
@@ -115,6 +118,7 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
   get duplicatesDropped(): number { return this.sequencer.duplicates; }
   /** Requests not yet answered. */
   get pendingCount(): number { return this.pending.size; }
+  private get closed(): boolean { return this.sm.is('closed'); }
   /** Each server's URL, link state and latest role. */
   servers(): { url: string; state: string; role?: string; epoch?: number; serverName?: string }[] {
     return this.links.map((l) => ({ url: l.url, state: l.state, role: l.info?.role, epoch: l.info?.epoch, serverName: l.info?.serverName }));
@@ -166,7 +170,7 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
   /** Closes both links and rejects every pending request with ClientClosed. */
   close(): void {
     if (this.closed) return;
-    this.closed = true;
+    this.sm.transition(PHASE_ALLOWED_FROM.closed, 'closed', 'client closed');
     clearTimeout(this.retryTimer);
     for (const l of this.links) l.close();
     const err = (ref?: number) => new TandemError('ClientClosed', 'the client was closed before an answer came', ref);
@@ -193,10 +197,7 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
     if (this.closed) return;
     this.status({ type: 'disconnected', server: link.url, reason });
     for (const p of this.pending.values()) if (p.sentTo === link) p.sentTo = null;
-    if (this.replayLink === link) {
-      this.sequencer.discardReplay();
-      this.replayLink = null;
-    }
+    // A replay running on this link is discarded there: the link is no longer open, so not primary.
     this.choosePrimary();
   }
 
@@ -236,33 +237,35 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
     }
     if (best === this.primaryLink) return;
     const old = this.primaryLink;
-    if (this.replayLink && this.replayLink !== best) {
-      this.sequencer.discardReplay();
-      this.replayLink = null;
-    }
+    const seen = this.sm.state;
+    if (seen === 'replaying') this.sequencer.discardReplay();
     if (old && this.failoverSince === null) {
       this.failoverSince = now();
       this.status({ type: 'failover-started', from: old.url });
     }
     this.primaryLink = best;
-    if (!best) return;
+    if (!best) {
+      this.sm.transition(seen, 'failover', `primary ${old?.url ?? '?'} lost: no server qualifies`);
+      return;
+    }
     const epoch = best.info!.epoch;
     if (!this.lastPrimary || this.lastPrimary.url !== best.url || this.lastPrimary.epoch !== epoch) {
       this.status({ type: 'switched', from: this.lastPrimary?.url ?? null, to: best.url, epoch });
     }
     this.lastPrimary = { url: best.url, epoch };
-    this.startSession(best);
+    this.startSession(seen, best);
   }
 
   /** A link just became our primary: catch up on events, then carry every pending request over to it. */
-  private startSession(link: ServerLink): void {
+  private startSession(seen: Phase, link: ServerLink): void {
     const afterSeq = this.sequencer.lastSeq;
     if (afterSeq === undefined) {
       this.sequencer.baseline(link.info!.seq);
+      this.sm.transition(seen, 'live', `primary ${link.url}, no history: from seq ${link.info!.seq}`);
       this.completeFailover(link);
     } else {
       this.sequencer.beginReplay();
-      this.replayLink = link;
+      this.sm.transition(seen, 'replaying', `primary ${link.url}: replay after seq ${afterSeq}`);
       this.sendReplay(link, afterSeq);
     }
     for (const p of this.pending.values()) if (p.sentTo !== link) this.sendPending(p);
@@ -274,22 +277,25 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
     link.call({ request: 'RequestReplay', afterSeq }).then(
       () => this.endReplay(link),
       (err: TandemError) => {
-        if (this.replayLink !== link) return;
+        if (!this.replayingOn(link)) return;
         if (err.errorCode === 'ReplayGap') {
           this.status({ type: 'replay-gap', server: link.url, lastSeq: afterSeq, oldestSeq: err.event?.oldestSeq ?? 0 });
           this.endReplay(link);
         } else if (err.errorCode !== 'ConnectionLost') {
           // Overloaded or a role change in between: keep holding events back and ask again.
-          setTimeout(() => { if (this.replayLink === link) this.sendReplay(link, afterSeq); }, 100);
+          setTimeout(() => { if (this.replayingOn(link)) this.sendReplay(link, afterSeq); }, 100);
         }
         // ConnectionLost: linkDown already discarded the replay; the next primary replays again.
       },
     );
   }
 
+  private replayingOn(link: ServerLink): boolean {
+    return this.sm.is('replaying') && this.primaryLink === link;
+  }
+
   private endReplay(link: ServerLink): void {
-    if (this.replayLink !== link) return;
-    this.replayLink = null;
+    if (!this.replayingOn(link) || !this.sm.transition('replaying', 'live', `replay from ${link.url} done`)) return;
     for (const e of this.sequencer.endReplay()) this.emit('event', e);
     this.completeFailover(link);
   }

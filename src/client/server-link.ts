@@ -2,10 +2,11 @@
 // It knows the server's role and epoch and nothing about the other server; TandemClient combines
 // two of these and decides which one is primary.
 //
-// States (changed only through transition()):
+// States (changed only through the guarded machine, src/common/fsm.ts):
 //   connecting -> opening -> open -> backoff -> connecting ...; any -> closed (final)
 // Invariants: `socket` is set iff state is connecting, opening or open; `info` is set iff state is open.
 import type { Request, Role, TEvent } from '../protocol/messages.js';
+import { sinkLogger, StateMachine } from '../common/fsm.js';
 import { ReconnectBackoff, type BackoffOptions } from './backoff.js';
 import { TandemError } from './errors.js';
 import { HeartbeatMonitor } from './heartbeat.js';
@@ -13,6 +14,7 @@ import { hasPing, WS_OPEN, type WebSocketConstructor, type WebSocketLike } from 
 
 export type LinkState = 'connecting' | 'opening' | 'open' | 'backoff' | 'closed';
 
+/** For each state, the states it may be entered from. */
 const ALLOWED_FROM: Record<LinkState, readonly LinkState[]> = {
   connecting: ['backoff'],
   opening: ['connecting'],
@@ -64,7 +66,7 @@ export interface LinkOwner {
 interface LinkCall { resolve: (ev: TEvent) => void; reject: (err: TandemError) => void }
 
 export class ServerLink {
-  private stateValue: LinkState = 'connecting';
+  private readonly sm: StateMachine<LinkState>;
   private socket: WebSocketLike | undefined;
   private infoValue: ServerInfo | undefined;
   private readonly calls = new Map<number, LinkCall>();
@@ -75,6 +77,9 @@ export class ServerLink {
   private openRef = 0;
 
   constructor(private readonly opts: LinkOptions, private readonly owner: LinkOwner) {
+    this.sm = new StateMachine<LinkState>({
+      name: 'link', initial: 'connecting', allowedFrom: ALLOWED_FROM, log: sinkLogger(opts.log), fields: () => ({ server: opts.url }),
+    });
     this.backoff = new ReconnectBackoff(opts.reconnect);
     this.heartbeat = new HeartbeatMonitor({
       intervalMs: opts.heartbeatMs, deadAfterMs: opts.deadAfterMs, probe: () => this.probe(),
@@ -83,10 +88,10 @@ export class ServerLink {
   }
 
   get url(): string { return this.opts.url; }
-  get state(): LinkState { return this.stateValue; }
+  get state(): LinkState { return this.sm.state; }
   /** Set iff state is open. */
   get info(): ServerInfo | undefined { return this.infoValue; }
-  get isOpen(): boolean { return this.stateValue === 'open'; }
+  get isOpen(): boolean { return this.sm.is('open'); }
 
   start(): void {
     this.connect();
@@ -94,7 +99,7 @@ export class ServerLink {
 
   /** Sends a frame on an open link; false when the link is not open (the caller keeps the request). */
   send(req: Request): boolean {
-    if (this.stateValue !== 'open' || !this.socket || this.socket.readyState !== WS_OPEN) return false;
+    if (!this.sm.is('open') || !this.socket || this.socket.readyState !== WS_OPEN) return false;
     this.socket.send(JSON.stringify(req));
     return true;
   }
@@ -122,20 +127,9 @@ export class ServerLink {
 
   /** Stops for good: no reconnect. */
   close(): void {
-    if (this.stateValue === 'closed') return;
+    if (this.sm.is('closed')) return;
     this.teardownSocket('client closed');
-    this.transition('closed');
-  }
-
-  private transition(to: LinkState): boolean {
-    const from = this.stateValue;
-    if (!ALLOWED_FROM[to].includes(from)) {
-      this.opts.log('link transition refused', { server: this.url, from, to });
-      return false;
-    }
-    this.stateValue = to;
-    this.opts.log(`${from} -> ${to}`, { server: this.url });
-    return true;
+    this.sm.transition(ALLOWED_FROM.closed, 'closed', 'client closed');
   }
 
   private connect(): void {
@@ -157,7 +151,7 @@ export class ServerLink {
   }
 
   private onSocketOpen(): void {
-    if (!this.transition('opening')) return;
+    if (!this.sm.transition('connecting', 'opening', 'socket open: RequestOpen')) return;
     const lastSeq = this.opts.lastSeq();
     const body: RequestBody = { request: 'RequestOpen', clientName: this.opts.clientName };
     if (this.opts.token !== undefined) body.token = this.opts.token;
@@ -174,7 +168,7 @@ export class ServerLink {
     }
     clearTimeout(this.timer);
     this.infoValue = infoFrom(ev, undefined);
-    this.transition('open');
+    this.sm.transition('opening', 'open', 'RequestOpen answered');
     this.backoff.reset();
     this.heartbeat.start();
     this.owner.linkOpened(this);
@@ -191,7 +185,7 @@ export class ServerLink {
       return;
     }
     if (typeof ev !== 'object' || ev === null || typeof ev.event !== 'string') return;
-    if (this.stateValue === 'opening') {
+    if (this.sm.is('opening')) {
       if (ev.referenceId === this.openRef) this.onOpenAnswer(ev);
       return;
     }
@@ -207,7 +201,7 @@ export class ServerLink {
       if (ev.event === 'EventError') call.reject(TandemError.fromEvent(ev));
       else call.resolve(ev);
     }
-    if (this.stateValue === 'open') this.owner.linkEvent(this, ev);
+    if (this.sm.is('open')) this.owner.linkEvent(this, ev);
   }
 
   private probe(): void {
@@ -221,16 +215,16 @@ export class ServerLink {
 
   /** The link is unusable (closed, hung, refused): forget the socket and reconnect after a backoff. */
   private down(reason: string): void {
-    if (this.stateValue === 'closed' || this.stateValue === 'backoff') return;
-    const wasOpen = this.stateValue === 'open';
+    const seen = this.sm.state;
+    if (seen === 'closed' || seen === 'backoff') return;
     this.teardownSocket(reason);
-    this.transition('backoff');
+    this.sm.transition(seen, 'backoff', reason);
     const delay = this.backoff.next();
     this.opts.log('link down', { server: this.url, reason, reconnectInMs: delay });
     this.timer = setTimeout(() => {
-      if (this.transition('connecting')) this.connect();
+      if (this.sm.transition('backoff', 'connecting', `reconnect after ${delay} ms`)) this.connect();
     }, delay);
-    if (wasOpen) this.owner.linkDown(this, reason);
+    if (seen === 'open') this.owner.linkDown(this, reason);
   }
 
   private teardownSocket(reason: string): void {
@@ -255,7 +249,7 @@ export class ServerLink {
 
   private sendRaw(req: Request): boolean {
     const ws = this.socket;
-    if (!ws || ws.readyState !== WS_OPEN || (this.stateValue !== 'open' && this.stateValue !== 'opening')) return false;
+    if (!ws || ws.readyState !== WS_OPEN || !this.sm.is('open', 'opening')) return false;
     ws.send(JSON.stringify(req));
     return true;
   }

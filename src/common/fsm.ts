@@ -92,3 +92,9 @@ export class StateMachine<S extends string> {
 export function allBut<S extends string>(states: readonly S[], ...except: S[]): S[] {
   return states.filter((s) => !except.includes(s));
 }
+
+/** A one-function log sink (the SDK's `log` option: no levels) as a machine's logger. */
+export function sinkLogger(log: (msg: string, fields?: Record<string, unknown>) => void): FsmLogger {
+  const line = (fields: Record<string, unknown>, msg: string): void => log(msg, fields);
+  return { debug: line, info: line, warn: line, error: line };
+}

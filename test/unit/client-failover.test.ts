@@ -137,6 +137,19 @@ t.test('events across a failover: every journalled event once, in seq order, via
   t.equal(s.events.length, 5);
 });
 
+t.test('the client phase through a failover, exactly: searching, live, failover, replaying, live, closed', async (t) => {
+  const phases: string[] = [];
+  const s = await setup(t, { log: (_msg, f) => { if (f?.machine === 'session' && 'from' in f) phases.push(`${String(f.from)} -> ${String(f.to)}`); } });
+  const { pair, client } = s;
+  await ready(s, pair);
+  await pair.a.crash();
+  await s.until((x) => x.type === 'failover-started', 'failover-started');
+  pair.b.setRole('primary', 2);
+  await s.until((x) => x.type === 'failover-complete', 'failover-complete');
+  client.close();
+  t.same(phases, ['searching -> live', 'live -> failover', 'failover -> replaying', 'replaying -> live', 'live -> closed']);
+});
+
 t.test('NotPrimary answers are retried, never surfaced', async (t) => {
   const s = await setup(t);
   const { pair, client } = s;
