@@ -2,6 +2,7 @@
 // Exit status 0 means "asked to stop" (DESIGN.md, Management layer): such a process is not restarted.
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from '../common/log.js';
+import { StateMachine } from '../common/fsm.js';
 import { RestartBackoff } from './backoff.js';
 
 export interface ChildSpec {
@@ -16,8 +17,16 @@ export interface ChildSpec {
 
 type ChildState = 'stopped' | 'running' | 'waiting-restart' | 'stopping';
 
+/** For each state, the states it may be entered from. */
+const ALLOWED_FROM: Record<ChildState, readonly ChildState[]> = {
+  running: ['stopped', 'waiting-restart'],
+  stopping: ['running'],
+  stopped: ['running', 'stopping', 'waiting-restart'],
+  'waiting-restart': ['running'],
+};
+
 export class SupervisedChild {
-  private state: ChildState = 'stopped';
+  private readonly sm: StateMachine<ChildState>;
   private proc: ChildProcess | undefined;
   private startedAt = 0;
   private restartTimer: NodeJS.Timeout | undefined;
@@ -25,14 +34,21 @@ export class SupervisedChild {
   restarts = 0;
 
   /** onStarted: called after every (re)start, e.g. to record the new pid for `tandem ctl`. */
-  constructor(readonly spec: ChildSpec, private readonly log: Logger, private readonly onStarted: () => void = () => {}) {}
+  constructor(readonly spec: ChildSpec, private readonly log: Logger, private readonly onStarted: () => void = () => {}) {
+    this.sm = new StateMachine<ChildState>({ name: 'child', initial: 'stopped', allowedFrom: ALLOWED_FROM, log, level: () => 'debug', fields: () => ({ child: spec.name }) });
+    // A start out of waiting-restart is a restart, whoever asked for it.
+    this.sm.onChange(({ from, to }) => { if (from === 'waiting-restart' && to === 'running') this.restarts += 1; });
+  }
 
   get pid(): number | undefined { return this.proc?.pid; }
-  get status(): ChildState { return this.state; }
+  get status(): ChildState { return this.sm.state; }
 
-  start(): void {
-    if (this.state === 'running' || this.state === 'stopping') return;
-    this.setState('running');
+  start(): void { this.launch(['stopped', 'waiting-restart'], 'start requested'); }
+
+  /** Spawns the process if the machine is (still) in one of `from`: a stale restart timer spawns nothing. */
+  private launch(from: readonly ChildState[], reason: string): void {
+    if (!this.sm.transition(from, 'running', reason)) return;
+    clearTimeout(this.restartTimer);
     this.startedAt = Date.now();
     const proc = spawn(process.execPath, this.spec.args, { stdio: ['ignore', this.spec.stdio, this.spec.stdio], env: { ...process.env, ...this.spec.env } });
     this.proc = proc;
@@ -44,7 +60,7 @@ export class SupervisedChild {
 
   /** Sends a signal (operator command: SIGUSR1 promote, SIGUSR2 demote, SIGHUP reload). */
   signal(sig: NodeJS.Signals): boolean {
-    if (!this.proc || this.state !== 'running') return false;
+    if (!this.proc || !this.sm.is('running')) return false;
     this.proc.kill(sig);
     this.log.info({ child: this.spec.name, signal: sig }, 'signal forwarded');
     return true;
@@ -54,8 +70,11 @@ export class SupervisedChild {
   stop(graceMs = 5_000): Promise<void> {
     clearTimeout(this.restartTimer);
     const proc = this.proc;
-    if (!proc || proc.exitCode !== null || proc.signalCode !== null) { this.setState('stopped'); return Promise.resolve(); }
-    this.setState('stopping');
+    if (!proc || proc.exitCode !== null || proc.signalCode !== null) {
+      this.sm.transition(ALLOWED_FROM.stopped, 'stopped', 'stop requested: not running');
+      return Promise.resolve();
+    }
+    if (this.sm.is('running')) this.sm.transition('running', 'stopping', 'stop requested: SIGTERM');
     return new Promise((resolve) => {
       const kill = setTimeout(() => { this.log.warn({ child: this.spec.name, graceMs }, 'child did not stop in time: SIGKILL'); proc.kill('SIGKILL'); }, graceMs);
       proc.once('exit', () => { clearTimeout(kill); resolve(); });
@@ -66,17 +85,19 @@ export class SupervisedChild {
   private onExit(proc: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {
     if (proc !== this.proc) return;
     const upForMs = Date.now() - this.startedAt;
-    if (this.state === 'stopping') { this.setState('stopped'); this.log.info({ child: this.spec.name, code, signal }, 'child stopped'); return; }
-    if (code === 0) { this.setState('stopped'); this.log.info({ child: this.spec.name }, 'child exited on request (status 0): not restarting'); return; }
+    if (this.sm.is('stopping')) {
+      this.sm.transition('stopping', 'stopped', `exited (${code ?? signal})`);
+      this.log.info({ child: this.spec.name, code, signal }, 'child stopped');
+      return;
+    }
+    if (code === 0) {
+      if (this.sm.transition('running', 'stopped', 'exited with status 0')) this.log.info({ child: this.spec.name }, 'child exited on request (status 0): not restarting');
+      return;
+    }
+    // Refused when stop() came first (the exit was already on its way): no restart then.
+    if (!this.sm.transition('running', 'waiting-restart', `died (${code ?? signal})`)) return;
     const delayMs = this.backoff.nextDelay(upForMs);
-    this.setState('waiting-restart');
     this.log.warn({ child: this.spec.name, code, signal, upForMs, delayMs, restarts: this.restarts }, 'child died: restarting (it rejoins as backup)');
-    this.restartTimer = setTimeout(() => { this.restarts += 1; this.setState('stopped'); this.start(); }, delayMs);
-  }
-
-  private setState(to: ChildState): void {
-    if (to === this.state) return;
-    this.log.debug({ child: this.spec.name, from: this.state, to }, 'child state');
-    this.state = to;
+    this.restartTimer = setTimeout(() => this.launch(['waiting-restart'], `restart after ${delayMs} ms`), delayMs);
   }
 }
