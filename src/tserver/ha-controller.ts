@@ -109,7 +109,9 @@ export class HaController {
   }
 
   private roleChanged(c: RoleChange): void {
-    this.log.info({ from: c.from, to: c.to, oldEpoch: c.previousEpoch, epoch: c.epoch, reason: c.reason }, 'role changed');
+    // The fields of every machine's transition line (common/fsm.ts); the message stays 'role changed',
+    // which the chaos drill and the benchmarks read.
+    this.log.info({ machine: 'role', from: c.from, to: c.to, oldEpoch: c.previousEpoch, epoch: c.epoch, reason: c.reason }, 'role changed');
     if (c.to === 'stopping') this.ts.role.set({ serving: false });
     else {
       const primaryLike = c.to === 'primary' || c.to === 'demoting';
