@@ -20,9 +20,14 @@ export class SilenceMeter {
    * @param maxStepMs the most one check may add: a check later than this after the previous one was late
    * @param now the start of the silence
    */
-  constructor(readonly timeoutMs: number, readonly maxStepMs: number, now: number) {
+  constructor(private deadAfterMs: number, readonly maxStepMs: number, now: number) {
     this.lastTick = now;
   }
+
+  get timeoutMs(): number { return this.deadAfterMs; }
+
+  /** A new timeout from the next check on; the silence counted so far stays. */
+  setTimeoutMs(ms: number): void { this.deadAfterMs = ms; }
 
   /** A message arrived at `now`. */
   heard(now: number): void {

@@ -91,6 +91,14 @@ export class AddpMonitor {
 
   setTrace(trace: boolean): void { this.opts.trace = trace; }
 
+  /**
+   * Declare the peer dead after `ms` of silence from now on (never below the configured timeout).
+   * The primary allows a backup in full resync more: applying a snapshot of tens of thousands of
+   * deltas can keep its loop from sending for longer than the timeout, and dropping it would only
+   * start the same resync again (a loop that never ends under load).
+   */
+  setTimeoutMs(ms: number): void { this.meter.setTimeoutMs(Math.max(ms, this.opts.timeoutMs)); }
+
   get silenceMs(): number { return this.meter.silence; }
 
   private sendOne(): void {

@@ -18,6 +18,14 @@ import { StateMachine } from '../common/fsm.js';
 const JUNK_CODES: ReadonlySet<sy.ErrorCode> = new Set([sy.ErrorCode.BAD_MESSAGE, sy.ErrorCode.NOT_HELLO, sy.ErrorCode.UNAUTHORIZED]);
 
 /**
+ * A backup in resync may be silent this many ADDP timeouts before it is dropped, until it acks the
+ * resync's last offset (the backup allows a primary as much: src/sync/backup.ts). Applying a
+ * snapshot of tens of thousands of deltas can keep its loop from sending; dropping it would only
+ * start the same resync again. A kill -9 still ends the stream at once.
+ */
+const RESYNC_SILENCE_FACTOR = 4;
+
+/**
  * connecting: stream open, no Hello yet. resyncing: Welcome sent, catching up (snapshot or backlog).
  * in-sync: InSync sent; from then on nothing is released before this backup acks it. closed: final.
  */
@@ -66,6 +74,8 @@ export class PrimarySession {
   private cursor = 0;
   /** Highest offset the backup acknowledged. */
   ackedOffset = 0;
+  /** While > 0: the resync ended at this offset and the backup has not acked it yet (ADDP grace). */
+  private graceUntilOffset = 0;
   private snapshot: Delta[] | undefined;
   private pumping = false;
   private readonly addp: AddpMonitor;
@@ -140,9 +150,15 @@ export class PrimarySession {
         for (const w of this.closeWaiters) w();
         this.closeWaiters.clear();
         break;
-      case 'connecting':
       case 'resyncing':
+        this.addp.setTimeoutMs(RESYNC_SILENCE_FACTOR * this.host.addp.timeoutMs);
+        break;
       case 'in-sync':
+        // Written is not applied: the grace lasts until the backup acks the resync's last offset.
+        if (this.ackedOffset >= this.cursor) this.addp.setTimeoutMs(this.host.addp.timeoutMs);
+        else this.graceUntilOffset = this.cursor;
+        break;
+      case 'connecting':
         break;
       default: {
         const never: never = to;
@@ -219,6 +235,10 @@ export class PrimarySession {
     }
     if (offset <= this.ackedOffset) return;
     this.ackedOffset = offset;
+    if (this.graceUntilOffset && offset >= this.graceUntilOffset) {
+      this.graceUntilOffset = 0;
+      this.addp.setTimeoutMs(this.host.addp.timeoutMs);
+    }
     this.host.acked(this);
   }
 

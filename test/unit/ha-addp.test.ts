@@ -131,3 +131,29 @@ t.test('monitor: our own blocked event loop does not make a live peer dead', asy
   await new Promise<void>((resolve) => { const c = setInterval(() => { if (died) { clearInterval(c); resolve(); } }, 10); });
   t.ok(died, 'dead once the peer really stops');
 });
+
+t.test('SilenceMeter: a raised timeout applies from the next check and keeps the silence counted', async (t) => {
+  const m = new SilenceMeter(100, 50, 0);
+  t.notOk(m.tick(50));
+  m.setTimeoutMs(400);
+  t.equal(m.timeoutMs, 400);
+  let dead = -1;
+  for (let now = 100; now <= 600 && dead < 0; now += 50) if (m.tick(now)) dead = now;
+  t.equal(dead, 400, '400 ms of silence counted from 0, the 50 before the change included');
+});
+
+t.test('monitor: setTimeoutMs raises the verdict (a backup in resync) and never lowers it below the configured timeout', async (t) => {
+  let died = false;
+  const m = new AddpMonitor({ intervalMs: 10, timeoutMs: 50, trace: false }, { send: () => {}, dead: () => { died = true; }, log: silent, peer: 'backup' });
+  m.setTimeoutMs(10_000);
+  m.setTimeoutMs(400);
+  m.start();
+  t.teardown(() => m.stop());
+  const keepAlive = setInterval(() => {}, 1000);
+  t.teardown(() => clearInterval(keepAlive));
+  await new Promise<void>((resolve) => { const c = setInterval(() => { if (m.silenceMs >= 150) { clearInterval(c); resolve(); } }, 5); });
+  t.notOk(died, '150 ms of silence: alive under the raised timeout (the configured one is 50)');
+  m.setTimeoutMs(1);
+  await new Promise<void>((resolve) => { const c = setInterval(() => { if (died) { clearInterval(c); resolve(); } }, 5); });
+  t.ok(m.silenceMs >= 50, 'back at the configured 50 ms, not 1');
+});
