@@ -92,7 +92,8 @@ export function distribute(tx: Tx, queueDn: string): void {
 /** The Ready agent of the queue idle the longest (smallest idleSince, then DN) that has no call. */
 function longestIdle(tx: Tx, queueDn: string): Agent | undefined {
   const ready = tx.state.readyByQueue.get(queueDn); // in that order already (derived.ts)
-  if (ready) for (const a of ready) if (!hasCalls(tx, a.dn)) return a;
+  // An agent whose phone is out of service (SIP: not registered) cannot take a call: skipped, not logged out.
+  if (ready) for (const a of ready) if (!hasCalls(tx, a.dn) && !tx.state.devices.get(a.dn)?.outOfService) return a;
   return undefined;
 }
 

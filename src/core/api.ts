@@ -15,7 +15,12 @@ import type { QueueIndex } from './queue-index.js';
 export type CollectionName =
   | 'devices' | 'calls' | 'agents' | 'registrations' | 'routeRequests' | 'queues' | 'queueEntries' | 'pending' | 'dedup';
 
-export interface Device { dn: string; type: DNType }
+export interface Device {
+  dn: string;
+  type: DNType;
+  /** Set (true) only while the switch reports the DN out of service (SIP: no phone registered); absent when in service. */
+  outOfService?: true;
+}
 
 export interface Party {
   dn: string;

@@ -11,11 +11,11 @@ import type { Tx } from './tx.js';
 
 export function onSwitchSnapshot(tx: Tx, snap: sw.ISnapshot): void {
   const devices = new Map<string, Device>();
-  for (const d of snap.devices ?? []) if (d.dn) devices.set(d.dn, { dn: d.dn, type: dnTypeOf(d.type) });
+  for (const d of snap.devices ?? []) if (d.dn) devices.set(d.dn, { dn: d.dn, type: dnTypeOf(d.type), ...(d.outOfService ? { outOfService: true as const } : {}) });
   for (const dn of [...tx.state.devices.keys()]) if (!devices.has(dn)) tx.del('devices', dn);
   for (const [dn, d] of devices) {
     const old = tx.state.devices.get(dn);
-    if (!old || old.type !== d.type) tx.put('devices', dn, d);
+    if (!old || old.type !== d.type || !!old.outOfService !== !!d.outOfService) tx.put('devices', dn, d);
   }
 
   const seen = new Set<string>();

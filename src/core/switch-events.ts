@@ -3,7 +3,7 @@
 // the requester's DN is that request's direct answer.
 import { sw } from '../common/switch-proto.js';
 import type { TEvent } from '../protocol/messages.js';
-import { enqueue, releaseReservation, removeFromQueue } from './acd.js';
+import { distribute, enqueue, releaseReservation, removeFromQueue } from './acd.js';
 import { agentCallStarted } from './agents.js';
 import { callEvent, otherParty } from './call-events.js';
 import { onConferenced, onTransferred } from './call-merge.js';
@@ -65,6 +65,9 @@ function onSwitchEvent(tx: Tx, ev: Ev): void {
       return onConferenced(tx, ev, dn, other);
     case sw.EventType.DIVERTED:
       return onDiverted(tx, ev, dn, other);
+    case sw.EventType.DN_OUT_OF_SERVICE:
+    case sw.EventType.DN_BACK_IN_SERVICE:
+      return onServiceChanged(tx, dn, ev.type === sw.EventType.DN_OUT_OF_SERVICE);
     default:
       return; // unknown event types from a newer switch: nothing to map
   }
@@ -129,6 +132,18 @@ function onCleared(tx: Tx, ev: Ev, dn: string): void {
   }
   if (after.parties.length === 0) dropCall(tx, after);
   callEndedAt(tx, dn);
+}
+
+/** A phone (un)registered at the SIP switch: the device's service state, told to the DN's desktops. */
+function onServiceChanged(tx: Tx, dn: string, out: boolean): void {
+  const device = tx.state.devices.get(dn);
+  if (!device || !!device.outOfService === out) return;
+  const { outOfService: _was, ...rest } = device;
+  tx.put('devices', dn, out ? { ...rest, outOfService: true } : rest);
+  tx.emit(dn, { event: out ? 'EventDNOutOfService' : 'EventDNBackInService', thisDN: dn, thisDNType: device.type });
+  // A Ready agent whose phone just came back can take the caller waiting longest now.
+  const queue = tx.state.agents.get(dn)?.queue;
+  if (!out && queue) distribute(tx, queue);
 }
 
 function onDiverted(tx: Tx, ev: Ev, dn: string, other: string): void {

@@ -13,6 +13,7 @@ export function describeDN(state: CoreState, dn: string): TEvent {
   const ev: TEvent = { event: 'EventAddressInfo', thisDN: dn };
   const device = state.devices.get(dn);
   if (device) ev.thisDNType = device.type;
+  if (device?.outOfService) ev.outOfService = true;
   const agent = state.agents.get(dn);
   if (agent) {
     ev.agentId = agent.agentId;

@@ -87,7 +87,7 @@ export const EVENT_NAMES = [
   'EventEstablished', 'EventReleased', 'EventHeld', 'EventRetrieved', 'EventPartyChanged', 'EventPartyAdded',
   'EventPartyDeleted', 'EventAttachedDataChanged', 'EventRouteRequest', 'EventRouteUsed', 'EventQueued',
   'EventDiverted', 'EventAbandoned', 'EventAddressInfo', 'EventPartyInfo', 'EventLinkConnected',
-  'EventLinkDisconnected', 'EventACK', 'EventError',
+  'EventLinkDisconnected', 'EventACK', 'EventError', 'EventDNOutOfService', 'EventDNBackInService',
 ] as const;
 export type EventName = (typeof EVENT_NAMES)[number];
 
@@ -122,6 +122,8 @@ export interface TEvent {
   time?: string;
   thisDN?: string;
   thisDNType?: DNType;
+  /** EventRegistered / EventAddressInfo: present (true) while the switch reports the DN out of service. */
+  outOfService?: boolean;
   otherDN?: string;
   thirdDN?: string;
   connId?: string;
