@@ -7,16 +7,26 @@
 //     EventServerInfo serving:true, then sends RequestQueryAddress and times the answer).
 // Then the pair is repaired (restart / SIGCONT: the old primary rejoins as backup) and the roles
 // alternate. Usage: npm run bench:promotion [-- --runs 20]. Needs `npm run build` first.
+// --out FILE writes every run's times as a results file (kind 'promotion', scripts/lib/charts.mjs);
+// --charts DIR also draws promotion.svg there (npm run bench passes --out and draws it itself).
 import { spawn } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { createServer, connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseScriptArgs } from './lib/cli-args.mjs';
+import { machineInfo } from './lib/bench-report.mjs';
+import { writeCharts } from './lib/charts.mjs';
+import { clock } from './lib/bench-progress.mjs';
 import WebSocket from 'ws';
 
-const USAGE = 'usage: node scripts/bench-promotion.mjs [--runs 20] [--modes kill,stop]\n  promotion time of the backup after kill -9 (kill) and SIGSTOP (stop) of the primary';
-const { values } = parseScriptArgs('bench-promotion', USAGE, { options: { runs: { type: 'string', default: '20' }, modes: { type: 'string', default: 'kill,stop' } } });
+const USAGE = 'usage: node scripts/bench-promotion.mjs [--runs 20] [--modes kill,stop] [--out FILE.json] [--charts DIR]\n  promotion time of the backup after kill -9 (kill) and SIGSTOP (stop) of the primary\n  --out: every run\'s times as JSON (a results file for scripts/charts.mjs); --charts: draw promotion.svg into DIR (needs --out)';
+const { values } = parseScriptArgs('bench-promotion', USAGE, {
+  options: { runs: { type: 'string', default: '20' }, modes: { type: 'string', default: 'kill,stop' }, out: { type: 'string' }, charts: { type: 'string' } },
+});
+if (values.charts && !values.out) { console.error(`bench-promotion: --charts needs --out (the chart is drawn from the results file)\n${USAGE}`); process.exit(2); }
+const started = new Date();
 const RUNS = Number(values.runs);
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli', 'tandem.js');
 const live = new Set();
@@ -135,7 +145,7 @@ async function main() {
         await old.proc.waitFor((l) => l.msg === 'role changed' && l.to === 'backup-in-sync', mark, 15_000, 'rejoin');
         primary = backup; backup = old;
       }
-      process.stderr.write(`${mode} run ${run + 1}/${RUNS}: role ${results[mode].role.at(-1)} ms, serving ${results[mode].serve.at(-1)} ms\n`);
+      process.stderr.write(`${mode} run ${run + 1}/${RUNS}: role ${results[mode].role.at(-1)} ms, serving ${results[mode].serve.at(-1)} ms (elapsed ${clock(Date.now() - started.getTime())})\n`);
     }
   }
 
@@ -148,6 +158,15 @@ async function main() {
     out.push(row(`${what}: 'role changed' to primary`, results[mode].role), row(`${what}: first request answered`, results[mode].serve));
   }
   console.log(out.join('\n'));
+  if (values.out) {
+    const file = {
+      kind: 'promotion', command: `node scripts/bench-promotion.mjs ${process.argv.slice(2).join(' ')}`.trim(), started: started.toISOString(), machine: machineInfo(),
+      settings: 'ADDP 100/400 ms, switch lease 400 ms, heartbeat 100 ms; ms from the signal',
+      runs: RUNS, modes: Object.fromEntries(modes.map((m) => [m, results[m]])),
+    };
+    writeFileSync(values.out, JSON.stringify(file, null, 1) + '\n');
+    if (values.charts) for (const c of writeCharts(file, values.charts, values.out)) process.stderr.write(`chart: ${c.path}\n`);
+  }
   for (const c of live) { try { c.kill('SIGCONT'); c.kill('SIGKILL'); } catch { /* gone */ } }
   for (const p of Object.values(proxies)) p.close();
   process.exit(0);

@@ -14,12 +14,15 @@
 //   hang      at --stall-rate calls/s, SIGSTOP the primary for 1.5 s, --runs times: SIGSTOP → backup
 //             serving (its 'role changed' to primary), then SIGCONT and wait for the pair to recover;
 //   kill      the same with kill -9 (the killed server is restarted and rejoins).
-// Writes the results with the command to --out (default a temp file) and, with --write, as the section
-// "## Stability" of docs/benchmarks.md (kept by `npm run bench`, which rewrites the rest).
+// Writes the results with the command to --out (default a temp file), their figures beside it as JSON
+// (<out>.json, kind 'stability') and their charts in charts/ beside it (knee ramp; signal → serving per
+// fault: scripts/lib/charts.mjs); with --write, also as the section "## Stability" of docs/benchmarks.md
+// (kept by `npm run bench`, which rewrites the rest), docs/results/stability.json and docs/charts/.
+// Prints a progress line per step and every 10 s of a long one (part, offered rate, elapsed).
 import { parseArgs } from 'node:util';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { ROOT } from './lib/procs.mjs';
 import { startSystem, benchConfig } from './lib/system.mjs';
 import { forkWorker } from './lib/workers.mjs';
@@ -27,8 +30,10 @@ import { loadStep } from './lib/load-step.mjs';
 import { fmt, pct, sleep } from './lib/stats.mjs';
 import { machineInfo, STABILITY_HEADING } from './lib/bench-report.mjs';
 import { upsertSection } from './lib/chaos-report.mjs';
+import { chartImage, writeCharts } from './lib/charts.mjs';
+import { clock, withProgress } from './lib/bench-progress.mjs';
 
-const USAGE = 'usage: node scripts/bench-stability.mjs [--scenarios overload,stalls,hang,kill] [--knee auto|N] [--ramp 250,500,750,1000,1250] [--ramp-secs 15] [--warmup-secs 5] [--rate N] [--secs 60] [--runs 5] [--desktops 800] [--stall-rate 200] [--stall-ms 240] [--hang-runs 20] [--out FILE] [--write]\n  --out FILE: the results (markdown) there (default: a temp file, printed); --write: also as the section "## Stability" of docs/benchmarks.md';
+const USAGE = 'usage: node scripts/bench-stability.mjs [--scenarios overload,stalls,hang,kill] [--knee auto|N] [--ramp 250,500,750,1000,1250] [--ramp-secs 15] [--warmup-secs 5] [--rate N] [--secs 60] [--runs 5] [--desktops 800] [--stall-rate 200] [--stall-ms 240] [--hang-runs 20] [--out FILE] [--write]\n  --out FILE: the results (markdown) there (default: a temp file, printed), their figures in FILE.json (.md dropped) and charts in charts/ beside it; --write: also as the section "## Stability" of docs/benchmarks.md, docs/results/stability.json and docs/charts/';
 let a;
 try {
   ({ values: a } = parseArgs({
@@ -67,6 +72,9 @@ const o = {
 };
 const command = `node scripts/bench-stability.mjs ${process.argv.slice(2).join(' ')}`.trim();
 const log = (s) => console.log(`[stability ${new Date().toISOString().slice(11, 19)}] ${s}`);
+const runStartedAt = Date.now();
+/** loadStep with a progress line at its start and every 10 s. */
+const step = (what, args) => withProgress(log, { what, rate: args.rate, stepMs: args.ms, runStartedAt }, () => loadStep(args));
 
 /** Promotions seen in both servers' logs since `marks` (each 'role changed' to primary). */
 function promotionsSince(sys, marks) {
@@ -104,11 +112,11 @@ async function measureKnee() {
   log(`knee: ramp ${o.ramp.join(', ')} calls/s × ${o.rampSecs} s after ${o.warmupSecs} s of warm-up at ${o.ramp[0]}/s, ack mode, ${o.desktops} desktops`);
   return withLoad(async ({ sys, primary, desk, caller }) => {
     // A cold pair (JIT, 800 fresh desktops) is slower for its first seconds: warm it up, not counted.
-    if (o.warmupSecs > 0) await loadStep({ sys, primary, desk, caller, rate: o.ramp[0], ms: o.warmupSecs * 1000, prefix: '29', talkMs: 200 });
+    if (o.warmupSecs > 0) await step('knee ramp warm-up', { sys, primary, desk, caller, rate: o.ramp[0], ms: o.warmupSecs * 1000, prefix: '29', talkMs: 200 });
     const steps = [];
     for (const [i, rate] of o.ramp.entries()) {
       const m = mark(sys);
-      const s = await loadStep({ sys, primary, desk, caller, rate, ms: o.rampSecs * 1000, prefix: `3${i}`, talkMs: 200 });
+      const s = await step(`knee ramp step ${i + 1}/${o.ramp.length}`, { sys, primary, desk, caller, rate, ms: o.rampSecs * 1000, prefix: `3${i}`, talkMs: 200 });
       const ok = s.sustained >= KNEE_RULE.sustainedShare * rate && s.event.p99 < KNEE_RULE.p99Ms;
       const step = { rate, sustained: s.sustained, p99: s.event.p99, gapped: s.callFailures.Congestion ?? 0, requestErrors: s.requestErrors, failovers: promotionsSince(sys, m).length, ok };
       steps.push(step);
@@ -116,7 +124,7 @@ async function measureKnee() {
       if (!ok) break;
     }
     const best = steps.filter((x) => x.ok).pop();
-    return { steps, knee: best?.rate };
+    return { steps, knee: best?.rate, rule: KNEE_RULE };
   });
 }
 
@@ -126,7 +134,7 @@ async function overload() {
     log(`overload run ${i + 1}/${o.runs}: ${o.rate} calls/s (${fmt(o.rate / knee, 2)} × knee ${knee}) for ${o.secs} s, ${o.desktops} desktops`);
     runs.push(await withLoad(async ({ sys, primary, desk, caller }) => {
       const m = mark(sys);
-      const s = await loadStep({ sys, primary, desk, caller, rate: o.rate, ms: o.secs * 1000, prefix: `5${i}`, talkMs: 200 });
+      const s = await step(`overload run ${i + 1}/${o.runs}`, { sys, primary, desk, caller, rate: o.rate, ms: o.secs * 1000, prefix: `5${i}`, talkMs: 200 });
       // Requests still without an answer when the window closed are in flight behind the backlog the
       // overload left: wait for them (up to 30 s); what never gets an answer is lost.
       const drainStart = Date.now();
@@ -163,7 +171,7 @@ async function stalls() {
         n++;
       }
     };
-    const s = await loadStep({ sys, primary, desk, caller, rate: o.stallRate, ms: o.secs * 1000, prefix: '60', talkMs: 200, during });
+    const s = await step('stalls', { sys, primary, desk, caller, rate: o.stallRate, ms: o.secs * 1000, prefix: '60', talkMs: 200, during });
     const failovers = promotionsSince(sys, m).length;
     const r = { stalls: n, failovers, offered: s.offered, rings: s.rings, answered: s.rings / Math.max(1, s.offered), notPrimary: s.errors.NotPrimary ?? 0, errors: s.errors, unanswered: s.unanswered, p99: s.event.p99 };
     log(`  ${n} stalls: failovers ${failovers}, answered ${fmt(100 * r.answered)} %, NotPrimary ${r.notPrimary}, errors ${JSON.stringify(s.errors)}`);
@@ -188,14 +196,15 @@ async function faults(kind) {
       times.push(Date.parse(l.time) - t0);
       if (kind === 'hang') { await sleep(1500 - (Date.now() - t0)); primary.proc.signal('SIGCONT'); } else { await primary.proc.exited; await sys.start(primary.name); }
       const extra = promotionsSince(sys, m).length - 1;
-      log(`  run ${i + 1}: backup serving ${times.at(-1)} ms after ${kind === 'hang' ? 'SIGSTOP' : 'kill -9'}${extra ? `, ${extra} extra failover(s)` : ''}`);
+      log(`  run ${i + 1}/${o.hangRuns}: backup serving ${times.at(-1)} ms after ${kind === 'hang' ? 'SIGSTOP' : 'kill -9'}${extra ? `, ${extra} extra failover(s)` : ''} (elapsed ${clock(Date.now() - runStartedAt)})`);
     }
     await load.catch(() => undefined);
     return { runs: times.length, p50: pct(times, 50), p99: pct(times, 99), max: Math.max(...times), times };
   });
 }
 
-const results = { command, machine: machineInfo(), started: new Date().toISOString(), knee, o };
+/** kind: the results file's type for scripts/lib/charts.mjs. */
+const results = { kind: 'stability', command, machine: machineInfo(), started: new Date().toISOString(), knee, o };
 for (const sc of o.scenarios) {
   if (sc === 'overload') {
     if (autoKnee) {
@@ -213,10 +222,23 @@ for (const sc of o.scenarios) {
   else { console.error(`unknown scenario ${sc}\n${USAGE}`); process.exit(2); }
 }
 
+// The results file beside the markdown, then the charts drawn from it (through JSON, as a redraw with
+// `node scripts/charts.mjs` would), which the markdown shows.
+const out = a.out ?? join(mkdtempSync(join(tmpdir(), 'tandem-stability-')), 'stability.md');
+const resultsFile = `${out.replace(/\.md$/, '')}.json`;
+writeFileSync(resultsFile, JSON.stringify(results, null, 1) + '\n');
+let charts = [];
+try {
+  charts = writeCharts(JSON.parse(JSON.stringify(results)), join(dirname(out), 'charts'), resultsFile);
+} catch (err) {
+  log(`charts not drawn: ${err.message}`);
+}
+const image = (file) => charts.filter((c) => c.file === file).flatMap((c) => [chartImage(c), '']);
 const md = [STABILITY_HEADING, '', `Command: \`${command}\` (${results.started}; ${results.machine.nproc} × ${results.machine.model}, load average at start ${results.machine.loadavg.map((x) => x.toFixed(1)).join(" ")})`, ''];
 if (results.kneeRamp) {
   md.push(`### Knee (measured in this session): ramp ${o.ramp.join(', ')} calls/s × ${o.rampSecs} s after ${o.warmupSecs} s of warm-up, ack mode`, '',
     `The knee is the highest offered rate whose sustained throughput (calls that rang an agent in the step, per second) is ≥ ${100 * KNEE_RULE.sustainedShare} % of offered with event p99 < ${KNEE_RULE.p99Ms} ms; the ramp stops at the first step that misses it. **Knee: ${results.kneeRamp.knee ?? 'none'} calls/s.**`, '',
+    ...image('stability-knee.svg'),
     '| offered calls/s | sustained calls/s | % of offered | event p99 ms | gapped (Congestion) | request errors | failovers | within the rule |', '|---|---|---|---|---|---|---|---|');
   for (const x of results.kneeRamp.steps) md.push(`| ${x.rate} | ${fmt(x.sustained)} | ${fmt(100 * x.sustained / x.rate)} | ${fmt(x.p99)} | ${x.gapped} | ${Object.entries(x.requestErrors).map(([k, v]) => `${k} ${v}`).join(', ') || '0'} | ${x.failovers} | ${x.ok ? 'yes' : 'no'} |`);
   md.push('');
@@ -237,17 +259,23 @@ if (results.stalls) {
   md.push(`### Stalls: SIGSTOP ${o.stallMs} ms of the primary every 3 s for ${o.secs} s at ${o.stallRate} calls/s`, '', '| stalls | failovers | calls offered | calls answered | answered % | NotPrimary | unanswered | event p99 ms |', '|---|---|---|---|---|---|---|---|',
     `| ${s.stalls} | ${s.failovers} | ${s.offered} | ${s.rings} | ${fmt(100 * s.answered)} | ${s.notPrimary} | ${s.unanswered} | ${fmt(s.p99)} |`, '');
 }
+// The chart of both faults' runs under the first of their headings.
+let failoverChart = image('stability-failover.svg');
 for (const k of ['hang', 'kill']) {
   const r = results[k];
   if (!r) continue;
-  md.push(`### ${k === 'hang' ? 'Hang (SIGSTOP 1.5 s)' : 'kill -9'} at ${o.stallRate} calls/s: signal → backup serving`, '', '| runs | p50 ms | p99 ms | max ms |', '|---|---|---|---|', `| ${r.runs} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.max)} |`, '', `All runs (ms): ${r.times.join(', ')}`, '');
+  md.push(`### ${k === 'hang' ? 'Hang (SIGSTOP 1.5 s)' : 'kill -9'} at ${o.stallRate} calls/s: signal → backup serving`, '', ...failoverChart, '| runs | p50 ms | p99 ms | max ms |', '|---|---|---|---|', `| ${r.runs} | ${fmt(r.p50)} | ${fmt(r.p99)} | ${fmt(r.max)} |`, '', `All runs (ms): ${r.times.join(', ')}`, '');
+  failoverChart = [];
 }
-const out = a.out ?? join(mkdtempSync(join(tmpdir(), 'tandem-stability-')), 'stability.md');
 writeFileSync(out, md.join('\n'));
-log(`results written to ${out}`);
+log(`results written to ${out} and ${resultsFile}${charts.length ? `, charts ${charts.map((c) => c.path).join(', ')}` : ''}`);
 if (a.write) {
   upsertSection(join(ROOT, 'docs', 'benchmarks.md'), md.join('\n'), STABILITY_HEADING);
-  log('and to docs/benchmarks.md, section "Stability"');
+  const docsResults = join(ROOT, 'docs', 'results', 'stability.json');
+  mkdirSync(dirname(docsResults), { recursive: true });
+  writeFileSync(docsResults, JSON.stringify(results, null, 1) + '\n');
+  if (charts.length) writeCharts(JSON.parse(JSON.stringify(results)), join(ROOT, 'docs', 'charts'), docsResults);
+  log('and to docs/benchmarks.md (section "Stability"), docs/results/stability.json, docs/charts/');
 }
 // Failures (exit 1): a failover or an unanswered request while overloaded or stalled, NotPrimary from
 // the stalled primary; under overload also less than 90 % of the knee sustained, or a request error

@@ -1,6 +1,8 @@
 // Writes docs/benchmarks.md from one bench run: machine, date, command, a table per measure, and the
-// issue's targets with by how much each was met or missed.
+// issue's targets with by how much each was met or missed; the charts drawn from the run's results file
+// (scripts/lib/charts.mjs) above the tables they draw.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, relative } from 'node:path';
 import { CHAOS_HEADING, extractSection } from './chaos-report.mjs';
 
 /** Written by `npm run bench:stability -- --write`. */
@@ -40,13 +42,26 @@ function modeSection(name, m) {
     table(['offered/s', 'sustained/s', 'rang', 'event p50', 'event p99', 'event max', 'setup p50', 'setup p99', 'answer p50', 'answer p99', 'loop lag p99 (worst 250 ms)', 'CPU primary', 'CPU backup', 'CPU switch', 'CPU load gen', 'sync lag med/max', 'errors / incidents'], rows) + '\n';
 }
 
-export function writeReport(res, out) {
+/** A path relative to the working directory when it is inside it (docs/results/bench.json), else absolute. */
+function shortPath(p) {
+  const r = relative(process.cwd(), p);
+  return r.startsWith('..') ? p : r;
+}
+
+/** The markdown image of the chart `file` if the run drew it (charts: writeCharts' list), else nothing. */
+function chart(charts, file) {
+  const c = charts.find((x) => x.file === file);
+  return c ? [`![${c.title}](charts/${c.file})`, ''] : [];
+}
+
+/** `charts`: the charts drawn from this run's results (written to charts/ beside `out`). */
+export function writeReport(res, out, charts = []) {
   const m = res.machine, o = res.opts;
   const single = res.modes.single, ack = res.modes.ack, asy = res.modes.async;
   const ackBest = bestStep(ack), singleBest = bestStep(single);
   const lines = [];
   lines.push('# Benchmarks', '',
-    `Produced by \`npm run bench\` (${res.command}); this file is overwritten by every run.`, '',
+    `Produced by \`npm run bench\` (${res.command}); this file is overwritten by every run. The run's figures are in \`results/bench.json\`, its charts in \`charts/\` (redraw: \`node scripts/charts.mjs ${shortPath(join(dirname(out), 'results', 'bench.json'))}\`).`, '',
     `- **Date:** ${res.started.toISOString()} (run took ${fmt((res.finished - res.started) / 60000, 1)} min)`,
     `- **Machine:** ${m.nproc} × ${m.model}, ${fmt(m.ramGiB, 1)} GiB RAM, ${m.platform}, Node ${m.node}; load average (1/5/15 min) at the start ${m.loadavg.map((v) => v.toFixed(2)).join(' / ')}, at the end ${(res.loadavgEnd ?? []).map((v) => v.toFixed(2)).join(' / ')} (above 2 = other work competed for the two cores)`,
     `- **Load:** ${o.desktops} agent desktops (raw \`ws\`, extensions 5000–${5000 + o.desktops - 1}, logged in to queue 7000, Ready, wrap-up 0) and one router desktop on route point 8000, in a child process; the callers (Simulate InboundCall on a switch link) in another. Each call: switch → route point 8000 → EventRouteRequest → RequestRouteCall to queue 7000 → ACD → EventRinging → RequestAnswerCall → talk ${o.talkMs} ms → RequestReleaseCall. Steps of ${o.stepMs / 1000} s at increasing offered rates until the knee (sustained < 90 % of offered, or event p99 > 250 ms).`,
@@ -65,9 +80,9 @@ export function writeReport(res, out) {
     ['promotion after SIGSTOP ≤ 1 s', promo(res, 'stop'), promoVerdict(res, 'stop')],
     ['SDK desktops resumed ≤ 100 ms after promotion', 'measured by `npm run chaos` (column "all desktops resumed after promotion")', 'see README / chaos output'],
   ]), '');
-  lines.push('## Throughput and latency', '', modeSection('Single T-Server', single), modeSection('Pair, async mode', asy), modeSection('Pair, ack mode', ack));
+  lines.push('## Throughput and latency', '', ...chart(charts, 'latency-load.svg'), modeSection('Single T-Server', single), modeSection('Pair, async mode', asy), modeSection('Pair, ack mode', ack));
   lines.push('## Memory and full resync', '', resyncSection(res.resync), '');
-  lines.push('## Promotion', '', promotionSection(res.promotion), '');
+  lines.push('## Promotion', '', ...chart(charts, 'promotion.svg'), promotionSection(res.promotion), '');
   if (res.profile) {
     lines.push('## What limits it (CPU profile of the T-Server)', '',
       `\`node --cpu-prof\` on a single T-Server at ${res.profile.rate} calls/s offered (sustained ${fmt(res.profile.step.sustained)}/s, event p99 ${fmt(res.profile.step.event.p99)} ms, T-Server CPU ${fmt(res.profile.step.cpu.primary, 2)} cores). Top functions by self time:`, '',
