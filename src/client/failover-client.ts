@@ -9,7 +9,7 @@
 //   Every pending request is either parked (sentTo null) or was last sent to the link in sentTo.
 import type { EventName, Request, TEvent } from '../protocol/messages.js';
 import { sinkLogger } from '../common/fsm.js';
-import { DEFAULT_RECONNECT, type BackoffOptions } from './backoff.js';
+import { backoffDelay, type BackoffOptions } from '../common/backoff.js';
 import { TypedEmitter } from './emitter.js';
 import { TandemError } from './errors.js';
 import { EventSequencer } from './event-order.js';
@@ -40,7 +40,8 @@ export interface TandemClientOptions {
   lastSeq?: number;
   /** First referenceId (default Date.now() × 1000, see docs/sdk.md); each request takes the next one. */
   firstReferenceId?: number;
-  reconnect?: BackoffOptions;
+  /** Reconnect delays; default 100 ms doubling to 5 s, jitter 0.5 (given fields override these). */
+  reconnect?: Partial<BackoffOptions>;
   /** Diagnostic log sink (default: silent). */
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
@@ -64,6 +65,11 @@ const REPLIES: ReadonlySet<EventName> = new Set<EventName>([
   'EventServerInfo', 'EventACK', 'EventError', 'EventRegistered', 'EventUnregistered', 'EventAddressInfo',
   'EventPartyInfo', 'EventLinkConnected', 'EventLinkDisconnected',
 ]);
+
+/** Jittered, so a floor of desktops that lost the same server do not all come back in one millisecond. */
+const DEFAULT_RECONNECT: BackoffOptions = { initialMs: 100, maxMs: 5_000, jitter: 0.5 };
+/** Parked requests go again after a NotPrimary or SwitchUnavailable: 50 ms doubling to 1 s. */
+const REFUSED_RETRY: BackoffOptions = { initialMs: 50, maxMs: 1_000 };
 
 const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
@@ -102,7 +108,7 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
       url, WebSocket: WS, clientName: opts.clientName, token: opts.token,
       heartbeat: opts.heartbeat ?? 'auto', heartbeatMs, deadAfterMs,
       openTimeoutMs: Math.max(2000, 2 * deadAfterMs),
-      reconnect: opts.reconnect ?? DEFAULT_RECONNECT,
+      reconnect: { ...DEFAULT_RECONNECT, ...opts.reconnect },
       nextReferenceId: () => this.takeReferenceId(),
       lastSeq: () => this.sequencer.lastSeq,
       log: this.log,
@@ -322,7 +328,7 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
         p.sentTo = null;
         p.notPrimaryRetries += 1;
         link.refreshInfo();
-        this.scheduleRetry(Math.min(1000, 25 * 2 ** Math.min(p.notPrimaryRetries, 6)));
+        this.scheduleRetry(backoffDelay(REFUSED_RETRY, p.notPrimaryRetries - 1));
         return;
       }
       if (ev.event === 'EventError' && ev.errorCode === 'SwitchUnavailable') {
@@ -333,7 +339,7 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
         p.sentTo = null;
         p.notPrimaryRetries += 1;
         p.lastRefusal = TandemError.fromEvent(ev);
-        this.scheduleRetry(Math.min(1000, 25 * 2 ** Math.min(p.notPrimaryRetries, 6)));
+        this.scheduleRetry(backoffDelay(REFUSED_RETRY, p.notPrimaryRetries - 1));
         return;
       }
       if (ev.event === 'EventError' && ev.errorCode === 'Overloaded') {

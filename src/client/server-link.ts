@@ -7,7 +7,7 @@
 // Invariants: `socket` is set iff state is connecting, opening or open; `info` is set iff state is open.
 import type { Request, Role, TEvent } from '../protocol/messages.js';
 import { sinkLogger, StateMachine } from '../common/fsm.js';
-import { ReconnectBackoff, type BackoffOptions } from './backoff.js';
+import { Backoff, type BackoffOptions } from '../common/backoff.js';
 import { TandemError } from './errors.js';
 import { HeartbeatMonitor } from './heartbeat.js';
 import { hasPing, WS_OPEN, type WebSocketConstructor, type WebSocketLike } from './transport.js';
@@ -70,7 +70,7 @@ export class ServerLink {
   private socket: WebSocketLike | undefined;
   private infoValue: ServerInfo | undefined;
   private readonly calls = new Map<number, LinkCall>();
-  private readonly backoff: ReconnectBackoff;
+  private readonly backoff: Backoff;
   private readonly heartbeat: HeartbeatMonitor;
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** referenceId of the RequestOpen in flight; meaningful only in state opening. */
@@ -80,7 +80,7 @@ export class ServerLink {
     this.sm = new StateMachine<LinkState>({
       name: 'link', initial: 'connecting', allowedFrom: ALLOWED_FROM, log: sinkLogger(opts.log), fields: () => ({ server: opts.url }),
     });
-    this.backoff = new ReconnectBackoff(opts.reconnect);
+    this.backoff = new Backoff(opts.reconnect);
     this.heartbeat = new HeartbeatMonitor({
       intervalMs: opts.heartbeatMs, deadAfterMs: opts.deadAfterMs, probe: () => this.probe(),
       onDead: (ms) => this.down(`no answer from the server for ${ms} ms (hung or unreachable)`),

@@ -11,6 +11,7 @@ import { writeSync, appendFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
 import { SilenceMeter } from './addp.js';
+import { Backoff } from '../common/backoff.js';
 import { SLOT, SharedSlots, leaseMargin, type FromWorker, type LivenessWorkerData, type LogTarget, type ToWorker } from './liveness-shared.js';
 import { openLink, type SwitchLink as LinkClient } from '../switch-link/link-client.js';
 
@@ -57,7 +58,8 @@ let link: LinkClient | undefined;
 /** Set iff `link` got its Welcome. */
 let welcomed = false;
 let reconnectTimer: NodeJS.Timeout | undefined;
-let reconnectDelay = 50;
+/** Renewer reconnects: 50 ms doubling to 1 s; starts over on Welcome and on a new token. */
+const reconnects = new Backoff({ initialMs: 50, maxMs: 1_000 });
 let renewTimer: NodeJS.Timeout | undefined;
 let stopping = false;
 
@@ -71,7 +73,7 @@ function openRenewer(): void {
   l.welcome.then(() => {
     if (link !== l) return;
     welcomed = true;
-    reconnectDelay = 50;
+    reconnects.reset();
     slots.set(SLOT.linkUp, 1);
     log.info({ leaseMs, renewEveryMs: renewEvery() }, 'renewer link up: the worker renews the lease for the main link');
   }, () => { /* reported by close */ });
@@ -86,8 +88,7 @@ function openRenewer(): void {
     slots.set(SLOT.linkUp, 0);
     if (wasUp) log.warn({ why: err?.message ?? 'closed' }, 'renewer link down: main-thread renewals only until it is back');
     if (!stopping && token === forToken) {
-      reconnectTimer = setTimeout(openRenewer, reconnectDelay);
-      reconnectDelay = Math.min(1_000, reconnectDelay * 2);
+      reconnectTimer = setTimeout(openRenewer, reconnects.next());
     }
   });
 }
@@ -179,7 +180,7 @@ port.on('message', (m: ToWorker) => {
       if (m.token === token && link) return;
       closeRenewer();
       token = m.token;
-      reconnectDelay = 50;
+      reconnects.reset();
       openRenewer();
       return;
     }

@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Logger } from '../common/log.js';
 import { StateMachine } from '../common/fsm.js';
-import { RestartBackoff } from './backoff.js';
+import { Backoff, type BackoffOptions } from '../common/backoff.js';
 
 export interface ChildSpec {
   name: string;
@@ -14,6 +14,9 @@ export interface ChildSpec {
   /** Extra environment (e.g. the per-run peer secrets: never on the command line, where ps shows it). */
   env?: Record<string, string>;
 }
+
+/** Restarts: 200 ms doubling to 5 s; a process that ran 10 s was healthy, its next crash restarts at once (200 ms). */
+const RESTART: BackoffOptions = { initialMs: 200, maxMs: 5_000, resetAfterMs: 10_000 };
 
 type ChildState = 'stopped' | 'running' | 'waiting-restart' | 'stopping';
 
@@ -30,7 +33,7 @@ export class SupervisedChild {
   private proc: ChildProcess | undefined;
   private startedAt = 0;
   private restartTimer: NodeJS.Timeout | undefined;
-  private readonly backoff = new RestartBackoff();
+  private readonly backoff = new Backoff(RESTART);
   restarts = 0;
 
   /** onStarted: called after every (re)start, e.g. to record the new pid for `tandem ctl`. */
@@ -50,6 +53,7 @@ export class SupervisedChild {
     if (!this.sm.transition(from, 'running', reason)) return;
     clearTimeout(this.restartTimer);
     this.startedAt = Date.now();
+    this.backoff.succeeded(); // its crash restarts at once if it stayed up RESTART.resetAfterMs
     const proc = spawn(process.execPath, this.spec.args, { stdio: ['ignore', this.spec.stdio, this.spec.stdio], env: { ...process.env, ...this.spec.env } });
     this.proc = proc;
     this.log.info({ child: this.spec.name, childPid: proc.pid }, 'child started');
@@ -96,7 +100,7 @@ export class SupervisedChild {
     }
     // Refused when stop() came first (the exit was already on its way): no restart then.
     if (!this.sm.transition('running', 'waiting-restart', `died (${code ?? signal})`)) return;
-    const delayMs = this.backoff.nextDelay(upForMs);
+    const delayMs = this.backoff.next();
     this.log.warn({ child: this.spec.name, code, signal, upForMs, delayMs, restarts: this.restarts }, 'child died: restarting (it rejoins as backup)');
     this.restartTimer = setTimeout(() => this.launch(['waiting-restart'], `restart after ${delayMs} ms`), delayMs);
   }

@@ -21,6 +21,7 @@ import { SYNC_CHANNEL_OPTIONS } from './server.js';
 import { grpcClientCredentials, grpcClientOptions, type TlsMaterial } from '../common/tls.js';
 import { syncCallMetadata } from '../common/peer-auth.js';
 import { StateMachine } from '../common/fsm.js';
+import { Backoff } from '../common/backoff.js';
 
 export type BackupLinkState =
   | 'connecting' // looking for the primary (no stream, or no Welcome yet)
@@ -102,7 +103,8 @@ export class SyncBackup extends EventEmitter<SyncBackupEvents> {
   private pos: ReplicationPosition;
   private attempt: Attempt | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
-  private retryMs: number;
+  /** Reconnect delays: 50 ms doubling to 1 s by default; starts over on Welcome and on a lost primary. */
+  private readonly backoff: Backoff;
   private ackScheduled = false;
   private heartbeatsPaused = false;
   private readonly addpOpts: AddpOptions;
@@ -113,7 +115,7 @@ export class SyncBackup extends EventEmitter<SyncBackupEvents> {
     this.pos = { ...(opts.position ?? { replicationId: '', offset: 0 }) };
     this.addpOpts = { ...DEFAULT_ADDP, ...opts.addp };
     validateAddp(this.addpOpts);
-    this.retryMs = this.initialRetry;
+    this.backoff = new Backoff({ initialMs: opts.reconnect?.initialMs ?? 50, maxMs: opts.reconnect?.maxMs ?? 1000 });
     this.log = opts.log.child({ component: 'sync-backup', primaryAddress: opts.primaryAddress });
     this.sm = new StateMachine<BackupLinkState>({
       name: 'sync backup', initial: 'stopped', allowedFrom: ALLOWED_FROM, log: this.log, fields: () => ({ offset: this.pos.offset }),
@@ -124,7 +126,6 @@ export class SyncBackup extends EventEmitter<SyncBackupEvents> {
   get state(): BackupLinkState { return this.sm.state; }
   get position(): ReplicationPosition { return { ...this.pos }; }
   get primary(): PrimaryInfo | undefined { return this.attempt?.primary; }
-  private get initialRetry(): number { return this.opts.reconnect?.initialMs ?? 50; }
 
   start(): void {
     const seen = this.sm.state;
@@ -234,20 +235,20 @@ export class SyncBackup extends EventEmitter<SyncBackupEvents> {
     this.dropAttempt();
     const seen = this.sm.state;
     if (seen === 'stopped' || seen === 'handover') return;
-    if (reason !== 'protocol' && (seen === 'resyncing' || seen === 'in-sync')) {
+    const lost = reason !== 'protocol' && (seen === 'resyncing' || seen === 'in-sync');
+    if (lost) {
       const inSync = seen === 'in-sync';
       this.log.warn({ reason, detail, inSync, position: this.pos, primary: a.primary }, 'primary lost');
       this.sm.transition(seen, 'lost', `${reason}: ${detail}`);
       this.emit('lost', { reason, detail, inSync, position: this.position, ...(a.primary ? { primary: a.primary } : {}) });
-      this.retryMs = this.initialRetry;
-    } else {
-      this.log.debug({ reason, detail, retryMs: this.retryMs }, 'sync stream to primary failed: retrying');
+      this.backoff.reset();
     }
     // Promotion (if any) calls stop() from a 'lost' listener; else keep following whoever is primary.
     const now = this.sm.state;
     if (now === 'stopped') return;
-    const delay = reason === 'protocol' ? 0 : this.retryMs;
-    this.retryMs = Math.min(this.opts.reconnect?.maxMs ?? 1000, this.retryMs * 2);
+    const backoffMs = this.backoff.next(); // a protocol error retries at once, but still counts
+    const delay = reason === 'protocol' ? 0 : backoffMs;
+    if (!lost) this.log.debug({ reason, detail, retryMs: delay }, 'sync stream to primary failed: retrying');
     this.retryTimer = setTimeout(() => this.connect(now, `reconnect after ${reason}`), delay).unref();
   }
 
@@ -356,7 +357,7 @@ export class SyncBackup extends EventEmitter<SyncBackupEvents> {
     } else {
       this.pos.replicationId = w.replicationId;
     }
-    this.retryMs = this.initialRetry;
+    this.backoff.reset();
     this.log.info({ mode, primary: a.primary, fromOffset: w.fromOffset, snapshotDeltas: w.snapshotDeltas, primaryOffset: w.primaryOffset }, `resync ${mode} from primary`);
     this.sm.transition('connecting', 'resyncing', `${mode} resync from ${w.serverName}`);
     this.emit('welcome', { mode, primary: a.primary, fromOffset: w.fromOffset, snapshotDeltas: w.snapshotDeltas, primaryOffset: w.primaryOffset });

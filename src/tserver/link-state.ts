@@ -6,7 +6,7 @@
 //     └──────────┴──┼───────────┴──┼──────────┴────────┘   (stream closed / lease expired locally)
 //                   └─> following  └─> deposed              (backup keepalive / lease refused or lost)
 //   any ──> stopped (process stopping; final)
-import { StateMachine, type FsmLogger } from '../common/fsm.js';
+import { StateMachine, type FsmLogger, type Transition } from '../common/fsm.js';
 
 export type LinkState =
   /** No stream; a reconnect timer is pending (or not started yet). */
@@ -45,13 +45,18 @@ const ALLOWED_FROM: Record<LinkState, readonly LinkState[]> = {
 
 export type LinkStateMachine = StateMachine<LinkState>;
 
-/** A new link machine in state down; losing the link or the lease is logged as a warning. */
-export function createLinkMachine(log: FsmLogger): LinkStateMachine {
-  return new StateMachine<LinkState>({
+/**
+ * A new link machine in state down, `onEnter` its entry actions; losing the link or the lease is
+ * logged as a warning.
+ */
+export function createLinkMachine(log: FsmLogger, onEnter: (t: Transition<LinkState>) => void): LinkStateMachine {
+  const m = new StateMachine<LinkState>({
     name: 'switch link',
     initial: 'down',
     allowedFrom: ALLOWED_FROM,
     log,
     level: ({ to }) => (to === 'down' || to === 'deposed' ? 'warn' : 'info'),
   });
+  m.onChange(onEnter);
+  return m;
 }

@@ -2,7 +2,7 @@
 // it tells the process, the liveness worker's renewer, and its options.
 import type { Logger } from '../common/log.js';
 import type { sw } from '../common/switch-proto.js';
-import type { ReconnectBackoff } from './reconnect-backoff.js';
+import type { Backoff, BackoffOptions } from '../common/backoff.js';
 import type { ServerRole } from './role.js';
 
 /** One open stream to the switch (link-binding.ts adapts the gRPC link client to this). */
@@ -83,6 +83,9 @@ export interface ClaimOptions {
   force?: boolean;
 }
 
+/** Reconnects to the switch: 80-120 ms at first, 1.6-2.4 s at the cap (two servers restarting together do not reconnect in lockstep). */
+export const SWITCH_RECONNECT: BackoffOptions = { initialMs: 120, maxMs: 2_400, jitter: 1 / 3 };
+
 export interface SwitchLinkOptions {
   serverName: string;
   /** Shared secret for Hello when the switch requires one. */
@@ -92,7 +95,7 @@ export interface SwitchLinkOptions {
   appliedSeq: () => number;
   open: OpenTransport;
   log: Logger;
-  backoff?: ReconnectBackoff;
+  backoff?: Backoff;
   /** Events buffered while a snapshot is awaited; beyond this the link restarts. */
   maxBufferedEvents?: number;
   /**

@@ -6,10 +6,10 @@ import type { sw } from '../common/switch-proto.js';
 import type { SwitchCommand } from '../core/api.js';
 import { leaseMargin } from '../ha/liveness-shared.js';
 import { CONNECTED, createLinkMachine, LIVE, type LinkState, type LinkStateMachine } from './link-state.js';
-import { ReconnectBackoff } from './reconnect-backoff.js';
+import { Backoff } from '../common/backoff.js';
 
 export type { LinkTransport, TransportHandlers, OpenTransport, LeaseLoss, SwitchLinkHandlers, LeaseNotice, LeaseRenewer, ClaimOptions, SwitchLinkOptions } from './switch-link-types.js';
-import type { LinkTransport, SwitchLinkHandlers, ClaimOptions, SwitchLinkOptions } from './switch-link-types.js';
+import { SWITCH_RECONNECT, type LinkTransport, type SwitchLinkHandlers, type ClaimOptions, type SwitchLinkOptions } from './switch-link-types.js';
 
 const SNAPSHOT_REQUEST_ID = 1;
 /** Leases of silence from the switch, past our own deadline, before the link is taken for dead. */
@@ -40,13 +40,12 @@ export class SwitchLink {
   private claimRedeliver = false;
   private releaseWaiter: { resolve: () => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | undefined;
   private buffered: sw.ISwitchEvent[] = [];
-  private readonly backoff: ReconnectBackoff;
+  private readonly backoff: Backoff;
   private lastDownReason = '';
 
   constructor(private readonly opts: SwitchLinkOptions, private readonly h: SwitchLinkHandlers) {
-    this.backoff = opts.backoff ?? new ReconnectBackoff();
-    this.machine = createLinkMachine(opts.log);
-    this.machine.onChange(({ to, from, reason }) => this.enter(to, from, reason));
+    this.backoff = opts.backoff ?? new Backoff(SWITCH_RECONNECT);
+    this.machine = createLinkMachine(opts.log, ({ to, from, reason }) => this.enter(to, from, reason));
     opts.renewer?.onRenewal(() => {
       const s = this.machine.state;
       if (s === 'up' || s === 'resyncing') this.h.renewed?.();

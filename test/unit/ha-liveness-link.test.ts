@@ -5,7 +5,7 @@ import t from 'tap';
 import pino from 'pino';
 import type { sw } from '../../src/common/switch-proto.js';
 import { ServerRole } from '../../src/tserver/role.js';
-import { ReconnectBackoff } from '../../src/tserver/reconnect-backoff.js';
+import { Backoff } from '../../src/common/backoff.js';
 import { SwitchLink, type LeaseNotice, type LeaseRenewer, type TransportHandlers } from '../../src/tserver/switch-link.js';
 
 class FakeRenewer implements LeaseRenewer {
@@ -31,7 +31,7 @@ function rig() {
   const out = { renewed: 0, notices: [] as LeaseNotice[] };
   const link = new SwitchLink({
     serverName: 'A', role, appliedSeq: () => 5, log: pino({ level: 'silent' }), ha: true, renewer,
-    backoff: new ReconnectBackoff({ initialMs: 1, maxMs: 1, jitter: 0 }),
+    backoff: new Backoff({ initialMs: 1, maxMs: 1 }),
     open: (h) => { stream = h; return { send: (m) => sent.push(m), close: () => h.onClose('closed by us') }; },
   }, {
     events: () => {}, commandResult: () => {}, snapshot: () => {}, linkUp: () => {}, leaseLost: () => {},

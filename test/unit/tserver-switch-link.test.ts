@@ -4,7 +4,7 @@ import t from 'tap';
 import pino from 'pino';
 import type { sw } from '../../src/common/switch-proto.js';
 import { ServerRole } from '../../src/tserver/role.js';
-import { ReconnectBackoff } from '../../src/tserver/reconnect-backoff.js';
+import { Backoff } from '../../src/common/backoff.js';
 import { SwitchLink, type LeaseLoss, type TransportHandlers } from '../../src/tserver/switch-link.js';
 import type { LinkState } from '../../src/tserver/link-state.js';
 
@@ -18,7 +18,7 @@ function rig(opts: { applied?: number; role?: 'primary' | 'backup' } = {}) {
   const out = { events: [] as number[], results: [] as sw.ICommandResult[], snapshots: [] as sw.ISnapshot[], up: [] as boolean[], lost: [] as LeaseLoss[], states: [] as LinkState[] };
   const link = new SwitchLink({
     serverName: 'A', role, appliedSeq: () => applied, log,
-    backoff: new ReconnectBackoff({ initialMs: 1, maxMs: 1, jitter: 0 }),
+    backoff: new Backoff({ initialMs: 1, maxMs: 1 }),
     open: (h) => {
       const mine: sw.ILinkUp[] = [];
       sent.push(mine);
