@@ -16,6 +16,7 @@
 //   that keeps stalling gives way to its peer instead of flapping.
 import type { BackupLinkState } from '../sync/backup.js';
 import type { ClaimWhy, Common, Follower, HaEffect, HaInput, HaParams, HaState, Retry, RoleName, Step, TimerName } from './machine-types.js';
+import { backoffDelay } from '../common/backoff.js';
 
 export * from './machine-types.js';
 
@@ -78,6 +79,11 @@ function promoting(s: HaState, why: ClaimWhy, force: boolean, over: Partial<Foll
 
 function recentLapses(lapses: readonly number[], now: number, p: HaParams): number[] {
   return lapses.filter((t) => now - t < p.lapseMemoryMs).slice(-8);
+}
+
+/** The claim-back delay after our own lapses: lapseDampMs doubling per recent lapse (at most 8 kept). */
+function lapseDamping(lapses: readonly number[], p: HaParams): number {
+  return backoffDelay({ initialMs: p.lapseDampMs, maxMs: Infinity }, lapses.length - 1);
 }
 
 /** A retry plan starting now, and the timer for its first attempt. */
@@ -246,8 +252,7 @@ function demote(s: HaState & Common, reason: string, mayReclaim: boolean, now: n
   const lapses = lapsed ? [...recentLapses(s.lapses, now, p), now] : recentLapses(s.lapses, now, p);
   const effects: HaEffect[] = [{ type: 'drop-primary', reason }, { type: 'link-follow', reason }, { type: 'follow-primary', fromPrimary: true }];
   if (!mayReclaim) return { state: backup({ ...s, lapses }, { sync: 'none', trusted: false, retry: null }), effects, reason };
-  const delay = p.lapseDampMs * 2 ** Math.max(0, lapses.length - 1);
-  const { retry, timer } = planRetry('reclaim', false, now, p, lapsed ? delay : undefined);
+  const { retry, timer } = planRetry('reclaim', false, now, p, lapsed ? lapseDamping(lapses, p) : undefined);
   effects.push(timer);
   return { state: backup({ ...s, lapses }, { sync: 'none', trusted: true, retry }), effects, reason };
 }
@@ -273,7 +278,7 @@ function leaseFree(s: Extract<HaState, { kind: 'backup' }>, now: number, p: HaPa
   if (!s.trusted) return keep(s, `${why}: not trusted, not claiming`);
   const lapses = recentLapses(s.lapses, now, p);
   if (lapses.length > 0) {
-    const { retry, timer } = planRetry('lease-free', false, now, p, p.lapseDampMs * 2 ** (lapses.length - 1));
+    const { retry, timer } = planRetry('lease-free', false, now, p, lapseDamping(lapses, p));
     return { state: { ...s, retry }, effects: [timer], reason: `${why}: claiming after the damping delay` };
   }
   const step = promoting(s, 'lease-free', false, { retry: s.retry ?? planRetry('lease-free', false, now, p).retry });
