@@ -23,6 +23,10 @@ options:
   --config <file>        config file passed to every process (every key: docs/config.md)
   --log-dir <dir>        where the processes' JSON logs go (default ./logs)
   --sync-mode <m>        ack (default) or async
+  --sip                  the SIP switch instead of the simulated one: phones register and trunks call
+                         on --sip-port (default 5060, UDP and TCP; docs/sip.md)
+  --sip-port <n>         the SIP port with --sip (0 = any free port: see the switch's ready line)
+  --sip-trunk <h:p>      with --sip: the outbound trunk (also accepted as a trunk peer)
 
 peer auth (docs/peer-auth.md): each run generates a random secret for the switch link and one for
 the sync stream, passed to the children in the environment (${SWITCH_SECRET_ENV},
@@ -62,6 +66,9 @@ export async function main(argv: string[]): Promise<number> {
     config: { type: 'string' },
     'log-dir': { type: 'string', default: 'logs' },
     'sync-mode': { type: 'string', default: 'ack' },
+    sip: { type: 'boolean' },
+    'sip-port': { type: 'string', default: '5060' },
+    'sip-trunk': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   }, HELP);
   if (!values) return 2;
@@ -90,6 +97,7 @@ export async function main(argv: string[]): Promise<number> {
   rmSync(secretPath, { force: true });
   if (switchSecret) writeFileSync(secretPath, `${switchSecret}\n`, { mode: 0o600, flag: 'wx' });
 
+  const sipArgs = values.sip ? ['--sip', '--sip-port', values['sip-port']!, ...(values['sip-trunk'] ? ['--sip-trunk', values['sip-trunk']] : [])] : [];
   const tserver = (name: string, port: string, syncPort: string, peerSyncPort: string, peerPort: string, peerName: string, extra: string[] = []): ChildSpec => ({
     name,
     args: [bin, 'tserver', '--name', name, '--host', host, '--port', port, '--switch', switchAddr,
@@ -102,7 +110,7 @@ export async function main(argv: string[]): Promise<number> {
   const children: SupervisedChild[] = [];
   const writePids = () => writeFileSync(pidsPath, JSON.stringify({ supervisor: process.pid, children: Object.fromEntries(children.map((c) => [c.spec.name, c.pid])) }));
   children.push(
-    new SupervisedChild({ name: 'switch', args: [bin, 'switch', '--host', host, '--port', values['switch-port']!, ...common], stdio: out('switch'), ...(switchSecret ? { env: { [SWITCH_SECRET_ENV]: switchSecret } } : {}) }, log, writePids),
+    new SupervisedChild({ name: 'switch', args: [bin, 'switch', '--host', host, '--port', values['switch-port']!, ...sipArgs, ...common], stdio: out('switch'), ...(switchSecret ? { env: { [SWITCH_SECRET_ENV]: switchSecret } } : {}) }, log, writePids),
     new SupervisedChild(tserver('A', values['a-port']!, values['a-sync-port']!, values['b-sync-port']!, values['b-port']!, 'B'), log, writePids),
     new SupervisedChild(tserver('B', values['b-port']!, values['b-sync-port']!, values['a-sync-port']!, values['a-port']!, 'A', ['--preferred-role', 'backup']), log, writePids),
   );
@@ -115,7 +123,9 @@ export async function main(argv: string[]): Promise<number> {
     `  web desktop:  http://${host}:${values['a-port']}/desktop/  (either server works)`,
     `  health:       http://${host}:${values['a-port']}/healthz   http://${host}:${values['b-port']}/healthz`,
     `  logs:         ${logDir}/{switch,A,B}.log   (npx pino-pretty < ${logDir}/A.log)`,
-    `  place a call: npx tandem call --switch ${switchAddr} --to 8000 --from 4155550100${switchSecret ? ` --secret-file ${secretPath}` : ''}`,
+    values.sip
+      ? `  SIP switch:   phones register to sip:<extension>@${host}:${values['sip-port']} (UDP/TCP); trunk INVITEs to sip:8000@${host}:${values['sip-port']} (docs/sip.md)`
+      : `  place a call: npx tandem call --switch ${switchAddr} --to 8000 --from 4155550100${switchSecret ? ` --secret-file ${secretPath}` : ''}`,
     ...startNotes(values.config, host),
     `  peer auth:    switch link and sync stream need this run's secrets (docs/peer-auth.md)`,
     '  Ctrl-C stops everything.',

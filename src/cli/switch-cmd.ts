@@ -6,6 +6,8 @@ import { PortInUseError } from '../common/listen.js';
 import { CONFIG_HELP, DEFAULT_SWITCH_CONFIG, loadConfigFile, validateConfig, type SwitchConfig } from '../switch/config.js';
 import { startSwitchServer } from '../switch/server.js';
 import { resolveSecret, SWITCH_SECRET_ENV } from '../common/peer-auth.js';
+import { DEFAULT_SIP_CONFIG, parseTrunkFlag, sipConfigFromJson } from '../sip/config.js';
+import { SipServer } from '../sip/sip-server.js';
 
 const HELP = `usage: tandem switch [options]
 
@@ -27,11 +29,18 @@ options:
   --tls-cert <f> --tls-key <f> --tls-ca <f>
                         TLS on the link port (PEM files); with --tls-ca every T-Server must present
                         a certificate signed by that CA (mutual TLS, docs/security.md)
+  --sip                 run the SIP switch instead of the simulated PBX: phones REGISTER, trunks send
+                        INVITEs, the same switch link drives the calls (docs/sip.md)
+  --sip-port <n>        SIP port, UDP and TCP (default ${DEFAULT_SIP_CONFIG.port}; 0 = any free port)
+  --sip-host <addr>     SIP listen address (default: --host)
+  --sip-trunk <h:p>     the trunk: outbound calls to external numbers go there, and INVITEs from
+                        that host are inbound calls (default trunk peer: 127.0.0.1, no outbound)
   -h, --help            this text
 
 ${CONFIG_HELP}
 
-Logs one JSON line per event worth knowing; "ready" with {ports: {switch: N}} once listening.
+Logs one JSON line per event worth knowing; "ready" with {ports: {switch: N}} once listening
+({ports: {switch: N, sip: M}} with --sip).
 SIGTERM / SIGINT stop it cleanly (exit 0).`;
 
 function intFlag(v: string | undefined, flag: string): number | undefined {
@@ -46,6 +55,7 @@ export async function main(argv: string[]): Promise<number> {
     port: { type: 'string' }, host: { type: 'string' }, config: { type: 'string' },
     'lease-ms': { type: 'string' }, 'heartbeat-ms': { type: 'string' }, secret: { type: 'string' }, 'secret-file': { type: 'string' },
     'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-ca': { type: 'string' },
+    sip: { type: 'boolean' }, 'sip-port': { type: 'string' }, 'sip-host': { type: 'string' }, 'sip-trunk': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   }, HELP);
   if (!values) return 2;
@@ -53,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
 
   let cfg: SwitchConfig;
   try {
-    cfg = values.config ? loadConfigFile(values.config) : { ...DEFAULT_SWITCH_CONFIG };
+    cfg = values.config ? loadConfigFile(values.config) : { ...DEFAULT_SWITCH_CONFIG, sip: sipConfigFromJson(undefined) };
     cfg.port = intFlag(values.port, '--port') ?? cfg.port;
     cfg.host = values.host ?? cfg.host;
     cfg.leaseMs = intFlag(values['lease-ms'], '--lease-ms') ?? cfg.leaseMs;
@@ -68,6 +78,15 @@ export async function main(argv: string[]): Promise<number> {
       if (!values['tls-cert'] || !values['tls-key']) throw new Error('--tls-cert and --tls-key go together (and --tls-ca for mutual TLS)');
       cfg.tls = { cert: values['tls-cert'], key: values['tls-key'], ...(values['tls-ca'] ? { ca: values['tls-ca'] } : {}) };
     }
+    if (!values.sip && (values['sip-port'] || values['sip-host'] || values['sip-trunk'])) throw new Error('--sip-port, --sip-host and --sip-trunk need --sip');
+    cfg.sip.port = intFlag(values['sip-port'], '--sip-port') ?? cfg.sip.port;
+    if (cfg.sip.port > 65535) throw new Error(`--sip-port must be at most 65535, got ${cfg.sip.port}`);
+    cfg.sip.host = values['sip-host'] ?? cfg.sip.host;
+    if (values['sip-trunk']) {
+      const t = parseTrunkFlag(values['sip-trunk']);
+      cfg.sip.outboundTrunk = { ...cfg.sip.outboundTrunk, host: t.host, port: t.port };
+      if (!cfg.sip.trunkPeers.some((p) => p.host === t.host)) cfg.sip.trunkPeers.push({ name: 'trunk', host: t.host, port: 0 });
+    }
     validateConfig(cfg);
   } catch (err) {
     console.error(`tandem switch: ${(err as Error).message}`);
@@ -79,21 +98,26 @@ export async function main(argv: string[]): Promise<number> {
   // grpc-js writes its own lines to stderr (e.g. on a port in use); keep stderr to our one clear line.
   grpc.setLogger({ error: (...a: unknown[]) => log.debug({ component: 'grpc' }, a.map(String).join(' ')) } as unknown as Console);
   let running;
+  let sip: SipServer | undefined;
   try {
-    running = await startSwitchServer(cfg, log);
+    // SIP first: a taken SIP port fails before anything listens on the link port.
+    if (values.sip) sip = await SipServer.listen(cfg.sip, cfg.host, log.child({ component: 'sip' }));
+    running = await startSwitchServer(cfg, log, sip ? (plan, hooks) => sip!.attach(plan, hooks) : undefined);
   } catch (err) {
+    await sip?.close();
     const msg = err instanceof PortInUseError ? err.message : `cannot start the switch: ${(err as Error).message}`;
     log.error({ code: err instanceof PortInUseError ? err.code : 'StartFailed' }, msg);
     logHandle.flush();
     console.error(`tandem switch: ${msg}`);
     return 1;
   }
-  log.info({ ports: { switch: running.port }, host: cfg.host, leaseMs: cfg.leaseMs, heartbeatMs: cfg.heartbeatMs, eventLogSize: cfg.eventLogSize, auth: cfg.secret ? 'shared secret' : 'none', peerAuth: running.sim.peerAuth, tls: cfg.tls ? (cfg.tls.ca ? 'mutual' : 'server') : 'off' }, 'ready');
+  if (cfg.autoAnswer && Object.keys(cfg.autoAnswer).length > 0 && sip) log.warn({ component: 'sip' }, 'switch.autoAnswer is ignored with --sip: phones answer themselves or by RequestAnswerCall');
+  log.info({ ports: { switch: running.port, ...(sip ? { sip: sip.port } : {}) }, ...(sip ? { callModel: 'sip', sipHost: sip.local.host, trunkPeers: cfg.sip.trunkPeers.map((p) => `${p.host}${p.port ? `:${p.port}` : ''}`), outboundTrunk: cfg.sip.outboundTrunk.port ? `${cfg.sip.outboundTrunk.host}:${cfg.sip.outboundTrunk.port}` : 'none' } : { callModel: 'simulated' }), host: cfg.host, leaseMs: cfg.leaseMs, heartbeatMs: cfg.heartbeatMs, eventLogSize: cfg.eventLogSize, auth: cfg.secret ? 'shared secret' : 'none', peerAuth: running.sim.peerAuth, tls: cfg.tls ? (cfg.tls.ca ? 'mutual' : 'server') : 'off' }, 'ready');
 
   return new Promise<number>((resolve) => {
     const stop = (signal: string) => {
       log.info({ signal }, 'stopping');
-      void running.close().then(() => {
+      void running.close().then(() => sip?.close()).then(() => {
         log.info('stopped');
         logHandle.flush();
         resolve(0);

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { DEFAULT_DIAL_PLAN, DialPlan, type DialPlanConfig } from './dial-plan.js';
 import type { TlsFiles } from '../common/tls.js';
+import { DEFAULT_SIP_CONFIG, SIP_CONFIG_HELP, sipConfigFromJson, type SipConfig } from '../sip/config.js';
 
 export interface AutoAnswerSetting {
   /** Answer any call delivered to (or ringing at) the DN after this long; 0 = off. */
@@ -39,6 +40,8 @@ export interface SwitchConfig {
   externalAnswerMs: number;
   autoAnswer: Record<string, AutoAnswerSetting>;
   dialPlan: DialPlanConfig;
+  /** The SIP side (`tandem switch --sip`, docs/sip.md); read always, used only with --sip. */
+  sip: SipConfig;
 }
 
 export const DEFAULT_SWITCH_CONFIG: SwitchConfig = {
@@ -54,6 +57,7 @@ export const DEFAULT_SWITCH_CONFIG: SwitchConfig = {
   externalAnswerMs: 0,
   autoAnswer: {},
   dialPlan: DEFAULT_DIAL_PLAN,
+  sip: DEFAULT_SIP_CONFIG,
 };
 
 export const CONFIG_HELP = `config file (--config f.json): JSON; the switch reads its "switch" section (or the whole file
@@ -66,7 +70,8 @@ when it has none). Every key is optional:
     "externalAnswerMs": 0,
     "autoAnswer": {"5001": {"answerAfterMs": 500, "talkMs": 20000}},
     "dialPlan": {"extensions": ["5000-5999"], "queues": ["7000-7009"], "routePoints": ["8000-8009"],
-                 "trunkPrefix": "9", "externalMinDigits": 7}
+                 "trunkPrefix": "9", "externalMinDigits": 7},
+${SIP_CONFIG_HELP}
   }}`;
 
 type Json = Record<string, unknown>;
@@ -87,7 +92,7 @@ function list(v: unknown, setting: string): string[] {
 /** Merges a parsed config file's switch section over the defaults. Throws naming the bad setting. */
 export function configFromJson(file: Json): SwitchConfig {
   const s = (typeof file.switch === 'object' && file.switch !== null ? file.switch : file) as Json;
-  const cfg: SwitchConfig = { ...DEFAULT_SWITCH_CONFIG, autoAnswer: {}, dialPlan: { ...DEFAULT_DIAL_PLAN } };
+  const cfg: SwitchConfig = { ...DEFAULT_SWITCH_CONFIG, autoAnswer: {}, dialPlan: { ...DEFAULT_DIAL_PLAN }, sip: sipConfigFromJson(s.sip) };
   if (s.name !== undefined) cfg.name = str(s.name, 'switch.name');
   if (s.host !== undefined) cfg.host = str(s.host, 'switch.host');
   if (s.port !== undefined) cfg.port = int(s.port, 'switch.port', 0);

@@ -3,6 +3,7 @@
 // Every operation validates everything first, then changes state: an error changes nothing.
 import { sw } from '../common/switch-proto.js';
 import type { DialPlan } from './dial-plan.js';
+import type { CallModel } from './call-model.js';
 
 const S = sw.ConnectionState;
 const E = sw.EventType;
@@ -37,11 +38,22 @@ const refuse = (code: PbxErrorCode, message: string): never => { throw new Refus
 
 const STATE_NAME = (s: sw.ConnectionState) => sw.ConnectionState[s] ?? String(s);
 
-export class Pbx {
+export class Pbx implements CallModel {
   private readonly calls = new Map<string, Call>();
   private nextCallId = 1;
+  private readonly deviceList: sw.IDevice[];
 
-  constructor(readonly plan: DialPlan) {}
+  constructor(readonly plan: DialPlan) {
+    this.deviceList = plan.devices();
+  }
+
+  /** Every internal device; the simulator's are always in service. */
+  devices(): sw.IDevice[] { return this.deviceList; }
+
+  /** A party's connection state, undefined when the call or the party is gone. */
+  partyState(callId: string, dn: string): sw.ConnectionState | undefined {
+    return this.calls.get(callId)?.parties.find((p) => p.dn === dn)?.state;
+  }
 
   get callCount(): number { return this.calls.size; }
 

@@ -13,6 +13,7 @@ import { openPortWarning, peerAuthMode, secretMatches, SWITCH_SECRET_ENV, type P
 import type { SwitchConfig } from './config.js';
 import { DialPlan } from './dial-plan.js';
 import { Pbx, type PbxOutcome } from './pbx.js';
+import type { CallModel, SwitchHooks } from './call-model.js';
 import { Lease, leaseNotice, type DeposedNotice } from './lease.js';
 import { LeaseClock } from './lease-clock.js';
 import { EventLog } from './event-log.js';
@@ -26,11 +27,17 @@ export interface RunningSwitch {
   close(): Promise<void>;
 }
 
+/** Builds the call model; default: the simulated PBX. The SIP switch passes its own (src/sip/). */
+export type CallModelFactory = (plan: DialPlan, hooks: SwitchHooks) => CallModel;
+
 type Stream = grpc.ServerDuplexStream<LinkUpFrame, sw.ILinkDown>;
 
 export class SimulatedSwitch {
   readonly plan: DialPlan;
-  readonly pbx: Pbx;
+  /** The calls: the simulated PBX, or the SIP B2BUA (which also publishes events by itself through the hooks). */
+  readonly model: CallModel;
+  /** True for the simulated PBX: Simulate (simulated callers, auto-answer) is its alone. */
+  readonly simulated: boolean;
   readonly lease: Lease;
   readonly log: EventLog;
   /** New inbound calls shed at the primary's request (OverloadControl; overload-gate.ts). */
@@ -40,7 +47,6 @@ export class SimulatedSwitch {
   private readonly autoAnswer: AutoAnswer;
   private readonly links = new Map<number, SwitchLinkPeer>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
-  private readonly devices: sw.IDevice[];
   private nextLinkId = 1;
   private flushScheduled = false;
   private leaseTimer?: NodeJS.Timeout;
@@ -53,10 +59,18 @@ export class SimulatedSwitch {
   /** What a link must present: shown in the ready line. */
   readonly peerAuth: PeerAuthMode;
 
-  constructor(readonly cfg: SwitchConfig, private readonly logger: Logger) {
+  constructor(readonly cfg: SwitchConfig, private readonly logger: Logger, modelFactory?: CallModelFactory) {
     this.plan = new DialPlan(cfg.dialPlan);
-    this.devices = this.plan.devices();
-    this.pbx = new Pbx(this.plan);
+    this.simulated = !modelFactory;
+    this.model = modelFactory
+      ? modelFactory(this.plan, {
+        publish: (o) => this.publish(o),
+        admit: () => {
+          const g = this.overload.admit(performance.now());
+          return g.admit ? { admit: true } : { admit: false, message: g.message };
+        },
+      })
+      : new Pbx(this.plan);
     this.lease = new Lease(cfg.leaseMs, (t) => {
       logger.info({ component: 'lease', ...t }, `lease ${t.from} -> ${t.to} (${t.reason}): epoch ${t.oldEpoch} -> ${t.newEpoch}, holder "${t.oldHolder}" -> "${t.newHolder}"`);
       this.pendingNotices.push(leaseNotice(t));
@@ -148,7 +162,7 @@ export class SimulatedSwitch {
       case 'releaseLease': return this.onRelease(link, m.releaseLease!, now);
       case 'command': return this.onCommand(link, m.command!, now);
       case 'snapshotQuery':
-        return this.send(link, { snapshot: { requestId: m.snapshotQuery!.requestId ?? 0, lastSeq: this.log.lastSeq, devices: this.devices, calls: this.pbx.snapshotCalls(), trunkPrefix: this.plan.trunkPrefix } });
+        return this.send(link, { snapshot: { requestId: m.snapshotQuery!.requestId ?? 0, lastSeq: this.log.lastSeq, devices: this.model.devices(), calls: this.model.snapshotCalls(), trunkPrefix: this.plan.trunkPrefix } });
       case 'commandLogQuery': return this.send(link, { commandLog: this.record.query(m.commandLogQuery!.requestId ?? 0) });
       case 'simulate': return this.onSimulate(link, m.simulate!);
       case 'overloadControl': return this.onOverloadControl(link, m.overloadControl!, now);
@@ -242,7 +256,7 @@ export class SimulatedSwitch {
       this.logger.info({ component: 'command', peerName: link.serverName, commandId }, 'duplicate command id: first result returned, nothing run');
       return this.send(link, { commandResult: repeat });
     }
-    const outcome = this.pbx.command(cmd, Date.now());
+    const outcome = this.model.command(cmd, Date.now());
     this.publish(outcome);
     const result: sw.ICommandResult = outcome.ok
       ? { commandId, ok: true, callId: outcome.callId, epoch }
@@ -270,18 +284,21 @@ export class SimulatedSwitch {
     const reply = (o: PbxOutcome | { ok: false; error: { code: 'Congestion'; message: string } }) => this.send(link, { simulateResult: o.ok
       ? { requestId, ok: true, callId: o.callId }
       : { requestId, ok: false, errorCode: o.error.code, errorMessage: o.error.message } });
+    if (!this.simulated) {
+      return reply({ ok: false, error: { code: 'BadCommand', message: 'this switch runs SIP (--sip): callers are SIP trunks and phones answer themselves; Simulate is for the simulated switch (docs/sip.md)' } });
+    }
     if (s.inboundCall) {
       // Gapped first: a call the primary cannot serve in time costs nothing (no call, no event, no log entry).
       const gate = this.overload.admit(performance.now());
       if (!gate.admit) return reply({ ok: false, error: { code: gate.code, message: gate.message } });
       const { ani = '', dnis = '', hangupAfterMs = 0 } = s.inboundCall;
-      const o = this.pbx.inboundCall(ani ?? '', dnis ?? '', Date.now());
+      const o = this.model.inboundCall(ani ?? '', dnis ?? '', Date.now());
       this.publish(o);
-      if (o.ok && hangupAfterMs) this.startTimer({ key: `hangup|${o.callId}`, kind: 'release', callId: o.callId, dn: ani ?? '', afterMs: hangupAfterMs }, () => this.pbx.callerHangup(o.callId, ani ?? '', Date.now()));
+      if (o.ok && hangupAfterMs) this.startTimer({ key: `hangup|${o.callId}`, kind: 'release', callId: o.callId, dn: ani ?? '', afterMs: hangupAfterMs }, () => this.model.callerHangup(o.callId, ani ?? '', Date.now()));
       return reply(o);
     }
     if (s.callerHangup) {
-      const o = this.pbx.callerHangup(s.callerHangup.callId ?? '', s.callerHangup.ani ?? '', Date.now());
+      const o = this.model.callerHangup(s.callerHangup.callId ?? '', s.callerHangup.ani ?? '', Date.now());
       this.publish(o);
       return reply(o);
     }
@@ -298,12 +315,12 @@ export class SimulatedSwitch {
   }
 
   /** Numbers the events, queues them to every welcomed link and starts the timers they call for. */
-  private publish(o: PbxOutcome): void {
+  publish(o: PbxOutcome): void {
     if (!o.ok || o.events.length === 0) return;
     const events = this.log.append(o.events);
     for (const l of this.links.values()) if (l.welcomed && l.renewsFor === undefined) l.queueEvents(events);
     for (const t of this.autoAnswer.timersFor(events)) {
-      this.startTimer(t, () => t.kind === 'answer' ? this.pbx.autoAnswer(t.callId, t.dn, Date.now()) : this.pbx.release(t.callId, t.dn, Date.now()));
+      this.startTimer(t, () => t.kind === 'answer' ? this.model.autoAnswer(t.callId, t.dn, Date.now()) : this.model.release(t.callId, t.dn, Date.now()));
     }
     this.scheduleFlush();
   }
@@ -361,8 +378,8 @@ export class SimulatedSwitch {
 }
 
 /** Binds the gRPC server; rejects with PortInUseError (naming --port / switch.port) when taken. */
-export async function startSwitchServer(cfg: SwitchConfig, logger: Logger): Promise<RunningSwitch & { sim: SimulatedSwitch }> {
-  const sim = new SimulatedSwitch(cfg, logger);
+export async function startSwitchServer(cfg: SwitchConfig, logger: Logger, modelFactory?: CallModelFactory): Promise<RunningSwitch & { sim: SimulatedSwitch }> {
+  const sim = new SimulatedSwitch(cfg, logger, modelFactory);
   const server = new grpc.Server({ 'grpc.max_receive_message_length': 16 * 1024 * 1024 });
   server.addService(switchService, { Link: sim.handleLink });
   const port = await new Promise<number>((resolve, reject) => {

@@ -1,0 +1,232 @@
+// The SIP switch's call model: the simulated PBX's call state and events (pbx.ts, so the event
+// sequences are the simulator's), mirrored onto SIP legs. A command is checked against what SIP can
+// do (is the phone registered, is it ringing with NOTIFY talk allowed, is there a mixer), then run on
+// the PBX, then its events become SIP messages (effects). What endpoints do by themselves (answer,
+// hang up, refuse) comes back through LegEvents and the request router as PBX operations whose
+// events are published like a command's.
+import { sw } from '../common/switch-proto.js';
+import type { Logger } from '../common/log.js';
+import type { DialPlan } from '../switch/dial-plan.js';
+import { Pbx, type PbxOutcome } from '../switch/pbx.js';
+import type { CallModel, SwitchHooks } from '../switch/call-model.js';
+import type { SipConfig } from './config.js';
+import { Leg, LegTable } from './leg.js';
+import { LegControl, type SipPort } from './leg-control.js';
+import { token } from './message.js';
+import { Registrar, type ServiceChange } from './registrar.js';
+import type { Flow } from './transport.js';
+
+const E = sw.EventType;
+const D = sw.DeviceType;
+const S = sw.ConnectionState;
+
+type Refusal = { ok: false; error: { code: 'InvalidState' | 'BadCommand' | 'UnknownDN'; message: string } };
+const refused = (code: Refusal['error']['code'], message: string): Refusal => ({ ok: false, error: { code, message } });
+
+export class SipCallModel implements CallModel {
+  readonly pbx: Pbx;
+  readonly legs = new LegTable();
+  readonly registrar: Registrar;
+  readonly control: LegControl;
+
+  constructor(readonly plan: DialPlan, readonly cfg: SipConfig, readonly port: SipPort, private readonly hooks: SwitchHooks, private readonly log: Logger) {
+    this.pbx = new Pbx(plan);
+    this.registrar = new Registrar(plan, cfg);
+    this.control = new LegControl(port, this.legs, {
+      answered: (leg) => this.onAnswered(leg),
+      failed: (leg, _status, why) => this.partyLeft(leg, why),
+    }, log);
+  }
+
+  // ------------------------------------------------------------------ CallModel
+
+  command(cmd: sw.ICommand, now: number): PbxOutcome {
+    const refusal = this.sipCheck(cmd);
+    if (refusal) return refusal;
+    const o = this.pbx.command(cmd, now);
+    if (o.ok) this.effects(o.events);
+    return o;
+  }
+
+  inboundCall(): PbxOutcome {
+    return refused('BadCommand', 'the SIP switch takes callers from SIP trunks, not Simulate: send an INVITE from a trunk peer (docs/sip.md)');
+  }
+
+  callerHangup(): PbxOutcome {
+    return refused('BadCommand', 'on the SIP switch a caller hangs up with BYE or CANCEL from its trunk, not Simulate (docs/sip.md)');
+  }
+
+  autoAnswer(): PbxOutcome {
+    return refused('BadCommand', 'on the SIP switch a phone answers itself (200 OK) or by RequestAnswerCall (NOTIFY talk): no simulated auto-answer');
+  }
+
+  release(callId: string, dn: string, now: number): PbxOutcome {
+    return this.command({ commandId: '', clearConnection: { callId, dn } }, now);
+  }
+
+  snapshotCalls(): sw.ISwitchCall[] { return this.pbx.snapshotCalls(); }
+
+  devices(): sw.IDevice[] {
+    return this.pbx.devices().map((d) => (d.type === D.EXTENSION && !this.registrar.binding(d.dn ?? '') ? { ...d, outOfService: true } : d));
+  }
+
+  // ------------------------------------------------------------------ what SIP needs before a command runs
+
+  private sipCheck(cmd: sw.ICommand): Refusal | undefined {
+    if (cmd.conference || cmd.deleteFromConference) {
+      return refused('BadCommand', 'conference needs a media mixer and this SIP switch has none configured (signalling only: docs/sip.md "What needs a media server"): use a consultation and transfer instead');
+    }
+    if (cmd.makeCall) return this.reachable(cmd.makeCall.dn ?? '', 'make a call') ?? this.reachable(cmd.makeCall.to ?? '', 'be called');
+    if (cmd.consultationCall) return this.reachable(cmd.consultationCall.dn ?? '', 'consult') ?? this.reachable(cmd.consultationCall.to ?? '', 'be called');
+    if (cmd.singleStepTransfer) return this.reachable(cmd.singleStepTransfer.to ?? '', 'take the transfer');
+    if (cmd.deflect) return this.reachable(cmd.deflect.to ?? '', 'take the call');
+    if (cmd.answer) {
+      const { callId = '', dn = '' } = cmd.answer;
+      const leg = this.legs.of(callId ?? '', dn ?? '');
+      if (!leg || leg.phase === 'pending') return undefined; // the PBX says why (not ringing, unknown call)
+      if (leg.phase !== 'inviting' || !leg.ringing) return refused('InvalidState', `${dn}'s phone has not rung yet (no 180 Ringing): answer once it rings`);
+      if (!leg.talkAllowed) return refused('InvalidState', `${dn}'s phone does not accept remote answer (its 180 had no "Allow-Events: talk"): answer on the phone; its 200 OK is reported as EventEstablished`);
+    }
+    return undefined;
+  }
+
+  /** An extension must have a registered phone; an external number needs the outbound trunk. */
+  private reachable(dn: string, what: string): Refusal | undefined {
+    const type = this.plan.classify(dn);
+    if (type === D.EXTENSION && !this.registrar.binding(dn)) return refused('InvalidState', `${dn} is out of service (no phone registered) and cannot ${what}: register its phone to this switch (docs/sip.md)`);
+    if (type === D.EXTERNAL && !this.cfg.outboundTrunk.port) return refused('InvalidState', `${dn} is an external number and no outbound trunk is configured: set switch.sip.outboundTrunk or --sip-trunk`);
+    return undefined;
+  }
+
+  // ------------------------------------------------------------------ PBX events -> SIP
+
+  /** Publishes a spontaneous outcome (from SIP) and carries out its effects. */
+  emit(o: PbxOutcome, context: string): void {
+    if (!o.ok) {
+      this.log.debug({ context, code: o.error.code }, `the switch had nothing to do: ${o.error.message}`);
+      return;
+    }
+    this.hooks.publish(o);
+    this.effects(o.events);
+  }
+
+  private effects(events: sw.ISwitchEvent[]): void {
+    for (const e of events) {
+      const callId = e.callId ?? '';
+      const dn = e.dn ?? '';
+      switch (e.type) {
+        case E.ORIGINATED:
+          this.startLeg(callId, dn, e.otherDn ?? '', true);
+          break;
+        case E.DELIVERED:
+          if (this.plan.classify(dn) === D.EXTENSION) this.startLeg(callId, dn, e.otherDn ?? '', false);
+          else for (const l of this.legs.ofCall(callId)) if (l.phase === 'offered') this.control.ringback(l);
+          break;
+        case E.NETWORK_REACHED:
+          this.startLeg(callId, dn, e.otherDn ?? '', false);
+          break;
+        case E.ESTABLISHED: {
+          const leg = this.legs.of(callId, dn);
+          if (leg?.phase === 'inviting') this.answerByNotify(leg);
+          break;
+        }
+        case E.HELD:
+        case E.RETRIEVED: {
+          const leg = this.legs.of(callId, dn);
+          if (leg) this.control.hold(leg, e.type === E.HELD);
+          break;
+        }
+        case E.CONNECTION_CLEARED:
+        case E.DIVERTED: {
+          const leg = this.legs.of(callId, dn);
+          if (leg) this.control.end(leg, e.cause === 'Busy' ? 486 : 480, e.cause === 'Busy' ? 'Busy Here' : 'Temporarily Unavailable');
+          break;
+        }
+        case E.TRANSFERRED:
+          this.transferred(callId, dn, e.secondaryCallId ?? '');
+          break;
+        default:
+          break; // CONFERENCED is refused before it can happen; service events have no legs
+      }
+    }
+  }
+
+  /** A new UAC leg towards an extension's phone or the outbound trunk; a 3PCC callee waits for the originator's phone. */
+  private startLeg(callId: string, dn: string, otherDn: string, autoAnswer: boolean): void {
+    const local = this.port.local;
+    const ext = this.plan.classify(dn) === D.EXTENSION;
+    let target: { uri: string; flow: Flow } | undefined;
+    if (ext) {
+      const b = this.registrar.binding(dn);
+      if (b) target = { uri: b.contact, flow: b.flow };
+    } else if (this.cfg.outboundTrunk.port) {
+      const t = this.cfg.outboundTrunk;
+      const number = t.stripPrefix && this.plan.trunkPrefix && dn.startsWith(this.plan.trunkPrefix) ? dn.slice(this.plan.trunkPrefix.length) : dn;
+      target = { uri: `sip:${number}@${t.host}:${t.port}${t.protocol === 'TCP' ? ';transport=tcp' : ''}`, flow: { protocol: t.protocol, address: t.host, port: t.port } };
+    }
+    if (!target) {
+      // Unregistered since the command was checked: the party cannot be reached.
+      setImmediate(() => this.emit(this.pbx.release(callId, dn, Date.now()), `${dn} unreachable`));
+      return;
+    }
+    const remoteUri = ext ? `sip:${dn}@${local.host}` : target.uri;
+    const leg = new Leg(callId, dn, ext ? 'phone' : 'trunk', 'uac', token('tdm-'), `sip:${otherDn || 'tandem'}@${local.host}`, remoteUri, target.uri, target.flow);
+    this.legs.add(leg);
+    const peer = this.legs.peerOf(leg);
+    if (peer && (peer.phase === 'pending' || peer.phase === 'inviting')) return; // started when the peer answers
+    this.control.invite(leg, autoAnswer);
+  }
+
+  private answerByNotify(leg: Leg): void {
+    leg.answering = true;
+    void this.control.talk(leg).then((ok) => {
+      if (ok || leg.phase !== 'inviting') return;
+      this.log.warn({ leg: leg.label }, 'the phone refused NOTIFY talk after EventEstablished was reported: the call is released at that phone');
+      this.control.end(leg);
+      this.emit(this.pbx.release(leg.callId, leg.dn, Date.now()), 'talk refused');
+    });
+  }
+
+  private transferred(callId: string, dn: string, secondary: string): void {
+    for (const id of [callId, secondary]) {
+      const mine = id ? this.legs.of(id, dn) : undefined;
+      if (mine) this.control.end(mine);
+    }
+    if (!secondary) return; // single-step: the DELIVERED that follows rings the target
+    for (const moved of this.legs.ofCall(secondary)) this.legs.move(moved, callId);
+    const [a, b] = this.legs.ofCall(callId);
+    if (!a || !b) return;
+    const pending = a.phase === 'pending' ? a : b.phase === 'pending' ? b : undefined;
+    if (pending) {
+      const peer = pending === a ? b : a;
+      if (peer.phase === 'confirmed' || peer.phase === 'offered') this.control.invite(pending, false);
+    } else if (a.phase === 'confirmed' && b.phase === 'confirmed') {
+      this.control.bridge(a, b);
+    }
+  }
+
+  // ------------------------------------------------------------------ SIP -> PBX
+
+  /** Our INVITE was answered: report it unless the switch already did (Answer command, or the 3PCC originator). */
+  private onAnswered(leg: Leg): void {
+    const state = this.pbx.partyState(leg.callId, leg.dn);
+    if (state === S.ALERTING || state === S.NETWORK) this.emit(this.pbx.autoAnswer(leg.callId, leg.dn, Date.now()), `${leg.label} answered`);
+  }
+
+  /** The endpoint of `leg` left (BYE, CANCEL, refusal): the party leaves the switch call. */
+  partyLeft(leg: Leg, why: string): void {
+    this.log.info({ leg: leg.label, why }, 'party left');
+    const o = leg.kind === 'trunk' && leg.role === 'uas'
+      ? this.pbx.callerHangup(leg.callId, leg.dn, Date.now())
+      : this.pbx.release(leg.callId, leg.dn, Date.now());
+    this.emit(o, why);
+  }
+
+  /** A registration change: the DN in or out of service on the switch link. */
+  serviceChanged(c: ServiceChange): void {
+    this.log.info({ dn: c.dn, inService: c.inService, why: c.why }, c.inService ? 'DN back in service' : 'DN out of service');
+    this.hooks.publish({ ok: true, callId: '', events: [{ timeMs: Date.now(), type: c.inService ? E.DN_BACK_IN_SERVICE : E.DN_OUT_OF_SERVICE, dn: c.dn }] });
+  }
+
+  admit(): ReturnType<SwitchHooks['admit']> { return this.hooks.admit(); }
+}

@@ -1,0 +1,92 @@
+// SIPp (Debian sip-tester) as real SIP user agents for the SIP switch tests: agent phones (a REGISTER
+// run, then a UAS on the Contact port) and trunk callers, scenarios in test/sip/. Each process runs
+// in the foreground without a terminal (-nostdin), in its own temp dir (its -trace_err files land
+// there and are shown when it fails), with a global -timeout, and is killed at teardown.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from './process.js';
+import { freePorts } from './free-port.js';
+
+interface Teardown { teardown(fn: () => unknown): void }
+
+export const SIPP = process.env.SIPP_BIN ?? 'sipp';
+export const SCENARIOS = join(ROOT, 'test', 'sip');
+
+export interface SippRun {
+  child: ChildProcess;
+  /** The SIPp process's local SIP port. */
+  port: number;
+  /** Exit code: 0 when every call of the run succeeded (SIPp's own rule). */
+  exited: Promise<number>;
+  /** stdout, stderr and SIPp's error trace, for failure messages. */
+  output(): string;
+  /** Resolves 0, or rejects with the output when SIPp failed or did not finish in time. */
+  done(timeoutMs?: number): Promise<void>;
+}
+
+export interface SippOptions {
+  scenario: string;
+  /** host:port of the SIP switch. */
+  target: string;
+  keys?: Record<string, string | number>;
+  /** Request-URI user of the UAC's INVITE (-s). */
+  service?: string;
+  /** u1 (UDP, default) or t1 (TCP). */
+  transport?: 'u1' | 't1';
+  port?: number;
+  calls?: number;
+  timeoutS?: number;
+}
+
+export async function runSipp(t: Teardown, o: SippOptions): Promise<SippRun> {
+  const [sipPort, mediaPort] = o.port ? [o.port, (await freePorts(1))[0]!] : (await freePorts(2)) as [number, number];
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-sipp-'));
+  const args = ['-sf', join(SCENARIOS, o.scenario), '-i', '127.0.0.1', '-p', String(sipPort), '-mp', String(mediaPort),
+    '-t', o.transport ?? 'u1', '-m', String(o.calls ?? 1), '-nostdin', '-timeout', `${o.timeoutS ?? 30}s`, '-timeout_error', '-trace_err',
+    ...(o.service ? ['-s', o.service] : [])];
+  for (const [k, v] of Object.entries(o.keys ?? {})) args.push('-key', k, String(v));
+  args.push(o.target);
+  const child = spawn(SIPP, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => { out += d.toString(); });
+  child.stderr!.on('data', (d: Buffer) => { out += d.toString(); });
+  const exited = new Promise<number>((resolve) => {
+    child.on('error', (err) => { out += `\nspawn ${SIPP}: ${err.message} (install Debian's sip-tester: apt-get install sip-tester)`; resolve(-1); });
+    child.on('exit', (code, sig) => resolve(code ?? (sig ? 128 : -1)));
+  });
+  t.teardown(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGKILL');
+      await exited;
+    }
+  });
+  const output = () => {
+    let errors = '';
+    try { for (const f of readdirSync(dir)) if (f.endsWith('_errors.log')) errors += readFileSync(join(dir, f), 'utf8'); } catch { /* none */ }
+    return `sipp ${args.join(' ')}\n${out.slice(-3000)}\n${errors.slice(-3000)}`;
+  };
+  return {
+    child, port: sipPort, exited, output,
+    async done(timeoutMs = (o.timeoutS ?? 30) * 1000 + 5_000) {
+      let timer: NodeJS.Timeout | undefined;
+      const code = await Promise.race([exited, new Promise<number>((r) => { timer = setTimeout(() => r(-2), timeoutMs); })]);
+      clearTimeout(timer);
+      if (code !== 0) throw new Error(`SIPp ${o.scenario} ${code === -2 ? 'did not finish in time' : `exited ${code}`}:\n${output()}`);
+    },
+  };
+}
+
+/** A SIPp agent phone: its UAS listening on a fresh port, registered as `dn` (Contact = that port). */
+export async function startPhone(t: Teardown, target: string, dn: string, scenario = 'phone-answer.xml', o: { calls?: number; timeoutS?: number; transport?: 'u1' | 't1' } = {}): Promise<SippRun> {
+  const uas = await runSipp(t, { scenario, target, calls: o.calls ?? 1, timeoutS: o.timeoutS ?? 60, ...(o.transport ? { transport: o.transport } : {}) });
+  await register(t, target, dn, uas.port, 3600, o.transport);
+  return uas;
+}
+
+/** One REGISTER (Expires 0 unregisters); resolves when the switch answered 200. */
+export async function register(t: Teardown, target: string, dn: string, contactPort: number, expires = 3600, transport?: 'u1' | 't1'): Promise<void> {
+  const reg = await runSipp(t, { scenario: 'register.xml', target, keys: { dn, contact_port: contactPort, expires }, timeoutS: 10, ...(transport ? { transport } : {}) });
+  await reg.done();
+}
