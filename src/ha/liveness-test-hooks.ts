@@ -4,6 +4,7 @@
 //
 //   GET /debug/stall?ms=300      answers 202, then busy-loops the main thread for 300 ms
 //   GET /debug/stall?ms=forever  answers 202, then loops for ever (a hang only SIGKILL ends)
+//   GET /debug/stall?ms=forever&block=1  blocks without using CPU (a deadlock: Atomics.wait)
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Logger } from '../common/log.js';
 
@@ -45,11 +46,13 @@ export function installStallHook(server: Server, log: Logger): void {
     const forever = ms === 'forever';
     const n = Number(ms);
     if (!forever && !(Number.isFinite(n) && n >= 0)) return { status: 400, body: 'ms must be a number of milliseconds or "forever"' };
-    log.warn({ ms: forever ? 'forever' : n }, 'test hook: stalling the main thread');
+    const block = q.get('block') === '1';
+    log.warn({ ms: forever ? 'forever' : n, block }, 'test hook: stalling the main thread');
     // After this turn, so the answer is written first.
     setTimeout(() => {
+      if (block) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, forever ? undefined : n);
       const end = forever ? Infinity : Date.now() + n;
-      while (Date.now() < end) { /* busy */ }
+      while (!block && Date.now() < end) { /* busy */ }
       log.warn({ ms: n }, 'test hook: main-thread stall over');
     }, 0);
     return { status: 202, body: { stalling: forever ? 'forever' : n } };

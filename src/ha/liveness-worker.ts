@@ -7,10 +7,10 @@
 // Heartbeat{epoch} there renews the main link's lease iff the main link holds it under that epoch.
 // Everything it shares with the main thread is in liveness-shared.ts; it never waits for it.
 import { performance } from 'node:perf_hooks';
-import { writeSync, appendFileSync } from 'node:fs';
+import { writeSync, appendFileSync, openSync, readSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
-import { SilenceMeter } from './addp.js';
+import { DEFAULT_BUSY_SHARE, HangJudge, STARVED_LIMIT_FACTOR, threadCpuMs } from './hang-judge.js';
 import { Backoff } from '../common/backoff.js';
 import { SLOT, SharedSlots, leaseMargin, type FromWorker, type LivenessWorkerData, type LogTarget, type ToWorker } from './liveness-shared.js';
 import { openLink, type SwitchLink as LinkClient } from '../switch-link/link-client.js';
@@ -124,28 +124,46 @@ function renew(): void {
 // ---------------------------------------------------------------- watchdog
 
 const checkMs = Math.max(5, Math.min(20, Math.floor(data.hangDetectionMs / 16)));
+const mainCpu = mainThreadCpuReader();
 // A late check (this thread was stopped too: SIGSTOP of the whole process, a machine stall) counts
 // at most two periods and never trips by itself: the main thread gets to run first.
-const meter = new SilenceMeter(data.hangDetectionMs, 2 * checkMs, performance.now());
-let lastProgress = slots.get(SLOT.progress);
-let lastProgressAt = performance.now();
+const judge = new HangJudge({
+  hangDetectionMs: data.hangDetectionMs, maxStepMs: 2 * checkMs, busyShare: DEFAULT_BUSY_SHARE, starvedLimitMs: STARVED_LIMIT_FACTOR * data.hangDetectionMs,
+}, performance.now(), slots.get(SLOT.progress), mainCpu());
+/** Set while the main thread is judged starved (one line per episode, not per check). */
+let starvedSince = 0;
 
 function check(): void {
   const now = performance.now();
-  const p = slots.get(SLOT.progress);
-  if (p !== lastProgress) {
-    lastProgress = p;
-    lastProgressAt = now;
-    meter.heard(now);
+  const v = judge.observe(now, slots.get(SLOT.progress), mainCpu());
+  if (v.kind === 'progress') {
+    if (starvedSince) log.warn({ stalledMs: Math.round(now - starvedSince) }, 'main thread progressing again after a starved stall: no hang, lease kept');
+    starvedSince = 0;
     return;
   }
-  const hung = meter.tick(now);
-  const stall = Math.round(now - lastProgressAt);
-  if (stall > slots.get(SLOT.maxStallMs)) slots.set(SLOT.maxStallMs, stall);
-  if (!hung) return;
+  if (v.stallMs > slots.get(SLOT.maxStallMs)) slots.set(SLOT.maxStallMs, v.stallMs);
+  if (v.kind === 'waiting') return;
+  if (v.kind === 'starved') {
+    if (!starvedSince) {
+      starvedSince = now - v.stallMs;
+      log.warn({ stalledMs: v.stallMs, mainThreadCpuMs: v.cpuMs, hangDetectionMs: data.hangDetectionMs, starvedLimitMs: STARVED_LIMIT_FACTOR * data.hangDetectionMs },
+        'main thread without progress but it had little CPU (machine busy, or blocked): not a hang yet, renewals go on');
+    }
+    return;
+  }
   const epoch = slots.get(SLOT.renewEpoch);
   if (epoch === 0 || slots.get(SLOT.tripped) === epoch) return;
-  trip(epoch, stall);
+  trip(epoch, v.stallMs, v.cpuMs);
+}
+
+/** The main thread's CPU time in ms (Linux /proc), or a reader that answers undefined elsewhere. */
+function mainThreadCpuReader(): () => number | undefined {
+  let fd: number;
+  try { fd = openSync(`/proc/self/task/${process.pid}/stat`, 'r'); } catch { return () => undefined; }
+  const buf = Buffer.alloc(1024);
+  return () => {
+    try { return threadCpuMs(buf.toString('latin1', 0, readSync(fd, buf, 0, buf.length, 0))); } catch { return undefined; }
+  };
 }
 
 /**
@@ -153,11 +171,11 @@ function check(): void {
  * silence) can be granted it a lease period sooner, and a main thread that resumes later finds
  * `tripped` set and answers NotPrimary before anything else (then Deposed{Released} demotes it).
  */
-function trip(epoch: number, stallMs: number): void {
+function trip(epoch: number, stallMs: number, cpuMs: number | undefined): void {
   slots.set(SLOT.tripped, epoch);
   slots.set(SLOT.deadline, 0);
   slots.add(SLOT.hangs);
-  log.error({ sinceProgressMs: stallMs, hangDetectionMs: data.hangDetectionMs }, `hang detected: the main thread made no progress for ${stallMs} ms; renewals stopped`);
+  log.error({ sinceProgressMs: stallMs, mainThreadCpuMs: cpuMs, hangDetectionMs: data.hangDetectionMs }, `hang detected: the main thread made no progress for ${stallMs} ms; renewals stopped`);
   if (link && welcomed) {
     link.send({ releaseLease: { epoch } });
     log.warn({ releasedEpoch: epoch }, 'lease released by the watchdog (ReleaseLease on the main link\'s behalf): the backup may take over now');
