@@ -45,7 +45,7 @@ export async function runSipp(t: Teardown, o: SippOptions): Promise<SippRun> {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-sipp-'));
   const args = ['-sf', join(SCENARIOS, o.scenario), '-i', '127.0.0.1', '-p', String(sipPort), '-mp', String(mediaPort),
     '-t', o.transport ?? 'u1', '-m', String(o.calls ?? 1), '-nostdin', '-timeout', `${o.timeoutS ?? 30}s`, '-timeout_error', '-trace_err',
-    ...(o.service ? ['-s', o.service] : [])];
+    ...(o.service ? ['-s', o.service] : []), ...(process.env.SIPP_TRACE ? ['-trace_msg'] : [])];
   for (const [k, v] of Object.entries(o.keys ?? {})) args.push('-key', k, String(v));
   args.push(o.target);
   const child = spawn(SIPP, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -64,8 +64,8 @@ export async function runSipp(t: Teardown, o: SippOptions): Promise<SippRun> {
   });
   const output = () => {
     let errors = '';
-    try { for (const f of readdirSync(dir)) if (f.endsWith('_errors.log')) errors += readFileSync(join(dir, f), 'utf8'); } catch { /* none */ }
-    return `sipp ${args.join(' ')}\n${out.slice(-3000)}\n${errors.slice(-3000)}`;
+    try { for (const f of readdirSync(dir)) if (f.endsWith('_errors.log') || f.endsWith('_messages.log')) errors += readFileSync(join(dir, f), 'utf8'); } catch { /* none */ }
+    return `sipp ${args.join(' ')}\n${out.slice(-3000)}\n${errors.slice(process.env.SIPP_TRACE ? -20000 : -3000)}`;
   };
   return {
     child, port: sipPort, exited, output,
