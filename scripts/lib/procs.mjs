@@ -14,6 +14,9 @@ export const TANDEM_BIN = join(ROOT, 'dist', 'cli', 'tandem.js');
 
 const live = new Set();
 process.on('exit', () => { for (const c of live) { try { c.kill('SIGKILL'); } catch { /* gone */ } } });
+// A bench or drill stopped with Ctrl-C or kill takes its switch and servers with it: a signal's
+// default action skips 'exit' handlers and left them running (and holding ports and CPU).
+for (const [sig, n] of [['SIGINT', 2], ['SIGTERM', 15], ['SIGHUP', 1]]) process.once(sig, () => process.exit(128 + n));
 
 /**
  * @typedef {Record<string, unknown> & {msg?: string}} LogLine
