@@ -1,5 +1,14 @@
 // The HA machine's vocabulary (machine.ts): its states, inputs, effects and parameters. Data only.
-import type { BackupLinkState } from '../sync/backup.js';
+
+/** The backup's sync stream (src/sync/backup.ts runs it; this machine only reads it). */
+export type BackupLinkState =
+  | 'connecting' // looking for the primary (no stream, or no Welcome yet)
+  | 'resyncing'  // Welcome received, catching up
+  | 'in-sync'    // caught up: safe to promote
+  | 'suspect'    // the primary went silent (ADDP timeout): the stream is kept, the switch judges
+  | 'lost'       // had a primary and lost it (a reconnect is scheduled unless stopped)
+  | 'handover'   // the primary handed over (HandoverReady): the owner claims epoch+1
+  | 'stopped';
 
 export type ClaimWhy = 'fresh' | 'promote' | 'handover' | 'reclaim' | 'lease-free';
 /** The backup stream's state as the machine knows it ('none' before a stream exists). */

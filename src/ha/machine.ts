@@ -14,8 +14,7 @@
 // - `retry` (backup): the claim retry plan after a loss or a refusal; null when none is pending.
 // - `lapses` (every state): times our own lease lapsed recently; damps our claim-back so that a server
 //   that keeps stalling gives way to its peer instead of flapping.
-import type { BackupLinkState } from '../sync/backup.js';
-import type { ClaimWhy, Common, Follower, HaEffect, HaInput, HaParams, HaState, Retry, RoleName, Step, TimerName } from './machine-types.js';
+import type { BackupLinkState, ClaimWhy, Common, Follower, HaEffect, HaInput, HaParams, HaState, Retry, RoleName, Step, TimerName } from './machine-types.js';
 import { backoffDelay } from '../common/backoff.js';
 
 export * from './machine-types.js';

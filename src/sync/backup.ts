@@ -22,15 +22,10 @@ import { grpcClientCredentials, grpcClientOptions, type TlsMaterial } from '../c
 import { syncCallMetadata } from '../common/peer-auth.js';
 import { StateMachine } from '../common/fsm.js';
 import { Backoff } from '../common/backoff.js';
+import type { BackupLinkState } from '../ha/machine-types.js';
 
-export type BackupLinkState =
-  | 'connecting' // looking for the primary (no stream, or no Welcome yet)
-  | 'resyncing'  // Welcome received, catching up
-  | 'in-sync'    // caught up: safe to promote
-  | 'suspect'    // the primary went silent (ADDP timeout): the stream is kept, the switch judges
-  | 'lost'       // had a primary and lost it (a reconnect is scheduled unless stopped)
-  | 'handover'   // the primary handed over (HandoverReady): the owner claims epoch+1
-  | 'stopped';
+// The states are the HA machine's input vocabulary (it reads them, never this module): defined there.
+export type { BackupLinkState };
 
 /** For each state, the states it may be entered from. */
 const ALLOWED_FROM: Record<BackupLinkState, readonly BackupLinkState[]> = {
