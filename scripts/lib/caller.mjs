@@ -12,6 +12,8 @@ let extLo = 5000, extHi = 5999;
 let rec = new Map();
 let counts = { sent: 0, failed: 0, failures: {} };
 let running;
+/** Ends the current run early (op 'stop'): it resolves with what it sent so far. */
+let stopRun;
 
 function onEvents(evs) {
   for (const e of evs) {
@@ -28,6 +30,7 @@ function run({ rate, ms, dnis, prefix, hangupAfterMs = 0 }) {
   const start = now();
   let n = 0;
   return new Promise((resolve) => {
+    stopRun = () => { clearTimeout(running); resolve({ sent: n, ms: now() - start }); };
     const tick = () => {
       const elapsed = now() - start;
       const due = Math.min(Math.floor((rate * Math.min(elapsed, ms)) / 1000), Math.round((rate * ms) / 1000));
@@ -56,6 +59,9 @@ process.on('message', async (msg) => {
     } else if (msg.op === 'run') {
       const r = await run(msg);
       process.send({ id: msg.id, ok: true, ...r });
+    } else if (msg.op === 'stop') {
+      stopRun?.();
+      process.send({ id: msg.id, ok: true });
     } else if (msg.op === 'collect') {
       const records = [];
       for (const [ani, [sentAt, delivered]] of rec) records.push(ani, sentAt, delivered);
