@@ -19,13 +19,13 @@ import { startSystem, benchConfig } from './lib/system.mjs';
 import { forkWorker } from './lib/workers.mjs';
 import { loadStep } from './lib/load-step.mjs';
 import { runResync } from './lib/bench-resync.mjs';
-import { hotFunctions } from './lib/cpuprofile.mjs';
+import { hotFiles, hotFunctions } from './lib/cpuprofile.mjs';
 import { writeReport, machineInfo } from './lib/bench-report.mjs';
 import { fmt } from './lib/stats.mjs';
 import { writeCharts } from './lib/charts.mjs';
 import { clock, withProgress } from './lib/bench-progress.mjs';
 
-const USAGE = 'usage: node scripts/bench.mjs [--quick] [--relaxed] [--modes single,async,ack] [--desktops 1000] [--rates 250,500] [--step-ms 6000] [--talk-ms 200] [--no-resync] [--no-promotion] [--no-profile] [--out docs/benchmarks.md]';
+const USAGE = 'usage: node scripts/bench.mjs [--quick] [--relaxed] [--modes single,async,ack] [--desktops 1000] [--rates 250,500] [--step-ms 6000] [--talk-ms 200] [--no-resync] [--no-promotion] [--no-profile] [--cpu-prof DIR] [--out docs/benchmarks.md]';
 const { values: a } = parseScriptArgs('bench', USAGE, {
   options: {
     quick: { type: 'boolean', default: false },
@@ -38,6 +38,7 @@ const { values: a } = parseScriptArgs('bench', USAGE, {
     'no-resync': { type: 'boolean', default: false },
     'no-promotion': { type: 'boolean', default: false },
     'no-profile': { type: 'boolean', default: false },
+    'cpu-prof': { type: 'string' },
     out: { type: 'string', default: join(ROOT, 'docs', 'benchmarks.md') },
   },
 });
@@ -66,6 +67,10 @@ const isKnee = (s) => s.sustained < 0.9 * s.rate || s.event.p99 > 250 || s.compl
 
 async function benchMode(mode, mi, nodeArgs) {
   log(`mode ${mode}: starting the system`);
+  // --cpu-prof DIR: every server of this mode runs under node --cpu-prof (DIR/<mode>-<A|B>), the top
+  // functions of each printed after the mode.
+  const profDirs = a['cpu-prof'] ? { A: join(a['cpu-prof'], `${mode}-A`), B: join(a['cpu-prof'], `${mode}-B`) } : undefined;
+  if (profDirs) nodeArgs = Object.fromEntries(Object.entries(profDirs).map(([k, d]) => [k, ['--cpu-prof', `--cpu-prof-dir=${d}`]]));
   const sys = await startSystem({ mode, config: benchConfig({ relaxed: a.relaxed }), log, nodeArgs });
   const r = { mode, steps: [], ha: sys.pair ? !!sys.haWorks : undefined };
   const desk = forkWorker('desktops.mjs');
@@ -87,7 +92,7 @@ async function benchMode(mode, mi, nodeArgs) {
       const s = await withProgress(log, { what, rate, stepMs: opts.stepMs, runStartedAt: started.getTime() },
         () => loadStep({ sys, primary, desk, caller, rate, ms: opts.stepMs, prefix: `4${mi}${String(si).padStart(2, '0')}`, talkMs: opts.talkMs }));
       r.steps.push(s);
-      log(`mode ${mode} rate ${rate}: sustained ${fmt(s.sustained)}/s, event p50 ${fmt(s.event.p50)} p99 ${fmt(s.event.p99)} ms, setup p99 ${fmt(s.setup.p99)}, answer p99 ${fmt(s.answer.p99)}, loop p99 ${fmt(s.loopP99)} ms, cpu ${Object.entries(s.cpu).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(' ')}${Object.keys(s.errors).length ? `, errors ${JSON.stringify(s.errors)}` : ''}${s.leaseLost ? `, SWITCH LINK LOST ${s.leaseLost}x` : ''}`);
+      log(`mode ${mode} rate ${rate}: sustained ${fmt(s.sustained)}/s, event p50 ${fmt(s.event.p50)} p99 ${fmt(s.event.p99)} ms, setup p99 ${fmt(s.setup.p99)}, answer p99 ${fmt(s.answer.p99)}, loop p99 ${fmt(s.loopP99)} ms, cpu ${Object.entries(s.cpu).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(' ')} (µs/call primary ${fmt(s.cpuUsPerCall.primary, 0)}${s.cpuUsPerCall.backup === undefined ? '' : `, backup ${fmt(s.cpuUsPerCall.backup, 0)}`})${Object.keys(s.errors).length ? `, errors ${JSON.stringify(s.errors)}` : ''}${s.leaseLost ? `, SWITCH LINK LOST ${s.leaseLost}x` : ''}`);
       if (isKnee(s)) { r.knee = rate; break; }
     }
     r.rssAfterKiB = rssKiB(primary.proc.pid);
@@ -96,6 +101,14 @@ async function benchMode(mode, mi, nodeArgs) {
     await desk.close();
     await caller.close();
     r.stopped = await stopGracefully(sys);
+    if (profDirs) {
+      for (const [name, dir] of Object.entries(profDirs)) {
+        if (!existsSync(dir)) continue;
+        const hot = hotFunctions(dir, 30), files = hotFiles(dir, 20);
+        r.cpuProfile = { ...r.cpuProfile, [name]: { dir, hot, files } };
+        log(`mode ${mode}: CPU profile of T-Server ${name} (${dir}), % of busy time:\n${hot.map((h) => `  ${h.busyPct.toFixed(1).padStart(5)} %  ${h.fn}  ${h.where}`).join('\n')}\n  by file:\n${files.map((f) => `  ${f.busyPct.toFixed(1).padStart(5)} %  ${f.file}`).join('\n')}`);
+      }
+    }
   }
 }
 

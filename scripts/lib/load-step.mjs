@@ -55,9 +55,12 @@ export async function loadStep({ sys, primary, desk, caller, rate, ms, prefix, t
     setup.push(t - r[0]);
     if (r[1] > 0) { event.push(t - r[1]); if (raw) rawEvent.push([t, t - r[1]]); }
   }
+  const sustained = inWindow / (run.ms / 1000);
+  // CPU per call: the process's CPU time in the step over the calls that reached an agent (µs).
+  const cpuUsPerCall = Object.fromEntries(Object.entries(cpuCores).map(([k, v]) => [k, sustained > 0 ? (v * 1e6) / sustained : NaN]));
   return {
-    rate, offered: c.sent, failed: c.failed, rings, released: d.released,
-    sustained: inWindow / (run.ms / 1000), completedShare: c.sent ? rings / c.sent : 0,
+    rate, offered: c.sent, failed: c.failed, rings, released: d.released, cpuUsPerCall,
+    sustained, completedShare: c.sent ? rings / c.sent : 0,
     event: { p50: pct(event, 50), p99: pct(event, 99), max: pct(event, 100), n: event.length },
     setup: { p50: pct(setup, 50), p99: pct(setup, 99) },
     answer: { p50: pct(d.answerLat, 50), p99: pct(d.answerLat, 99) },
