@@ -75,12 +75,14 @@ export function parseMessage(raw: Buffer | string): SipMessage {
   const rest = trimmed.slice(end + 4);
   const start = lines[0] ?? '';
   const headers: SipHeader[] = [];
+  // A bad header line is reported after the rest is read, so the 400 can still be addressed.
+  let badLine = '';
   for (let i = 1; i < lines.length; i++) {
     const line = lines[i]!;
     if (/^[ \t]/.test(line) && headers.length > 0) { headers[headers.length - 1]!.value += ` ${line.trim()}`; continue; }
     const colon = line.indexOf(':');
     const rawName = colon > 0 ? line.slice(0, colon).trim() : '';
-    if (!TOKEN.test(rawName)) throw new SipParseError(`bad header line ${JSON.stringify(line.slice(0, 60))}`);
+    if (!TOKEN.test(rawName)) { badLine ||= line; continue; }
     const lower = rawName.toLowerCase();
     headers.push({ name: COMPACT[lower] ?? lower, value: line.slice(colon + 1).trim() });
   }
@@ -92,6 +94,7 @@ export function parseMessage(raw: Buffer | string): SipMessage {
   else throw new SipParseError(`bad start line ${JSON.stringify(start.slice(0, 60))}: expected "METHOD uri SIP/2.0" or "SIP/2.0 code reason"`);
   const partial = msg.kind === 'request' ? msg : undefined;
   for (const name of MANDATORY) if (header(msg, name) === undefined) throw new SipParseError(`mandatory header ${canonicalName(name)} is missing`, partial);
+  if (badLine) throw new SipParseError(`bad header line ${JSON.stringify(badLine.slice(0, 60))}`, partial);
   const cseq = parseCSeq(header(msg, 'cseq')!);
   if (!cseq) throw new SipParseError('CSeq must be "<number> <METHOD>"', partial);
   if (msg.kind === 'request' && cseq.method !== msg.method) throw new SipParseError(`CSeq method ${cseq.method} differs from the request method ${msg.method}`, partial);

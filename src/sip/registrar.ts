@@ -92,9 +92,12 @@ export class Registrar {
   }
 }
 
-/** Over TCP: the phone's own connection. Over UDP: the Contact's address (SIPp and most phones put their listening port there). */
+/**
+ * The Contact's address (phones put their listening port there). Over TCP the phone's own
+ * connection is used while it is open (NAT-friendly), and the Contact is connected to after it closed.
+ */
 function contactFlow(host: string, port: number, transport: string | undefined, from: Flow): Flow {
-  if (from.protocol === 'TCP') return from;
-  const protocol = transport?.toLowerCase() === 'tcp' ? 'TCP' : 'UDP';
-  return { protocol, address: host.replace(/^\[|\]$/g, ''), port: port || 5060 };
+  const address = host.replace(/^\[|\]$/g, '');
+  if (from.protocol === 'TCP') return { protocol: 'TCP', address, port: port || 5060, ...(from.conn !== undefined ? { conn: from.conn } : {}) };
+  return { protocol: transport?.toLowerCase() === 'tcp' ? 'TCP' : 'UDP', address, port: port || 5060 };
 }

@@ -38,6 +38,8 @@ export interface SippOptions {
   port?: number;
   calls?: number;
   timeoutS?: number;
+  /** Digest credentials for [authentication] (-au / -ap). */
+  auth?: { user: string; password: string };
 }
 
 export async function runSipp(t: Teardown, o: SippOptions): Promise<SippRun> {
@@ -45,7 +47,7 @@ export async function runSipp(t: Teardown, o: SippOptions): Promise<SippRun> {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-sipp-'));
   const args = ['-sf', join(SCENARIOS, o.scenario), '-i', '127.0.0.1', '-p', String(sipPort), '-mp', String(mediaPort),
     '-t', o.transport ?? 'u1', '-m', String(o.calls ?? 1), '-nostdin', '-timeout', `${o.timeoutS ?? 30}s`, '-timeout_error', '-trace_err',
-    ...(o.service ? ['-s', o.service] : []), ...(process.env.SIPP_TRACE ? ['-trace_msg'] : [])];
+    ...(o.service ? ['-s', o.service] : []), ...(o.auth ? ['-au', o.auth.user, '-ap', o.auth.password] : []), ...(process.env.SIPP_TRACE ? ['-trace_msg'] : [])];
   for (const [k, v] of Object.entries(o.keys ?? {})) args.push('-key', k, String(v));
   args.push(o.target);
   const child = spawn(SIPP, args, { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
