@@ -1,7 +1,7 @@
 // `tandem call`: a simulated external caller. Places an inbound call on the switch (or hangs one up)
 // through a tool link (Hello + Simulate, never a claim), prints the call id and exits.
 import { parseFlags } from './args.js';
-import { connectLink, type SwitchLink } from '../switch-link/link-client.js';
+import { connectLink, type LinkClient } from '../switch-link/link-client.js';
 import { resolveSecret, SWITCH_SECRET_ENV } from '../common/peer-auth.js';
 
 const HELP = `usage: tandem call --to <dn> --from <number> [options]
@@ -61,7 +61,7 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`tandem call: ${(err as Error).message}`);
     return 2;
   }
-  let link: SwitchLink;
+  let link: LinkClient;
   try {
     link = await connectLink({ address: values.switch!, serverName: 'caller', secret, timeoutMs: 5_000 });
   } catch (err) {

@@ -13,7 +13,7 @@ import pino from 'pino';
 import { DEFAULT_BUSY_SHARE, HangJudge, STARVED_LIMIT_FACTOR, threadCpuMs } from './hang-judge.js';
 import { Backoff } from '../common/backoff.js';
 import { SLOT, SharedSlots, leaseMargin, type FromWorker, type LivenessWorkerData, type LogTarget, type ToWorker } from './liveness-shared.js';
-import { openLink, type SwitchLink as LinkClient } from '../switch-link/link-client.js';
+import { openLink, type LinkClient } from '../switch-link/link-client.js';
 
 const data = workerData as LivenessWorkerData;
 const port = parentPort!;

@@ -36,7 +36,7 @@ export class SwitchLinkError extends Error {
 
 interface Waiter<T> { resolve(v: T): void; reject(e: Error): void; timer: NodeJS.Timeout }
 
-export class SwitchLink extends EventEmitter<SwitchLinkEvents> {
+export class LinkClient extends EventEmitter<SwitchLinkEvents> {
   /** Resolves with Welcome; rejects when the switch refuses the Hello or cannot be reached. */
   readonly welcome: Promise<sw.Welcome>;
   private readonly client: grpc.Client;
@@ -252,12 +252,12 @@ export class SwitchLink extends EventEmitter<SwitchLinkEvents> {
 }
 
 /** Opens a link and sends Hello; `link.welcome` tells whether the switch accepted it. */
-export function openLink(opts: LinkOptions): SwitchLink {
-  return new SwitchLink(opts);
+export function openLink(opts: LinkOptions): LinkClient {
+  return new LinkClient(opts);
 }
 
 /** Opens a link and waits for Welcome; rejects (and closes) when unreachable or refused. */
-export async function connectLink(opts: LinkOptions): Promise<SwitchLink> {
+export async function connectLink(opts: LinkOptions): Promise<LinkClient> {
   const link = openLink(opts);
   try {
     await link.welcome;

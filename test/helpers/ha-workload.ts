@@ -2,7 +2,7 @@
 // state (ringing, established with user data, held, consultation, conference, queued with
 // treatment, parked at a route point), with registrations. Everything it creates stays up, so a
 // test can compare the backup's state with the primary's and fail over in the middle of it.
-import type { SwitchLink } from '../../src/switch-link/link-client.js';
+import type { LinkClient } from '../../src/switch-link/link-client.js';
 import type { TEvent } from '../../src/protocol/messages.js';
 import type { TestClient } from './ws-client.js';
 
@@ -25,7 +25,7 @@ function must(ev: TEvent, event: string, what: string): TEvent {
 }
 
 /** Runs the workload through `c` (a client open on the primary) and the switch's caller link. */
-export async function runWorkload(c: TestClient, caller: SwitchLink, tag = ''): Promise<Workload> {
+export async function runWorkload(c: TestClient, caller: LinkClient, tag = ''): Promise<Workload> {
   const seen = (event: string, dn: string, from: number) => c.waitFor((e) => e.event === event && e.thisDN === dn && c.events.indexOf(e) >= from, 5_000, `${event} on ${dn}`);
   const req = async (name: Parameters<TestClient['request']>[0], attrs: Record<string, unknown>, want: string) => must(await c.request(name, attrs), want, `${name} ${JSON.stringify(attrs)}`);
   for (const dn of WORKLOAD_DNS) await req('RequestRegisterAddress', { thisDN: dn }, 'EventRegistered');

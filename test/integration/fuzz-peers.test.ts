@@ -18,7 +18,7 @@ import { startSwitch, startTServer } from '../helpers/tserver-fixture.js';
 import { backupState, captureLog, DeltaSource, FakeReplica, rawBackup } from '../helpers/sync-fixtures.js';
 import { mutateBytes, Rng, rssMb, unicodeString } from '../helpers/fuzz.js';
 import * as grpc from '@grpc/grpc-js';
-import type { SwitchLink } from '../../src/switch-link/link-client.js';
+import type { LinkClient } from '../../src/switch-link/link-client.js';
 
 const FRAMES = 30_000;
 const BURST = 1_000;
@@ -112,7 +112,7 @@ t.test(`fuzz the switch link port: ${FRAMES} frames (seed ${SEED})`, async (t) =
   const mark = s.proc.lines.length;
   const answers2 = new Map<string, number>();
   for (let i = 0; i < GUESSES; i += 50) {
-    const links: Array<{ l: SwitchLink; first: Promise<string> }> = [];
+    const links: Array<{ l: LinkClient; first: Promise<string> }> = [];
     for (let k = i; k < Math.min(GUESSES, i + 50); k++) {
       const l = openLink({ address: s.address, serverName: `guess-${k}`, hello: false });
       // The first answer: Unauthorized, or BadMessage when the guess does not even encode as UTF-8.

@@ -11,7 +11,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import * as grpc from '@grpc/grpc-js';
 import { sw } from '../../src/common/switch-proto.js';
 import { sy } from '../../src/common/sync-proto.js';
-import { connectLink, openLink, type SwitchLink } from '../../src/switch-link/link-client.js';
+import { connectLink, openLink, type LinkClient } from '../../src/switch-link/link-client.js';
 import { TANDEM_BIN, type LogLine } from '../helpers/process.js';
 import { rawBackup, type RawBackup } from '../helpers/sync-fixtures.js';
 import { startPairProcess, type PairProcess } from '../helpers/pair-process.js';
@@ -140,7 +140,7 @@ t.test('default tandem pair: a junk burst at the peer ports writes a bounded num
   for (let i = 0; i < FRAMES; i++) junkLink.sendRaw(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, i & 0xff]));
   await answered;
   junkLink.close();
-  const links: SwitchLink[] = [];
+  const links: LinkClient[] = [];
   for (let i = 0; i < CALLS; i++) links.push(openLink({ address: `127.0.0.1:${p.ports.switch}`, serverName: `junk-${i}`, secret: `guess-${i}` }));
   const welcomed = (await Promise.all(links.map((l) => l.welcome.then(() => true, () => false)))).filter(Boolean).length;
   t.equal(welcomed, 0, 'no wrong secret was welcomed');

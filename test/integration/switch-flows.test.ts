@@ -2,7 +2,7 @@
 // A holds the lease and commands; W (a watcher, no lease) must see the very same events.
 import t from 'tap';
 import { spawnTandem, ready } from '../helpers/process.js';
-import { connectLink, type SwitchLink } from '../../src/switch-link/link-client.js';
+import { connectLink, type LinkClient } from '../../src/switch-link/link-client.js';
 import { describeEvent } from '../../src/switch/describe.js';
 import { sw } from '../../src/common/switch-proto.js';
 
@@ -12,7 +12,7 @@ const A = '5001', B = '5002', C = '5003', RP = '8000';
 class Recorder {
   readonly events: sw.ISwitchEvent[] = [];
   private waiters: Array<() => void> = [];
-  constructor(readonly link: SwitchLink) {
+  constructor(readonly link: LinkClient) {
     link.on('events', (es) => { this.events.push(...es); for (const w of this.waiters) w(); });
   }
   /** Resolves once `n` events after index `from` were received. */

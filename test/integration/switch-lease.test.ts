@@ -2,7 +2,7 @@
 // lapse of a silent holder, holder link gone, release, command fencing and exactly-once ids.
 import t from 'tap';
 import { spawnTandem, ready } from '../helpers/process.js';
-import { connectLink, type SwitchLink } from '../../src/switch-link/link-client.js';
+import { connectLink, type LinkClient } from '../../src/switch-link/link-client.js';
 import type { sw } from '../../src/common/switch-proto.js';
 
 t.test('lease, fencing and exactly-once across a failover', async (t) => {
@@ -13,12 +13,12 @@ t.test('lease, fencing and exactly-once across a failover', async (t) => {
     t.teardown(() => l.close());
     return l;
   };
-  const heartbeating = (l: SwitchLink, epoch: number) => {
+  const heartbeating = (l: LinkClient, epoch: number) => {
     const stop = l.keepHeartbeating(epoch, 50);
     t.teardown(stop);
     return stop;
   };
-  const make = (l: SwitchLink, commandId: string, epoch: number) => l.command({ commandId, epoch, makeCall: { dn: '5001', to: '5002' } });
+  const make = (l: LinkClient, commandId: string, epoch: number) => l.command({ commandId, epoch, makeCall: { dn: '5001', to: '5002' } });
 
   const a = await open('A');
   const b = await open('B');

@@ -8,10 +8,10 @@ import { join } from 'node:path';
 import { spawnTandem, ready } from '../helpers/process.js';
 import { connectLink } from '../../src/switch-link/link-client.js';
 import type { sw } from '../../src/common/switch-proto.js';
-import type { SwitchLink } from '../../src/switch-link/link-client.js';
+import type { LinkClient } from '../../src/switch-link/link-client.js';
 
 /** Resolves once cond() holds, checking now and after every message on the link. */
-const until = (l: SwitchLink, cond: () => boolean) => (cond() ? Promise.resolve() : l.next(cond, 5000).then(() => {}));
+const until = (l: LinkClient, cond: () => boolean) => (cond() ? Promise.resolve() : l.next(cond, 5000).then(() => {}));
 
 t.test('redelivery from S without gap or duplicate; gap when S is older than the log', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'tandem-switch-'));

@@ -5,7 +5,7 @@ import t from 'tap';
 import pino from 'pino';
 import { startSwitchServer } from '../../src/switch/server.js';
 import { DEFAULT_SWITCH_CONFIG } from '../../src/switch/config.js';
-import { openLink, type SwitchLink } from '../../src/switch-link/link-client.js';
+import { openLink, type LinkClient } from '../../src/switch-link/link-client.js';
 import type { sw } from '../../src/common/switch-proto.js';
 
 interface Teardown { teardown(fn: () => unknown): void }
@@ -25,7 +25,7 @@ async function setup(t: Teardown) {
 }
 
 /** Every message of a link, from now on. */
-function record(l: SwitchLink): sw.LinkDown[] {
+function record(l: LinkClient): sw.LinkDown[] {
   const got: sw.LinkDown[] = [];
   l.on('message', (m) => got.push(m));
   return got;
