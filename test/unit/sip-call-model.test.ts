@@ -1,0 +1,128 @@
+// The SIP call model without sockets: a fake port records every request the B2BUA sends and lets the
+// test answer it; the exact message sequences of RFC 3725 make call, an inbound call passing the
+// caller's offer to the phone, hold, release; the registrar and digest on their own.
+import t from 'tap';
+import { sw } from '../../src/common/switch-proto.js';
+import { DialPlan } from '../../src/switch/dial-plan.js';
+import type { PbxOutcome } from '../../src/switch/pbx.js';
+import { sipConfigFromJson } from '../../src/sip/config.js';
+import { SipCallModel } from '../../src/sip/sip-call-model.js';
+import type { SipPort } from '../../src/sip/leg-control.js';
+import { header, parseMessage, responseTo, type SipRequest } from '../../src/sip/message.js';
+import type { ClientCallbacks } from '../../src/sip/transactions.js';
+import type { Flow } from '../../src/sip/transport.js';
+import { Registrar } from '../../src/sip/registrar.js';
+import { authorize, DigestAuth } from '../../src/sip/digest.js';
+import { createLogger } from '../../src/common/log.js';
+
+const E = sw.EventType;
+const log = createLogger({ server: 'test' }, { level: 'silent' }).logger;
+const sdp = (who: string, dir = 'sendrecv') => `v=0\r\no=${who} 1 1 IN IP4 10.0.0.${who.length}\r\ns=-\r\nc=IN IP4 10.0.0.${who.length}\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=${dir}\r\n`;
+
+interface Sent { req: SipRequest; to: Flow; cb?: ClientCallbacks; ack?: boolean }
+
+function rig() {
+  const sent: Sent[] = [];
+  const published: sw.ISwitchEvent[] = [];
+  const port: SipPort = {
+    local: { host: '127.0.0.1', port: 5060 },
+    request: (req, to, cb) => { sent.push({ req, to, cb }); },
+    ack2xx: (_inv, ack, to) => { sent.push({ req: ack, to, ack: true }); },
+  };
+  const model = new SipCallModel(new DialPlan(), sipConfigFromJson({}), port, {
+    publish: (o: PbxOutcome) => { if (o.ok) published.push(...o.events); },
+    admit: () => ({ admit: true }),
+  }, log);
+  const registerPhone = (dn: string, port: number) => {
+    const req = parseMessage(`REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.9:${port};branch=z9hG4bK${dn}\r\nFrom: <sip:${dn}@h>;tag=1\r\nTo: <sip:${dn}@h>\r\nCall-ID: r${dn}\r\nCSeq: 1 REGISTER\r\nContact: <sip:${dn}@10.0.0.9:${port}>\r\nExpires: 60\r\n\r\n`) as SipRequest;
+    const o = model.registrar.register(req, { protocol: 'UDP', address: '10.0.0.9', port }, 0);
+    if (o.change) model.serviceChanged(o.change);
+    return o;
+  };
+  /** The endpoint answers the request `i` sent: a provisional then a final with `body`. */
+  const answer = (i: number, status: number, body = '', tag = `tag${i}`) => {
+    const s = sent[i]!;
+    const extra = [{ name: 'contact', value: `<sip:phone@${s.to.address}:${s.to.port}>` }, ...(body ? [{ name: 'content-type', value: 'application/sdp' }] : [])];
+    if (s.req.method === 'INVITE' && !header(s.req, 'to')!.includes('tag=')) s.cb!.provisional?.(responseTo(s.req, 180, 'Ringing', tag, [...extra, { name: 'allow-events', value: 'talk' }]));
+    s.cb!.final(responseTo(s.req, status, 'OK', tag, extra, body));
+  };
+  const line = (s: Sent) => `${s.ack ? 'ACK' : s.req.method} ${s.to.port}${s.req.body ? ` sdp:${/a=(sendrecv|sendonly|recvonly|inactive)/.exec(s.req.body)?.[1] ?? 'sendrecv'}` : ''}`;
+  return { sent, published, model, registerPhone, answer, line };
+}
+
+t.test('make call 5001 -> 5002 is RFC 3725 third-party call control, message by message', async (t) => {
+  const r = rig();
+  t.same(r.registerPhone('5001', 6001).change, { dn: '5001', inService: true, why: 'registered from UDP 10.0.0.9:6001' });
+  r.registerPhone('5002', 6002);
+  t.same(r.published.map((e) => [e.type, e.dn]), [[E.DN_BACK_IN_SERVICE, '5001'], [E.DN_BACK_IN_SERVICE, '5002']]);
+  r.published.length = 0;
+
+  const o = r.model.command({ commandId: 'c1', makeCall: { dn: '5001', to: '5002' } }, 0);
+  t.ok(o.ok);
+  t.same(o.ok && o.events.map((e) => [e.type, e.dn]), [[E.ORIGINATED, '5001'], [E.DELIVERED, '5002']], 'the simulator\'s events, at once');
+  t.same(r.sent.map(r.line), ['INVITE 6001'], "the agent's own phone first, and only it");
+  t.equal(r.sent[0]!.req.body, '', 'without an offer');
+  t.match(header(r.sent[0]!.req, 'call-info'), /answer-after=0/, 'with the auto-answer hint');
+
+  r.answer(0, 200, sdp('A'));
+  t.same(r.sent.map(r.line), ['INVITE 6001', 'ACK 6001 sdp:inactive', 'INVITE 6002'], 'A parked with an inactive answer, then the callee, offerless');
+  r.answer(2, 200, sdp('B'));
+  await new Promise((res) => setImmediate(res)); // the re-INVITE waits its turn on A's dialog (a microtask)
+  t.same(r.sent.slice(3).map(r.line), ['INVITE 6001 sdp:sendrecv'], "B's offer goes to A in a re-INVITE");
+  t.match(r.sent[3]!.req.body, /c=IN IP4 10\.0\.0\.1\r\n/, 'it is B\'s media');
+  t.match(r.sent[3]!.req.body, /o=tandem \d+ 2 /, "with A's leg's own o= line, version 2");
+  r.answer(3, 200, sdp('A2'));
+  await new Promise((res) => setImmediate(res));
+  t.same(r.sent.slice(4).map(r.line), ['ACK 6001', 'ACK 6002 sdp:sendrecv'], "A's answer goes to B in B's ACK");
+  t.same(r.published.map((e) => [e.type, e.dn]), [[E.ESTABLISHED, '5002']], "B's 200 is reported as ESTABLISHED");
+
+  r.model.command({ commandId: 'c2', hold: { callId: o.ok ? o.callId : '', dn: '5001' } }, 0);
+  await new Promise((res) => setImmediate(res));
+  t.same(r.sent.slice(6).map(r.line), ['INVITE 6001 sdp:sendonly', 'INVITE 6002 sdp:sendonly'], 'hold: both legs re-offered sendonly');
+  r.answer(6, 200, sdp('A', 'recvonly'), 'tag0');
+  r.answer(7, 200, sdp('B', 'recvonly'), 'tag2');
+  const rel = r.model.command({ commandId: 'c3', clearConnection: { callId: o.ok ? o.callId : '', dn: '5001' } }, 0);
+  t.same(rel.ok && rel.events.map((e) => [e.type, e.dn]), [[E.CONNECTION_CLEARED, '5001'], [E.CONNECTION_CLEARED, '5002']]);
+  t.same(r.sent.slice(10).map(r.line), ['BYE 6001', 'BYE 6002'], 'release: BYE on both legs');
+  t.equal(r.model.legs.size, 0);
+});
+
+t.test('commands SIP cannot carry are refused before anything changes', async (t) => {
+  const r = rig();
+  const refused = r.model.command({ commandId: 'c1', makeCall: { dn: '5001', to: '5002' } }, 0);
+  t.match(refused, { ok: false, error: { code: 'InvalidState', message: /5001 is out of service \(no phone registered\)/ } });
+  r.registerPhone('5001', 6001);
+  t.match(r.model.command({ commandId: 'c2', makeCall: { dn: '5001', to: '94155550100' } }, 0), { ok: false, error: { message: /no outbound trunk is configured/ } });
+  t.match(r.model.command({ commandId: 'c3', conference: { heldCallId: 's1', activeCallId: 's2', dn: '5001' } }, 0), { ok: false, error: { code: 'BadCommand', message: /media mixer/ } });
+  t.match(r.model.inboundCall(), { ok: false, error: { message: /SIP trunks, not Simulate/ } });
+  t.equal(r.sent.length, 0, 'nothing was sent');
+  t.same(r.model.snapshotCalls(), []);
+  t.same(r.model.devices().filter((d) => d.outOfService).length, 999, 'every extension but 5001 is out of service');
+});
+
+t.test('registrar: expiry, unregister, another contact, limits', async (t) => {
+  const plan = new DialPlan();
+  const reg = new Registrar(plan, sipConfigFromJson({ minExpires: 10, maxExpires: 100 }));
+  const req = (contact: string, expires: string) => parseMessage(`REGISTER sip:h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nFrom: <sip:5001@h>;tag=1\r\nTo: <sip:5001@h>\r\nCall-ID: r\r\nCSeq: 1 REGISTER\r\nContact: ${contact}\r\nExpires: ${expires}\r\n\r\n`) as SipRequest;
+  const from: Flow = { protocol: 'UDP', address: '10.0.0.9', port: 6001 };
+  t.match(reg.register(req('<sip:5001@10.0.0.9:6001>', '5'), from, 0), { reply: { status: 423, headers: [{ name: 'min-expires', value: '10' }] } });
+  t.match(reg.register(req('<sip:5001@10.0.0.9:6001>', '3600'), from, 0), { reply: { status: 200, headers: [{ value: '<sip:5001@10.0.0.9:6001>;expires=100' }] }, change: { inService: true } }, 'capped at maxExpires');
+  t.notOk(reg.register(req('<sip:5001@10.0.0.9:6001>', '100'), from, 50_000).change, 'a refresh changes no service state');
+  t.notOk(reg.register(req('<sip:5001@10.0.0.8:7000>', '0'), from, 60_000).change, "Expires 0 for another phone's contact leaves the binding");
+  t.same(reg.expire(149_999), []);
+  t.same(reg.expire(150_000), [{ dn: '5001', inService: false, why: 'registration expired' }]);
+  reg.register(req('<sip:5001@10.0.0.9:6001>', '60'), from, 200_000);
+  t.match(reg.register(req('*', '0'), from, 200_001), { reply: { status: 200 }, change: { inService: false } }, 'Contact: * with Expires 0');
+  t.match(reg.register(req('<tel:5001>', '60'), from, 0), { reply: { status: 400 } });
+});
+
+t.test('digest: challenge, the right answer, a wrong password, a foreign nonce, a stale one', async (t) => {
+  const auth = new DigestAuth('tandem');
+  const ch = auth.challenge(1_000);
+  const ok = authorize(ch, 'REGISTER', 'sip:h', '5001', 'pw');
+  t.same(auth.verify(ok, 'REGISTER', '5001', 'pw', 2_000), { ok: true });
+  t.match(auth.verify(authorize(ch, 'REGISTER', 'sip:h', '5001', 'wrong'), 'REGISTER', '5001', 'pw', 2_000), { ok: false, why: /wrong password/ });
+  t.match(auth.verify(authorize(new DigestAuth('tandem').challenge(1_000), 'REGISTER', 'sip:h', '5001', 'pw'), 'REGISTER', '5001', 'pw', 2_000), { ok: false, why: /not issued by this switch/ });
+  t.match(auth.verify(ok, 'REGISTER', '5001', 'pw', 1_000 + 300_001), { ok: false, stale: true });
+  t.match(auth.verify(authorize(ch, 'REGISTER', 'sip:h', '5002', 'pw'), 'REGISTER', '5001', 'pw', 2_000), { ok: false, why: /not the registering DN/ });
+});
