@@ -1,6 +1,6 @@
 // Edge validation: raw WebSocket frame text -> a typed Request, or a typed protocol error.
 // Nothing past this point ever sees an unchecked shape.
-import { MAX_TOKEN_CHARS } from '../auth/hmac-token.js';
+import { MAX_TOKEN_CHARS } from '../auth/jwt.js';
 import { REQUESTS, WORK_MODES, type ErrorCode, type Request, type RequestName } from './messages.js';
 
 export type Parsed =
