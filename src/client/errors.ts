@@ -1,6 +1,6 @@
 // Errors the SDK rejects requests with. Server errors keep the wire code (PROTOCOL.md error codes);
 // the SDK adds two of its own for things that happen on this side.
-import type { ErrorCode, TEvent } from '../protocol/messages.js';
+import type { ErrorCode, EventOf } from '../protocol/messages.js';
 
 /**
  * SDK codes: `ClientClosed` (close() was called), `RequestTimeout` (no answer within
@@ -19,12 +19,12 @@ export class TandemError extends Error {
     /** referenceId of the request this error answers, when there is one. */
     readonly referenceId?: number,
     /** The EventError as received, for server errors. */
-    readonly event?: TEvent,
+    readonly event?: EventOf<'EventError'>,
   ) {
     super(`${errorCode}: ${errorMessage}`);
   }
 
-  static fromEvent(ev: TEvent): TandemError {
-    return new TandemError(ev.errorCode ?? 'BadRequest', ev.errorMessage ?? 'the server gave no message', ev.referenceId, ev);
+  static fromEvent(ev: EventOf<'EventError'>): TandemError {
+    return new TandemError(ev.errorCode ?? 'BadRequest', ev.errorMessage || 'the server gave no message', ev.referenceId, ev);
   }
 }

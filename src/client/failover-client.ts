@@ -7,18 +7,18 @@
 //   such links; null while none qualifies. It is set iff the phase is replaying or live.
 //   A failover is under way iff failoverSince !== null (phase failover, or replaying after one).
 //   Every pending request is either parked (sentTo null) or was last sent to the link in sentTo.
-import type { EventName, Request, TEvent } from '../protocol/messages.js';
+import type { AnswerTo, EventName, EventOf, Request, RequestName, TEvent } from '../protocol/messages.js';
 import { sinkLogger } from '../common/fsm.js';
 import { backoffDelay, type BackoffOptions } from '../common/backoff.js';
 import { TypedEmitter } from './emitter.js';
 import { TandemError } from './errors.js';
 import { EventSequencer } from './event-order.js';
-import { ServerLink, type LinkOwner, type RequestBody } from './server-link.js';
+import { ServerLink, type LinkOwner, type RequestBodyOf } from './server-link.js';
 import { createPhaseMachine, PHASE_ALLOWED_FROM, type Phase, type PhaseMachine } from './session-phase.js';
 import type { ClientEvents, ClientStatus } from './status.js';
 import type { WebSocketConstructor } from './transport.js';
 
-export type { RequestBody } from './server-link.js';
+export type { RequestBody, RequestBodyOf } from './server-link.js';
 
 export interface TandemClientOptions {
   /** WebSocket URLs of both servers, e.g. ['ws://host-a:7001/tlib', 'ws://host-b:7002/tlib']. */
@@ -79,7 +79,7 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
   private readonly sequencer: EventSequencer;
   private readonly pending = new Map<number, Pending>();
   private readonly dns = new Set<string>();
-  private readonly registerWaiters = new Map<string, { resolve: (ev: TEvent) => void; reject: (e: TandemError) => void }[]>();
+  private readonly registerWaiters = new Map<string, { resolve: (ev: EventOf<'EventRegistered'>) => void; reject: (e: TandemError) => void }[]>();
   private readonly requestTimeoutMs: number;
   private readonly log: (msg: string, fields?: Record<string, unknown>) => void;
   private readonly sm: PhaseMachine;
@@ -135,7 +135,7 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
    * rejects with a TandemError for EventError. Through a failover the request is re-sent to the new
    * primary with the same referenceId; the servers de-duplicate, so it takes effect once.
    */
-  request(body: RequestBody): Promise<TEvent> {
+  request<N extends RequestName>(body: RequestBodyOf<N>): Promise<AnswerTo<N>> {
     if (this.closed) return Promise.reject(new TandemError('ClientClosed', 'the client is closed: create a new one'));
     if (body.request === 'RequestOpen' || body.request === 'RequestReplay') {
       return Promise.reject(new TandemError('BadRequest', `${body.request} is managed by the SDK itself`));
@@ -148,17 +148,17 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
       }
       this.pending.set(req.referenceId, p);
       this.sendPending(p);
-    });
+    }) as Promise<AnswerTo<N>>; // the server answers with DIRECT_ANSWERS[N] (protocol/events.ts), EventACK or EventError
   }
 
   /**
    * Registers a DN with both servers (and again after every reconnect). Resolves with the
    * EventRegistered (snapshot of the DN's agent state and calls) from the primary.
    */
-  register(dn: string): Promise<TEvent> {
+  register(dn: string): Promise<EventOf<'EventRegistered'>> {
     if (this.closed) return Promise.reject(new TandemError('ClientClosed', 'the client is closed: create a new one'));
     this.dns.add(dn);
-    const p = new Promise<TEvent>((resolve, reject) => {
+    const p = new Promise<EventOf<'EventRegistered'>>((resolve, reject) => {
       const list = this.registerWaiters.get(dn) ?? [];
       list.push({ resolve, reject });
       this.registerWaiters.set(dn, list);

@@ -5,7 +5,7 @@
 // States (changed only through the guarded machine, src/common/fsm.ts):
 //   connecting -> opening -> open -> backoff -> connecting ...; any -> closed (final)
 // Invariants: `socket` is set iff state is connecting, opening or open; `info` is set iff state is open.
-import type { Request, Role, TEvent } from '../protocol/messages.js';
+import type { AnswerTo, Request, RequestName, Role, TEvent } from '../protocol/messages.js';
 import { sinkLogger, StateMachine } from '../common/fsm.js';
 import { Backoff, type BackoffOptions } from '../common/backoff.js';
 import { TandemError } from './errors.js';
@@ -36,6 +36,8 @@ export interface ServerInfo {
 
 /** A request body as the application writes it: the SDK adds the referenceId. */
 export type RequestBody = Request extends infer R ? (R extends Request ? Omit<R, 'referenceId'> : never) : never;
+/** One request's body; its answer type is AnswerTo<N>. */
+export type RequestBodyOf<N extends RequestName> = RequestBody & { request: N };
 
 export interface LinkOptions {
   url: string;
@@ -108,16 +110,17 @@ export class ServerLink {
    * A request owned by this link (register, replay, query): answered on this link or rejected with
    * `ConnectionLost` when the link goes down first.
    */
-  call(body: RequestBody): Promise<TEvent> {
+  call<N extends RequestName>(body: RequestBodyOf<N>): Promise<AnswerTo<N>> {
     const referenceId = this.opts.nextReferenceId();
     const req = { ...body, referenceId } as Request;
+    // The server answers a request with its DIRECT_ANSWERS event (protocol/events.ts) or EventError.
     return new Promise<TEvent>((resolve, reject) => {
       if (!this.sendRaw(req)) {
         reject(new TandemError('ConnectionLost', `not connected to ${this.url}`, referenceId));
         return;
       }
       this.calls.set(referenceId, { resolve, reject });
-    });
+    }) as Promise<AnswerTo<N>>;
   }
 
   /** Asks the server for its role again (after it answered NotPrimary). */
@@ -256,11 +259,12 @@ export class ServerLink {
 }
 
 function infoFrom(ev: TEvent, prev: ServerInfo | undefined): ServerInfo {
+  const info = ev.event === 'EventServerInfo' ? ev : undefined;
   return {
-    role: ev.role ?? prev?.role ?? 'backup',
-    epoch: ev.epoch ?? prev?.epoch ?? 0,
-    serving: ev.serving ?? true,
-    serverName: ev.serverName ?? prev?.serverName ?? '',
+    role: info?.role ?? prev?.role ?? 'backup',
+    epoch: info?.epoch ?? prev?.epoch ?? 0,
+    serving: info?.serving ?? true,
+    serverName: info?.serverName ?? prev?.serverName ?? '',
     seq: ev.seq ?? prev?.seq ?? 0,
   };
 }

@@ -9,7 +9,7 @@
 //   Ready | NotReady | AfterCallWork --RequestAgentLogout--> LoggedOut   (a Busy agent releases first)
 // An agent not Ready when a call starts keeps its state (it was not available anyway).
 import type { Agent, AgentState, WorkMode } from './api.js';
-import type { EventName, UserData } from '../protocol/messages.js';
+import type { AgentEventName, UserData } from '../protocol/messages.js';
 
 export type AgentInput =
   | { kind: 'ready'; workMode?: WorkMode; reasons?: UserData }
@@ -41,7 +41,7 @@ const TABLE: { [K in AgentInput['kind']]: Partial<Record<AgentState, Target>> } 
 const REQUESTED: ReadonlySet<AgentInput['kind']> = new Set(['ready', 'notReady', 'logout']);
 
 export type AgentStep =
-  | { ok: true; from: AgentState; to: AgentState; agent: Agent | undefined; event?: EventName }
+  | { ok: true; from: AgentState; to: AgentState; agent: Agent | undefined; event?: AgentEventName }
   | { ok: false; from: AgentState; message: string };
 
 /** The one guarded transition. `agent` undefined in the result means logged out. */

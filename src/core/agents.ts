@@ -1,12 +1,12 @@
 // Applying agent transitions to the state: write the new agent, emit its event on the agent's DN.
 import type { Agent } from './api.js';
-import type { EventName, TEvent } from '../protocol/messages.js';
+import type { AgentEvent, AgentEventName } from '../protocol/messages.js';
 import { agentTransition, type AgentInput, type AgentStep } from './agent-state.js';
 import { queueConfig } from './config.js';
 import type { Tx } from './tx.js';
 
-export function agentEvent(a: Agent, event: EventName, state = a.state): TEvent {
-  const ev: TEvent = { event, thisDN: a.dn, agentId: a.agentId, agentState: state, workMode: a.workMode };
+export function agentEvent(a: Agent, event: AgentEventName, state = a.state): AgentEvent {
+  const ev: AgentEvent = { event, thisDN: a.dn, agentId: a.agentId, agentState: state, workMode: a.workMode };
   if (a.queue) ev.thisQueue = a.queue;
   if (a.reasons) ev.reasons = a.reasons;
   return ev;

@@ -1,16 +1,15 @@
 // The T-Library attributes every call event carries, taken from the call as the T-Server knows it.
 import type { Call } from './api.js';
-import type { CallInfo, EventName, TEvent } from '../protocol/messages.js';
+import type { CallEvent, CallEventName, CallInfo } from '../protocol/messages.js';
 
-export function callEvent(call: Call, event: EventName, thisDN: string, otherDN?: string): TEvent {
-  const ev: TEvent = { event, thisDN, connId: call.connId, callType: call.callType };
+export function callEvent(call: Call, event: CallEventName, thisDN: string, otherDN?: string): CallEvent {
+  const ev: CallEvent = { event, thisDN, connId: call.connId, callType: call.callType, userData: call.userData };
   if (otherDN) ev.otherDN = otherDN;
   const party = call.parties.find((p) => p.dn === thisDN);
   if (party) ev.callState = party.state;
   if (call.ani) ev.ani = call.ani;
   if (call.dnis) ev.dnis = call.dnis;
   if (call.consultOf) ev.transferConnId = call.consultOf;
-  ev.userData = call.userData;
   return ev;
 }
 

@@ -1,6 +1,6 @@
 // Read-only views of the state for the gateway: what a DN looks like, who registered what, replay.
 import type { CoreState, JournalEntry, QueueEntry } from './api.js';
-import type { TEvent } from '../protocol/messages.js';
+import type { EventOf } from '../protocol/messages.js';
 import { callInfo } from './call-events.js';
 import { firstIndexAfter } from './state.js';
 
@@ -9,8 +9,8 @@ export function registeredDNs(state: CoreState, clientName: string): string[] {
 }
 
 /** EventAddressInfo content for a DN: its type, its agent, the calls on it. (EventRegistered reuses it.) */
-export function describeDN(state: CoreState, dn: string): TEvent {
-  const ev: TEvent = { event: 'EventAddressInfo', thisDN: dn };
+export function describeDN(state: CoreState, dn: string): EventOf<'EventAddressInfo'> {
+  const ev: EventOf<'EventAddressInfo'> = { event: 'EventAddressInfo', thisDN: dn, calls: [] };
   const device = state.devices.get(dn);
   if (device) ev.thisDNType = device.type;
   if (device?.outOfService) ev.outOfService = true;

@@ -54,7 +54,7 @@ function onStatus(s: ClientStatus): void {
 
 function onEvent(ev: TEvent): void {
   if (desk) applyEvent(desk, ev);
-  log(`#${ev.seq} ${ev.event} ${ev.thisDN ?? ''} ${ev.connId ?? ''}`);
+  log(`#${ev.seq} ${ev.event} ${'thisDN' in ev ? ev.thisDN ?? '' : ''} ${'connId' in ev ? ev.connId : ''}`);
   renderCalls();
 }
 

@@ -1,7 +1,7 @@
 // What the agent's page shows about its DN, computed from T-Library events only (pure, no DOM):
 // the agent state and the calls with their state, ConnID, ANI/DNIS and attached data. The page
 // re-renders from this after every event.
-import type { AgentState, CallInfo, CallState, CallType, TEvent, UserData } from '../protocol/messages.js';
+import type { AgentState, CallEventName, CallInfo, CallState, CallType, EventOf, TEvent, UserData } from '../protocol/messages.js';
 
 export interface DeskCall {
   connId: string;
@@ -28,7 +28,7 @@ export function emptyDesk(dn: string): DeskState {
   return { dn, agentState: 'LoggedOut', calls: new Map() };
 }
 
-const CALL_STATE: Partial<Record<TEvent['event'], CallState>> = {
+const CALL_STATE: Partial<Record<CallEventName, CallState>> = {
   EventRinging: 'Ringing',
   EventDialing: 'Dialing',
   EventNetworkReached: 'NetworkReached',
@@ -41,7 +41,7 @@ const CALL_STATE: Partial<Record<TEvent['event'], CallState>> = {
 
 /** Applies one event about this desk's DN (others are ignored). Mutates and returns the state. */
 export function applyEvent(s: DeskState, ev: TEvent): DeskState {
-  if (ev.thisDN !== s.dn) return s;
+  if (!('thisDN' in ev) || ev.thisDN !== s.dn) return s;
   switch (ev.event) {
     case 'EventRegistered':
       return fromSnapshot(s, ev);
@@ -77,6 +77,7 @@ export function applyEvent(s: DeskState, ev: TEvent): DeskState {
     default:
       break;
   }
+  if (!('connId' in ev)) return s; // not a call event
   const state = CALL_STATE[ev.event];
   if (!state || !ev.connId) return s;
   if (ev.event === 'EventPartyChanged' && ev.previousConnId && s.calls.has(ev.previousConnId)) {
@@ -99,7 +100,7 @@ export function applyEvent(s: DeskState, ev: TEvent): DeskState {
 }
 
 /** The DN's calls and agent state as EventRegistered describes them now (after a (re)connect). */
-function fromSnapshot(s: DeskState, ev: TEvent): DeskState {
+function fromSnapshot(s: DeskState, ev: EventOf<'EventRegistered'>): DeskState {
   if (ev.agentState) s.agentState = ev.agentState;
   if (ev.workMode) s.workMode = ev.workMode;
   if (!ev.calls) return s;

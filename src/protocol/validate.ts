@@ -1,14 +1,20 @@
 // Edge validation: raw WebSocket frame text -> a typed Request, or a typed protocol error.
-// Nothing past this point ever sees an unchecked shape.
-import { MAX_TOKEN_CHARS } from '../auth/jwt.js';
-import { REQUESTS, WORK_MODES, type ErrorCode, type Request, type RequestName } from './messages.js';
+// Nothing past this point ever sees an unchecked shape. The rules are the request schemas
+// (requests.ts), compiled once; the wording of an error comes from the attribute's schema (`expect`,
+// `errorCode`: attributes.ts), so a rule and its message cannot drift apart.
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import type { TSchema } from '@sinclair/typebox';
+import type { EdgeHints } from './attributes.js';
+import type { ErrorCode } from './attributes.js';
+import { REQUESTS, isRequestName, type Request, type RequestName } from './requests.js';
 
 export type Parsed =
   | { ok: true; request: Request }
   | { ok: false; code: ErrorCode; message: string; referenceId?: number };
 
-const CONN_ID = /^[0-9a-f]{16}$/;
-const DN = /^[0-9A-Za-z+*#._-]{1,32}$/;
+const CHECKS = Object.fromEntries(
+  Object.entries(REQUESTS).map(([name, schema]) => [name, TypeCompiler.Compile(schema)]),
+) as { [N in RequestName]: TypeCheck<(typeof REQUESTS)[N]> };
 
 export function parseRequest(text: string, maxBytes: number): Parsed {
   if (text.length > maxBytes) {
@@ -32,52 +38,30 @@ export function parseRequest(text: string, maxBytes: number): Parsed {
   if (referenceId === undefined) {
     return { ok: false, code: 'BadRequest', message: '"referenceId" must be a positive integer, unique per client name' };
   }
-  if (!Object.hasOwn(REQUESTS, m.request)) {
-    return { ok: false, code: 'UnknownRequest', message: `unknown request "${String(m.request).slice(0, 64)}": see docs/protocol.md for the supported requests`, referenceId };
+  if (!isRequestName(m.request)) {
+    return { ok: false, code: 'UnknownRequest', message: `unknown request "${m.request.slice(0, 64)}": see docs/protocol.md for the supported requests`, referenceId };
   }
-  const name = m.request as RequestName;
-  const shape = REQUESTS[name];
-  for (const [attr, kind] of Object.entries(shape.required)) {
-    if (m[attr] === undefined || m[attr] === null) {
-      return { ok: false, code: 'BadRequest', message: `${name} needs "${attr}"`, referenceId };
-    }
-    const err = checkKind(attr, kind, m[attr]);
-    if (err) return { ok: false, code: codeFor(kind), message: `${name}: ${err}`, referenceId };
-  }
-  for (const [attr, kind] of Object.entries(shape.optional)) {
-    if (m[attr] === undefined || m[attr] === null) continue;
-    const err = checkKind(attr, kind, m[attr]);
-    if (err) return { ok: false, code: codeFor(kind), message: `${name}: ${err}`, referenceId };
-  }
-  return { ok: true, request: m as unknown as Request };
+  const name = m.request;
+  const candidate = withoutNulls(m);
+  const check = CHECKS[name];
+  if (check.Check(candidate)) return { ok: true, request: candidate as Request };
+  return { ok: false, ...explain(name, candidate, check), referenceId };
 }
 
-function codeFor(kind: string): ErrorCode {
-  if (kind === 'dn') return 'InvalidDN';
-  if (kind === 'connId') return 'InvalidConnID';
-  return 'BadRequest';
+/** An attribute set to null counts as absent (desktops written against other T-Servers send them). */
+function withoutNulls(m: Record<string, unknown>): Record<string, unknown> {
+  for (const k in m) {
+    if (m[k] === null) return Object.fromEntries(Object.entries(m).filter(([, v]) => v !== null));
+  }
+  return m;
 }
 
-function checkKind(attr: string, kind: string, v: unknown): string | undefined {
-  switch (kind) {
-    case 'string':
-      return typeof v === 'string' && v.length <= 256 ? undefined : `"${attr}" must be a string of at most 256 characters`;
-    case 'token':
-      return typeof v === 'string' && v.length <= MAX_TOKEN_CHARS ? undefined
-        : `"${attr}" must be a string of at most ${MAX_TOKEN_CHARS} characters: a signed token's "dns" list makes it long; mint it for fewer DNs`;
-    case 'dn':
-      return typeof v === 'string' && DN.test(v) ? undefined : `"${attr}" must be a DN (digits, at most 32 characters)`;
-    case 'connId':
-      return typeof v === 'string' && CONN_ID.test(v) ? undefined : `"${attr}" must be a ConnID: 16 lowercase hex digits`;
-    case 'uint':
-      return Number.isSafeInteger(v) && (v as number) >= 0 ? undefined : `"${attr}" must be a non-negative integer`;
-    case 'object':
-      return typeof v === 'object' && v !== null && !Array.isArray(v) ? undefined : `"${attr}" must be a JSON object`;
-    case 'bool':
-      return typeof v === 'boolean' ? undefined : `"${attr}" must be true or false`;
-    case 'workMode':
-      return typeof v === 'string' && (WORK_MODES as readonly string[]).includes(v) ? undefined : `"${attr}" must be one of ${WORK_MODES.join(', ')}`;
-    default:
-      return `unknown attribute kind for "${attr}"`;
-  }
+/** The first rule the request breaks, in the attribute's own words. */
+function explain(name: RequestName, m: Record<string, unknown>, check: TypeCheck<TSchema>): { code: ErrorCode; message: string } {
+  const first = check.Errors(m).First();
+  const attr = first?.path.split('/')[1] ?? '';
+  if (m[attr] === undefined) return { code: 'BadRequest', message: `${name} needs "${attr}"` };
+  const schema = (REQUESTS[name].properties as Record<string, TSchema & EdgeHints>)[attr];
+  const expect = schema?.expect ?? first?.message ?? 'valid';
+  return { code: schema?.errorCode ?? 'BadRequest', message: `${name}: "${attr}" must be ${expect}` };
 }
