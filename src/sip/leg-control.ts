@@ -22,6 +22,8 @@ export interface LegEvents {
   answered(leg: Leg): void;
   /** The endpoint refused or never answered our INVITE: the party leaves the call. */
   failed(leg: Leg, status: number, why: string): void;
+  /** Its first 180/183: the phone rings (a deferred remote answer can go now). */
+  ringing(leg: Leg): void;
 }
 
 export const ALLOW = 'INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, NOTIFY, INFO';
@@ -30,6 +32,14 @@ const sdpBody = (m: SipRequest | SipResponse) => (isSdp(m.body, header(m, 'conte
 
 export class LegControl {
   constructor(private readonly port: SipPort, private readonly legs: LegTable, private readonly events: LegEvents, private readonly log: Logger) {}
+
+  /**
+   * Runs `op` in the leg's exchange queue; never rejects: a bug in one exchange is logged and must
+   * not become an unhandled rejection that stops the switch with every call on it.
+   */
+  exclusive(leg: Leg, op: () => Promise<void>): Promise<void> {
+    return leg.serialize(op).catch((err: unknown) => this.log.error({ err, leg: leg.label }, 'internal error in a SIP exchange on this leg'));
+  }
 
   /** The initial INVITE of a UAC leg: the peer's offer when it has one waiting, else none (3PCC). */
   invite(leg: Leg, autoAnswer: boolean): void {
@@ -52,11 +62,13 @@ export class LegControl {
 
   private onProvisional(leg: Leg, res: SipResponse): void {
     if (leg.phase !== 'inviting' || res.status < 180) return;
+    const first = !leg.ringing;
     leg.ringing = true;
     leg.learnFromResponse(res);
     leg.talkAllowed = (header(res, 'allow-events') ?? '').split(',').some((e) => e.trim().toLowerCase() === 'talk');
     const peer = this.legs.peerOf(leg);
     if (peer?.phase === 'offered') this.ringback(peer);
+    if (first) this.events.ringing(leg);
   }
 
   /** 180 Ringing to a waiting caller (once). */
@@ -92,12 +104,13 @@ export class LegControl {
     leg.remoteSdp = sdp;
     if (peer?.phase === 'confirmed' && sdp) {
       // RFC 3725 flow: the callee's offer goes to the confirmed peer; its answer comes back in our ACK.
-      void peer.serialize(async () => {
+      void this.exclusive(peer, async () => {
         const answer = await this.reinvite(peer, sdp);
         if (leg.phase === 'ended') return;
         leg.localSdp = answer || inactiveAnswer(sdp);
         ack(leg.localSdp);
-      }).then(() => this.events.answered(leg));
+        this.events.answered(leg);
+      });
       return;
     }
     // Nobody to talk to yet (the 3PCC originator, or a peer still parked): a valid answer without media.
@@ -143,7 +156,7 @@ export class LegControl {
 
   /** Two confirmed legs talk to each other: offerless re-INVITE to `a`, its offer to `b`, b's answer in a's ACK. */
   bridge(a: Leg, b: Leg): void {
-    void a.serialize(() => b.serialize(async () => {
+    void this.exclusive(a, () => this.exclusive(b, async () => {
       const offer = await this.reinvite(a, '');
       const req = this.pendingAck.get(a);
       this.pendingAck.delete(a);
@@ -160,7 +173,7 @@ export class LegControl {
     const dir = hold ? 'sendonly' : 'sendrecv';
     for (const l of [leg, this.legs.peerOf(leg)]) {
       if (!l || l.phase !== 'confirmed' || !l.localSdp) continue;
-      void l.serialize(async () => { await this.reinvite(l, withDirection(l.localSdp, dir)); });
+      void this.exclusive(l, async () => { await this.reinvite(l, withDirection(l.localSdp, dir)); });
     }
   }
 

@@ -133,7 +133,7 @@ export class RequestRouter {
     leg.remoteSdp = offer;
     const peer = this.model.legs.peerOf(leg);
     if (!peer || peer.phase !== 'confirmed') return ok(leg.localSdp ? stamp(answerFitting(leg.localSdp, offer), leg.origin) : '');
-    void peer.serialize(async () => {
+    void this.model.control.exclusive(peer, async () => {
       const answer = await this.model.control.reinvite(peer, offer);
       if (answer) leg.localSdp = answer;
       ok(stamp(answerFitting(answer || leg.localSdp, offer), leg.origin));

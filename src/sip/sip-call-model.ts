@@ -35,6 +35,7 @@ export class SipCallModel implements CallModel {
     this.control = new LegControl(port, this.legs, {
       answered: (leg) => this.onAnswered(leg),
       failed: (leg, _status, why) => this.partyLeft(leg, why),
+      ringing: (leg) => { if (leg.answering) this.answerByNotify(leg); },
     }, log);
   }
 
@@ -83,8 +84,9 @@ export class SipCallModel implements CallModel {
     if (cmd.answer) {
       const { callId = '', dn = '' } = cmd.answer;
       const leg = this.legs.of(callId ?? '', dn ?? '');
-      if (!leg || leg.phase === 'pending') return undefined; // the PBX says why (not ringing, unknown call)
-      if (leg.phase !== 'inviting' || !leg.ringing) return refused('InvalidState', `${dn}'s phone has not rung yet (no 180 Ringing): answer once it rings`);
+      // Not ringing yet (a 3PCC callee waits for the originator's phone): the NOTIFY goes at its 180.
+      if (!leg || leg.phase === 'pending' || (leg.phase === 'inviting' && !leg.ringing)) return undefined;
+      if (leg.phase !== 'inviting') return undefined; // the PBX says why (answered already, gone)
       if (!leg.talkAllowed) return refused('InvalidState', `${dn}'s phone does not accept remote answer (its 180 had no "Allow-Events: talk"): answer on the phone; its 200 OK is reported as EventEstablished`);
     }
     return undefined;
@@ -126,8 +128,12 @@ export class SipCallModel implements CallModel {
           this.startLeg(callId, dn, e.otherDn ?? '', false);
           break;
         case E.ESTABLISHED: {
+          // By command (Answer): NOTIFY talk now if the phone rings, else at its 180 (LegEvents.ringing).
           const leg = this.legs.of(callId, dn);
-          if (leg?.phase === 'inviting') this.answerByNotify(leg);
+          if (leg && (leg.phase === 'pending' || leg.phase === 'inviting')) {
+            leg.answering = true;
+            if (leg.ringing) this.answerByNotify(leg);
+          }
           break;
         }
         case E.HELD:
@@ -166,7 +172,9 @@ export class SipCallModel implements CallModel {
     }
     if (!target) {
       // Unregistered since the command was checked: the party cannot be reached.
-      setImmediate(() => this.emit(this.pbx.release(callId, dn, Date.now()), `${dn} unreachable`));
+      setImmediate(() => {
+        try { this.emit(this.pbx.release(callId, dn, Date.now()), `${dn} unreachable`); } catch (err) { this.log.error({ err, callId, dn }, 'internal error releasing an unreachable party'); }
+      });
       return;
     }
     const remoteUri = ext ? `sip:${dn}@${local.host}` : target.uri;
@@ -178,13 +186,13 @@ export class SipCallModel implements CallModel {
   }
 
   private answerByNotify(leg: Leg): void {
-    leg.answering = true;
-    void this.control.talk(leg).then((ok) => {
+    const talk = leg.talkAllowed ? this.control.talk(leg) : Promise.resolve(false);
+    void talk.then((ok) => {
       if (ok || leg.phase !== 'inviting') return;
-      this.log.warn({ leg: leg.label }, 'the phone refused NOTIFY talk after EventEstablished was reported: the call is released at that phone');
+      this.log.warn({ leg: leg.label, talkAllowed: leg.talkAllowed }, 'the phone cannot be answered remotely (no Allow-Events: talk, or NOTIFY talk refused) after EventEstablished was reported: the call is released at that phone');
       this.control.end(leg);
       this.emit(this.pbx.release(leg.callId, leg.dn, Date.now()), 'talk refused');
-    });
+    }).catch((err: unknown) => this.log.error({ err, leg: leg.label }, 'internal error after NOTIFY talk'));
   }
 
   private transferred(callId: string, dn: string, secondary: string): void {

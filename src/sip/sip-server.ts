@@ -38,10 +38,12 @@ export class SipServer {
       },
       ackTimeout: (t) => {
         const leg = this.model?.legs.uas(t.req.headers.find((h) => h.name === 'call-id')?.value ?? '');
-        if (!leg || !this.model) return;
+        if (!leg || !this.model || leg.phase !== 'confirmed') return;
         this.log.warn({ leg: leg.label }, 'our 200 OK was never ACKed: the leg is hung up');
-        this.model.control.end(leg);
-        this.model.partyLeft(leg, 'no ACK for 200 OK');
+        try {
+          this.model.control.end(leg);
+          this.model.partyLeft(leg, 'no ACK for 200 OK');
+        } catch (err) { this.log.error({ err, leg: leg.label }, 'internal error hanging up an unACKed leg'); }
       },
     });
   }
@@ -59,15 +61,22 @@ export class SipServer {
 
   /** Called by the switch with its hooks: from now on requests are served. */
   attach(plan: DialPlan, hooks: SwitchHooks): SipCallModel {
+    // Responses and timeouts reach the model from socket handlers and timers: a bug there is logged, never fatal.
+    const safe = (what: string, fn: () => void) => { try { fn(); } catch (err) { this.log.error({ err, what }, 'internal error handling a SIP response'); } };
     const port = {
       local: this.local,
-      request: (req: Parameters<TransactionLayer['request']>[0], to: Flow, cb: Parameters<TransactionLayer['request']>[2]) => this.tx.request(req, to, cb),
+      request: (req: Parameters<TransactionLayer['request']>[0], to: Flow, cb: Parameters<TransactionLayer['request']>[2]) => this.tx.request(req, to, {
+        provisional: (res) => safe(`${res.status} to ${req.method}`, () => cb.provisional?.(res)),
+        final: (res) => safe(`${res.status} to ${req.method}`, () => cb.final(res)),
+      }),
       ack2xx: (inv: Parameters<TransactionLayer['ack2xx']>[0], ack: Parameters<TransactionLayer['ack2xx']>[1], to: Flow) => this.tx.ack2xx(inv, ack, to),
     };
     this.model = new SipCallModel(plan, this.cfg, port, hooks, this.log);
     this.router = new RequestRouter(this.model, (cancel) => this.tx.inviteFor(cancel), this.log);
     this.expiryTimer = setInterval(() => {
-      for (const c of this.model!.registrar.expire(Date.now())) this.model!.serviceChanged(c);
+      try {
+        for (const c of this.model!.registrar.expire(Date.now())) this.model!.serviceChanged(c);
+      } catch (err) { this.log.error({ err }, 'internal error expiring registrations'); }
     }, EXPIRY_CHECK_MS);
     this.expiryTimer.unref();
     return this.model;

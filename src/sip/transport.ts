@@ -122,7 +122,8 @@ export class SipTransport {
   send(msg: SipMessage, to: Flow): void {
     const bytes = serialize(msg);
     if (to.protocol === 'UDP') {
-      this.udp?.send(bytes, to.port, to.address);
+      // A bad port or address throws at once; the transaction times out like for a lost datagram.
+      try { this.udp?.send(bytes, to.port, to.address); } catch { /* reported by the transaction's timeout */ }
       return;
     }
     let id = to.conn !== undefined && this.conns.has(to.conn) ? to.conn : this.byPeer.get(`${to.address}:${to.port}`);
