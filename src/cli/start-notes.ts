@@ -16,7 +16,7 @@ export function startNotes(configPath: string | undefined, host: string): string
     const routes = Object.entries(routePointsOf(file)).filter(([, r]) => r.defaultTarget)
       .map(([dn, r]) => `${dn} -> ${r.defaultTarget} after ${(r.timeoutMs ?? 0) / 1000} s`);
     out.push(`  no router:    ${routes.length > 0 ? `${routes.join(', ')} (core.routePoints); other route points wait for a router` : 'calls wait at route points for a router (core.routePoints)'}`);
-    const auth = (file.tserver as { auth?: { mode?: unknown } } | undefined)?.auth?.mode === 'token';
+    const auth = file.tserver?.auth?.mode === 'token';
     const warning = desktopExposureWarning(host, auth);
     if (warning) out.push(`  WARNING:      ${warning}`);
   } catch {

@@ -1,6 +1,6 @@
 // T-Server settings: command-line flags over the config file over defaults. The config file is the
 // one JSON file every process of a pair reads (`--config`); the T-Server uses its `tserver` and
-// `core` sections and ignores the rest.
+// `core` sections (checked against config-schema.ts when read) and ignores the rest.
 import { readFileSync, existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,10 @@ import { DEFAULT_UNOPENED_LIMITS } from '../gateway/unopened.js';
 import { DEFAULT_LEASE_HOLD_LIMITS } from '../gateway/lease-hold.js';
 import { parseSecurity, type SecurityConfig } from '../auth/security-config.js';
 import { parseOverloadSettings, type OverloadSettings } from './overload-governor.js';
+import { checkSettings, ConfigError } from './config-check.js';
+import { ConfigFile, LIMIT_NAMES, type ConfigFileSettings, type TServerSettings } from './config-schema.js';
+
+export { ConfigError };
 
 export interface TServerConfig {
   serverName: string;
@@ -61,27 +65,8 @@ export interface HaSettings {
   preferredRole?: 'primary' | 'backup';
 }
 
-/** The `tserver` keys of the config file that the HA layer reads (flags win). */
-export interface HaFileKeys {
-  syncPort?: number;
-  peerSync?: string;
-  peerName?: string;
-  peerUrl?: string;
-  syncMode?: string;
-  addpIntervalMs?: number;
-  addpTimeoutMs?: number;
-  addpTrace?: boolean;
-  syncSecret?: string;
-  /** A file holding the sync secret (docs/peer-auth.md). */
-  syncSecretFile?: string;
-  backlogBatches?: number;
-  hangDetectionMs?: number;
-  preferredRole?: string;
-  /** V8 old-generation growth per major GC, percent (src/tserver/heap-tuning.ts; 0 = V8's heuristic). */
-  heapGrowingPercent?: number;
-  /** Reloadable on SIGHUP. */
-  logLevel?: string;
-}
+/** The `tserver` keys of the config file that the HA layer reads (flags win): config-schema.ts. */
+export type HaFileKeys = TServerSettings;
 
 export const DEFAULT_LIMITS: GatewayLimits = {
   maxFrameBytes: 64 * 1024,
@@ -94,14 +79,8 @@ export const DEFAULT_LIMITS: GatewayLimits = {
   ...DEFAULT_LEASE_HOLD_LIMITS,
 };
 
-export class ConfigError extends Error {
-  readonly code = 'BadConfig';
-}
-
-export interface FileShape {
-  tserver?: Partial<GatewayLimits> & { desktopDir?: string; switchSecret?: string; switchSecretFile?: string } & HaFileKeys;
-  core?: Partial<CoreConfig>;
-}
+/** The config file's sections the T-Server reads, checked against their schema (config-schema.ts). */
+export type FileShape = ConfigFileSettings;
 
 export function readConfigFile(path: string | undefined): FileShape {
   if (!path) return {};
@@ -111,13 +90,14 @@ export function readConfigFile(path: string | undefined): FileShape {
   } catch (err) {
     throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
   }
+  let parsed: unknown;
   try {
-    const parsed = JSON.parse(text) as unknown;
+    parsed = JSON.parse(text) as unknown;
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not a JSON object');
-    return parsed as FileShape;
   } catch (err) {
     throw new ConfigError(`config file ${path} is not valid JSON (${(err as Error).message}): fix it or start without --config`);
   }
+  return checkSettings(ConfigFile, parsed, '');
 }
 
 /**
@@ -128,36 +108,39 @@ export function readConfigFile(path: string | undefined): FileShape {
  */
 export const DEFAULT_ROUTE_POINTS: CoreConfig['routePoints'] = { '8000': { defaultTarget: '7000', timeoutMs: 10_000 } };
 
-/** The route points a T-Server runs with this config file: the defaults with the file's merged over them. */
+/**
+ * The route points a T-Server runs with this config file: the defaults with the file's merged over
+ * them; an entry without timeoutMs takes core.defaultRouteTimeoutMs.
+ */
 export function routePointsOf(file: FileShape): CoreConfig['routePoints'] {
   const d = defaultCoreConfig();
-  return { ...d.routePoints, ...DEFAULT_ROUTE_POINTS, ...(file.core?.routePoints ?? {}) };
+  const timeoutMs = file.core?.defaultRouteTimeoutMs ?? d.defaultRouteTimeoutMs;
+  const fromFile = Object.entries(file.core?.routePoints ?? {}).map(([dn, r]) => [dn, { defaultTarget: r.defaultTarget, timeoutMs: r.timeoutMs ?? timeoutMs }]);
+  return { ...d.routePoints, ...DEFAULT_ROUTE_POINTS, ...Object.fromEntries(fromFile) };
 }
 
 export function buildConfig(base: Omit<TServerConfig, 'limits' | 'core' | 'desktopDir'>, file: FileShape): TServerConfig {
   const t = file.tserver ?? {};
   const limits: GatewayLimits = { ...DEFAULT_LIMITS };
-  for (const k of Object.keys(DEFAULT_LIMITS) as (keyof GatewayLimits)[]) {
-    const v = t[k] as number | undefined;
-    if (v === undefined) continue;
-    if (!Number.isSafeInteger(v) || v < 0) throw new ConfigError(`tserver.${k} must be a non-negative integer, got ${JSON.stringify(v)}`);
-    limits[k] = v;
-  }
+  for (const k of LIMIT_NAMES) limits[k] = t[k] ?? limits[k];
   const d = defaultCoreConfig();
   const c = file.core ?? {};
+  const defaultTreatment = c.defaultTreatment ?? d.defaultTreatment;
+  const queues = Object.entries(c.queues ?? {}).map(([dn, q]) => [dn, { wrapUpMs: q.wrapUpMs ?? 0, treatment: q.treatment ?? defaultTreatment }]);
   const core: CoreConfig = {
-    ...d, ...c,
     routePoints: routePointsOf(file),
-    queues: { ...d.queues, ...(c.queues ?? {}) },
-    journal: { ...d.journal, ...(c.journal ?? {}) },
-    dedup: { ...d.dedup, ...(c.dedup ?? {}) },
+    queues: { ...d.queues, ...Object.fromEntries(queues) },
+    defaultRouteTimeoutMs: c.defaultRouteTimeoutMs ?? d.defaultRouteTimeoutMs,
+    defaultTreatment,
+    journal: { ...d.journal, ...c.journal },
+    dedup: { ...d.dedup, ...c.dedup },
+    pendingTimeoutMs: c.pendingTimeoutMs ?? d.pendingTimeoutMs,
     // The per-call user-data bound is a tserver limit for operators, enforced where the data merges.
     maxCallUserDataBytes: limits.maxCallUserDataBytes,
   };
   const security = parseSecurity(t as Record<string, unknown>, base.peer?.url);
   // `tserver.overload`: an object beside the limits (overload-governor.ts).
-  let overload: OverloadSettings;
-  try { overload = parseOverloadSettings((t as Record<string, unknown>).overload); } catch (err) { throw new ConfigError((err as Error).message); }
+  const overload: OverloadSettings = parseOverloadSettings(t.overload);
   return { ...base, switchSecret: base.switchSecret ?? t.switchSecret, limits, core, desktopDir: findDesktopDir(t.desktopDir), security, overload };
 }
 

@@ -1,5 +1,6 @@
 // The HA pair settings from flags over the config file's `tserver` keys (flags win). Kept apart from
 // config.ts: these decide whether the process is a pair member at all, and SIGHUP re-reads a few.
+// The file's keys arrive checked (config-schema.ts); the flags, strings, are checked here.
 import type { LevelWithSilent } from 'pino';
 import { DEFAULT_ADDP, validateAddp } from '../ha/addp.js';
 import { DEFAULT_HANG_DETECTION_MS } from '../ha/liveness.js';
@@ -18,9 +19,9 @@ export interface HaFlags {
   'preferred-role'?: string;
 }
 
-function int(v: string | number | undefined, name: string, min: number): number | undefined {
+function int(v: string | undefined, name: string, min: number): number | undefined {
   if (v === undefined || v === '') return undefined;
-  const n = typeof v === 'number' ? v : Number(v);
+  const n = Number(v);
   if (!Number.isSafeInteger(n) || n < min) throw new ConfigError(`${name} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
   return n;
 }
@@ -32,32 +33,27 @@ export function haSettings(f: HaFlags, t: HaFileKeys = {}): HaSettings | undefin
   if (!/^[^:\s]+:\d+$/.test(peerSync)) throw new ConfigError(`--peer-sync must be host:port (the peer's sync port), got "${peerSync}"`);
   const mode = f['sync-mode'] ?? t.syncMode ?? 'ack';
   if (mode !== 'ack' && mode !== 'async') throw new ConfigError(`--sync-mode must be ack or async, got "${mode}"`);
-  const syncPort = int(f['sync-port'], '--sync-port', 0) ?? int(t.syncPort, 'tserver.syncPort', 0) ?? 7101;
+  const syncPort = int(f['sync-port'], '--sync-port', 0) ?? t.syncPort ?? 7101;
   if (syncPort > 65535) throw new ConfigError(`--sync-port must be 0..65535, got ${syncPort}`);
   const addp = {
-    intervalMs: int(f['addp-interval-ms'], '--addp-interval-ms', 1) ?? int(t.addpIntervalMs, 'tserver.addpIntervalMs', 1) ?? DEFAULT_ADDP.intervalMs,
-    timeoutMs: int(f['addp-timeout-ms'], '--addp-timeout-ms', 1) ?? int(t.addpTimeoutMs, 'tserver.addpTimeoutMs', 1) ?? DEFAULT_ADDP.timeoutMs,
+    intervalMs: int(f['addp-interval-ms'], '--addp-interval-ms', 1) ?? t.addpIntervalMs ?? DEFAULT_ADDP.intervalMs,
+    timeoutMs: int(f['addp-timeout-ms'], '--addp-timeout-ms', 1) ?? t.addpTimeoutMs ?? DEFAULT_ADDP.timeoutMs,
     trace: f['addp-trace'] === true || t.addpTrace === true,
   };
   try { validateAddp(addp); } catch (err) { throw new ConfigError((err as Error).message); }
-  const backlogBatches = int(f['backlog-batches'], '--backlog-batches', 1) ?? int(t.backlogBatches, 'tserver.backlogBatches', 1);
+  const backlogBatches = int(f['backlog-batches'], '--backlog-batches', 1) ?? t.backlogBatches;
   const syncSecret = f['sync-secret'] ?? t.syncSecret;
   // Below ~50 ms an ordinary GC pause or long turn would release the lease of a live primary.
-  const hangDetectionMs = int(f['hang-detection-ms'], '--hang-detection-ms', 50) ?? int(t.hangDetectionMs, 'tserver.hangDetectionMs', 50) ?? DEFAULT_HANG_DETECTION_MS;
+  const hangDetectionMs = int(f['hang-detection-ms'], '--hang-detection-ms', 50) ?? t.hangDetectionMs ?? DEFAULT_HANG_DETECTION_MS;
   const preferredRole = f['preferred-role'] ?? t.preferredRole ?? 'primary';
   if (preferredRole !== 'primary' && preferredRole !== 'backup') throw new ConfigError(`--preferred-role must be primary or backup, got "${preferredRole}"`);
   return { syncPort, peerSync, syncMode: mode, addp, hangDetectionMs, preferredRole, ...(syncSecret ? { syncSecret } : {}), ...(backlogBatches ? { backlogBatches } : {}) };
 }
 
-const LEVELS = new Set(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']);
-
-/** The settings SIGHUP re-reads. */
+/** The settings SIGHUP re-reads (checked with the rest of the file by readConfigFile). */
 export function reloadable(t: HaFileKeys = {}): { logLevel?: LevelWithSilent; addpTrace?: boolean } {
   const out: { logLevel?: LevelWithSilent; addpTrace?: boolean } = {};
-  if (t.logLevel !== undefined) {
-    if (!LEVELS.has(t.logLevel)) throw new ConfigError(`tserver.logLevel must be one of ${[...LEVELS].join(', ')}, got "${t.logLevel}"`);
-    out.logLevel = t.logLevel as LevelWithSilent;
-  }
-  if (t.addpTrace !== undefined) out.addpTrace = t.addpTrace === true;
+  if (t.logLevel !== undefined) out.logLevel = t.logLevel;
+  if (t.addpTrace !== undefined) out.addpTrace = t.addpTrace;
   return out;
 }

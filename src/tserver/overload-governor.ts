@@ -20,6 +20,8 @@
 //              grows, keep it from oscillating; the low marks sit above what normal load shows, so it
 //              does not shed at normal load.
 // Pure: the samples and `now` come in; the shell (overload-control.ts) sends what it says to.
+import { checkSettings } from './config-check.js';
+import { OverloadSection } from './config-schema.js';
 
 /** One sample of the signals that already exist (gateway admission, the switch link's input budget). */
 export interface OverloadSample {
@@ -213,20 +215,8 @@ export function summarize(xs: readonly OverloadSample[], how: 'median' | 'peak')
 
 /** Parses the config file's `tserver.overload` object over the defaults; throws with the key to fix. */
 export function parseOverloadSettings(v: unknown): OverloadSettings {
-  const out: OverloadSettings = { ...DEFAULT_OVERLOAD_SETTINGS };
-  if (v === undefined) return out;
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error('tserver.overload must be an object, e.g. {"enabled": true, "loopDelayHighMs": 50}');
-  const o = v as Record<string, unknown>;
-  for (const [k, val] of Object.entries(o)) {
-    if (!(k in DEFAULT_OVERLOAD_SETTINGS)) throw new Error(`tserver.overload.${k} is not a setting: use one of ${Object.keys(DEFAULT_OVERLOAD_SETTINGS).join(', ')}`);
-    if (k === 'enabled') {
-      if (typeof val !== 'boolean') throw new Error(`tserver.overload.enabled must be true or false, got ${JSON.stringify(val)}`);
-      out.enabled = val;
-      continue;
-    }
-    if (typeof val !== 'number' || !Number.isFinite(val) || val < 0) throw new Error(`tserver.overload.${k} must be a non-negative number, got ${JSON.stringify(val)}`);
-    (out as unknown as Record<string, number>)[k] = val;
-  }
+  // Each key's type and range: the schema (config-schema.ts); the relations between keys: below.
+  const out: OverloadSettings = { ...DEFAULT_OVERLOAD_SETTINGS, ...checkSettings(OverloadSection, v ?? {}, 'tserver.overload') };
   const pairs: [keyof OverloadSettings, keyof OverloadSettings][] = [['loopDelayLowMs', 'loopDelayHighMs'], ['queuedLow', 'queuedHigh'], ['unreleasedLowMs', 'unreleasedHighMs'], ['switchBacklogLow', 'switchBacklogHigh']];
   for (const [lo, hi] of pairs) {
     if ((out[lo] as number) > (out[hi] as number)) throw new Error(`tserver.overload.${lo} (${String(out[lo])}) must not be above ${hi} (${String(out[hi])}): the band between them is the hysteresis`);
