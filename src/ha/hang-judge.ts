@@ -9,7 +9,7 @@
 // - most of it (≥ busyShare): it was running and made no progress — an endless loop, a runaway
 //   turn: a hang, detected in hangDetectionMs as before;
 // - little of it: it was starved (runnable but not scheduled) or blocked (a deadlock, a stuck
-//   synchronous call): wait, up to starvedLimitMs of wall time, then it is a hang all the same.
+//   synchronous call): wait, up to starvedLimitMs (3 x) of wall time, then it is a hang all the same.
 // Without CPU figures (another OS) the judge is the plain wall-clock one.
 import { SilenceMeter } from '../common/silence-meter.js';
 
@@ -30,7 +30,12 @@ export type HangVerdict =
   | { kind: 'hung'; stallMs: number; cpuMs: number | undefined };
 
 export const DEFAULT_BUSY_SHARE = 0.5;
-export const STARVED_LIMIT_FACTOR = 4;
+/**
+ * 3 x: a blocked primary must release its lease before its backup gives up the silent stream (the
+ * backup keeps a suspect stream 4 ADDP timeouts after the first 400 ms of silence: src/sync/backup.ts),
+ * else the backup is no longer in sync when the lease comes free and nobody may take over.
+ */
+export const STARVED_LIMIT_FACTOR = 3;
 
 export class HangJudge {
   private readonly meter: SilenceMeter;

@@ -4,7 +4,7 @@
 // Semantics of the link: docs/switch.md. States: link-state.ts.
 import type { sw } from '../common/switch-proto.js';
 import type { SwitchCommand } from '../core/api.js';
-import { leaseMargin } from '../ha/liveness-shared.js';
+import { HolderLease } from './holder-lease.js';
 import { CONNECTED, createLinkMachine, LIVE, type LinkState, type LinkStateMachine } from './link-state.js';
 import { Backoff } from '../common/backoff.js';
 
@@ -23,17 +23,8 @@ export class SwitchLink {
   /** Invariant: set iff a transport is open and Welcome was received. */
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private welcome: sw.IWelcome | undefined;
-  /**
-   * Until when we may act as the lease holder (ms, local clock): the SEND time of the newest
-   * heartbeat (or claim) the switch acknowledged as holder, plus leaseMs, minus a margin. The switch
-   * received that message after we sent it, so its own expiry is later: we stop first.
-   */
-  private leaseUntil = 0;
-  /** Send times of heartbeats not yet acknowledged (acks come back in order on the one stream). */
-  private heartbeatSentAt: number[] = [];
-  private claimSentAt = 0;
-  /** The epoch the switch granted this stream and has not taken back (0 = none): what the renewer renews. */
-  private heldEpoch = 0;
+  /** Until when we may act as the lease holder (holder-lease.ts). */
+  private readonly lease: HolderLease;
   /** Highest lease epoch the switch told us about (Welcome, Refused, Deposed, HeartbeatAck). */
   private seenEpoch = 0;
   /** Whether the outstanding claim asked for redelivery (else the grant must rebuild from a snapshot). */
@@ -45,6 +36,7 @@ export class SwitchLink {
 
   constructor(private readonly opts: SwitchLinkOptions, private readonly h: SwitchLinkHandlers) {
     this.backoff = opts.backoff ?? new Backoff(SWITCH_RECONNECT);
+    this.lease = new HolderLease(opts.renewer);
     this.machine = createLinkMachine(opts.log, ({ to, from, reason }) => this.enter(to, from, reason));
     opts.renewer?.onRenewal(() => {
       const s = this.machine.state;
@@ -70,22 +62,7 @@ export class SwitchLink {
    */
   leaseValid(now = Date.now()): boolean {
     const s = this.machine.state;
-    return (s === 'up' || s === 'resyncing') && now < this.leaseDeadline();
-  }
-
-  /**
-   * Until when we may act as holder: the later of our own renewals and the liveness worker's, or 0
-   * once the worker's watchdog gave the lease up (it released it at the switch on our behalf).
-   */
-  private leaseDeadline(): number {
-    const r = this.opts.renewer;
-    if (!r) return this.leaseUntil;
-    if (r.tripped(this.heldEpoch)) return 0;
-    return Math.max(this.leaseUntil, r.deadline(this.heldEpoch));
-  }
-
-  private leaseMargin(): number {
-    return leaseMargin(this.welcome?.leaseMs ?? 0);
+    return (s === 'up' || s === 'resyncing') && now < this.lease.deadline();
   }
 
   start(): void { this.connect(); }
@@ -196,10 +173,7 @@ export class SwitchLink {
         this.heartbeatTimer = undefined;
         this.welcome = undefined;
         this.buffered = [];
-        this.heartbeatSentAt = [];
-        this.leaseUntil = 0;
-        this.heldEpoch = 0;
-        this.opts.renewer?.detach();
+        this.lease.linkGone();
         if (this.releaseWaiter) {
           clearTimeout(this.releaseWaiter.timer);
           this.releaseWaiter.reject(new Error(`switch link ${to}: ${why}`));
@@ -280,7 +254,7 @@ export class SwitchLink {
     const epoch = Math.max(this.opts.role.epoch, w.epoch ?? 0, this.seenEpoch) + 1;
     const force = opts?.force === true;
     if (!this.machine.transition(['connecting', 'following', 'deposed'], 'claiming', `claim epoch ${epoch}, appliedSeq ${applied}, redeliver ${redeliver}${force ? ', force' : ''}`)) return false;
-    this.claimSentAt = Date.now();
+    this.lease.claimSent(Date.now());
     this.claimRedeliver = redeliver;
     this.transport.send({ claim: force ? { epoch, appliedSeq: redeliver ? applied : 0, redeliver, force } : { epoch, appliedSeq: redeliver ? applied : 0, redeliver } });
     return true;
@@ -290,11 +264,7 @@ export class SwitchLink {
     if (this.machine.state !== 'claiming') return;
     const epoch = g.epoch ?? 0;
     this.seenEpoch = Math.max(this.seenEpoch, epoch);
-    this.leaseUntil = this.claimSentAt + (g.leaseMs ?? this.welcome?.leaseMs ?? 0) - this.leaseMargin();
-    this.heldEpoch = epoch;
-    this.opts.renewer?.setEpoch(epoch);
-    // Heartbeats sent before the grant renew nothing: their acks must not extend the lease.
-    this.heartbeatSentAt = this.heartbeatSentAt.map(() => 0);
+    this.lease.granted(epoch, g.leaseMs ?? this.welcome?.leaseMs ?? 0);
     if (!this.opts.ha) this.opts.role.set({ epoch, serving: true });
     const applied = this.opts.appliedSeq();
     const needSnapshot = applied === 0 || g.gap === true || !this.claimRedeliver || (g.lastSeq ?? 0) < applied;
@@ -312,9 +282,7 @@ export class SwitchLink {
 
   private onDeposed(d: sw.IDeposed): void {
     this.seenEpoch = Math.max(this.seenEpoch, d.newEpoch ?? 0);
-    this.leaseUntil = 0;
-    this.heldEpoch = 0;
-    this.opts.renewer?.setEpoch(0);
+    this.lease.deposed();
     const rw = this.releaseWaiter;
     if (rw && d.reason === 'Released') {
       this.releaseWaiter = undefined;
@@ -332,35 +300,27 @@ export class SwitchLink {
     const s = this.machine.state;
     // A holder that cannot renew must stop before the switch may grant the lease to someone else.
     // (Requests and commands check leaseValid() synchronously; this is the link-level consequence.)
-    const r = this.opts.renewer;
-    const until = r ? Math.max(this.leaseUntil, r.deadline(this.heldEpoch)) : this.leaseUntil;
     // Past the deadline we already serve nothing (leaseValid() is false). The link itself is dropped
     // only after SILENT_LINK_LEASES more leases of silence (a dead, half-open stream): dropping it
     // at once turned a switch that stalled for ~0.4 s into a failover, since a closed link frees the
     // lease at the switch (chaos: an unplanned failover), while the stalled switch would have kept
     // it (its lease clock does not count its own stall) and our queued renewals renewed it.
     const leaseMs = this.welcome.leaseMs ?? 0;
-    if ((s === 'up' || s === 'resyncing') && Date.now() > until + this.leaseMargin() + SILENT_LINK_LEASES * leaseMs) {
+    if ((s === 'up' || s === 'resyncing') && this.lease.deadSilent(Date.now(), leaseMs, SILENT_LINK_LEASES)) {
       this.drop(`lease not renewed for ${SILENT_LINK_LEASES + 1} × ${leaseMs} ms (switch silent): reconnecting`);
       return;
     }
-    this.heartbeatSentAt.push(Date.now());
-    if (this.heartbeatSentAt.length > 1000) this.heartbeatSentAt.shift();
+    this.lease.heartbeatSent(Date.now());
     // After the watchdog gave this epoch up, a resumed main thread must not renew it again: keepalive only.
-    const epoch = r?.tripped(this.heldEpoch) ? 0 : this.opts.role.epoch;
+    const epoch = this.lease.tripped ? 0 : this.opts.role.epoch;
     this.transport.send({ heartbeat: { epoch } });
   }
 
   private onHeartbeatAck(a: sw.IHeartbeatAck): void {
-    const sentAt = this.heartbeatSentAt.shift() ?? 0;
     this.seenEpoch = Math.max(this.seenEpoch, a.epoch ?? 0);
     const s = this.machine.state;
-    if (s !== 'up' && s !== 'resyncing') return;
-    if (a.holder && sentAt > 0) {
-      const until = sentAt + (this.welcome?.leaseMs || a.leaseRemainingMs || 0) - this.leaseMargin();
-      if (until > this.leaseUntil) this.leaseUntil = until;
-      this.h.renewed?.();
-    }
+    if (s !== 'up' && s !== 'resyncing') { this.lease.heartbeatAcked(false, 0); return; }
+    if (this.lease.heartbeatAcked(a.holder === true, this.welcome?.leaseMs || a.leaseRemainingMs || 0)) this.h.renewed?.();
   }
 
   private onEvents(events: sw.ISwitchEvent[]): void {

@@ -106,8 +106,8 @@ t.test('watchdog: no main-thread progress for hangDetectionMs releases the lease
   await until(() => liveness.deadline(1) > Date.now(), 10_000, 'a renewal from the worker');
   const deposed = main.next((m) => m.msg === 'deposed', 5_000);
   const notice = main.next((m) => m.msg === 'leaseNotice' && m.leaseNotice?.reason === 'Released', 5_000);
-  // Past the starved limit (4 x 200 ms): judged hung whether this loop got the CPU (at 200 ms) or a
-  // loaded machine starved it (at 800 ms, src/ha/hang-judge.ts).
+  // Past the starved limit (3 x 200 ms): judged hung whether this loop got the CPU (at 200 ms) or a
+  // loaded machine starved it (at 600 ms, src/ha/hang-judge.ts).
   busy(1_000);
   // The test thread hosts the switch too: the release is read once the block is over.
   t.match((await deposed).deposed, { epoch: 1, reason: 'Released' }, 'the main link hears it was released');
