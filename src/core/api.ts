@@ -8,6 +8,7 @@ import type { sw } from '../common/switch-proto.js';
 import type { AgentState, CallState, CallType, DNType, ErrorCode, Request, TEvent, UserData, WorkMode } from '../protocol/messages.js';
 import type { ReadyIndex, Timers } from './derived.js';
 import type { QueueIndex } from './queue-index.js';
+import type { JournalDnIndex } from './journal-index.js';
 
 // ------------------------------------------------------------------ state (replicated)
 
@@ -151,6 +152,8 @@ export interface CoreState {
   callsByDN: Map<string, Set<string>>;
   /** Derived index command id -> the journal entries it caused (ascending seq), maintained by applyDelta. */
   journalByCommand: Map<string, JournalEntry[]>;
+  /** Derived index DN -> its journal entries (ascending seq), for replay (journal-index.ts), maintained by applyDelta. */
+  journalByDn: JournalDnIndex;
   /**
    * Derived: de-dup keys in insertion order (= the Map's order), oldest at `head`, maintained by
    * applyDelta. Trimming and nextDeadline read the oldest record here in O(1): walking the Map from its

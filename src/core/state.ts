@@ -4,6 +4,7 @@
 import type { Agent, Call, CollectionName, CoreState, DedupRecord, Delta, JournalEntry } from './api.js';
 import { createTimers, offerTimer, reindexAgent } from './derived.js';
 import { createQueueIndex, isQueueEntry, reindexQueueEntry } from './queue-index.js';
+import { createJournalDnIndex, indexAppended, indexTrimmed } from './journal-index.js';
 
 export function createState(): CoreState {
   return {
@@ -23,6 +24,7 @@ export function createState(): CoreState {
     bySwitchCall: new Map(),
     callsByDN: new Map(),
     journalByCommand: new Map(),
+    journalByDn: createJournalDnIndex(),
     dedupOrder: { keys: [], head: 0 },
     queueIndex: createQueueIndex(),
     readyByQueue: new Map(),
@@ -63,6 +65,7 @@ export function applyDelta(state: CoreState, d: Delta): void {
       return;
     case 'journal': {
       state.journal.push(d.entry);
+      indexAppended(state.journalByDn, d.entry);
       const id = d.entry.commandId;
       if (id) {
         const list = state.journalByCommand.get(id);
@@ -74,6 +77,7 @@ export function applyDelta(state: CoreState, d: Delta): void {
     case 'journalTrim': {
       const n = firstIndexAfter(state.journal, d.upToSeq);
       for (let i = 0; i < n; i++) {
+        indexTrimmed(state.journalByDn, state.journal[i]);
         const id = state.journal[i].commandId;
         const list = id ? state.journalByCommand.get(id) : undefined;
         if (!list) continue;

@@ -97,6 +97,7 @@ export class TxUndo {
 }
 
 function unappend(state: CoreState): void {
+  state.journalByDn.valid = false; // rebuilt before the next replay (journal-index.ts)
   const e = state.journal.pop();
   const id = e?.commandId;
   const list = id ? state.journalByCommand.get(id) : undefined;
@@ -107,6 +108,7 @@ function unappend(state: CoreState): void {
 
 function untrim(state: CoreState, trimmed: JournalEntry[]): void {
   if (trimmed.length === 0) return;
+  state.journalByDn.valid = false;
   state.journal.unshift(...trimmed);
   for (let i = trimmed.length - 1; i >= 0; i--) {
     const e = trimmed[i]!;

@@ -2,7 +2,7 @@
 import type { CoreState, JournalEntry, QueueEntry } from './api.js';
 import type { EventOf } from '../protocol/messages.js';
 import { callInfo } from './call-events.js';
-import { firstIndexAfter } from './state.js';
+import { journalEntriesAfter } from './journal-index.js';
 
 export function registeredDNs(state: CoreState, clientName: string): string[] {
   return [...(state.registrations.get(clientName)?.dns ?? [])];
@@ -37,12 +37,8 @@ export function replay(state: CoreState, clientName: string, afterSeq: number): 
   if (afterSeq >= state.seq) return { ok: true, entries: [] };
   const oldest = state.journal.length > 0 ? state.journal[0].seq : state.seq + 1;
   if (oldest > afterSeq + 1) return { ok: false, oldestSeq: oldest };
-  const dns = new Set(registeredDNs(state, clientName));
-  const entries: JournalEntry[] = [];
-  for (let i = firstIndexAfter(state.journal, afterSeq); i < state.journal.length; i++) {
-    if (dns.has(state.journal[i].dn)) entries.push(state.journal[i]);
-  }
-  return { ok: true, entries };
+  // The journal's DN index: only this client's DNs are read, not the whole tail (journal-index.ts).
+  return { ok: true, entries: journalEntriesAfter(state, registeredDNs(state, clientName), afterSeq) };
 }
 
 /** The callers waiting in queue `dn`, oldest first (the derived line: no sort, no scan of other queues). */

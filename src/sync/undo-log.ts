@@ -121,7 +121,9 @@ function restore(state: CoreState, img: Image): void {
     applyDelta(state, d);
   }
   if (img.counters) applyDelta(state, { op: 'counters', ...img.counters });
-  // Journal: drop what the batch appended (newest), put back what it trimmed (oldest).
+  // Journal: drop what the batch appended (newest), put back what it trimmed (oldest). The journal's
+  // DN index is rebuilt before the next replay (core/journal-index.ts).
+  if (img.appended > 0 || img.trimmed.length > 0) state.journalByDn.valid = false;
   for (let i = 0; i < img.appended; i++) {
     const e = state.journal.pop();
     const id = e?.commandId;
