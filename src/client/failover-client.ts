@@ -383,6 +383,13 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
       (ev) => this.registered(link, ev),
       (err: TandemError) => {
         if (err.errorCode === 'ConnectionLost') return; // registered again on reconnect
+        if (err.errorCode === 'Overloaded') {
+          // Not run (a reconnect storm of a whole floor sheds load): ask again after the hint, with
+          // jitter, while the link is open. Dropping the DN here left it unregistered on that server.
+          const hint = err.event?.retryAfterMs ?? 100;
+          setTimeout(() => { if (!this.closed && link.isOpen && this.dns.has(dn)) this.registerOn(link, dn); }, hint + Math.floor(Math.random() * hint));
+          return;
+        }
         this.dns.delete(dn);
         const ws = this.registerWaiters.get(dn) ?? [];
         this.registerWaiters.delete(dn);

@@ -43,6 +43,8 @@ export class FakeServer {
   /** Answer the next N non-session requests Overloaded (not run, not remembered), with this hint. */
   overloadNext = 0;
   overloadRetryAfterMs = 30;
+  /** Refuse the next N RequestRegisterAddress with Overloaded (a serving server shedding a reconnect storm). */
+  overloadRegistrations = 0;
   /** Every request frame received, in order (for assertions). */
   readonly received: Req[] = [];
   url = '';
@@ -129,6 +131,10 @@ export class FakeServer {
       case 'RequestQueryServer':
         return this.send(ws, this.info(ref));
       case 'RequestRegisterAddress':
+        if (this.overloadRegistrations > 0) {
+          this.overloadRegistrations -= 1;
+          return this.send(ws, { event: 'EventError', referenceId: ref, errorCode: 'Overloaded', errorMessage: 'the server is overloaded: retry later', retryAfterMs: this.overloadRetryAfterMs });
+        }
         dns.add(String(req.thisDN));
         return this.send(ws, { event: 'EventRegistered', referenceId: ref, thisDN: String(req.thisDN), agentState: 'LoggedOut', calls: [] });
       case 'RequestUnregisterAddress':

@@ -180,6 +180,20 @@ t.test('Overloaded answers are retried after the hint with the same referenceId,
   t.equal(pair.state.executions.get(`desk-1#${ev.referenceId}`), 1);
 });
 
+t.test('a registration answered Overloaded is sent again after the hint, not dropped', async (t) => {
+  const s = await setup(t);
+  const { pair, client } = s;
+  await s.until((x) => x.type === 'switched', 'switched');
+  await s.until((x) => x.type === 'connected' && x.server === pair.b.url, 'B connected');
+  pair.a.overloadRegistrations = 1;
+  const ev = await client.register('5002');
+  t.equal(ev.event, 'EventRegistered');
+  t.equal(ev.thisDN, '5002');
+  const regs = (srv: Pair['a']) => srv.received.filter((r) => r.request === 'RequestRegisterAddress' && r.thisDN === '5002').length;
+  t.equal(regs(pair.a), 2, 'refused once by the primary, then sent again and registered');
+  t.ok(pair.state.registrations.get('desk-1')?.has('5002'), 'registered (register() used to reject with Overloaded and forget the DN)');
+});
+
 t.test('real errors reject with the server code', async (t) => {
   const s = await setup(t);
   await ready(s, s.pair);
