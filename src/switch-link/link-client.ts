@@ -4,6 +4,7 @@
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { sw } from '../common/switch-proto.js';
+import { oneof, unhandled, type Oneof } from '../common/oneof.js';
 import { LINK_PATH, linkClientMethod, type LinkUpOut } from '../common/switch-service.js';
 import { grpcClientCredentials, grpcClientOptions, type TlsMaterial } from '../common/tls.js';
 
@@ -36,6 +37,10 @@ export class SwitchLinkError extends Error {
 
 interface Waiter<T> { resolve(v: T): void; reject(e: Error): void; timer: NodeJS.Timeout }
 
+/** A LinkDown that answers a request by its request id (SnapshotQuery, CommandLogQuery, Simulate). */
+type Answer = Extract<Oneof<sw.LinkDown, 'msg'>, { case: 'simulateResult' | 'snapshot' | 'commandLog' }>;
+type AnswerValue<C extends Answer['case']> = Extract<Answer, { case: C }>['value'];
+
 export class LinkClient extends EventEmitter<SwitchLinkEvents> {
   /** Resolves with Welcome; rejects when the switch refuses the Hello or cannot be reached. */
   readonly welcome: Promise<sw.Welcome>;
@@ -43,7 +48,7 @@ export class LinkClient extends EventEmitter<SwitchLinkEvents> {
   private readonly stream: grpc.ClientDuplexStream<LinkUpOut, sw.LinkDown>;
   private readonly timeoutMs: number;
   private nextRequestId = 1;
-  private readonly byRequest = new Map<number, Waiter<sw.LinkDown>>();
+  private readonly byRequest = new Map<number, Waiter<Answer>>();
   private readonly byCommand = new Map<string, Waiter<sw.CommandResult>[]>();
   private readonly claims: Array<Waiter<sw.LinkDown> & { epoch: number }> = [];
   private readonly heartbeats: Waiter<sw.HeartbeatAck>[] = [];
@@ -100,7 +105,7 @@ export class LinkClient extends EventEmitter<SwitchLinkEvents> {
   }
 
   simulate(op: Omit<sw.ISimulate, 'requestId'>): Promise<sw.SimulateResult> {
-    return this.request((requestId) => ({ simulate: { ...op, requestId } })).then((m) => m.simulateResult as sw.SimulateResult);
+    return this.request('simulateResult', (requestId) => ({ simulate: { ...op, requestId } }));
   }
 
   inboundCall(ani: string, dnis: string, hangupAfterMs = 0): Promise<sw.SimulateResult> {
@@ -108,11 +113,11 @@ export class LinkClient extends EventEmitter<SwitchLinkEvents> {
   }
 
   snapshot(): Promise<sw.Snapshot> {
-    return this.request((requestId) => ({ snapshotQuery: { requestId } })).then((m) => m.snapshot as sw.Snapshot);
+    return this.request('snapshot', (requestId) => ({ snapshotQuery: { requestId } }));
   }
 
   commandLog(): Promise<sw.CommandLog> {
-    return this.request((requestId) => ({ commandLogQuery: { requestId } })).then((m) => m.commandLog as sw.CommandLog);
+    return this.request('commandLog', (requestId) => ({ commandLogQuery: { requestId } }));
   }
 
   /** Sends a command; resolves with its CommandResult (matched by command id, in order). */
@@ -163,21 +168,25 @@ export class LinkClient extends EventEmitter<SwitchLinkEvents> {
     this.shutdown(undefined);
   }
 
-  private request(build: (requestId: number) => sw.ILinkUp): Promise<sw.LinkDown> {
+  /** Sends a request with a fresh request id; resolves with the reply of kind `expect` that carries it. */
+  private request<C extends Answer['case']>(expect: C, build: (requestId: number) => sw.ILinkUp): Promise<AnswerValue<C>> {
     const requestId = this.nextRequestId++;
-    return new Promise((resolve, reject) => {
+    const answer = new Promise<Answer>((resolve, reject) => {
       this.byRequest.set(requestId, this.waiter(resolve, reject, `reply to request ${requestId}`, () => this.byRequest.delete(requestId)));
       this.send(build(requestId));
     });
+    return answer.then((a) => {
+      if (a.case !== expect) throw new SwitchLinkError('BadMessage', `the switch answered request ${requestId} with ${a.case}, not ${expect}`);
+      return a.value;
+    }) as Promise<AnswerValue<C>>;
   }
 
   private onMessage(m: sw.LinkDown): void {
-    // Decoded submessages are class instances with every default set; the generated types say
-    // $Properties (all optional), so narrow them here once.
-    switch (m.msg) {
-      case 'welcome': this.settle(this.welcomeWaiter, m.welcome as sw.Welcome); this.welcomeWaiter = undefined; break;
+    const c = oneof(m, 'msg');
+    switch (c.case) {
+      case 'welcome': this.settle(this.welcomeWaiter, c.value); this.welcomeWaiter = undefined; break;
       case 'error': {
-        const e = m.error as sw.Error;
+        const e = c.value;
         // Only Unauthorized ends a link before Welcome; NotHello/BadMessage leave it open.
         if (this.welcomeWaiter && e.code === 'Unauthorized') {
           clearTimeout(this.welcomeWaiter.timer);
@@ -186,12 +195,10 @@ export class LinkClient extends EventEmitter<SwitchLinkEvents> {
         }
         break;
       }
-      case 'events': this.emit('events', (m.events as sw.EventBatch).events); break;
-      case 'simulateResult': this.settleRequest((m.simulateResult as sw.SimulateResult).requestId, m); break;
-      case 'snapshot': this.settleRequest((m.snapshot as sw.Snapshot).requestId, m); break;
-      case 'commandLog': this.settleRequest((m.commandLog as sw.CommandLog).requestId, m); break;
+      case 'events': this.emit('events', c.value.events); break;
+      case 'simulateResult': case 'snapshot': case 'commandLog': this.settleRequest(c.value.requestId, c); break;
       case 'commandResult': {
-        const r = m.commandResult as sw.CommandResult;
+        const r = c.value;
         const queue = this.byCommand.get(r.commandId);
         const w = queue?.shift();
         if (queue && queue.length === 0) this.byCommand.delete(r.commandId);
@@ -199,21 +206,23 @@ export class LinkClient extends EventEmitter<SwitchLinkEvents> {
         break;
       }
       case 'granted': case 'refused': {
-        const epoch = m.granted ? (m.granted as sw.Granted).epoch : (m.refused as sw.Refused).epoch;
-        const i = this.claims.findIndex((c) => c.epoch === epoch);
+        const epoch = c.value.epoch;
+        const i = this.claims.findIndex((w) => w.epoch === epoch);
         if (i >= 0) this.settle(this.claims.splice(i, 1)[0], m);
         break;
       }
-      case 'heartbeatAck': this.settle(this.heartbeats.shift(), m.heartbeatAck as sw.HeartbeatAck); break;
-      default: break; // deposed and anything newer: only the 'message' event
+      case 'heartbeatAck': this.settle(this.heartbeats.shift(), c.value); break;
+      // Seen through the 'message' event only (the T-Server's switch link reads them there).
+      case 'deposed': case 'leaseNotice': case 'overloadStatus': case undefined: break;
+      default: return unhandled(c);
     }
     this.emit('message', m);
   }
 
-  private settleRequest(requestId: number, m: sw.LinkDown): void {
+  private settleRequest(requestId: number, a: Answer): void {
     const w = this.byRequest.get(requestId);
     this.byRequest.delete(requestId);
-    this.settle(w, m);
+    this.settle(w, a);
   }
 
   private settle<T>(w: Waiter<T> | undefined, v: T): void {

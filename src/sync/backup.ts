@@ -14,6 +14,7 @@ import * as grpc from '@grpc/grpc-js';
 import type { Delta } from '../core/api.js';
 import type { Logger } from '../common/log.js';
 import { sy } from '../common/sync-proto.js';
+import { oneof, unhandled } from '../common/oneof.js';
 import { openSyncStream, type BackupStream, type Decoded } from '../common/sync-service.js';
 import { AddpMonitor, DEFAULT_ADDP, validateAddp, type AddpOptions } from '../ha/addp.js';
 import { deltaFromWire } from './delta-codec.js';
@@ -265,13 +266,14 @@ export class SyncBackup extends EventEmitter<SyncBackupEvents> {
   }
 
   private handle(a: Attempt, m: sy.PrimaryToBackup, bytes: number): void {
-    switch (m.msg) {
+    const msg = oneof(m, 'msg');
+    switch (msg.case) {
       case 'heartbeat': return;
-      case 'welcome': return this.onWelcome(a, m.welcome as sy.Welcome);
+      case 'welcome': return this.onWelcome(a, msg.value);
       case 'snapshotChunk': {
-        const c = m.snapshotChunk as sy.SnapshotChunk;
+        const c = msg.value;
         if (!a.snapshot || a.snapshot.mode !== 'full') throw new ProtocolError('snapshot chunk outside a full resync');
-        this.opts.apply(c.deltas.map((w) => deltaFromWire(w as sy.Delta)));
+        this.opts.apply(c.deltas.map(deltaFromWire));
         a.snapshot.deltas += c.deltas.length;
         a.snapshot.bytes += bytes;
         if (c.last) {
@@ -281,11 +283,11 @@ export class SyncBackup extends EventEmitter<SyncBackupEvents> {
         return;
       }
       case 'deltaBatch': {
-        const b = m.deltaBatch as sy.DeltaBatch;
+        const b = msg.value;
         if (!this.pos.replicationId || b.firstOffset !== this.pos.offset + 1 || b.lastOffset - b.firstOffset + 1 !== b.deltas.length) {
           throw new ProtocolError(`batch ${b.firstOffset}..${b.lastOffset} (${b.deltas.length} deltas) does not follow offset ${this.pos.offset}`);
         }
-        this.opts.apply(b.deltas.map((w) => deltaFromWire(w as sy.Delta)));
+        this.opts.apply(b.deltas.map(deltaFromWire));
         this.pos.offset = b.lastOffset;
         if (a.snapshot) a.snapshot.bytes += bytes;
         if (a.snapshot?.mode === 'partial') a.snapshot.deltas += b.deltas.length;
@@ -293,7 +295,7 @@ export class SyncBackup extends EventEmitter<SyncBackupEvents> {
         return;
       }
       case 'inSync': {
-        const offset = (m.inSync as sy.InSync).offset;
+        const offset = msg.value.offset;
         if (this.pos.offset < offset) throw new ProtocolError(`InSync at ${offset} but only ${this.pos.offset} applied`);
         const s = a.snapshot;
         a.snapshot = undefined;
@@ -302,7 +304,7 @@ export class SyncBackup extends EventEmitter<SyncBackupEvents> {
         return;
       }
       case 'handoverReady': {
-        const h = m.handoverReady as sy.HandoverReady;
+        const h = msg.value;
         if (this.pos.offset !== h.finalOffset) throw new ProtocolError(`HandoverReady at ${h.finalOffset} but ${this.pos.offset} applied`);
         if (!this.sm.transition('in-sync', 'handover', `primary handed over at offset ${h.finalOffset}`)) throw new ProtocolError(`HandoverReady while ${this.sm.state}, not in sync`);
         this.log.info({ finalOffset: h.finalOffset, epoch: h.epoch }, 'primary handed over: claim epoch+1');
@@ -311,14 +313,15 @@ export class SyncBackup extends EventEmitter<SyncBackupEvents> {
         return;
       }
       case 'error': {
-        const e = m.error as sy.Error;
+        const e = msg.value;
         const code = sy.ErrorCode[e.code] ?? String(e.code);
         const level = e.code === sy.ErrorCode.UNAUTHORIZED ? 'error' : 'warn';
         this.log[level]({ code, detail: e.message }, 'primary sent an error');
         this.emit('refused', { code, message: e.message });
         return;
       }
-      default: throw new ProtocolError('empty message from the primary');
+      case undefined: throw new ProtocolError('empty message from the primary');
+      default: unhandled(msg);
     }
   }
 

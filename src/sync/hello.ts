@@ -1,6 +1,7 @@
 // What the primary's end of a sync stream does before a valid Hello: shared by the serving primary and
 // by a server that is not primary right now (which refuses with NOT_PRIMARY after authenticating).
 import { sy } from '../common/sync-proto.js';
+import { oneof } from '../common/oneof.js';
 import type { Decoded } from '../common/sync-service.js';
 import { secretMatches } from '../common/peer-auth.js';
 
@@ -13,12 +14,12 @@ export type PreHello =
 
 export function classifyBeforeHello(d: Decoded<sy.BackupToPrimary>, secret: string | undefined): PreHello {
   if (!d.ok) return badMessage(d);
-  const m = d.msg;
-  if (m.msg === 'heartbeat') return { kind: 'ignore' };
-  if (m.msg !== 'hello' || !m.hello) {
-    return { kind: 'error', code: sy.ErrorCode.NOT_HELLO, message: `expected Hello first, got ${m.msg ?? 'an empty message'}`, close: false };
+  const m = oneof(d.msg, 'msg');
+  if (m.case === 'heartbeat') return { kind: 'ignore' };
+  if (m.case !== 'hello') {
+    return { kind: 'error', code: sy.ErrorCode.NOT_HELLO, message: `expected Hello first, got ${m.case ?? 'an empty message'}`, close: false };
   }
-  const hello = m.hello as sy.Hello; // decoded: every field set (defaults included)
+  const hello = m.value; // decoded: every field set (defaults included)
   if (!secretMatches(secret, hello.secret)) {
     return { kind: 'error', code: sy.ErrorCode.UNAUTHORIZED, message: 'wrong or missing sync secret in Hello: set the same sync secret on both servers (tserver.syncSecret; docs/peer-auth.md)', close: true };
   }

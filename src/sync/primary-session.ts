@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import type { Delta } from '../core/api.js';
 import type { Logger } from '../common/log.js';
 import { sy } from '../common/sync-proto.js';
+import { oneof, unhandled } from '../common/oneof.js';
 import { EncodedFrame, encodePrimary, type Decoded, type PrimaryFrame, type PrimaryStream } from '../common/sync-service.js';
 import { AddpMonitor, type AddpOptions } from '../ha/addp.js';
 import { BacklogOverflowError, type Backlog, type ResyncDecision } from './backlog.js';
@@ -182,13 +183,14 @@ export class PrimarySession {
       if (bad.kind === 'error') this.fail(bad.code, bad.message, false);
       return;
     }
-    const m = d.msg;
-    switch (m.msg) {
-      case 'ack': this.onAck((m.ack as sy.Ack).offset); return;
+    const c = oneof(d.msg, 'msg');
+    switch (c.case) {
+      case 'ack': this.onAck(c.value.offset); return;
       case 'heartbeat': return;
-      case 'handoverRequest': this.host.handoverRequested(this, (m.handoverRequest as sy.HandoverRequest).reason || 'backup asked'); return;
+      case 'handoverRequest': this.host.handoverRequested(this, c.value.reason || 'backup asked'); return;
       case 'hello': this.fail(sy.ErrorCode.BAD_MESSAGE, 'second Hello on one stream: open a new stream to start over', false); return;
-      default: this.fail(sy.ErrorCode.BAD_MESSAGE, 'empty sync message', false);
+      case undefined: this.fail(sy.ErrorCode.BAD_MESSAGE, 'empty sync message', false); return;
+      default: unhandled(c);
     }
   }
 
