@@ -11,15 +11,15 @@ export type OperatorVerdict =
   | { ok: false; status: 401 | 403; reason: string };
 
 /** `remote` is the caller's IP (the unit of failure counting, as for RequestOpen). */
-export function authorizeOperator(auth: Authenticator, authorization: string | undefined, remote: string | undefined, now = Date.now()): OperatorVerdict {
+export async function authorizeOperator(auth: Authenticator, authorization: string | undefined, remote: string | undefined, now = Date.now()): Promise<OperatorVerdict> {
   if (!auth.required) {
     if (isLoopbackAddress(remote)) return { ok: true, who: 'loopback (auth mode none)' };
     return { ok: false, status: 403, reason: 'token auth is off (tserver.auth.mode "none"): this endpoint answers only on loopback; turn token auth on and use an operator token' };
   }
   const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
   if (!m) return { ok: false, status: 401, reason: 'send "Authorization: Bearer <token>" with the token of a client listed in tserver.auth.operators' };
-  const id = auth.identify(m[1], remote ?? 'unknown', now);
-  if (!id.ok) return { ok: false, status: id.blocked ? 403 : 401, reason: `token refused (${id.reason})` };
+  const id = await auth.identify(m[1], remote ?? 'unknown', now);
+  if (!id.ok) return { ok: false, status: id.blocked ? 403 : 401, reason: `token refused (${id.code}: ${id.reason})` };
   if (!auth.cfg.operators.includes(id.clientName)) {
     return { ok: false, status: 403, reason: `client "${id.clientName.slice(0, 64)}" is not an operator: list it in tserver.auth.operators` };
   }

@@ -1,8 +1,11 @@
 // The T-Server's security settings, read from the config file's `tserver` section (the numeric
 // limits live in GatewayLimits with the other gateway limits). Validated once at start; a bad value
 // stops the process with a message naming the setting. Reference: docs/security.md.
+import { createPublicKey, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import { DEFAULT_AUTH, type AuthConfig, type SharedToken } from './authenticator.js';
+import type { PublicKeyAlg } from './jwt.js';
 import { originOf } from './origin.js';
 import type { TlsFiles } from '../common/tls.js';
 
@@ -50,7 +53,7 @@ function readSecretFile(path: unknown, setting: string): string {
 
 export function parseAuth(v: unknown): AuthConfig {
   if (v === undefined) return { ...DEFAULT_AUTH };
-  if (!isObj(v)) throw new SecurityConfigError('tserver.auth must be an object: {"mode": "token", "tokens": {...}, "hmacKeys": {...}}');
+  if (!isObj(v)) throw new SecurityConfigError('tserver.auth must be an object: {"mode": "token", "tokens": {...}, "hmacKeyFiles": {...}, "publicKeyFiles": {...}, "jwksFile": "..."}');
   const auth: AuthConfig = { ...DEFAULT_AUTH, tokens: {}, hmacKeys: {} };
   if (v.mode !== undefined) {
     if (v.mode !== 'none' && v.mode !== 'token') throw new SecurityConfigError(`tserver.auth.mode must be "none" or "token", got ${JSON.stringify(v.mode)}`);
@@ -71,6 +74,16 @@ export function parseAuth(v: unknown): AuthConfig {
   if (v.hmacKeyFiles !== undefined) {
     for (const [id, path] of Object.entries(strMap(v.hmacKeyFiles, 'tserver.auth.hmacKeyFiles'))) auth.hmacKeys[id] = readSecretFile(path, `tserver.auth.hmacKeyFiles.${id}`);
   }
+  if (v.publicKeyFiles !== undefined) {
+    const keys = Object.entries(strMap(v.publicKeyFiles, 'tserver.auth.publicKeyFiles'));
+    auth.publicKeys = Object.fromEntries(keys.map(([kid, path]) => [kid, readPublicKey(path, `tserver.auth.publicKeyFiles.${kid}`)]));
+  }
+  if (v.jwksFile !== undefined) auth.jwks = readJwks(v.jwksFile, 'tserver.auth.jwksFile');
+  for (const claim of ['issuer', 'audience'] as const) {
+    if (v[claim] === undefined) continue;
+    if (typeof v[claim] !== 'string' || v[claim] === '') throw new SecurityConfigError(`tserver.auth.${claim} must be a non-empty string: the "${claim === 'issuer' ? 'iss' : 'aud'}" every signed token must carry`);
+    auth[claim] = v[claim];
+  }
   if (v.maxFailures !== undefined) auth.maxFailures = nonNegInt(v.maxFailures, 'tserver.auth.maxFailures');
   if (v.failureWindowMs !== undefined) auth.failureWindowMs = nonNegInt(v.failureWindowMs, 'tserver.auth.failureWindowMs');
   if (v.operators !== undefined) {
@@ -79,10 +92,38 @@ export function parseAuth(v: unknown): AuthConfig {
     }
     auth.operators = [...(v.operators as string[])];
   }
-  if (auth.mode === 'token' && Object.keys(auth.tokens).length === 0 && Object.keys(auth.hmacKeys).length === 0) {
-    throw new SecurityConfigError('tserver.auth.mode is "token" but neither tserver.auth.tokens nor tserver.auth.hmacKeys is set: no desktop could ever open');
+  const signing = Object.keys(auth.hmacKeys).length + Object.keys(auth.publicKeys ?? {}).length + (auth.jwks ? 1 : 0);
+  if (auth.mode === 'token' && Object.keys(auth.tokens).length === 0 && signing === 0) {
+    throw new SecurityConfigError('tserver.auth.mode is "token" but none of tserver.auth.tokens, hmacKeys, publicKeyFiles, jwksFile is set: no desktop could ever open');
   }
   return auth;
+}
+
+/** A PEM public key (SPKI) or certificate: RSA verifies RS256, EC P-256 verifies ES256. */
+function readPublicKey(path: string, setting: string): { key: KeyObject; alg: PublicKeyAlg } {
+  let key: KeyObject;
+  try {
+    key = createPublicKey(readFileSync(path));
+  } catch (err) {
+    throw new SecurityConfigError(`cannot read ${setting} ${path} as a PEM public key or certificate: ${(err as Error).message}`);
+  }
+  if (key.asymmetricKeyType === 'rsa') return { key, alg: 'RS256' };
+  if (key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === 'prime256v1') return { key, alg: 'ES256' };
+  throw new SecurityConfigError(`${setting} ${path} is a ${key.asymmetricKeyType} key${key.asymmetricKeyDetails?.namedCurve ? ` on ${key.asymmetricKeyDetails.namedCurve}` : ''}: use an RSA key (RS256) or an EC P-256 key (ES256)`);
+}
+
+/** A JSON Web Key Set saved from the SSO (its jwks_uri): {"keys": [...]}, RS256 / ES256 public keys. */
+function readJwks(path: unknown, setting: string): JSONWebKeySet {
+  const text = readSecretFile(path, setting);
+  let jwks: JSONWebKeySet;
+  try {
+    jwks = JSON.parse(text) as JSONWebKeySet;
+    createLocalJWKSet(jwks); // throws on a document that is not a key set
+  } catch (err) {
+    throw new SecurityConfigError(`${setting} ${String(path)} is not a JSON Web Key Set ({"keys": [...]}): ${(err as Error).message}`);
+  }
+  if (jwks.keys.some((k) => k.kty === 'oct' || 'd' in k)) throw new SecurityConfigError(`${setting} ${String(path)} holds a secret or private key: it must list public keys only (put HS256 secrets in hmacKeyFiles)`);
+  return jwks;
 }
 
 export function parseTlsFiles(v: unknown, setting: string, needCa: boolean): TlsFiles | undefined {

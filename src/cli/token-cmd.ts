@@ -1,19 +1,20 @@
-// `tandem token`: mints an HMAC-signed desktop token (src/auth/hmac-token.ts) with the same key a
-// T-Server has in tserver.auth.hmacKeys. An external system can mint the same format itself.
+// `tandem token`: mints an HS256 JWT for a desktop (src/auth/jwt.ts) with a key a T-Server has in
+// tserver.auth.hmacKeys / hmacKeyFiles. An SSO or any JWT library can mint the same token itself.
 import { parseFlags } from './args.js';
 import { readFileSync } from 'node:fs';
-import { mintToken, parseDuration } from '../auth/hmac-token.js';
+import { mintHs256, parseDuration } from '../auth/jwt.js';
 
-const HELP = `usage: tandem token --key-id <id> --secret-file <file> --client <clientName> [--ttl 8h] [--dns 5001,7000]
+const HELP = `usage: tandem token --secret-file <file> --client <clientName> [--key-id <id>] [--ttl 8h] [--dns 5001,7000]
 
-Prints a signed token for RequestOpen {clientName, token} on a T-Server whose config has
-  "tserver": {"auth": {"mode": "token", "hmacKeys": {"<id>": "<secret>"}}}   (or hmacKeyFiles)
-Format: v1.<keyId>.<base64url JSON {sub, iat, exp, dns?}>.<base64url HMAC-SHA256>; see docs/security.md.
+Prints a JWT (HS256) for RequestOpen {clientName, token} on a T-Server whose config has
+  "tserver": {"auth": {"mode": "token", "hmacKeyFiles": {"<id>": "<file>"}}}   (or hmacKeys)
+Claims: sub (the client name), iat, exp, dns (optional DN scope); header kid = --key-id.
+See docs/security.md.
 
 options:
-  --key-id <id>         which configured key signs it (rotate keys by adding a new id)
-  --secret-file <file>  file holding that key's secret (never pass secrets on the command line)
+  --secret-file <file>  file holding the key's secret (never pass secrets on the command line)
   --client <name>       the clientName the token is for
+  --key-id <id>         the key's id, sent as the "kid" header (needed when the server has more than one key)
   --ttl <duration>      how long it is valid: 90s, 30m, 8h, 2d (default 8h)
   --dns <list>          comma-separated DNs the client may register and act on (default: any)
   --json                print {"token", "exp"} as JSON instead of the bare token`;
@@ -26,7 +27,7 @@ export async function main(argv: string[]): Promise<number> {
   }, HELP);
   if (!values) return 2;
   if (values.help) { console.log(HELP); return 0; }
-  for (const k of ['key-id', 'secret-file', 'client'] as const) {
+  for (const k of ['secret-file', 'client'] as const) {
     if (!values[k]) { console.error(`tandem token: --${k} is required\n\n${HELP}`); return 2; }
   }
   try {
@@ -36,7 +37,7 @@ export async function main(argv: string[]): Promise<number> {
     if (ttl <= 0) throw new Error('--ttl must be longer than 0');
     const iat = Math.floor(Date.now() / 1000);
     const dns = values.dns?.split(',').map((d) => d.trim()).filter(Boolean);
-    const token = mintToken(values['key-id']!, secret, { sub: values.client!, iat, exp: iat + ttl, ...(dns ? { dns } : {}) });
+    const token = await mintHs256(secret, { sub: values.client!, iat, exp: iat + ttl, ...(dns ? { dns } : {}) }, values['key-id']);
     console.log(values.json ? JSON.stringify({ token, exp: iat + ttl }) : token);
     return 0;
   } catch (err) {

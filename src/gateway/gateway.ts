@@ -15,8 +15,8 @@ import type { Metrics } from '../tserver/metrics.js';
 import type { BatchCollector, OutboundBatch } from '../tserver/outbound.js';
 import type { RoleView } from '../tserver/role.js';
 import { DnIndex } from './dn-index.js';
-import { CLOSE, Session, type SendLimits } from './session.js';
-import { Authenticator, DEFAULT_AUTH } from '../auth/authenticator.js';
+import { CLOSE, MAX_HELD_UNTIL_OPEN, Session, type SendLimits } from './session.js';
+import { Authenticator, DEFAULT_AUTH, type AuthRefusal, type AuthResult } from '../auth/authenticator.js';
 import type { SecurityConfig } from '../auth/security-config.js';
 import type { AdmissionControl, AdmissionLimits } from './admission.js';
 import { OverloadLog } from './overload-log.js';
@@ -24,7 +24,7 @@ import { UnopenedSockets, type UnopenedLimits } from './unopened.js';
 import { RequestTurns } from './request-turns.js';
 import { LeaseHold, type LeaseHoldLimits } from './lease-hold.js';
 import { deliverBatch, RequestOutcomes, type DeliveryTargets } from './delivery.js';
-import { admitUpgrade, checkRequest, cheapReferenceId, refuseUpgrade, remoteAddress, type EdgeLimits, type EdgeSecurity } from './guard.js';
+import { admitUpgrade, checkRequest, cheapReferenceId, oversizedReferenceId, refuseUpgrade, remoteAddress, type EdgeLimits, type EdgeSecurity } from './guard.js';
 
 /** What an EventError may say besides its code and message (retryAfterMs, primary…). */
 type ErrorDetails = Partial<Omit<EventOf<'EventError'>, 'event' | 'errorCode' | 'errorMessage'>>;
@@ -63,6 +63,7 @@ export interface GatewayOptions {
 
 /** An admitted request waiting for its turn (request-turns.ts): parsed, validated, not yet run. */
 interface Waiting { session: Session; req: Request }
+type OpenRequest = Extract<Request, { request: 'RequestOpen' }>;
 
 export class Gateway {
   private readonly wss: WebSocketServer;
@@ -235,7 +236,7 @@ export class Gateway {
   private onClose(session: Session, code: number, reason: string): void {
     this.sessions.delete(session);
     session.closing = true;
-    this.opened(session);
+    this.unopened.settle(session);
     const name = session.clientName;
     if (name && this.byClient.get(name) === session) this.byClient.delete(name);
     this.o.log.info({ clientName: name, session: session.id, remote: session.remote, code, reason }, 'client disconnected');
@@ -265,7 +266,7 @@ export class Gateway {
     if (isBinary) return this.reject(session, undefined, 'BadRequest', 'binary frames are not accepted: send JSON text frames');
     const text = Buffer.isBuffer(data) ? data.toString('utf8') : Array.isArray(data) ? Buffer.concat(data).toString('utf8') : Buffer.from(data).toString('utf8');
     const parsed = parseRequest(text, this.o.limits.maxFrameBytes);
-    if (!parsed.ok) return this.reject(session, undefined, parsed.code, parsed.message, parsed.referenceId ?? this.oversizedRef(text));
+    if (!parsed.ok) return this.reject(session, undefined, parsed.code, parsed.message, parsed.referenceId ?? oversizedReferenceId(text, this.o.limits.maxFrameBytes));
     const req = parsed.request;
     this.o.metrics.inc('tandem_requests_received_total', { request: req.request });
     // Shedding only while serving: a server that is not answers NotPrimary (cheap, and it sends the SDK elsewhere).
@@ -281,6 +282,10 @@ export class Gateway {
   }
 
   private run(session: Session, req: Request): void {
+    if (session.heldUntilOpen) {
+      if (!session.hold(req)) this.overloaded(session, req.request, 'heldUntilOpen', `${MAX_HELD_UNTIL_OPEN} requests already wait for this connection's RequestOpen to be checked: this request was not run`, req.referenceId);
+      return;
+    }
     if (req.request === 'RequestOpen') return this.open(session, req);
     const name = session.clientName;
     if (!name) return this.reject(session, req.request, 'NotOpened', 'send RequestOpen {clientName} first', req.referenceId);
@@ -327,24 +332,22 @@ export class Gateway {
     this.answerSession(session, request, { event: 'EventUnregistered', referenceId, thisDN: dn });
   }
 
-  /**
-   * An over-limit frame (ws let it through: at most 2x the limit) is still a request that deserves its
-   * one direct answer: find its referenceId, bounded work, nothing else is looked at.
-   */
-  private oversizedRef(text: string): number | undefined {
-    if (text.length <= this.o.limits.maxFrameBytes) return undefined;
-    try {
-      const ref = (JSON.parse(text) as { referenceId?: unknown }).referenceId;
-      return Number.isSafeInteger(ref) && (ref as number) > 0 ? (ref as number) : undefined;
-    } catch {
-      return undefined;
-    }
+  private open(session: Session, req: OpenRequest): void {
+    const auth = this.edge.auth.check(req.clientName, req.token, session.address);
+    if (!(auth instanceof Promise)) return this.opening(session, req, auth);
+    // A JWT is checked asynchronously: the requests that arrive meanwhile wait for its answer, in order.
+    const held: Request[] = (session.heldUntilOpen = []);
+    void auth.then((a) => {
+      session.heldUntilOpen = undefined;
+      if (session.closing) return;
+      this.opening(session, req, a);
+      for (const r of held) if (!session.closing && !session.denied) this.run(session, r);
+    });
   }
 
-  private open(session: Session, req: Extract<Request, { request: 'RequestOpen' }>): void {
+  private opening(session: Session, req: OpenRequest, auth: AuthResult): void {
     const name = req.clientName;
-    const auth = this.edge.auth.check(name, req.token, session.address);
-    if (!auth.ok) return this.refuseOpen(session, req, auth.reason, !!auth.blocked);
+    if (!auth.ok) return this.refuseOpen(session, req, auth);
     if (session.clientName && session.clientName !== name) {
       return this.reject(session, req.request, 'BadRequest', `this connection is already open as "${session.clientName}": open a new connection for another client name`, req.referenceId);
     }
@@ -353,7 +356,7 @@ export class Gateway {
       if (old && old !== session) old.close(CLOSE.replaced, 'replaced by a new connection with the same clientName');
       session.clientName = name;
       session.scope = auth.dns;
-      this.opened(session);
+      this.unopened.settle(session);
       this.byClient.set(name, session);
       const dns = registeredDNs(this.o.core.state, name);
       // Registrations are kept per client name: an earlier session's token may have allowed more.
@@ -365,15 +368,6 @@ export class Gateway {
     }
     this.answerSession(session, req.request, { ...this.o.serverInfo(), referenceId: req.referenceId });
     if (!this.o.linkUp()) this.o.batch.add({ kind: 'session', session, event: { event: 'EventLinkDisconnected', time: new Date().toISOString() } });
-  }
-
-  /** The session no longer counts as unopened (it opened, or it closed): once only. */
-  private opened(session: Session): void {
-    clearTimeout(session.openTimer);
-    session.openTimer = undefined;
-    if (!session.countedUnopened) return;
-    session.countedUnopened = false;
-    this.unopened.remove(session.address);
   }
 
   private replay(session: Session, name: string, afterSeq: number, referenceId: number): void {
@@ -397,13 +391,13 @@ export class Gateway {
     this.o.batch.add({ kind: 'session', session, event });
   }
 
-  /** Wrong/expired/missing token or a blocked address: Unauthorized, logged (never the token), then closed. */
-  private refuseOpen(session: Session, req: Extract<Request, { request: 'RequestOpen' }>, reason: string, blocked: boolean): void {
+  /** Wrong/expired/missing token or a blocked address: Unauthorized, logged with its code (never the token), then closed. */
+  private refuseOpen(session: Session, req: OpenRequest, { code, reason, blocked = false }: AuthRefusal): void {
     session.denied = true;
     this.o.metrics.inc('tandem_auth_failures_total', { blocked: String(blocked) });
-    this.o.log.warn({ clientName: req.clientName, session: session.id, remote: session.remote, reason, blocked }, 'authentication failed');
+    this.o.log.warn({ clientName: req.clientName, session: session.id, remote: session.remote, authError: code, reason, blocked }, 'authentication failed');
     const event: TEvent = { event: 'EventError', errorCode: 'Unauthorized', referenceId: req.referenceId, time: new Date().toISOString(),
-      errorMessage: blocked ? `${reason}: wait, then open again with a valid token` : `RequestOpen refused (${reason}): open with a valid token for "${req.clientName.slice(0, 64)}"` };
+      errorMessage: blocked ? `${reason}: wait, then open again with a valid token` : `RequestOpen refused (${code}: ${reason}): open with a valid token for "${req.clientName.slice(0, 64)}"` };
     this.closeAfterAnswer.add(event);
     this.o.batch.add({ kind: 'session', session, event });
   }

@@ -142,6 +142,20 @@ export function cheapReferenceId(text: string): number | undefined {
 }
 
 /**
+ * An over-limit frame (ws let it through: at most 2x the limit) is still a request that deserves its
+ * one direct answer: find its referenceId, bounded work, nothing else is looked at.
+ */
+export function oversizedReferenceId(text: string, maxFrameBytes: number): number | undefined {
+  if (text.length <= maxFrameBytes) return undefined;
+  try {
+    const ref = (JSON.parse(text) as { referenceId?: unknown }).referenceId;
+    return Number.isSafeInteger(ref) && (ref as number) > 0 ? (ref as number) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * Log lines per connection: a client sending garbage as fast as it can must not flood the log.
  * Up to `perSecond` lines a second, then one summary of how many were suppressed.
  */

@@ -6,6 +6,7 @@
 import type { WebSocket } from 'ws';
 import type { Logger } from '../common/log.js';
 import type { SessionRef } from '../tserver/outbound.js';
+import type { Request } from '../protocol/messages.js';
 import { TokenBucket } from '../auth/rate-limit.js';
 import { LogBudget } from './guard.js';
 
@@ -29,6 +30,9 @@ export const CLOSE = {
   unauthorized: 4003,
 } as const;
 
+/** Requests held behind a RequestOpen being checked (a moment only); one more is answered Overloaded. */
+export const MAX_HELD_UNTIL_OPEN = 64;
+
 let nextId = 1;
 
 export class Session implements SessionRef {
@@ -46,6 +50,8 @@ export class Session implements SessionRef {
   readonly address: string;
   /** Counted in the gateway's unopened sockets; cleared (once) when it opens or closes. */
   countedUnopened = true;
+  /** Set iff this connection's RequestOpen waits for its JWT's check: the requests that came meanwhile, in order. */
+  heldUntilOpen: Request[] | undefined;
   /** Closes the connection when no RequestOpen succeeded in time; cleared on open. */
   openTimer: NodeJS.Timeout | undefined;
   /** Requests per second (limits.maxRequestsPerSecond). */
@@ -58,6 +64,13 @@ export class Session implements SessionRef {
     private readonly log: Logger, private readonly onSent: () => void) {
     this.address = remote.slice(0, Math.max(0, remote.lastIndexOf(':'))) || remote;
     this.bucket = new TokenBucket(limits.maxRequestsPerSecond ?? 0, limits.requestBurst ?? 0, Date.now());
+  }
+
+  /** Holds a request while RequestOpen is checked (heldUntilOpen set); false when MAX_HELD_UNTIL_OPEN already wait. */
+  hold(req: Request): boolean {
+    if (!this.heldUntilOpen || this.heldUntilOpen.length >= MAX_HELD_UNTIL_OPEN) return false;
+    this.heldUntilOpen.push(req);
+    return true;
   }
 
   /** Sends one serialized frame; false when the connection is (now) closed. */

@@ -57,6 +57,15 @@ export class UnopenedSockets {
     else this.byAddress.delete(address);
   }
 
+  /** The session no longer counts as unopened (it opened, or it closed): once only; its deadline is off. */
+  settle(session: { openTimer: ReturnType<typeof setTimeout> | undefined; countedUnopened: boolean; address: string }): void {
+    clearTimeout(session.openTimer);
+    session.openTimer = undefined;
+    if (!session.countedUnopened) return;
+    session.countedUnopened = false;
+    this.remove(session.address);
+  }
+
   count(address: string): number { return this.byAddress.get(address) ?? 0; }
 
   get total(): number { return this.all; }

@@ -17,7 +17,7 @@ export interface HttpRoutes {
    * per request (src/auth/operator.ts) and is asked before anything is serialized.
    */
   debugState?: {
-    authorize: (req: IncomingMessage) => { ok: true } | { ok: false; status: 401 | 403; reason: string };
+    authorize: (req: IncomingMessage) => Promise<{ ok: true } | { ok: false; status: 401 | 403; reason: string }>;
     /** The whole state; with `journalAfter` only the journal entries after that seq (a cheap tail, polled by the chaos drill). */
     dump: (opts: { journalAfter?: number }) => string;
   };
@@ -72,7 +72,7 @@ async function route(routes: HttpRoutes, req: IncomingMessage, res: ServerRespon
       res.end('the state dump is off: start the server with --debug-state (tserver.debugState: true); see docs/security.md\n');
       return;
     }
-    const v = d.authorize(req);
+    const v = await d.authorize(req);
     if (!v.ok) {
       res.writeHead(v.status, { 'content-type': 'text/plain', 'cache-control': 'no-store', ...(v.status === 401 ? { 'www-authenticate': 'Bearer realm="tandem-operator"' } : {}) });
       res.end(`${v.reason}\n`);

@@ -219,9 +219,9 @@ export class TServer {
     const log = this.log.child({ component: 'http' });
     if (!this.gateway.auth.required) log.warn('/debug/state is on with token auth off: it answers loopback callers only');
     return {
-      authorize: (req) => {
+      authorize: async (req) => {
         const remote = req.socket.remoteAddress;
-        const v = authorizeOperator(this.gateway.auth, req.headers.authorization, remote);
+        const v = await authorizeOperator(this.gateway.auth, req.headers.authorization, remote);
         if (v.ok) log.info({ who: v.who, remote }, 'state dump served');
         else log.warn({ remote, status: v.status, reason: v.reason }, 'state dump refused');
         return v;

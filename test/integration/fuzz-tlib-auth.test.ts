@@ -1,14 +1,15 @@
 // Fuzzing /tlib with token auth on, so the auth and scope checks are fuzzed too (fuzz-tlib.test.ts
 // fuzzes the validator with auth off). Two phases against one real T-Server:
 // 1. Before RequestOpen: fresh connections each send one hostile frame (mutated RequestOpen with
-//    forged, tampered, expired, foreign, over-long tokens; garbage): exactly one EventError each,
+//    forged, tampered, expired, foreign, wrong-algorithm, over-long JWTs; garbage): exactly one EventError each,
 //    never an open.
 // 2. Opened with a token scoped to DN 5001: mutated requests, requests about other DNs, queries of
 //    another client's call by ConnID (and of ConnIDs near it): every frame refused with exactly one
 //    EventError; the foreign call's data never appears; the state does not change.
 import t from 'tap';
 import { WebSocket } from 'ws';
-import { mintToken } from '../../src/auth/hmac-token.js';
+import { SignJWT } from 'jose';
+import { mintHs256 } from '../../src/auth/jwt.js';
 import { checkRequest } from '../../src/gateway/guard.js';
 import { parseRequest } from '../../src/protocol/validate.js';
 import type { Request, TEvent } from '../../src/protocol/messages.js';
@@ -26,7 +27,7 @@ const KEY = 'fuzz-KEY-6b0e';
 const MARK = 'SSN-219-09-9999';
 const SCOPE = new Set(['5001']);
 const exp = () => Math.floor(Date.now() / 1000) + 600;
-const token = (sub: string, dns?: string[]) => mintToken('k1', KEY, { sub, exp: exp(), ...(dns ? { dns } : {}) });
+const token = (sub: string, dns?: string[]) => mintHs256(KEY, { sub, exp: exp(), ...(dns ? { dns } : {}) }, 'k1');
 
 async function opened(t: Tap.Test, url: string, name: string, tok: string): Promise<TestClient> {
   const c = await TestClient.connect(url, name);
@@ -36,21 +37,35 @@ async function opened(t: Tap.Test, url: string, name: string, tok: string): Prom
   return c;
 }
 
+/** JWTs that must not open `fuzz` (minted once: jose signs asynchronously, the fuzz loop is synchronous). */
+async function badJwts(): Promise<{ good: string; bad: string[] }> {
+  const now = Math.floor(Date.now() / 1000);
+  const good = await token('fuzz');
+  const bad = await Promise.all([
+    mintHs256('not-the-key', { sub: 'fuzz', exp: exp() }, 'k1'), // forged
+    mintHs256(KEY, { sub: 'fuzz', exp: now - 1 }, 'k1'), // expired
+    mintHs256(KEY, { sub: 'fuzz', exp: now - 1_000_000 }, 'k1'),
+    token('someone-else'),
+    mintHs256(KEY, { sub: 'fuzz', exp: exp() }, 'k9'), // unknown key id
+    mintHs256(KEY, { sub: 'fuzz', exp: exp(), dns: [5001 as unknown as string] }), // bad claim type
+    new SignJWT({ sub: 'fuzz', exp: exp() }).setProtectedHeader({ alg: 'HS512', kid: 'k1' }).sign(new TextEncoder().encode(KEY)), // algorithm
+    new SignJWT({ exp: exp() }).setProtectedHeader({ alg: 'HS256', kid: 'k1' }).sign(new TextEncoder().encode(KEY)), // no sub
+  ]);
+  return { good, bad };
+}
+
 /** A token that must not open `fuzz`: forged, tampered, expired, for someone else, or malformed. */
-function badToken(r: Rng): unknown {
-  const good = token('fuzz');
-  const [v, kid, payload, sig] = good.split('.') as [string, string, string, string];
+function badToken(r: Rng, jwts: { good: string; bad: string[] }): unknown {
+  const { good } = jwts;
+  const [header, payload, sig] = good.split('.') as [string, string, string];
   const i = r.int(payload.length);
-  switch (r.int(9)) {
-    case 0: return mintToken('k1', 'not-the-key', { sub: 'fuzz', exp: exp() });
-    case 1: return `${v}.${kid}.${payload.slice(0, i)}${payload[i] === 'A' ? 'B' : 'A'}${payload.slice(i + 1)}.${sig}`; // payload changed: MAC fails
-    case 2: return mintToken('k1', KEY, { sub: 'fuzz', exp: Math.floor(Date.now() / 1000) - 1 - r.int(1e6) });
-    case 3: return token('someone-else');
-    case 4: return `${v}.k9.${payload}.${sig}`;
-    case 5: return `v1.k1.${'A'.repeat(9_000 + r.int(100))}.x`;
-    case 6: return r.pick([good.slice(0, r.int(good.length)), unicodeString(r), '', 'v1.', 'v1....', 42, null, { token: good }]);
-    case 7: return mintToken('k1', KEY, { sub: 'fuzz', exp: exp(), dns: [5001 as unknown as string] });
-    default: return `${sig}.${payload}.${kid}.${v}`;
+  switch (r.int(7)) {
+    case 0: case 1: return r.pick(jwts.bad);
+    case 2: return `${header}.${payload.slice(0, i)}${payload[i] === 'A' ? 'B' : 'A'}${payload.slice(i + 1)}.${sig}`; // payload changed: signature fails
+    case 3: return `${Buffer.from('{"alg":"none"}').toString('base64url')}.${payload}.`;
+    case 4: return `${header}.${'A'.repeat(9_000 + r.int(100))}.${sig}`;
+    case 5: return r.pick([good.slice(0, r.int(good.length)), unicodeString(r), '', 'a.b.c', '...', 42, null, { token: good }]);
+    default: return `${sig}.${payload}.${header}`;
   }
 }
 
@@ -60,11 +75,12 @@ t.test(`fuzz /tlib with token auth: ${UNOPENED} unopened connections, ${FRAMES} 
     switchArgs: ['--lease-ms', '5000', '--heartbeat-ms', '250'],
   });
   const rng = new Rng(SEED);
-  const owner = await opened(t, ts.url, 'owner', token('owner'));
+  const jwts = await badJwts();
+  const owner = await opened(t, ts.url, 'owner', await token('owner'));
   const foreign = await owner.request('RequestMakeCall', { thisDN: '5002', otherDN: '5003', userData: { ssn: MARK } });
   t.equal(foreign.event, 'EventDialing');
   const foreignId = foreign.connId!;
-  const witness = await opened(t, ts.url, 'witness', token('witness'));
+  const witness = await opened(t, ts.url, 'witness', await token('witness'));
   await witness.request('RequestRegisterAddress', { thisDN: '5001' });
   const strip = (e: TEvent) => ({ ...e, time: undefined, referenceId: undefined });
   const before = { health: await ts.health(), address: strip(await witness.request('RequestQueryAddress', { thisDN: '5001' })) };
@@ -75,7 +91,7 @@ t.test(`fuzz /tlib with token auth: ${UNOPENED} unopened connections, ${FRAMES} 
     await Promise.all(Array.from({ length: Math.min(50, UNOPENED - i) }, async () => {
       const c = await TestClient.connect(ts.url, 'fuzz');
       try {
-        const open = { request: 'RequestOpen', referenceId: 1, clientName: 'fuzz', token: badToken(rng) };
+        const open = { request: 'RequestOpen', referenceId: 1, clientName: 'fuzz', token: badToken(rng, jwts) };
         c.sendRaw(rng.int(4) === 0 ? mutateRequest(rng, open) : JSON.stringify(open));
         const e = await c.waitFor(() => true, 5_000, 'the answer');
         p1.set(`${e.event} ${e.errorCode}`, (p1.get(`${e.event} ${e.errorCode}`) ?? 0) + 1);
@@ -113,7 +129,7 @@ t.test(`fuzz /tlib with token auth: ${UNOPENED} unopened connections, ${FRAMES} 
       if (checkRequest(req, SCOPE, [], DEFAULT_LIMITS)) return text;
     }
   };
-  const fuzzers = await Promise.all(Array.from({ length: CONNECTIONS }, (_, i) => opened(t, ts.url, `fuzz-${i}`, token(`fuzz-${i}`, ['5001']))));
+  const fuzzers = await Promise.all(Array.from({ length: CONNECTIONS }, async (_, i) => opened(t, ts.url, `fuzz-${i}`, await token(`fuzz-${i}`, ['5001']))));
   let sent = 0;
   const codes = new Map<string, number>();
   const leaks: string[] = [];

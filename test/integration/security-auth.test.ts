@@ -6,7 +6,7 @@ import { writeFileSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { mintToken } from '../../src/auth/hmac-token.js';
+import { mintHs256 } from '../../src/auth/jwt.js';
 import { spawnTandem, type Proc } from '../helpers/process.js';
 import { startSwitch, startTServer } from '../helpers/tserver-fixture.js';
 import { TestClient } from '../helpers/ws-client.js';
@@ -51,7 +51,8 @@ t.test('desktop authentication: wrong, expired, out-of-scope, blocked; valid cli
     config: { tserver: { switchSecret: SWITCH_SECRET, auth: { mode: 'token', tokens: { 'agent-1': SHARED }, hmacKeys: { k1: HMAC_SECRET }, maxFailures: 3, failureWindowMs: 60_000 } } },
   });
   const scoped = await mintWithCli(t, ['--client', 'agent-5001', '--ttl', '10m', '--dns', '5001']);
-  t.match(scoped, /^v1\.k1\.[\w-]+\.[\w-]+$/, 'tandem token printed a signed token');
+  t.match(scoped, /^[\w-]+\.[\w-]+\.[\w-]+$/, 'tandem token printed a JWT');
+  t.match(JSON.parse(Buffer.from(scoped.split('.')[0]!, 'base64url').toString()), { alg: 'HS256', kid: 'k1' });
 
   // 1. Wrong token: Unauthorized, then the server closes the connection.
   const wrong = await connectFrom(ts.url, 'agent-1', '127.0.0.1', t);
@@ -62,10 +63,10 @@ t.test('desktop authentication: wrong, expired, out-of-scope, blocked; valid cli
   t.match(l1, { clientName: 'agent-1', remote: /^127\.0\.0\.1:\d+$/, blocked: false });
 
   // 2. Expired signed token.
-  const expired = mintToken('k1', HMAC_SECRET, { sub: 'agent-5001', exp: Math.floor(Date.now() / 1000) - 5 });
+  const expired = await mintHs256(HMAC_SECRET, { sub: 'agent-5001', exp: Math.floor(Date.now() / 1000) - 5 }, 'k1');
   const exp = await connectFrom(ts.url, 'agent-5001', '127.0.0.1', t);
-  t.match(await exp.open({ token: expired }), { event: 'EventError', errorCode: 'Unauthorized', errorMessage: /expired/ });
-  await ts.proc.waitFor((l) => l.msg === 'authentication failed' && /expired/.test(String(l.reason)), 5_000, 'expired log');
+  t.match(await exp.open({ token: expired }), { event: 'EventError', errorCode: 'Unauthorized', errorMessage: /TokenExpired: token expired at/ });
+  await ts.proc.waitFor((l) => l.msg === 'authentication failed' && l.authError === 'TokenExpired', 5_000, 'expired log');
 
   // 3. A valid scoped token: its DN works, any other DN is Unauthorized.
   const agent = await connectFrom(ts.url, 'agent-5001', '127.0.0.1', t);
@@ -78,6 +79,18 @@ t.test('desktop authentication: wrong, expired, out-of-scope, blocked; valid cli
   const made = await agent.request('RequestMakeCall', { thisDN: '5001', otherDN: '5003', userData: { note: USERDATA } });
   t.equal(made.event, 'EventDialing', 'call with user data placed');
   t.notOk(agent.closed, 'refusals inside the scope check keep the connection');
+
+  // 3b. A JWT is checked asynchronously: requests sent right behind RequestOpen, in the same burst,
+  // wait for it and run in order (not NotOpened).
+  const eagerToken = await mintHs256(HMAC_SECRET, { sub: 'agent-eager', exp: Math.floor(Date.now() / 1000) + 600, dns: ['5001'] }, 'k1');
+  const eager = await connectFrom(ts.url, 'agent-eager', '127.0.0.4', t);
+  eager.sendRaw(JSON.stringify({ request: 'RequestOpen', referenceId: 1, clientName: 'agent-eager', token: eagerToken }));
+  eager.sendRaw(JSON.stringify({ request: 'RequestRegisterAddress', referenceId: 2, thisDN: '5001' }));
+  eager.sendRaw(JSON.stringify({ request: 'RequestQueryAddress', referenceId: 3, thisDN: '5001' }));
+  await eager.waitFor((e) => e.referenceId === 3, 5_000, 'the third answer');
+  t.same(eager.events.filter((e) => e.referenceId !== undefined).map((e) => [e.referenceId, e.event]),
+    [[1, 'EventServerInfo'], [2, 'EventRegistered'], [3, 'EventAddressInfo']], 'answered in order, none NotOpened');
+  await eager.close();
 
   // 4. Third failure from 127.0.0.1, then the address is blocked: even a valid token is refused unchecked.
   const third = await connectFrom(ts.url, 'agent-1', '127.0.0.1', t);
@@ -100,5 +113,5 @@ t.test('desktop authentication: wrong, expired, out-of-scope, blocked; valid cli
   const rogue = await startTServer(t, { name: 'R', switchAddress: sw.address, waitLinkUp: false, config: { tserver: { switchSecret: `${SWITCH_SECRET}-nope` } } });
   await sw.proc.waitFor((l) => l.msg === 'Hello with a wrong secret: link closed' && l.serverName === 'R', 10_000, 'switch refusal log');
 
-  assertNoSecrets(t, [ts.proc, sw.proc, rogue.proc], [HMAC_SECRET, SHARED, WRONG, SWITCH_SECRET, PASSWORD, USERDATA, scoped.split('.')[3]!, expired.split('.')[3]!]);
+  assertNoSecrets(t, [ts.proc, sw.proc, rogue.proc], [HMAC_SECRET, SHARED, WRONG, SWITCH_SECRET, PASSWORD, USERDATA, scoped.split('.')[2]!, expired.split('.')[2]!]);
 });

@@ -6,7 +6,7 @@ import t from 'tap';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { mintToken } from '../../src/auth/hmac-token.js';
+import { mintHs256 } from '../../src/auth/jwt.js';
 import type { TEvent } from '../../src/protocol/messages.js';
 import { spawnTandem } from '../helpers/process.js';
 import { startStack } from '../helpers/tserver-fixture.js';
@@ -15,7 +15,7 @@ import { TestClient } from '../helpers/ws-client.js';
 const KEY = 'hmac-KEY-scope-31f0';
 const SECRET_MARK = 'SSN-078-05-1120';
 const auth = { mode: 'token', hmacKeys: { k1: KEY } };
-const token = (sub: string, dns?: string[]) => mintToken('k1', KEY, { sub, exp: Math.floor(Date.now() / 1000) + 600, ...(dns ? { dns } : {}) });
+const token = (sub: string, dns?: string[]) => mintHs256(KEY, { sub, exp: Math.floor(Date.now() / 1000) + 600, ...(dns ? { dns } : {}) }, 'k1');
 
 async function desk(t: Tap.Test, url: string, name: string, tok: string): Promise<TestClient> {
   const c = await TestClient.connect(url, name);
@@ -27,16 +27,16 @@ async function desk(t: Tap.Test, url: string, name: string, tok: string): Promis
 
 t.test('scope: query by ConnID, restored registrations, replay', async (t) => {
   const { ts } = await startStack(t, { config: { tserver: { auth } } });
-  const other = await desk(t, ts.url, 'other', token('other'));
+  const other = await desk(t, ts.url, 'other', await token('other'));
 
   // 1. An earlier session of "agent" with an unscoped token registered 5001 and 5008.
-  const wide = await desk(t, ts.url, 'agent', token('agent'));
+  const wide = await desk(t, ts.url, 'agent', await token('agent'));
   t.match(await wide.request('RequestRegisterAddress', { thisDN: '5001' }), { event: 'EventRegistered' });
   t.match(await wide.request('RequestRegisterAddress', { thisDN: '5008' }), { event: 'EventRegistered' });
   await wide.close();
 
   // 2. "agent" reopens with a token scoped to 5001: the 5008 registration is not served.
-  const agent = await desk(t, ts.url, 'agent', token('agent', ['5001']));
+  const agent = await desk(t, ts.url, 'agent', await token('agent', ['5001']));
   await ts.proc.waitFor((l) => l.msg === 'client opened' && l.clientName === 'agent' && l.outOfScopeDNs === 1, 5_000, 'open logged with the out-of-scope count');
   const foreign = await other.request('RequestMakeCall', { thisDN: '5002', otherDN: '5008', userData: { ssn: SECRET_MARK } });
   t.equal(foreign.event, 'EventDialing');
@@ -79,5 +79,5 @@ t.test('signed token with 200 DNs from `tandem token --dns` opens; an over-long 
 
   const c = await TestClient.connect(ts.url, 'sup');
   t.teardown(() => c.close());
-  t.match(await c.open({ token: `v1.k1.${'a'.repeat(9_000)}.x` }), { event: 'EventError', errorCode: 'BadRequest', errorMessage: /"token" must be a string of at most 8192 characters/ });
+  t.match(await c.open({ token: `eyJhbGciOiJIUzI1NiJ9.${'a'.repeat(9_000)}.x` }), { event: 'EventError', errorCode: 'BadRequest', errorMessage: /"token" must be a string of at most 8192 characters/ });
 });

@@ -2,7 +2,7 @@
 // client listed in tserver.auth.operators, without a DN scope; failures count toward the address's
 // block like RequestOpen's. Auth off: loopback callers only.
 import t from 'tap';
-import { mintToken } from '../../src/auth/hmac-token.js';
+import { mintHs256 } from '../../src/auth/jwt.js';
 import { Authenticator, DEFAULT_AUTH } from '../../src/auth/authenticator.js';
 import { authorizeOperator } from '../../src/auth/operator.js';
 import { isIpLiteral, isLoopbackAddress, isLoopbackHostname } from '../../src/auth/loopback.js';
@@ -14,28 +14,28 @@ const KEY = 'k-secret';
 t.test('token auth: operator token admitted; missing, wrong, non-operator, scoped refused', async (t) => {
   const auth = new Authenticator({ ...DEFAULT_AUTH, mode: 'token', tokens: { ops: 'ops-token', wall: 'wall-token', scopedOps: { token: 'so-token', dns: ['5001'] } }, hmacKeys: { k1: KEY }, operators: ['ops', 'scopedOps', 'sso-ops'], maxFailures: 3 });
   const bearer = (tok: string) => `Bearer ${tok}`;
-  t.same(authorizeOperator(auth, bearer('ops-token'), '10.0.0.9', NOW), { ok: true, who: 'ops' }, 'shared operator token');
-  const signed = mintToken('k1', KEY, { sub: 'sso-ops', exp: NOW / 1000 + 60 });
-  t.same(authorizeOperator(auth, bearer(signed), '10.0.0.9', NOW), { ok: true, who: 'sso-ops' }, 'signed operator token');
-  t.match(authorizeOperator(auth, undefined, '10.0.0.9', NOW), { ok: false, status: 401, reason: /Authorization: Bearer/ });
-  t.match(authorizeOperator(auth, 'Basic b3BzOng=', '10.0.0.9', NOW), { ok: false, status: 401 });
-  t.match(authorizeOperator(auth, bearer('wall-token'), '10.0.0.9', NOW), { ok: false, status: 403, reason: /"wall" is not an operator: list it in tserver.auth.operators/ });
-  t.match(authorizeOperator(auth, bearer('so-token'), '10.0.0.9', NOW), { ok: false, status: 403, reason: /DN scope/ });
-  const expired = mintToken('k1', KEY, { sub: 'sso-ops', exp: NOW / 1000 - 1 });
-  t.match(authorizeOperator(auth, bearer(expired), '10.0.0.7', NOW), { ok: false, status: 401, reason: /expired/ });
+  t.same(await authorizeOperator(auth, bearer('ops-token'), '10.0.0.9', NOW), { ok: true, who: 'ops' }, 'shared operator token');
+  const signed = await mintHs256(KEY, { sub: 'sso-ops', exp: NOW / 1000 + 60 }, 'k1');
+  t.same(await authorizeOperator(auth, bearer(signed), '10.0.0.9', NOW), { ok: true, who: 'sso-ops' }, 'signed operator token');
+  t.match(await authorizeOperator(auth, undefined, '10.0.0.9', NOW), { ok: false, status: 401, reason: /Authorization: Bearer/ });
+  t.match(await authorizeOperator(auth, 'Basic b3BzOng=', '10.0.0.9', NOW), { ok: false, status: 401 });
+  t.match(await authorizeOperator(auth, bearer('wall-token'), '10.0.0.9', NOW), { ok: false, status: 403, reason: /"wall" is not an operator: list it in tserver.auth.operators/ });
+  t.match(await authorizeOperator(auth, bearer('so-token'), '10.0.0.9', NOW), { ok: false, status: 403, reason: /DN scope/ });
+  const expired = await mintHs256(KEY, { sub: 'sso-ops', exp: NOW / 1000 - 1 }, 'k1');
+  t.match(await authorizeOperator(auth, bearer(expired), '10.0.0.7', NOW), { ok: false, status: 401, reason: /TokenExpired: token expired/ });
   // Wrong tokens count per address, as at RequestOpen: the third blocks even a good token.
-  t.match(authorizeOperator(auth, bearer('nope'), '10.0.0.7', NOW), { ok: false, status: 401, reason: /unknown token/ });
-  t.match(authorizeOperator(auth, bearer('nope'), '10.0.0.7', NOW), { ok: false, status: 401 });
-  t.match(authorizeOperator(auth, bearer('ops-token'), '10.0.0.7', NOW), { ok: false, status: 403, reason: /too many failed attempts/ });
-  t.same(authorizeOperator(auth, bearer('ops-token'), '10.0.0.9', NOW), { ok: true, who: 'ops' }, 'another address unaffected');
+  t.match(await authorizeOperator(auth, bearer('nope'), '10.0.0.7', NOW), { ok: false, status: 401, reason: /unknown token/ });
+  t.match(await authorizeOperator(auth, bearer('nope'), '10.0.0.7', NOW), { ok: false, status: 401 });
+  t.match(await authorizeOperator(auth, bearer('ops-token'), '10.0.0.7', NOW), { ok: false, status: 403, reason: /too many failed attempts/ });
+  t.same(await authorizeOperator(auth, bearer('ops-token'), '10.0.0.9', NOW), { ok: true, who: 'ops' }, 'another address unaffected');
 });
 
 t.test('auth mode none: loopback callers only', async (t) => {
   const auth = new Authenticator(DEFAULT_AUTH);
-  t.match(authorizeOperator(auth, undefined, '127.0.0.1', NOW), { ok: true });
-  t.match(authorizeOperator(auth, undefined, '::ffff:127.0.0.1', NOW), { ok: true });
-  t.match(authorizeOperator(auth, undefined, '::1', NOW), { ok: true });
-  t.match(authorizeOperator(auth, 'Bearer anything', '10.0.0.9', NOW), { ok: false, status: 403, reason: /answers only on loopback/ });
+  t.match(await authorizeOperator(auth, undefined, '127.0.0.1', NOW), { ok: true });
+  t.match(await authorizeOperator(auth, undefined, '::ffff:127.0.0.1', NOW), { ok: true });
+  t.match(await authorizeOperator(auth, undefined, '::1', NOW), { ok: true });
+  t.match(await authorizeOperator(auth, 'Bearer anything', '10.0.0.9', NOW), { ok: false, status: 403, reason: /answers only on loopback/ });
 });
 
 t.test('settings: debugState and operators parsed and checked', async (t) => {
