@@ -1,7 +1,23 @@
 // A T-Library test client over a real WebSocket: sends requests with fresh referenceIds, resolves
 // each with its direct answer, and records every event so a test can assert exact sequences.
+// Every event received is checked against its schema (src/protocol/events.ts, closed: no attribute
+// the schema does not list) and every direct answer against DIRECT_ANSWERS: a server that sends
+// what the protocol's types do not say fails the test that is waiting, whatever it waits for.
 import { WebSocket, type ClientOptions } from 'ws';
-import type { RequestName, TEvent } from '../../src/protocol/messages.js';
+import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
+import { answerNames, EVENTS, isEventName, type RequestName, type TEvent } from '../../src/protocol/messages.js';
+
+const closedChecks = new Map<string, TypeCheck<(typeof EVENTS)[keyof typeof EVENTS]>>();
+
+/** Why an event is not what its schema says, or undefined when it is. */
+export function schemaProblem(ev: unknown): string | undefined {
+  const name = (ev as { event?: unknown } | null)?.event;
+  if (!isEventName(name)) return `unknown event ${JSON.stringify(name)}`;
+  let check = closedChecks.get(name);
+  if (!check) closedChecks.set(name, (check = TypeCompiler.Compile({ ...EVENTS[name], additionalProperties: false })));
+  const first = check.Errors(ev).First();
+  return first ? `${name}: ${first.path || '/'} ${first.message} (${JSON.stringify(first.value)})` : undefined;
+}
 
 export type Attrs = Record<string, unknown>;
 
@@ -10,6 +26,8 @@ export const isStateEvent = (e: TEvent): boolean => e.seq !== undefined && e.eve
 
 export class TestClient {
   readonly events: TEvent[] = [];
+  /** Events received that their schema refuses (schemaProblem), with the event. */
+  readonly violations: string[] = [];
   /** Index of the first event not yet taken by take()/next(). */
   private cursor = 0;
   private nextRef = 1;
@@ -19,7 +37,10 @@ export class TestClient {
 
   constructor(readonly ws: WebSocket, readonly name: string) {
     ws.on('message', (data) => {
-      this.events.push(JSON.parse(data.toString()) as TEvent);
+      const ev = JSON.parse(data.toString()) as TEvent;
+      const problem = schemaProblem(ev);
+      if (problem) this.violations.push(`${problem} in ${JSON.stringify(ev).slice(0, 400)}`);
+      this.events.push(ev);
       this.wake();
     });
     this.closedP = new Promise((resolve) => ws.on('close', (code, reason) => {
@@ -39,7 +60,11 @@ export class TestClient {
   async request(request: RequestName, attrs: Attrs = {}, timeoutMs = 5_000): Promise<TEvent> {
     const referenceId = this.nextRef++;
     this.sendRaw(JSON.stringify({ request, referenceId, ...attrs }));
-    return this.waitFor((e) => e.referenceId === referenceId, timeoutMs, `answer to ${request} #${referenceId}`);
+    const answer = await this.waitFor((e) => e.referenceId === referenceId, timeoutMs, `answer to ${request} #${referenceId}`);
+    if (answer.event !== 'EventError' && !answerNames(request).includes(answer.event)) {
+      throw new Error(`${this.name}: ${request} answered ${answer.event}; its answer is ${answerNames(request).join(' or ')} (DIRECT_ANSWERS, src/protocol/events.ts)`);
+    }
+    return answer;
   }
 
   /** Allocates a referenceId without sending (for raw frames built by the test). */
@@ -85,10 +110,13 @@ export class TestClient {
   }
 
   private poll<T>(find: () => T | undefined, timeoutMs: number, what: string): Promise<T> {
+    const wrong = () => new Error(`${this.name}: the server sent an event its schema refuses (src/protocol/events.ts): ${this.violations[0]}`);
+    if (this.violations.length > 0) return Promise.reject(wrong());
     const hit = find();
     if (hit !== undefined) return Promise.resolve(hit);
     return new Promise<T>((resolve, reject) => {
       const check = () => {
+        if (this.violations.length > 0) { clearTimeout(timer); this.waiters = this.waiters.filter((w) => w !== check); reject(wrong()); return; }
         const h = find();
         if (h !== undefined) { clearTimeout(timer); this.waiters = this.waiters.filter((w) => w !== check); resolve(h); return; }
         if (this.closed) { clearTimeout(timer); this.waiters = this.waiters.filter((w) => w !== check); reject(new Error(`${this.name}: connection closed (${this.closed.code} ${this.closed.reason}) while waiting for ${what}`)); }

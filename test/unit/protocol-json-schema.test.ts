@@ -35,3 +35,11 @@ t.test('an event as the server sends it passes its schema; a wrong one does not'
   t.ok(ringing.Check({ event: 'EventRinging', seq: 9, thisDN: '5001', connId: '00a1f3c4e5b60001', callType: 'Inbound', userData: {} }));
   t.notOk(ringing.Check({ event: 'EventRinging', seq: 9, thisDN: '5001', connId: 'C1', callType: 'Inbound', userData: {} }), 'a ConnID is 16 hex digits');
 });
+
+t.test('the test client refuses an event with an attribute its schema does not list', async (t) => {
+  const { schemaProblem } = await import('../helpers/ws-client.js');
+  const ringing = { event: 'EventRinging', seq: 9, thisDN: '5001', connId: '00a1f3c4e5b60001', callType: 'Inbound', userData: {} };
+  t.equal(schemaProblem(ringing), undefined);
+  t.match(schemaProblem({ ...ringing, ringTone: 'loud' }), /EventRinging: .*ringTone/);
+  t.match(schemaProblem({ event: 'EventFly' }), /unknown event "EventFly"/);
+});
