@@ -53,6 +53,8 @@ export class Desk {
     this.client.close();
     this.connect();
     await this.client.register(this.dn);
+    // A reloaded page knows nothing before its registration: what its DN got meanwhile is not its loss.
+    this.baselineSeq = Math.max(this.baselineSeq, this.client.lastSeq ?? 0);
     await this.relogin();
   }
 
