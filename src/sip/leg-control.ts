@@ -137,8 +137,14 @@ export class LegControl {
       const body = offer ? stamp(offer, leg.origin) : '';
       const req = leg.request('INVITE', this.port.local, [{ name: 'allow', value: ALLOW }], body);
       this.port.request(req, leg.flow, { final: (res) => {
-        if (res.status >= 300 || leg.phase === 'ended') {
-          if (res.status >= 300) this.log.warn({ leg: leg.label, status: res.status }, `re-INVITE refused: ${res.status} ${res.reason}`);
+        if (res.status >= 300) {
+          this.log.warn({ leg: leg.label, status: res.status }, `re-INVITE refused: ${res.status} ${res.reason}`);
+          return resolve('');
+        }
+        if (leg.phase === 'ended') {
+          // Released meanwhile: the 2xx is still ACKed (its BYE waits behind this exchange).
+          if (body) this.port.ack2xx(req, leg.request('ACK', this.port.local, [], '', cseqOf(req)), leg.flow);
+          else this.pendingAck.set(leg, req);
           return resolve('');
         }
         const sdp = sdpBody(res);
@@ -200,7 +206,9 @@ export class LegControl {
         leg.inviteTx = undefined;
         return;
       case 'confirmed':
-        return this.bye(leg);
+        // After any re-INVITE still in progress on the dialog: its 200 is ACKed before the BYE.
+        void this.exclusive(leg, async () => this.bye(leg));
+        return;
       default: {
         const never: never = phase;
         throw new Error(`unknown leg phase ${String(never)}`);

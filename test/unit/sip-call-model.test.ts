@@ -83,8 +83,32 @@ t.test('make call 5001 -> 5002 is RFC 3725 third-party call control, message by 
   r.answer(7, 200, sdp('B', 'recvonly'), 'tag2');
   const rel = r.model.command({ commandId: 'c3', clearConnection: { callId: o.ok ? o.callId : '', dn: '5001' } }, 0);
   t.same(rel.ok && rel.events.map((e) => [e.type, e.dn]), [[E.CONNECTION_CLEARED, '5001'], [E.CONNECTION_CLEARED, '5002']]);
+  await new Promise((res) => setImmediate(res)); // a BYE waits behind any exchange on its dialog
   t.same(r.sent.slice(10).map(r.line), ['BYE 6001', 'BYE 6002'], 'release: BYE on both legs');
   t.equal(r.model.legs.size, 0);
+});
+
+t.test('a release during a re-INVITE: the 200 is ACKed first, then BYE', async (t) => {
+  const r = rig();
+  r.registerPhone('5001', 6001);
+  r.registerPhone('5002', 6002);
+  const o = r.model.command({ commandId: 'c1', makeCall: { dn: '5001', to: '5002' } }, 0);
+  const callId = o.ok ? o.callId : '';
+  r.answer(0, 200, sdp('A'));
+  r.answer(2, 200, sdp('B'));
+  await new Promise((res) => setImmediate(res));
+  r.answer(3, 200, sdp('A2'));
+  await new Promise((res) => setImmediate(res));
+  r.model.command({ commandId: 'c2', hold: { callId, dn: '5001' } }, 0);
+  await new Promise((res) => setImmediate(res));
+  t.same(r.sent.slice(6).map(r.line), ['INVITE 6001 sdp:sendonly', 'INVITE 6002 sdp:sendonly']);
+  r.model.command({ commandId: 'c3', clearConnection: { callId, dn: '5001' } }, 0);
+  await new Promise((res) => setImmediate(res));
+  t.same(r.sent.slice(8).map(r.line), [], 'no BYE while the hold re-INVITEs are unanswered');
+  r.answer(6, 200, sdp('A', 'recvonly'), 'tag0');
+  r.answer(7, 200, sdp('B', 'recvonly'), 'tag2');
+  await new Promise((res) => setImmediate(res));
+  t.same(r.sent.slice(8).map(r.line), ['ACK 6001', 'ACK 6002', 'BYE 6001', 'BYE 6002'], 'each 200 ACKed, then BYE on that dialog');
 });
 
 t.test('commands SIP cannot carry are refused before anything changes', async (t) => {
