@@ -4,6 +4,7 @@
 import { performance } from 'node:perf_hooks';
 import * as grpc from '@grpc/grpc-js';
 import { sw } from '../common/switch-proto.js';
+import { oneof, unhandled } from '../common/oneof.js';
 import { switchService, type LinkUpFrame } from '../common/switch-service.js';
 import { explainGrpcBindError } from '../common/listen.js';
 import { grpcServerCredentials, loadTls, logTlsRefusals } from '../common/tls.js';
@@ -147,29 +148,26 @@ export class SimulatedSwitch {
       this.junk.report(link.peer, { link: link.id, err: frame.error }, 'undecodable frame');
       return this.send(link, { error: { code: 'BadMessage', message: `could not decode a LinkUp message (${frame.error}): send protobuf tandem.switchlink.LinkUp` } });
     }
-    const m = frame.msg;
-    const kind = m.msg;
+    const m = oneof(frame.msg, 'msg');
+    const kind = m.case;
     if (!kind) return this.send(link, { error: { code: 'BadMessage', message: 'empty LinkUp: set one of hello, claim, heartbeat, command, snapshotQuery, simulate, releaseLease, commandLogQuery' } });
     if (!link.welcomed && kind !== 'hello') return this.send(link, { error: { code: 'NotHello', message: `got ${kind} before Hello: send Hello{serverName} first` } });
     if (link.renewsFor !== undefined && (kind === 'claim' || kind === 'command' || kind === 'overloadControl')) {
       return this.send(link, { error: { code: 'BadMessage', message: `${kind} on a renewer link: a renewer only heartbeats and releases; claim and command on the main link` } });
     }
     const now = this.clock.read(performance.now());
-    switch (kind) {
-      case 'hello': return this.onHello(link, m.hello!);
-      case 'claim': return this.onClaim(link, m.claim!, now);
-      case 'heartbeat': return this.onHeartbeat(link, m.heartbeat!, now);
-      case 'releaseLease': return this.onRelease(link, m.releaseLease!, now);
-      case 'command': return this.onCommand(link, m.command!, now);
+    switch (m.case) {
+      case 'hello': return this.onHello(link, m.value);
+      case 'claim': return this.onClaim(link, m.value, now);
+      case 'heartbeat': return this.onHeartbeat(link, m.value, now);
+      case 'releaseLease': return this.onRelease(link, m.value, now);
+      case 'command': return this.onCommand(link, m.value, now);
       case 'snapshotQuery':
-        return this.send(link, { snapshot: { requestId: m.snapshotQuery!.requestId ?? 0, lastSeq: this.log.lastSeq, devices: this.model.devices(), calls: this.model.snapshotCalls(), trunkPrefix: this.plan.trunkPrefix } });
-      case 'commandLogQuery': return this.send(link, { commandLog: this.record.query(m.commandLogQuery!.requestId ?? 0) });
-      case 'simulate': return this.onSimulate(link, m.simulate!);
-      case 'overloadControl': return this.onOverloadControl(link, m.overloadControl!, now);
-      default: {
-        const never: never = kind;
-        return this.send(link, { error: { code: 'BadMessage', message: `unknown message ${String(never)}` } });
-      }
+        return this.send(link, { snapshot: { requestId: m.value.requestId, lastSeq: this.log.lastSeq, devices: this.model.devices(), calls: this.model.snapshotCalls(), trunkPrefix: this.plan.trunkPrefix } });
+      case 'commandLogQuery': return this.send(link, { commandLog: this.record.query(m.value.requestId) });
+      case 'simulate': return this.onSimulate(link, m.value);
+      case 'overloadControl': return this.onOverloadControl(link, m.value, now);
+      default: return unhandled(m);
     }
   }
 
@@ -279,7 +277,7 @@ export class SimulatedSwitch {
     this.send(link, { overloadStatus: { epoch, admitPermille: r.admitPermille, callsGapped: this.overload.gapped, callsAdmittedWhileGapping: this.overload.admittedWhileGapping } });
   }
 
-  private onSimulate(link: SwitchLinkPeer, s: sw.ISimulate): void {
+  private onSimulate(link: SwitchLinkPeer, s: sw.Simulate): void {
     const requestId = s.requestId ?? 0;
     const reply = (o: PbxOutcome | { ok: false; error: { code: 'Congestion'; message: string } }) => this.send(link, { simulateResult: o.ok
       ? { requestId, ok: true, callId: o.callId }
@@ -287,31 +285,35 @@ export class SimulatedSwitch {
     if (!this.simulated) {
       return reply({ ok: false, error: { code: 'BadCommand', message: 'this switch runs SIP (--sip): callers are SIP trunks and phones answer themselves; Simulate is for the simulated switch (docs/sip.md)' } });
     }
-    if (s.inboundCall) {
-      // Gapped first: a call the primary cannot serve in time costs nothing (no call, no event, no log entry).
-      const gate = this.overload.admit(performance.now());
-      if (!gate.admit) return reply({ ok: false, error: { code: gate.code, message: gate.message } });
-      const { ani = '', dnis = '', hangupAfterMs = 0 } = s.inboundCall;
-      const o = this.model.inboundCall(ani ?? '', dnis ?? '', Date.now());
-      this.publish(o);
-      if (o.ok && hangupAfterMs) this.startTimer({ key: `hangup|${o.callId}`, kind: 'release', callId: o.callId, dn: ani ?? '', afterMs: hangupAfterMs }, () => this.model.callerHangup(o.callId, ani ?? '', Date.now()));
-      return reply(o);
-    }
-    if (s.callerHangup) {
-      const o = this.model.callerHangup(s.callerHangup.callId ?? '', s.callerHangup.ani ?? '', Date.now());
-      this.publish(o);
-      return reply(o);
-    }
-    if (s.setAutoAnswer) {
-      const { dn = '', answerAfterMs = 0, talkMs = 0 } = s.setAutoAnswer;
-      if (!dn || this.plan.classify(dn) === undefined) {
-        return reply({ ok: false, error: { code: dn ? 'UnknownDN' : 'BadCommand', message: dn ? `${dn} is not in the dial plan (${this.plan.describe()})` : 'setAutoAnswer.dn is missing: set it' } });
+    const op = oneof(s, 'op');
+    switch (op.case) {
+      case 'inboundCall': {
+        // Gapped first: a call the primary cannot serve in time costs nothing (no call, no event, no log entry).
+        const gate = this.overload.admit(performance.now());
+        if (!gate.admit) return reply({ ok: false, error: { code: gate.code, message: gate.message } });
+        const { ani, dnis, hangupAfterMs } = op.value;
+        const o = this.model.inboundCall(ani, dnis, Date.now());
+        this.publish(o);
+        if (o.ok && hangupAfterMs) this.startTimer({ key: `hangup|${o.callId}`, kind: 'release', callId: o.callId, dn: ani, afterMs: hangupAfterMs }, () => this.model.callerHangup(o.callId, ani, Date.now()));
+        return reply(o);
       }
-      this.autoAnswer.set(dn, { answerAfterMs: answerAfterMs ?? 0, talkMs: talkMs ?? 0 });
-      this.logger.info({ component: 'simulate', dn, answerAfterMs, talkMs }, 'auto-answer set');
-      return reply({ ok: true, callId: '', events: [] });
+      case 'callerHangup': {
+        const o = this.model.callerHangup(op.value.callId, op.value.ani, Date.now());
+        this.publish(o);
+        return reply(o);
+      }
+      case 'setAutoAnswer': {
+        const { dn, answerAfterMs, talkMs } = op.value;
+        if (!dn || this.plan.classify(dn) === undefined) {
+          return reply({ ok: false, error: { code: dn ? 'UnknownDN' : 'BadCommand', message: dn ? `${dn} is not in the dial plan (${this.plan.describe()})` : 'setAutoAnswer.dn is missing: set it' } });
+        }
+        this.autoAnswer.set(dn, { answerAfterMs, talkMs });
+        this.logger.info({ component: 'simulate', dn, answerAfterMs, talkMs }, 'auto-answer set');
+        return reply({ ok: true, callId: '', events: [] });
+      }
+      case undefined: return reply({ ok: false, error: { code: 'BadCommand', message: 'Simulate has no operation: set inboundCall, callerHangup or setAutoAnswer' } });
+      default: return unhandled(op);
     }
-    reply({ ok: false, error: { code: 'BadCommand', message: 'Simulate has no operation: set inboundCall, callerHangup or setAutoAnswer' } });
   }
 
   /** Numbers the events, queues them to every welcomed link and starts the timers they call for. */
