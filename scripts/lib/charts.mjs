@@ -21,13 +21,17 @@
 //                     that resumed, the time from the promotion to its 'failover-complete'; desktops
 //                     minus its length never resumed (the curve stops short of 100 %)
 //                     → resume.svg (share of desktops resumed against time after the promotion)
+//   kind 'sip'        scripts/bench-sip.mjs → docs/results/sip.json
+//                     { medians: { sim|sip: [{ rate, p50, p99 }] } }   (medians over the runs)
+//                     → sip-latency.svg (setup latency p50/p99 against offered calls/s, SIP switch
+//                       and simulator side by side)
 // Every file may carry { command, started, machine: { nproc, model } }: the charts' subtitle.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { formatTick, lineChart, PALETTE } from './charts-svg.mjs';
 import { TARGETS } from './bench-report.mjs';
 
-export const RESULT_KINDS = ['bench', 'promotion', 'stability', 'resume'];
+export const RESULT_KINDS = ['bench', 'promotion', 'stability', 'resume', 'sip'];
 
 /** A results file the charts cannot use: names the file, the field and what was expected. */
 export class ResultsError extends Error {
@@ -38,6 +42,7 @@ export class ResultsError extends Error {
   }
 }
 
+const SIDE_LABELS = { sim: 'simulator', sip: 'SIP switch' };
 const MODE_LABELS = { single: 'single T-Server', async: 'pair, async', ack: 'pair, ack' };
 const FAULT_LABELS = { kill: 'kill -9', stop: 'SIGSTOP', hang: 'SIGSTOP 1.5 s', switchover: 'switchover' };
 const faultLabel = (f) => FAULT_LABELS[f] ?? f;
@@ -249,6 +254,34 @@ function resumeCharts(res, c) {
   }];
 }
 
+function sipCharts(res, c) {
+  const med = c.object(res.medians, 'medians');
+  const series = [];
+  Object.keys(med).forEach((side, i) => {
+    const rows = c.array(med[side], `medians.${side}`).map((r, j) => {
+      const f = `medians.${side}[${j}]`;
+      c.object(r, f);
+      return { rate: c.number(r.rate, `${f}.rate`), p50: c.measure(r.p50, `${f}.p50`), p99: c.measure(r.p99, `${f}.p99`) };
+    });
+    if (!rows.length) return;
+    const color = PALETTE[i % PALETTE.length], label = SIDE_LABELS[side] ?? side;
+    series.push({ name: `${label} p99`, color, points: rows.map((r) => [r.rate, r.p99]) });
+    series.push({ name: `${label} p50`, color, dash: true, points: rows.map((r) => [r.rate, r.p50]) });
+  });
+  if (!series.some((s) => s.points.some(([, y]) => y !== null))) c.fail('medians', 'at least one side with a measured step', Object.keys(med));
+  return [{
+    file: 'sip-latency.svg',
+    title: 'Call setup latency, SIP switch and simulator',
+    svg: lineChart({
+      title: 'Call setup latency (caller → agent phone rings) against offered load',
+      subtitle: subtitle(res, 'npm run bench:sip'),
+      x: { label: 'offered calls/s', scale: 'linear', include: [0] },
+      y: { label: 'setup latency, ms' },
+      series,
+    }),
+  }];
+}
+
 /**
  * The charts of one results file: [{file, title, svg}]. `source` names the file in errors. Throws
  * ResultsError for a file that is not a results object, has no or an unknown `kind`, or lacks a field
@@ -263,6 +296,7 @@ export function chartsFromResults(res, source = 'results') {
     case 'promotion': return promotionCharts(res, c);
     case 'stability': return stabilityCharts(res, c);
     case 'resume': return resumeCharts(res, c);
+    case 'sip': return sipCharts(res, c);
     default: throw new Error(`unreachable: kind ${res.kind}`);
   }
 }

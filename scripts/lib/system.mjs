@@ -31,13 +31,14 @@ export function benchConfig({ extraExtensions = [], journalEvents = 200_000, tse
 }
 
 /**
- * @param {{mode:'single'|'async'|'ack', config:string, proxy?:boolean, nodeArgs?:Record<string,string[]>, log?:(s:string)=>void, logDir?:string}} o
+ * @param {{mode:'single'|'async'|'ack', config:string, proxy?:boolean, nodeArgs?:Record<string,string[]>, log?:(s:string)=>void, logDir?:string, switchArgs?:string[]}} o
  * With `logDir`, each process appends its log lines to `<logDir>/<switch|tserver-A|tserver-B>.log`.
+ * `switchArgs` go to `tandem switch` (the SIP bench: `--sip --sip-port 0`).
  */
 export async function startSystem(o) {
   const log = o.log ?? (() => {});
   const logFile = (name) => (o.logDir ? join(o.logDir, `${name}.log`) : undefined);
-  const sw = await startSwitch(['--config', o.config], { logFile: logFile('switch') });
+  const sw = await startSwitch(['--config', o.config, ...(o.switchArgs ?? [])], { logFile: logFile('switch') });
   const pair = o.mode !== 'single';
   const ports = { A: await freePort(), B: await freePort(), syncA: await freePort(), syncB: await freePort() };
   // Each server dials its peer's sync port; with proxies, through the proxy in front of it.

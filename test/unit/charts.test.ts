@@ -113,6 +113,26 @@ t.test('resume: share of desktops resumed over time after the promotion, per fau
   t.ok(chart.svg.length < 60_000, `${chart.svg.length} bytes for 15,000 desktops`);
 });
 
+t.test('sip: setup latency p50/p99 against offered load, the simulator and the SIP switch side by side', async (t) => {
+  const res = JSON.parse(JSON.stringify({
+    kind: 'sip', command: 'node scripts/bench-sip.mjs', started: new Date('2026-11-29T14:10:00Z'), machine: { nproc: 2, model: 'AMD EPYC' },
+    medians: {
+      sim: [{ rate: 10, p50: 7, p99: 80, sustained: 10 }, { rate: 50, p50: 8, p99: 90, sustained: 50 }],
+      sip: [{ rate: 10, p50: 9, p99: 30, sustained: 10 }, { rate: 50, p50: 16, p99: NaN, sustained: 49 }],
+    },
+  }));
+  const [chart, ...more] = chartsFromResults(res, 'sip.json');
+  t.equal(more.length, 0);
+  t.equal(chart.file, 'sip-latency.svg');
+  const c = parseChart(chart.svg);
+  t.same(c.series.map((s) => s.name), ['simulator p99', 'simulator p50', 'SIP switch p99', 'SIP switch p50']);
+  t.equal(c.xLabel, 'offered calls/s');
+  t.equal(c.yLabel, 'setup latency, ms');
+  const fy = invert(c.yTicks, c.yScale);
+  t.same(c.series[0]!.polylines[0]!.map(([, y]) => Math.round(fy(y))), [80, 90], 'the simulator p99 drawn at its values');
+  t.equal(c.series[2]!.polylines.flat().length, 1, 'a percentile of no samples (null) is not drawn');
+});
+
 t.test('cdfPoints: from 0 % at the smallest value, ties merged', async (t) => {
   t.same(cdfPoints([30, 10, 20, 20]), [[10, 0], [10, 25], [20, 75], [30, 100]]);
   t.same(cdfPoints([]), []);
@@ -122,7 +142,7 @@ t.test('a malformed results file is refused with the file, the field and what wa
   const bad = (res: unknown, re: RegExp, what: string) => t.throws(() => chartsFromResults(res, 'x.json'), { name: 'ResultsError', message: re }, what);
   bad(null, /^x\.json: expected an object, got null$/, 'not an object');
   bad([], /^x\.json: expected an object/, 'an array');
-  bad({ modes: {} }, /^x\.json: kind: expected one of bench, promotion, stability, resume .*got nothing/, 'no kind');
+  bad({ modes: {} }, /^x\.json: kind: expected one of bench, promotion, stability, resume, sip .*got nothing/, 'no kind');
   bad({ kind: 'benchmark' }, /kind: expected one of .* got "benchmark"/, 'an unknown kind');
   bad({ kind: 'bench' }, /^x\.json: modes: expected an object, got nothing$/, 'no modes');
   bad({ kind: 'bench', modes: { ack: { steps: [] } } }, /modes: expected at least one mode with a measured step/, 'nothing measured');
@@ -138,6 +158,9 @@ t.test('a malformed results file is refused with the file, the field and what wa
   bad({ kind: 'resume', runs: [{ fault: 'kill', desktops: 2, resumedMs: [1, 2, 3] }] }, /runs\[0\]\.resumedMs: expected at most 2 values \(one per desktop\), got "3 values"/, 'more resumed than desktops');
   bad({ kind: 'resume', runs: [{ fault: '', desktops: 2, resumedMs: [] }] }, /runs\[0\]\.fault: expected a non-empty string/, 'no fault name');
   bad({ kind: 'resume', runs: [] }, /runs: expected at least one run/, 'no runs');
+  bad({ kind: 'sip' }, /^x\.json: medians: expected an object, got nothing$/, 'sip without medians');
+  bad({ kind: 'sip', medians: { sip: [{ rate: 10, p50: 'fast', p99: 3 }] } }, /medians\.sip\[0\]\.p50: expected a number or null, got "fast"/, 'a string for a latency');
+  bad({ kind: 'sip', medians: { sip: [], sim: [] } }, /medians: expected at least one side with a measured step/, 'nothing measured');
   t.ok(new ResultsError('f', 'a.b', 'm') instanceof Error);
 });
 
