@@ -12,7 +12,6 @@
 import type { Logger } from '../common/log.js';
 import type { sw } from '../common/switch-proto.js';
 import { createState, snapshotDeltas } from '../core/index.js';
-import type { Delta } from '../core/api.js';
 import { commandsInFlight } from '../core/in-flight.js';
 import {
   DEFAULT_PARAMS, initialState, roleName, step, type HaEffect, type HaInput, type HaParams, type HaState, type RoleName, type TimerName,
@@ -25,6 +24,7 @@ import type { HaSettings } from './config.js';
 import { ImmediateReleaser } from './releaser.js';
 import type { LeaseLoss } from './switch-link.js';
 import { mayRelease, SyncReleaser } from './sync-releaser.js';
+import { ReindexScheduler } from './reindex-scheduler.js';
 import type { TServer } from './tserver.js';
 import { systemClock, type Clock, type ClockTimer } from '../common/clock.js';
 
@@ -52,9 +52,7 @@ export class HaController {
    * old primary truncates to the divergence point instead of taking a full snapshot.
    */
   private undo: UndoLog | undefined;
-  private reindexScheduled = false;
-  /** Clients whose registrations the batches applied since the last reindex changed; undefined = all. */
-  private reindexNames: Set<string> | undefined = new Set();
+  private readonly reindex = new ReindexScheduler(() => this.ts.gateway);
   /** Set iff a primary waits for the switch's snapshot before re-running desktops' registrations. */
   private registrationsAfterSnapshot = false;
   private readonly changeListeners = new Set<(c: RoleChange) => void>();
@@ -235,8 +233,8 @@ export class HaController {
       ...(ts.peerTls ? { tls: ts.peerTls } : {}),
       ...(position && position.replicationId ? { position } : {}),
       ...(this.undo && position && this.undo.offset === position.offset ? { undo: this.undoHooks(this.undo) } : {}),
-      reset: () => { ts.core.replaceState(createState()); this.scheduleReindex(); },
-      apply: (deltas) => { ts.core.applyRemote(deltas); this.scheduleReindex(registrationsIn(deltas)); },
+      reset: () => { ts.core.replaceState(createState()); this.reindex.all(); },
+      apply: (deltas) => { ts.core.applyRemote(deltas); this.reindex.applied(deltas); },
     });
     this.backup = b;
     b.on('state', ({ to }) => { if (this.backup === b) this.input({ type: 'sync-state', to }); });
@@ -256,25 +254,10 @@ export class HaController {
       truncatableTo: () => undo.truncatableTo,
       rollback: (toOffset) => {
         const ok = undo.rollback(this.ts.core.state, toOffset);
-        if (ok) this.scheduleReindex();
+        if (ok) this.reindex.all();
         return ok;
       },
     };
-  }
-
-  /** Reindexes the gateway in a later turn: the given clients' registrations, or (no list) every client's. */
-  private scheduleReindex(names?: readonly string[]): void {
-    if (!names) this.reindexNames = undefined;
-    else if (this.reindexNames) for (const n of names) this.reindexNames.add(n);
-    if (this.reindexScheduled) return;
-    this.reindexScheduled = true;
-    setImmediate(() => {
-      this.reindexScheduled = false;
-      const names = this.reindexNames;
-      this.reindexNames = new Set();
-      if (!names) this.ts.gateway.reindexAll();
-      else if (names.size > 0) this.ts.gateway.reindex(names);
-    });
   }
 
   private becomePrimary(epoch: number, why: string): void {
@@ -391,11 +374,4 @@ export class HaController {
     this.primary?.setTrace(trace);
     this.backup?.setTrace(trace);
   }
-}
-
-/** The clients whose registration the deltas put or delete. */
-function registrationsIn(deltas: readonly Delta[]): string[] {
-  const names: string[] = [];
-  for (const d of deltas) if ((d.op === 'put' || d.op === 'del') && d.coll === 'registrations') names.push(d.key);
-  return names;
 }
