@@ -16,35 +16,12 @@ import { EventSequencer } from './event-order.js';
 import { ServerLink, type LinkOwner, type RequestBodyOf } from './server-link.js';
 import { createPhaseMachine, PHASE_ALLOWED_FROM, type Phase, type PhaseMachine } from './session-phase.js';
 import type { ClientEvents, ClientStatus } from './status.js';
+import type { TandemClientOptions } from './client-options.js';
 import type { WebSocketConstructor } from './transport.js';
 
 export type { RequestBody, RequestBodyOf } from './server-link.js';
 
-export interface TandemClientOptions {
-  /** WebSocket URLs of both servers, e.g. ['ws://host-a:7001/tlib', 'ws://host-b:7002/tlib']. */
-  servers: string[];
-  /** Identifies this desktop to both servers: registrations and de-duplication are per client name. */
-  clientName: string;
-  token?: string;
-  /** WebSocket constructor; default globalThis.WebSocket. In Node pass `WebSocket` from 'ws'. */
-  WebSocket?: WebSocketConstructor;
-  /** Heartbeat period in ms (default 500). */
-  heartbeatMs?: number;
-  /** A server silent this long is dead (default 3 × heartbeatMs, at least 1000). */
-  deadAfterMs?: number;
-  /** 'ping' (Node ws only), 'app' (RequestQueryServer) or 'auto' (ping when the socket can; default). */
-  heartbeat?: 'ping' | 'app' | 'auto';
-  /** Reject a request with RequestTimeout when it has no answer after this long (default 60000, 0 = never). */
-  requestTimeoutMs?: number;
-  /** Seq of the last event the application already has (resume after a restart); default none. */
-  lastSeq?: number;
-  /** First referenceId (default Date.now() × 1000, see docs/sdk.md); each request takes the next one. */
-  firstReferenceId?: number;
-  /** Reconnect delays; default 100 ms doubling to 5 s, jitter 0.5 (given fields override these). */
-  reconnect?: Partial<BackoffOptions>;
-  /** Diagnostic log sink (default: silent). */
-  log?: (msg: string, fields?: Record<string, unknown>) => void;
-}
+export type { TandemClientOptions } from './client-options.js';
 
 interface Pending {
   req: Request;
