@@ -33,10 +33,10 @@ import { upsertSection } from './lib/chaos-report.mjs';
 import { writeCharts, chartImage } from './lib/charts.mjs';
 import { startSipp, latencies } from './lib/sipp.mjs';
 
-const USAGE = 'usage: node scripts/bench-sip.mjs [--rates 10,25,50,100,150] [--step-s 10] [--agents 150] [--talk-ms 500] [--runs 3] [--sides sim,sip] [--kill-rate 20] [--kill-s 16] [--kill-runs 3] [--out docs/results/sip.json] [--charts docs/charts] [--write docs/benchmarks.md]';
+const USAGE = 'usage: node scripts/bench-sip.mjs [--rates 10,25,50,100,150,200] [--step-s 10] [--agents 150] [--talk-ms 500] [--runs 3] [--sides sim,sip] [--kill-rate 20] [--kill-s 16] [--kill-runs 3] [--out docs/results/sip.json] [--charts docs/charts] [--write docs/benchmarks.md]';
 const { values: a } = parseScriptArgs('bench-sip', USAGE, {
   options: {
-    rates: { type: 'string', default: '10,25,50,100,150' },
+    rates: { type: 'string', default: '10,25,50,100,150,200' },
     'step-s': { type: 'string', default: '10' },
     agents: { type: 'string', default: '150' },
     'talk-ms': { type: 'string', default: '500' },
@@ -119,7 +119,8 @@ async function sipStep(env, rate, seconds, killAtMs) {
   const calls = Math.round(rate * seconds);
   const d0 = await env.desk.call('collect');
   const phones = startSipp({ scenario: 'bench-phone.xml', target: env.target, port: env.phonePort, mediaPort: env.phoneMedia,
-    args: ['-m', String(calls), '-recv_timeout', '30000'], timeoutS: seconds + 120 });
+    // -aa: a retransmitted NOTIFY that arrives after the phone moved on gets a 200, not a failed call.
+    args: ['-m', String(calls), '-recv_timeout', '30000', '-aa'], timeoutS: seconds + 120 });
   await sleep(300); // the UAS binds its port before the first INVITE can reach it
   const callers = startSipp({ scenario: 'bench-caller.xml', target: env.target, port: await freePort(), mediaPort: await freePort(),
     args: ['-s', ROUTE_POINT, '-r', String(rate), '-m', String(calls), '-l', '100000', '-recv_timeout', '30000'],
@@ -143,15 +144,20 @@ async function sipStep(env, rate, seconds, killAtMs) {
   const cs = callers.stats(), ps = phones.stats();
   const marks = { ...callers.marks(), ...phones.marks() };
   const lat = latencies(marks.inv, marks.ring);
-  const inv = [...(marks.inv?.values() ?? [])].sort((x, y) => x - y);
-  // First to last INVITE plus one interval: the time the `calls` offers took (SIPp lags behind -r when short of CPU).
-  const sendSpanS = inv.length > 1 ? (inv.at(-1) - inv[0]) / 1000 + 1 / rate : seconds;
+  const inv = [...(marks.inv?.values() ?? [])];
+  const first = Math.min(...inv), lastRing = Math.max(...inv, ...(marks.ring?.values() ?? []));
+  // First INVITE to the last INVITE or ring, whichever is later, plus one interval: the time the calls
+  // took to reach agents (SIPp lags behind -r when short of CPU; a backlog makes the rings trail).
+  const spanS = inv.length > 1 ? (lastRing - first) / 1000 + 1 / rate : seconds;
   const d1 = await env.desk.call('collect');
+  const gapped = marks.gap?.size ?? 0;
+  const completed = Math.min(cs.successful - gapped, ps.successful);
   const step = {
     rate, calls, callerExit: callerCode, phoneExit: phoneCode,
     callers: cs, phones: ps,
-    completed: Math.min(cs.successful, ps.successful), failed: calls - Math.min(cs.successful, ps.successful),
-    sustained: Math.min(cs.successful, ps.successful) / sendSpanS, sendSpanS, wallMs,
+    // A gapped call (503 from the overload gate) ends successfully for SIPp: it is neither completed nor dropped.
+    gapped, completed, failed: calls - gapped - completed,
+    sustained: completed / spanS, spanS, wallMs,
     setup: summary(lat.ms), noRing: lat.missing,
     requests: requestDiff(d0, d1),
     ...(kill ? { kill: await kill } : {}),
@@ -166,20 +172,29 @@ async function simStep(env, rate, seconds) {
   const d0 = await env.desk.call('collect');
   const t0 = now();
   const sent = await env.caller.call('run', { rate, ms: seconds * 1000, dnis: ROUTE_POINT, prefix: '44' });
-  const released = await until(async () => (await env.desk.call('collect')).released - d0.released >= sent.sent, 60_000, 200);
+  // InboundCall answered with an error (the overload gate: Overloaded) made no call: only the others get released.
+  let c;
+  const released = await until(async () => {
+    c = await env.caller.call('collect', { keep: true });
+    return (await env.desk.call('collect')).released - d0.released >= sent.sent - c.failed;
+  }, 60_000, 200);
   const wallMs = now() - t0;
-  const c = await env.caller.call('collect');
+  c = await env.caller.call('collect');
   const d1 = await env.desk.call('collect');
   const ms = [];
-  let noRing = 0;
+  let noRing = 0, first = Infinity, last = 0;
   for (let i = 0; i < c.records.length; i += 3) {
+    first = Math.min(first, c.records[i + 1]);
+    last = Math.max(last, c.records[i + 1], c.records[i + 2]);
     if (c.records[i + 2] > 0) ms.push(c.records[i + 2] - c.records[i + 1]);
-    else noRing++;
+    else noRing++; // gapped, or never reached an agent
   }
+  const spanS = c.records.length > 3 ? (last - first) / 1000 + 1 / rate : sent.ms / 1000;
   const completed = d1.released - d0.released;
+  const gapped = c.failures.Overloaded ?? 0;
   return {
-    rate, calls: sent.sent, completed, failed: sent.sent - completed + c.failed, allReleased: released,
-    sustained: completed / (sent.ms / 1000), sendSpanS: sent.ms / 1000, wallMs,
+    rate, calls: sent.sent, gapped, completed, failed: sent.sent - gapped - completed, refusals: c.failures, allReleased: released,
+    sustained: completed / spanS, spanS, wallMs,
     setup: summary(ms), noRing, requests: requestDiff(d0, d1),
   };
 }
@@ -203,7 +218,7 @@ async function main() {
         for (const rate of o.rates) {
           const s = side === 'sip' ? await sipStep(env, rate, o.stepS) : await simStep(env, rate, o.stepS);
           steps.push(s);
-          log(`run ${r} ${side} ${rate}/s: ${s.completed}/${s.calls} completed, ${s.failed} failed, sustained ${fmt(s.sustained)}/s, setup p50 ${fmt(s.setup.p50)} p99 ${fmt(s.setup.p99)} ms, requests lost ${lostCount(s.requests)}${s.sippOutput ? `\n${s.sippOutput}` : ''}`);
+          log(`run ${r} ${side} ${rate}/s: ${s.completed}/${s.calls} completed, ${s.gapped} gapped, ${s.failed} dropped, sustained ${fmt(s.sustained)}/s, setup p50 ${fmt(s.setup.p50)} p99 ${fmt(s.setup.p99)} ms, requests lost ${lostCount(s.requests)}${s.sippOutput ? `\n${s.sippOutput}` : ''}`);
         }
       } finally {
         await env.stop();
@@ -219,7 +234,7 @@ async function main() {
       try {
         const s = await sipStep(env, o.killRate, o.killS, (o.killS / 2) * 1000);
         res.kills.push(s);
-        log(`kill run ${k}: ${s.completed}/${s.calls} completed, ${s.failed} failed (SIPp exit ${s.callerExit}/${s.phoneExit}), promoted ${s.kill.promoted}, requests lost ${lostCount(s.requests)}${s.sippOutput ? `\n${s.sippOutput}` : ''}`);
+        log(`kill run ${k}: ${s.completed}/${s.calls} completed, ${s.gapped} gapped, ${s.failed} dropped (SIPp exit ${s.callerExit}/${s.phoneExit}), promoted ${s.kill.promoted}, requests lost ${lostCount(s.requests)}${s.sippOutput ? `\n${s.sippOutput}` : ''}`);
       } finally {
         await env.stop();
       }
@@ -247,7 +262,7 @@ function medians(res) {
         rate, runs: st.length,
         sustained: median(st.map((s) => s.sustained)),
         p50: median(st.map((s) => s.setup.p50)), p99: median(st.map((s) => s.setup.p99)),
-        failed: st.reduce((n, s) => n + s.failed, 0), calls: st.reduce((n, s) => n + s.calls, 0),
+        failed: st.reduce((n, s) => n + s.failed, 0), gapped: st.reduce((n, s) => n + s.gapped, 0), calls: st.reduce((n, s) => n + s.calls, 0),
         lost: st.reduce((n, s) => n + lostCount(s.requests), 0),
       };
     });
@@ -255,8 +270,8 @@ function medians(res) {
   return out;
 }
 
-/** The highest rate whose every run completed every call with setup p99 under a second. */
-const maxSustained = (rows) => rows.filter((r) => r.failed === 0 && r.p99 < 1000).pop();
+/** The highest rate whose every run completed every call (none gapped or dropped) with setup p99 under a second. */
+const maxSustained = (rows) => rows.filter((r) => r.failed === 0 && r.gapped === 0 && r.p99 < 1000).pop();
 
 function markdown(res, charts) {
   const m = res.machine;
@@ -267,22 +282,22 @@ function markdown(res, charts) {
     `- **Workload (both sides):** the pair in ack mode; ${o.agents} agent desktops on the SDK (DNs ${FIRST_DN}–${FIRST_DN + o.agents - 1}, queue 7000, Ready) answer every EventRinging with RequestAnswerCall, talk ${o.talkMs} ms and release; a router desktop routes every call at route point 8000 to queue 7000. Steps of ${o.stepS} s at ${o.rates.join(', ')} calls/s; every figure is the median of ${o.runs} runs (failures summed over the runs).`,
     '- **SIP side:** `tandem switch --sip`; SIPp callers (`scripts/sip/bench-caller.xml`, `-r <rate>`) INVITE 8000; one SIPp UAS (`bench-phone.xml`) is the phone of every agent DN (registered by `bench-register.xml`), answered by NOTIFY Event: talk. **Setup latency:** the caller\'s INVITE sent → the agent phone takes the switch\'s INVITE and sends its 180 (SIPp\'s own `[timestamp]` log lines, joined by ANI). A call **completed** when SIPp counted it successful at both ends (SIPp fails a call on any unexpected message or 30 s of silence).',
     '- **Simulator side:** Simulate InboundCall on a switch link at the same rate; **setup latency:** InboundCall sent → the switch\'s DELIVERED at the agent\'s extension (where the SIP switch sends its INVITE to the phone). A call completed when its desktop released it.',
-    '- **sustained:** completed calls per second of the send window (first to last call offered).', ''];
+    '- **sustained:** completed calls per second from the first call offered to the last call offered or rung at an agent, whichever came later (a backlog shows as a longer window). **gapped:** refused at the door by the switch\'s overload control (SIP `503` with `Retry-After`; simulator `Overloaded`), by design, nothing created. **dropped:** offered, not gapped, and not completed (summed over the runs).', ''];
   for (const c of charts) lines.push(chartImage(c, rel(a.charts).replace(/^docs\//, '')), '');
   const md = res.medians;
   const rows = o.rates.map((rate, i) => [rate, ...o.sides.flatMap((side) => {
     const x = md[side][i];
-    return [x.sustained, x.p50, x.p99, `${x.failed}/${x.calls}`];
+    return [x.sustained, x.p50, x.p99, `${x.gapped} / ${x.failed} of ${x.calls}`];
   })]);
-  lines.push(table(['offered/s', ...o.sides.flatMap((s) => [`${s} sustained/s`, `${s} setup p50 ms`, `${s} setup p99 ms`, `${s} failed`])], rows), '');
+  lines.push(table(['offered/s', ...o.sides.flatMap((s) => [`${s} sustained/s`, `${s} setup p50 ms`, `${s} setup p99 ms`, `${s} gapped / dropped`])], rows), '');
   for (const side of o.sides) {
     const best = maxSustained(md[side]);
     lines.push(`- **${side === 'sip' ? 'SIP switch' : 'simulator'}:** highest step with every call completed and setup p99 < 1 s: ${best ? `${best.rate}/s offered, ${fmt(best.sustained)}/s sustained (p50 ${fmt(best.p50)} ms, p99 ${fmt(best.p99)} ms)` : 'none'}; desktop requests lost over all steps: ${md[side].reduce((n, r) => n + r.lost, 0)}.`);
   }
   if (res.kills.length) {
     lines.push('', `**kill -9 of the primary during SIP load** (${o.killRate} calls/s for ${o.killS} s, SIGKILL at ${o.killS / 2} s; ${res.kills.length} runs):`, '',
-      table(['run', 'calls', 'completed (callers / phones)', 'dropped', 'SIPp exit (callers / phones)', 'backup promoted', 'setup p50 / p99 / max ms', 'desktop requests lost'],
-        res.kills.map((k, i) => [i + 1, k.calls, `${k.callers.successful} / ${k.phones.successful}`, k.failed, `${k.callerExit} / ${k.phoneExit}`, k.kill?.promoted ? 'yes' : 'no',
+      table(['run', 'calls', 'completed (callers / phones)', 'gapped', 'dropped', 'SIPp exit (callers / phones)', 'backup promoted', 'setup p50 / p99 / max ms', 'desktop requests lost'],
+        res.kills.map((k, i) => [i + 1, k.calls, `${k.callers.successful - k.gapped} / ${k.phones.successful}`, k.gapped, k.failed, `${k.callerExit} / ${k.phoneExit}`, k.kill?.promoted ? 'yes' : 'no',
           `${fmt(k.setup.p50)} / ${fmt(k.setup.p99)} / ${fmt(k.setup.max)}`, lostCount(k.requests)])));
   }
   return lines.join('\n');

@@ -62,6 +62,9 @@ process.on('message', async (msg) => {
     } else if (msg.op === 'stop') {
       stopRun?.();
       process.send({ id: msg.id, ok: true });
+    } else if (msg.op === 'collect' && msg.keep) {
+      // A peek at the counters (the SIP bench polls them): no records, nothing reset.
+      process.send({ id: msg.id, ok: true, ...counts, failures: { ...counts.failures } });
     } else if (msg.op === 'collect') {
       const records = [];
       for (const [ani, [sentAt, delivered]] of rec) records.push(ani, sentAt, delivered);
