@@ -75,8 +75,8 @@ export class PrimarySession {
   private cursor = 0;
   /** Highest offset the backup acknowledged. */
   ackedOffset = 0;
-  /** While > 0: the resync ended at this offset and the backup has not acked it yet (ADDP grace). */
-  private graceUntilOffset = 0;
+  /** Set while the resync ended at this offset and the backup has not acked it yet (ADDP grace). */
+  private graceUntilOffset: number | undefined;
   private snapshot: Delta[] | undefined;
   private pumping = false;
   private readonly addp: AddpMonitor;
@@ -156,7 +156,8 @@ export class PrimarySession {
         break;
       case 'in-sync':
         // Written is not applied: the grace lasts until the backup acks the resync's last offset.
-        if (this.ackedOffset >= this.cursor) this.addp.setTimeoutMs(this.host.addp.timeoutMs);
+        // A full resync's offset counts as acked (ackedOffset) but its snapshot is still being applied.
+        if (this.ackedOffset >= this.cursor && this.lastResync?.kind !== 'full') this.addp.setTimeoutMs(this.host.addp.timeoutMs);
         else this.graceUntilOffset = this.cursor;
         break;
       case 'connecting':
@@ -235,12 +236,12 @@ export class PrimarySession {
       this.log.warn({ peer: this.peerName, offset, sentOffset: this.cursor }, 'ack beyond what was sent: ignored');
       return;
     }
-    if (offset <= this.ackedOffset) return;
-    this.ackedOffset = offset;
-    if (this.graceUntilOffset && offset >= this.graceUntilOffset) {
-      this.graceUntilOffset = 0;
+    if (this.graceUntilOffset !== undefined && offset >= this.graceUntilOffset) {
+      this.graceUntilOffset = undefined;
       this.addp.setTimeoutMs(this.host.addp.timeoutMs);
     }
+    if (offset <= this.ackedOffset) return;
+    this.ackedOffset = offset;
     this.host.acked(this);
   }
 
