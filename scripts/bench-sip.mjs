@@ -33,7 +33,7 @@ import { upsertSection } from './lib/chaos-report.mjs';
 import { writeCharts, chartImage } from './lib/charts.mjs';
 import { startSipp, latencies } from './lib/sipp.mjs';
 
-const USAGE = 'usage: node scripts/bench-sip.mjs [--rates 10,25,50,100,150,200] [--step-s 10] [--agents 150] [--talk-ms 500] [--runs 3] [--sides sim,sip] [--kill-rate 20] [--kill-s 16] [--kill-runs 3] [--out docs/results/sip.json] [--charts docs/charts] [--write docs/benchmarks.md]';
+const USAGE = 'usage: node scripts/bench-sip.mjs [--rates 10,25,50,100,150,200] [--step-s 10] [--agents 150] [--talk-ms 500] [--runs 3] [--sides sim,sip] [--kill-rate 20] [--kill-s 16] [--kill-runs 3] [--out docs/results/sip.json] [--charts docs/charts] [--write docs/benchmarks.md] [--log-dir DIR]';
 const { values: a } = parseScriptArgs('bench-sip', USAGE, {
   options: {
     rates: { type: 'string', default: '10,25,50,100,150,200' },
@@ -48,6 +48,7 @@ const { values: a } = parseScriptArgs('bench-sip', USAGE, {
     out: { type: 'string', default: join(ROOT, 'docs', 'results', 'sip.json') },
     charts: { type: 'string', default: join(ROOT, 'docs', 'charts') },
     write: { type: 'string' },
+    'log-dir': { type: 'string' },
   },
 });
 const o = {
@@ -76,10 +77,15 @@ async function until(pred, timeoutMs, everyMs = 100) {
 
 const summary = (ms) => ({ n: ms.length, p50: pct(ms, 50), p99: pct(ms, 99), max: ms.length ? Math.max(...ms) : NaN });
 
+let systems = 0;
+
 /** One side's system: the pair, the desktops (and on the simulator the callers' switch link). */
 async function startSide(side) {
   const config = benchConfig({ tserver: {} });
-  const sys = await startSystem({ mode: 'ack', config, switchArgs: side === 'sip' ? ['--sip', '--sip-port', '0'] : [], log });
+  // --log-dir: each process's log lines in <dir>/<side>-<n>/{switch,tserver-A,tserver-B}.log (to find why a call dropped).
+  let logDir;
+  if (a['log-dir']) { logDir = join(a['log-dir'], `${side}-${++systems}`); mkdirSync(logDir, { recursive: true }); }
+  const sys = await startSystem({ mode: 'ack', config, switchArgs: side === 'sip' ? ['--sip', '--sip-port', '0'] : [], log, logDir });
   if (!sys.haWorks) throw new Error('the pair never reported in sync');
   const env = { sys, side };
   if (side === 'sip') {
