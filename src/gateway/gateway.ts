@@ -52,12 +52,12 @@ export interface GatewayOptions {
   /** Desktop authentication and allowed browser origins (docs/security.md); undefined = open (auth mode none). */
   security?: Pick<SecurityConfig, 'auth' | 'allowedOrigins'>;
   /**
-   * HA pair: while not serving, RequestRegisterAddress/UnregisterAddress are answered from a
-   * read-only view and kept per client name here (no delta: the replicated state comes only from
-   * the primary, which the client registers with too). takeLocalRegistrations() hands them over on
-   * promotion.
+   * HA pair: while this says so (not serving; or a fresh primary whose devices are unknown until the
+   * switch's snapshot is in), RequestRegisterAddress/UnregisterAddress are answered from a read-only
+   * view and kept per client name here (no delta: the replicated state comes only from the primary,
+   * which the client registers with too). takeLocalRegistrations() hands them over to be re-run.
    */
-  localRegistrationsWhenNotServing?: boolean;
+  localRegistrations?: () => boolean;
 }
 
 
@@ -301,7 +301,7 @@ export class Gateway {
         break;
     }
     const serving = this.o.role.serving;
-    if (!serving && this.o.localRegistrationsWhenNotServing && (req.request === 'RequestRegisterAddress' || req.request === 'RequestUnregisterAddress')) {
+    if ((req.request === 'RequestRegisterAddress' || req.request === 'RequestUnregisterAddress') && this.o.localRegistrations?.()) {
       return this.localRegistration(session, name, req.request, req.thisDN, req.referenceId);
     }
     if (!serving && !BACKUP_ALLOWED.has(req.request) && this.o.role.leaseUncertain) {

@@ -66,6 +66,13 @@ export class HaController {
       selfName: ts.cfg.serverName,
       ...(ts.cfg.peer?.serverName ? { peerName: ts.cfg.peer.serverName } : {}),
     };
+    // A primary that stopped serving for a while (its lease renewal late) kept the registrations
+    // that came meanwhile (gateway: local while not serving): they run once it serves again.
+    ts.role.onChange((now, before) => {
+      if (now.role !== 'primary' || !now.serving || before.serving || this.s.kind !== 'primary') return;
+      if (this.registrationsAfterSnapshot || ts.link.state === 'resyncing') return;
+      if (this.rerunLocalRegistrations() > 0) ts.gateway.reindexAll();
+    });
     ts.role.setFence(() => ts.link.leaseValid(), () => {
       this.log.error({ leaseMs: ts.link.leaseMs, linkState: ts.link.state }, 'switch lease not renewed in time: not serving (NotPrimary) until it is renewed or the switch deposes us');
     });
@@ -148,6 +155,9 @@ export class HaController {
     if (this.s.kind !== 'primary' || this.ts.role.epoch < this.ts.link.switchEpoch) return;
     this.resendInFlight('switch link up');
   }
+
+  /** A fresh primary waiting for the switch's snapshot: desktops' registrations are kept and re-run after it. */
+  get awaitingSwitchSnapshot(): boolean { return this.registrationsAfterSnapshot; }
 
   /** The switch's snapshot was applied (a fresh start, or a redelivery gap): devices are known now. */
   onSwitchSnapshot(): void {
@@ -318,7 +328,7 @@ export class HaController {
   }
 
   /** Registrations desktops made here while we were backup, that the replicated state lacks. */
-  private rerunLocalRegistrations(): void {
+  private rerunLocalRegistrations(): number {
     const state = this.ts.core.state;
     let n = 0;
     for (const [name, dns] of this.ts.gateway.takeLocalRegistrations()) {
@@ -329,6 +339,7 @@ export class HaController {
       this.ts.core.registerQuietly(name, missing);
     }
     if (n > 0) this.log.info({ registrations: n }, 'registrations made while backup re-run through the core');
+    return n;
   }
 
   /** A fresh pair: never let seq go below what a client may have seen from an earlier life. */

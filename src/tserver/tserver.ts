@@ -74,7 +74,7 @@ export class TServer {
       limits: cfg.limits, serverInfo: () => this.serverInfo(), primary: () => this.primaryLocation(),
       linkUp: () => this.link.isUp,
       security: cfg.security,
-      localRegistrationsWhenNotServing: cfg.ha !== undefined,
+      ...(cfg.ha ? { localRegistrations: () => !this.role.serving || (this.ha?.awaitingSwitchSnapshot ?? false) } : {}),
     });
     if (cfg.ha) {
       this.liveness = new Liveness({

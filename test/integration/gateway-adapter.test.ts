@@ -32,7 +32,8 @@ interface RigOptions {
   role?: Role;
   limits?: Partial<GatewayLimits>;
   primary?: { serverName: string; url: string };
-  localRegistrationsWhenNotServing?: boolean;
+  /** HA: registrations kept locally while not serving, and while `deferRegistrations` is set. */
+  localRegistrations?: boolean;
 }
 
 /** Limits that keep the gateway's own defenses out of a test's way unless it sets them. */
@@ -51,6 +52,8 @@ class GatewayRig {
   hold = false;
   /** Where the primary is, for NotPrimary answers. */
   primaryAt: { serverName: string; url: string } | undefined;
+  /** A fresh primary still waiting for the switch's snapshot (HaController.awaitingSwitchSnapshot). */
+  deferRegistrations = false;
   readonly held: OutboundBatch[] = [];
   /** Socket writes (libuv write requests) the server made to each connection, by the client's local port. */
   private readonly writes = new Map<number, number>();
@@ -75,7 +78,7 @@ class GatewayRig {
       }),
       primary: () => this.primaryAt,
       linkUp: () => true,
-      ...(o.localRegistrationsWhenNotServing ? { localRegistrationsWhenNotServing: true } : {}),
+      ...(o.localRegistrations ? { localRegistrations: () => !this.role.serving || this.deferRegistrations } : {}),
     });
   }
 
@@ -215,7 +218,7 @@ t.test('frame validation: every bad frame gets EventError with its code (and its
 
 t.test('not serving: call requests answered NotPrimary with the primary\'s location; registrations kept locally when configured', async (t) => {
   const primary = { serverName: 'A', url: 'ws://10.0.0.1:8080/tlib' };
-  const g = await gateway(t, { role: 'backup', primary, localRegistrationsWhenNotServing: true });
+  const g = await gateway(t, { role: 'backup', primary, localRegistrations: true });
   const c = await g.open('desk');
   t.match(await c.request('RequestAgentLogin', { thisDN: '5001', agentId: 'a1' }), { event: 'EventError', errorCode: 'NotPrimary', referenceId: 2, primary });
   t.match(await c.request('RequestQueryServer'), { event: 'EventServerInfo', role: 'backup', serving: false });
@@ -235,6 +238,19 @@ t.test('not serving: call requests answered NotPrimary with the primary\'s locat
 
   g.role.set({ serving: true });
   t.match(await c.request('RequestAgentLogin', { thisDN: '5001', agentId: 'a1' }), { event: 'EventAgentLogin', thisDN: '5001' }, 'serving: run');
+});
+
+t.test('a serving primary that defers registrations (fresh start, devices not known yet) keeps them locally for the re-run', async (t) => {
+  const g = await gateway(t, { localRegistrations: true });
+  const c = await g.open('desk');
+  g.deferRegistrations = true;
+  t.match(await c.request('RequestRegisterAddress', { thisDN: '5001' }), { event: 'EventRegistered', thisDN: '5001' }, 'answered, not refused');
+  t.same(registeredDNs(g.core.state, 'desk'), [], 'not run through the core yet');
+  t.match(await c.request('RequestAgentLogin', { thisDN: '5001', agentId: 'a1' }), { event: 'EventAgentLogin' }, 'call and agent requests still run: it serves');
+  t.same(g.gw.takeLocalRegistrations(), new Map([['desk', ['5001']]]), 'handed over for the re-run after the snapshot');
+  g.deferRegistrations = false;
+  t.match(await c.request('RequestRegisterAddress', { thisDN: '5002' }), { event: 'EventRegistered', thisDN: '5002' });
+  t.same(registeredDNs(g.core.state, 'desk'), ['5002'], 'no longer deferred: through the core');
 });
 
 t.test('a released batch: one socket write per connection, every registered client gets each event once, the requester\'s copy with its referenceId', async (t) => {
