@@ -67,8 +67,8 @@ export async function injectFault(ctx, fault, primary) {
   const t0 = now();
   let promotedAt;
   const notes = [];
-  const cut = () => { for (const p of Object.values(sys.proxies)) p.cut(); };
-  const heal = () => { for (const p of Object.values(sys.proxies)) p.heal(); };
+  const cut = () => Promise.all(Object.values(sys.proxies).map((p) => p.cut()));
+  const heal = () => Promise.all(Object.values(sys.proxies).map((p) => p.heal()));
   switch (fault) {
     case 'kill-primary':
       primary.proc.signal('SIGKILL');
@@ -82,9 +82,9 @@ export async function injectFault(ctx, fault, primary) {
       primary.proc.signal('SIGCONT');
       break;
     case 'cut-sync':
-      cut();
+      await cut();
       await sleep(1000);
-      heal();
+      await heal();
       break;
     case 'kill-backup':
       backup.proc.signal('SIGKILL');
@@ -137,14 +137,14 @@ export async function injectFault(ctx, fault, primary) {
       break;
     }
     case 'cut-sync-kill-primary': {
-      cut();
+      await cut();
       // Past the backup's claim window: it knows the primary is alive and running alone, its own
       // state is stale from here on.
       await sleep(o.claimWindowMs + 800);
       primary.proc.signal('SIGKILL');
       await primary.proc.exited;
       await sleep(Math.min(o.holdMs, 1500)); // the stale backup must not take over meanwhile
-      heal();
+      await heal();
       await restart(primary.name);
       notes.push(`sync cut ${o.claimWindowMs + 800} ms before the kill`);
       break;

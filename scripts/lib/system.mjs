@@ -2,7 +2,7 @@
 // async or ack), every port fixed up front so a killed server can be restarted on the same ports
 // (desktops keep their two URLs), the sync link optionally through cuttable TCP proxies.
 import { freePort, startSwitch, spawnTandem, firstPort, ready, tserverHandle, writeConfig } from './procs.mjs';
-import { startTcpProxy } from '../../dist/tools/tcp-proxy.js';
+import { startThreadedTcpProxy } from './proxy-thread.mjs';
 import { join } from 'node:path';
 import { sleep } from './stats.mjs';
 
@@ -44,8 +44,9 @@ export async function startSystem(o) {
   // Each server dials its peer's sync port; with proxies, through the proxy in front of it.
   const proxies = {};
   if (pair && o.proxy) {
-    proxies.A = await startTcpProxy('127.0.0.1', ports.syncA);
-    proxies.B = await startTcpProxy('127.0.0.1', ports.syncB);
+    // On their own threads: a stall of this process (hundreds of SDK desktops) must not stall the sync link.
+    proxies.A = await startThreadedTcpProxy('127.0.0.1', ports.syncA);
+    proxies.B = await startThreadedTcpProxy('127.0.0.1', ports.syncB);
   }
   const peerSync = (name) => (proxies[name] ? proxies[name].port : name === 'A' ? ports.syncA : ports.syncB);
   const servers = {};
