@@ -183,11 +183,11 @@ export class LegControl {
     }
   }
 
-  /** NOTIFY Event: talk in the early dialog of a ringing phone; resolves true on a 2xx. */
-  talk(leg: Leg): Promise<boolean> {
+  /** NOTIFY Event: talk in the early dialog of a ringing phone; resolves with the phone's final response to it. */
+  talk(leg: Leg): Promise<SipResponse> {
     return new Promise((resolve) => {
       const req = leg.request('NOTIFY', this.port.local, [{ name: 'event', value: 'talk' }, { name: 'subscription-state', value: 'terminated' }]);
-      this.port.request(req, leg.flow, { final: (res) => resolve(res.status < 300) });
+      this.port.request(req, leg.flow, { final: resolve });
     });
   }
 

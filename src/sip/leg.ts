@@ -37,8 +37,6 @@ export class Leg {
   invite?: SipRequest;
   ringing = false;
   talkAllowed = false;
-  /** A switch command (Answer) is waiting for this leg's 200: NOTIFY talk was sent. */
-  answering = false;
   /** Re-INVITEs and other offer/answer exchanges on this dialog run one at a time. */
   private chain: Promise<void> = Promise.resolve();
 

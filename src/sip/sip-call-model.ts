@@ -3,12 +3,14 @@
 // do (is the phone registered, is it ringing with NOTIFY talk allowed, is there a mixer), then run on
 // the PBX, then its events become SIP messages (effects). What endpoints do by themselves (answer,
 // hang up, refuse) comes back through LegEvents and the request router as PBX operations whose
-// events are published like a command's.
+// events are published like a command's. A remote answer is the exception: the PBX runs it only when
+// the phone's 200 OK arrives (the command is pending until then, SwitchHooks.commandDone), so no
+// desktop hears Established for a caller who was never connected.
 import { sw } from '../common/switch-proto.js';
 import type { Logger } from '../common/log.js';
 import type { DialPlan } from '../switch/dial-plan.js';
 import { Pbx, type PbxOutcome } from '../switch/pbx.js';
-import type { CallModel, SwitchHooks } from '../switch/call-model.js';
+import type { CallModel, CommandOutcome, SwitchHooks } from '../switch/call-model.js';
 import type { SipConfig } from './config.js';
 import { Leg, LegTable } from './leg.js';
 import { LegControl, type SipPort } from './leg-control.js';
@@ -23,11 +25,23 @@ const S = sw.ConnectionState;
 type Refusal = { ok: false; error: { code: 'InvalidState' | 'BadCommand' | 'UnknownDN'; message: string } };
 const refused = (code: Refusal['error']['code'], message: string): Refusal => ({ ok: false, error: { code, message } });
 
+/**
+ * How long a phone that accepted NOTIFY talk has to send its 200 OK before the Answer command fails
+ * (the call keeps ringing). Below the T-Server's pending timeout (10 s), which would answer the
+ * desktop SwitchUnavailable without saying why.
+ */
+export const ANSWER_TIMEOUT_MS = 8_000;
+
+/** An Answer command waiting for the phone's 200 OK. */
+interface PendingAnswer { commandId: string; cmd: sw.ICommand; timer?: NodeJS.Timeout }
+
 export class SipCallModel implements CallModel {
   readonly pbx: Pbx;
   readonly legs = new LegTable();
   readonly registrar: Registrar;
   readonly control: LegControl;
+  /** Answer commands waiting for their leg's 200 OK (at most one per leg). */
+  private readonly answers = new Map<Leg, PendingAnswer>();
 
   constructor(readonly plan: DialPlan, readonly cfg: SipConfig, readonly port: SipPort, private readonly hooks: SwitchHooks, private readonly log: Logger) {
     this.pbx = new Pbx(plan);
@@ -35,15 +49,19 @@ export class SipCallModel implements CallModel {
     this.control = new LegControl(port, this.legs, {
       answered: (leg) => this.onAnswered(leg),
       failed: (leg, _status, why) => this.partyLeft(leg, why),
-      ringing: (leg) => { if (leg.answering) this.answerByNotify(leg); },
+      ringing: (leg) => { if (this.answers.has(leg)) this.answerByNotify(leg); },
     }, log);
   }
 
   // ------------------------------------------------------------------ CallModel
 
-  command(cmd: sw.ICommand, now: number): PbxOutcome {
+  command(cmd: sw.ICommand, now: number): CommandOutcome {
     const refusal = this.sipCheck(cmd);
     if (refusal) return refusal;
+    if (cmd.answer) {
+      const remote = this.remoteAnswer(cmd);
+      if (remote) return remote;
+    }
     const o = this.pbx.command(cmd, now);
     if (o.ok) this.effects(o.events);
     return o;
@@ -62,7 +80,8 @@ export class SipCallModel implements CallModel {
   }
 
   release(callId: string, dn: string, now: number): PbxOutcome {
-    return this.command({ commandId: '', clearConnection: { callId, dn } }, now);
+    const o = this.command({ commandId: '', clearConnection: { callId, dn } }, now);
+    return 'pending' in o ? refused('BadCommand', 'internal error: a release cannot be pending') : o;
   }
 
   snapshotCalls(): sw.ISwitchCall[] { return this.pbx.snapshotCalls(); }
@@ -127,15 +146,7 @@ export class SipCallModel implements CallModel {
         case E.NETWORK_REACHED:
           this.startLeg(callId, dn, e.otherDn ?? '', false);
           break;
-        case E.ESTABLISHED: {
-          // By command (Answer): NOTIFY talk now if the phone rings, else at its 180 (LegEvents.ringing).
-          const leg = this.legs.of(callId, dn);
-          if (leg && (leg.phase === 'pending' || leg.phase === 'inviting')) {
-            leg.answering = true;
-            if (leg.ringing) this.answerByNotify(leg);
-          }
-          break;
-        }
+        // ESTABLISHED needs no SIP: a remote answer is reported at the phone's 200 (remoteAnswer), after the fact.
         case E.HELD:
         case E.RETRIEVED: {
           const leg = this.legs.of(callId, dn);
@@ -145,6 +156,7 @@ export class SipCallModel implements CallModel {
         case E.CONNECTION_CLEARED:
         case E.DIVERTED: {
           const leg = this.legs.of(callId, dn);
+          if (leg) this.answerFailed(leg, `${dn} left the call before its phone answered (${e.type === E.DIVERTED ? 'diverted' : 'released'}): not answered`);
           if (leg) this.control.end(leg, e.cause === 'Busy' ? 486 : 480, e.cause === 'Busy' ? 'Busy Here' : 'Temporarily Unavailable');
           break;
         }
@@ -185,19 +197,49 @@ export class SipCallModel implements CallModel {
     this.control.invite(leg, autoAnswer);
   }
 
+  /**
+   * Answer of a phone our INVITE rings (or is about to ring: a 3PCC callee): pending until its 200 OK.
+   * Undefined when the PBX decides at once (no such leg, or not alerting: the PBX says why).
+   */
+  private remoteAnswer(cmd: sw.ICommand): CommandOutcome | undefined {
+    const callId = cmd.answer?.callId ?? '';
+    const dn = cmd.answer?.dn ?? '';
+    const leg = this.legs.of(callId, dn);
+    if (!leg || (leg.phase !== 'pending' && leg.phase !== 'inviting')) return undefined;
+    if (this.pbx.partyState(callId, dn) !== S.ALERTING) return undefined;
+    if (this.answers.has(leg)) return refused('InvalidState', `${dn} is already being answered (NOTIFY talk sent, waiting for its phone's 200 OK)`);
+    this.answers.set(leg, { commandId: cmd.commandId ?? '', cmd });
+    if (leg.ringing) this.answerByNotify(leg); // else at its 180 (LegEvents.ringing)
+    return { pending: true };
+  }
+
+  /** NOTIFY talk for the pending answer; the answer fails if the phone cannot or will not take it. */
   private answerByNotify(leg: Leg): void {
-    const talk = leg.talkAllowed ? this.control.talk(leg) : Promise.resolve(false);
-    void talk.then((ok) => {
-      if (ok || leg.phase !== 'inviting') return;
-      this.log.warn({ leg: leg.label, talkAllowed: leg.talkAllowed }, 'the phone cannot be answered remotely (no Allow-Events: talk, or NOTIFY talk refused) after EventEstablished was reported: the call is released at that phone');
-      this.control.end(leg);
-      this.emit(this.pbx.release(leg.callId, leg.dn, Date.now()), 'talk refused');
+    const a = this.answers.get(leg);
+    if (!a) return;
+    if (!leg.talkAllowed) return this.answerFailed(leg, `${leg.dn}'s phone does not accept remote answer (its 180 had no "Allow-Events: talk"): answer on the phone; the call still rings`);
+    void this.control.talk(leg).then((res) => {
+      if (this.answers.get(leg) !== a) return; // answered (its 200 came first) or gone meanwhile
+      if (res.status >= 300) return this.answerFailed(leg, `${leg.dn}'s phone refused the remote answer (NOTIFY talk: ${res.status} ${res.reason}): answer on the phone; the call still rings`);
+      a.timer = setTimeout(() => this.answerFailed(leg, `${leg.dn}'s phone accepted NOTIFY talk but did not answer (no 200 OK) within ${ANSWER_TIMEOUT_MS} ms: the call still rings`), ANSWER_TIMEOUT_MS);
+      a.timer.unref();
     }).catch((err: unknown) => this.log.error({ err, leg: leg.label }, 'internal error after NOTIFY talk'));
+  }
+
+  /** The pending answer of `leg` (if any) fails: its command result, no event. */
+  private answerFailed(leg: Leg, message: string): void {
+    const a = this.answers.get(leg);
+    if (!a) return;
+    this.answers.delete(leg);
+    clearTimeout(a.timer);
+    this.log.info({ leg: leg.label, commandId: a.commandId }, `remote answer failed: ${message}`);
+    this.hooks.commandDone(a.commandId, refused('InvalidState', message));
   }
 
   private transferred(callId: string, dn: string, secondary: string): void {
     for (const id of [callId, secondary]) {
       const mine = id ? this.legs.of(id, dn) : undefined;
+      if (mine) this.answerFailed(mine, `${dn} was transferred before its phone answered: not answered`);
       if (mine) this.control.end(mine);
     }
     if (!secondary) return; // single-step: the DELIVERED that follows rings the target
@@ -217,6 +259,16 @@ export class SipCallModel implements CallModel {
 
   /** Our INVITE was answered: report it unless the switch already did (Answer command, or the 3PCC originator). */
   private onAnswered(leg: Leg): void {
+    const a = this.answers.get(leg);
+    if (a) {
+      // The pending Answer command runs now: its ESTABLISHED and its result, as on the simulator.
+      this.answers.delete(leg);
+      clearTimeout(a.timer);
+      const o = this.pbx.command({ ...a.cmd, answer: { callId: leg.callId, dn: leg.dn } }, Date.now());
+      this.hooks.commandDone(a.commandId, o);
+      if (o.ok) this.effects(o.events);
+      return;
+    }
     const state = this.pbx.partyState(leg.callId, leg.dn);
     if (state === S.ALERTING || state === S.NETWORK) this.emit(this.pbx.autoAnswer(leg.callId, leg.dn, Date.now()), `${leg.label} answered`);
   }
@@ -228,6 +280,7 @@ export class SipCallModel implements CallModel {
       ? this.pbx.callerHangup(leg.callId, leg.dn, Date.now())
       : this.pbx.release(leg.callId, leg.dn, Date.now());
     this.emit(o, why);
+    this.answerFailed(leg, `${leg.dn}'s phone ended the call before it answered (${why}): not answered`);
   }
 
   /** A registration change: the DN in or out of service on the switch link. */

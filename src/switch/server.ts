@@ -47,6 +47,8 @@ export class SimulatedSwitch {
   private readonly record: CommandRecord;
   private readonly autoAnswer: AutoAnswer;
   private readonly links = new Map<number, SwitchLinkPeer>();
+  /** Commands the model runs later (CommandOutcome pending): who asked, and which links wait for the result. */
+  private readonly pending = new Map<string, { epoch: number; serverName: string; links: Set<number> }>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private nextLinkId = 1;
   private flushScheduled = false;
@@ -66,6 +68,7 @@ export class SimulatedSwitch {
     this.model = modelFactory
       ? modelFactory(this.plan, {
         publish: (o) => this.publish(o),
+        commandDone: (id, o) => this.commandDone(id, o),
         admit: () => {
           const g = this.overload.admit(performance.now());
           return g.admit ? { admit: true } : { admit: false, message: g.message };
@@ -254,15 +257,43 @@ export class SimulatedSwitch {
       this.logger.info({ component: 'command', peerName: link.serverName, commandId }, 'duplicate command id: first result returned, nothing run');
       return this.send(link, { commandResult: repeat });
     }
+    const waiting = this.pending.get(commandId);
+    if (waiting) {
+      // Still running (a remote answer waiting for the phone): this link gets the result too, once.
+      this.logger.info({ component: 'command', peerName: link.serverName, commandId }, 'duplicate command id while it is still running: its result follows');
+      waiting.links.add(link.id);
+      return;
+    }
     const outcome = this.model.command(cmd, Date.now());
+    if ('pending' in outcome) {
+      this.pending.set(commandId, { epoch, serverName: link.serverName, links: new Set([link.id]) });
+      return;
+    }
+    this.finish(commandId, epoch, link.serverName, outcome, [link]);
+  }
+
+  /** A pending command's outcome (SwitchHooks.commandDone): to every link that sent it and is still open. */
+  private commandDone(commandId: string, outcome: PbxOutcome): void {
+    const p = this.pending.get(commandId);
+    if (!p) {
+      this.logger.error({ component: 'command', commandId }, 'internal error: a result for a command that is not pending (dropped)');
+      return;
+    }
+    this.pending.delete(commandId);
+    const links = [...p.links].map((id) => this.links.get(id)).filter((l): l is SwitchLinkPeer => !!l);
+    this.finish(commandId, p.epoch, p.serverName, outcome, links);
+  }
+
+  /** Events first, then the result (remembered for the id, recorded), as one turn's batch. */
+  private finish(commandId: string, epoch: number, serverName: string, outcome: PbxOutcome, links: SwitchLinkPeer[]): void {
     this.publish(outcome);
     const result: sw.ICommandResult = outcome.ok
       ? { commandId, ok: true, callId: outcome.callId, epoch }
       : { commandId, ok: false, errorCode: outcome.error.code, errorMessage: outcome.error.message, epoch };
     this.commandIds.remember(commandId, result);
-    this.record.accept({ commandId, epoch, serverName: link.serverName, timeMs: Date.now(), seqAfter: this.log.lastSeq });
-    if (!outcome.ok) this.logger.info({ component: 'command', peerName: link.serverName, commandId, code: outcome.error.code }, outcome.error.message);
-    this.send(link, { commandResult: result });
+    this.record.accept({ commandId, epoch, serverName, timeMs: Date.now(), seqAfter: this.log.lastSeq });
+    if (!outcome.ok) this.logger.info({ component: 'command', peerName: serverName, commandId, code: outcome.error.code }, outcome.error.message);
+    for (const l of links) this.send(l, { commandResult: result });
   }
 
   /** The primary's share of new inbound calls to admit: fenced like a command, answered with the gate's status. */

@@ -11,6 +11,9 @@ import type { SipPort } from '../../src/sip/leg-control.js';
 import { header, parseMessage, responseTo, type SipRequest } from '../../src/sip/message.js';
 import type { ClientCallbacks } from '../../src/sip/transactions.js';
 import type { Flow } from '../../src/sip/transport.js';
+import type { ServerTransaction } from '../../src/sip/transactions.js';
+import { Leg } from '../../src/sip/leg.js';
+import type { SipResponse } from '../../src/sip/message.js';
 import { Registrar } from '../../src/sip/registrar.js';
 import { authorize, DigestAuth } from '../../src/sip/digest.js';
 import { createLogger } from '../../src/common/log.js';
@@ -24,6 +27,8 @@ interface Sent { req: SipRequest; to: Flow; cb?: ClientCallbacks; ack?: boolean 
 function rig() {
   const sent: Sent[] = [];
   const published: sw.ISwitchEvent[] = [];
+  /** Results of pending commands (SwitchHooks.commandDone), in order; their events go to `published` like the switch's. */
+  const done: Array<[string, PbxOutcome]> = [];
   const port: SipPort = {
     local: { host: '127.0.0.1', port: 5060 },
     request: (req, to, cb) => { sent.push({ req, to, cb }); },
@@ -31,6 +36,7 @@ function rig() {
   };
   const model = new SipCallModel(new DialPlan(), sipConfigFromJson({}), port, {
     publish: (o: PbxOutcome) => { if (o.ok) published.push(...o.events); },
+    commandDone: (id: string, o: PbxOutcome) => { done.push([id, o]); if (o.ok) published.push(...o.events); },
     admit: () => ({ admit: true }),
   }, log);
   const registerPhone = (dn: string, port: number) => {
@@ -47,7 +53,7 @@ function rig() {
     s.cb!.final(responseTo(s.req, status, 'OK', tag, extra, body));
   };
   const line = (s: Sent) => `${s.ack ? 'ACK' : s.req.method} ${s.to.port}${s.req.body ? ` sdp:${/a=(sendrecv|sendonly|recvonly|inactive)/.exec(s.req.body)?.[1] ?? 'sendrecv'}` : ''}`;
-  return { sent, published, model, registerPhone, answer, line };
+  return { sent, published, done, model, registerPhone, answer, line };
 }
 
 t.test('make call 5001 -> 5002 is RFC 3725 third-party call control, message by message', async (t) => {
@@ -149,4 +155,122 @@ t.test('digest: challenge, the right answer, a wrong password, a foreign nonce, 
   t.match(auth.verify(authorize(new DigestAuth('tandem').challenge(1_000), 'REGISTER', 'sip:h', '5001', 'pw'), 'REGISTER', '5001', 'pw', 2_000), { ok: false, why: /not issued by this switch/ });
   t.match(auth.verify(ok, 'REGISTER', '5001', 'pw', 1_000 + 300_001), { ok: false, stale: true });
   t.match(auth.verify(authorize(ch, 'REGISTER', 'sip:h', '5002', 'pw'), 'REGISTER', '5001', 'pw', 2_000), { ok: false, why: /not the registering DN/ });
+});
+
+/** A trunk caller's INVITE with its offer, as the request router takes it; `responses` collects what the caller gets. */
+function inboundCall(r: ReturnType<typeof rig>, ani: string, dn: string) {
+  const req = parseMessage(`INVITE sip:${dn}@127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.7:5070;branch=z9hG4bKcaller\r\nFrom: <sip:${ani}@10.0.0.7>;tag=c1\r\nTo: <sip:${dn}@127.0.0.1>\r\nCall-ID: caller-1\r\nCSeq: 1 INVITE\r\nContact: <sip:${ani}@10.0.0.7:5070>\r\nContent-Type: application/sdp\r\nContent-Length: ${sdp('C').length}\r\n\r\n${sdp('C')}`) as SipRequest;
+  const responses: SipResponse[] = [];
+  const tx = { req, from: { protocol: 'UDP', address: '10.0.0.7', port: 5070 }, get last() { return responses.at(-1); }, respond: (res: SipResponse) => { responses.push(res); } } as unknown as ServerTransaction;
+  const o = r.model.pbx.inboundCall(ani, dn, Date.now());
+  if (!o.ok) throw new Error(o.error.message);
+  const leg = new Leg(o.callId, ani, 'trunk', 'uas', 'caller-1', `sip:${dn}@127.0.0.1`, `sip:${ani}@10.0.0.7`, `sip:${ani}@10.0.0.7:5070`, { protocol: 'UDP', address: '10.0.0.7', port: 5070 });
+  leg.remoteTag = 'c1';
+  leg.remoteSdp = req.body;
+  leg.inviteTx = tx;
+  r.model.legs.add(leg);
+  r.model.emit(o, 'inbound call');
+  return { callId: o.callId, leg, responses };
+}
+
+/** The phone's responses to request `i`: 180 (with or without Allow-Events: talk), a final. */
+function phone(r: ReturnType<typeof rig>, i: number) {
+  const s = r.sent[i]!;
+  const extra = [{ name: 'contact', value: `<sip:phone@${s.to.address}:${s.to.port}>` }];
+  return {
+    ring: (talk = true) => s.cb!.provisional?.(responseTo(s.req, 180, 'Ringing', `tag${i}`, [...extra, ...(talk ? [{ name: 'allow-events', value: 'talk' }] : [])])),
+    final: (status: number, reason = 'OK', body = '') => s.cb!.final(responseTo(s.req, status, reason, `tag${i}`, [...extra, ...(body ? [{ name: 'content-type', value: 'application/sdp' }] : [])], body)),
+  };
+}
+
+const tick = () => new Promise((res) => setImmediate(res));
+const types = (evs: sw.ISwitchEvent[]) => evs.map((e) => [e.type, e.dn]);
+
+t.test('remote answer (issue 13): NOTIFY talk, ESTABLISHED and the result only at the phone\'s 200 OK', async (t) => {
+  const r = rig();
+  r.registerPhone('5002', 6002);
+  r.published.length = 0;
+  const call = inboundCall(r, '4155550100', '5002');
+  t.same(r.sent.map(r.line), ['INVITE 6002 sdp:sendrecv'], "the phone rings with the caller's offer");
+  phone(r, 0).ring();
+  t.same(call.responses.map((x) => x.status), [180], 'the caller hears ringback');
+  t.same(types(r.published), [[E.DELIVERED, '5002']]);
+
+  const o = r.model.command({ commandId: 'a1', answer: { callId: call.callId, dn: '5002' } }, Date.now());
+  t.same(o, { pending: true }, 'the command is pending: no result yet');
+  t.same(r.sent.slice(1).map(r.line), ['NOTIFY 6002'], 'NOTIFY talk to the ringing phone');
+  t.equal(header(r.sent[1]!.req, 'event'), 'talk');
+  t.match(r.model.command({ commandId: 'a2', answer: { callId: call.callId, dn: '5002' } }, Date.now()), { ok: false, error: { code: 'InvalidState', message: /already being answered/ } }, 'a second answer meanwhile is refused');
+  phone(r, 1).final(200);
+  await tick();
+  t.same(types(r.published), [[E.DELIVERED, '5002']], 'NOTIFY accepted: still no ESTABLISHED');
+  t.same(r.done, [], 'and no result');
+  t.equal(r.model.pbx.partyState(call.callId, '5002'), sw.ConnectionState.ALERTING, 'the switch call still rings');
+
+  phone(r, 0).final(200, 'OK', sdp('B'));
+  t.same(r.sent.slice(2).map(r.line), ['ACK 6002'], 'the 200 is ACKed');
+  t.same(call.responses.map((x) => x.status), [180, 200], 'the caller is connected');
+  t.same(types(r.published), [[E.DELIVERED, '5002'], [E.ESTABLISHED, '5002']], 'ESTABLISHED now, the simulator\'s sequence');
+  t.equal(r.published[1]!.commandId, 'a1', 'carried by the answer command');
+  t.equal(r.done.length, 1, 'the result, exactly once');
+  t.match(r.done[0], ['a1', { ok: true, callId: call.callId }]);
+});
+
+t.test('remote answer: the caller cancels before the phone\'s 200: the answer fails, RELEASED, no ESTABLISHED', async (t) => {
+  const r = rig();
+  r.registerPhone('5002', 6002);
+  r.published.length = 0;
+  const call = inboundCall(r, '4155550100', '5002');
+  phone(r, 0).ring();
+  t.same(r.model.command({ commandId: 'a1', answer: { callId: call.callId, dn: '5002' } }, Date.now()), { pending: true });
+  phone(r, 1).final(200);
+  await tick();
+  // The caller's CANCEL, as the request router takes it.
+  r.model.control.end(call.leg, 487, 'Request Terminated');
+  r.model.partyLeft(call.leg, 'caller cancelled');
+  t.same(call.responses.map((x) => x.status), [180, 487]);
+  t.same(r.sent.slice(2).map(r.line), ['CANCEL 6002'], 'the ringing phone is cancelled');
+  t.notOk(r.published.some((e) => e.type === E.ESTABLISHED), 'no ESTABLISHED');
+  t.ok(r.published.some((e) => e.type === E.CONNECTION_CLEARED && e.dn === '5002'), '5002 released');
+  t.equal(r.done.length, 1, 'the answer\'s result, once');
+  t.match(r.done[0], ['a1', { ok: false, error: { code: 'InvalidState', message: /5002 left the call before its phone answered/ } }]);
+  phone(r, 0).final(487, 'Request Terminated');
+  t.equal(r.done.length, 1, "the phone's 487 adds nothing");
+  t.notOk(r.published.some((e) => e.type === E.ESTABLISHED));
+  t.equal(r.model.legs.size, 0);
+});
+
+t.test('remote answer: NOTIFY talk refused: the answer fails, the call still rings; the phone may answer itself later', async (t) => {
+  const r = rig();
+  r.registerPhone('5002', 6002);
+  r.published.length = 0;
+  const call = inboundCall(r, '4155550100', '5002');
+  phone(r, 0).ring();
+  r.model.command({ commandId: 'a1', answer: { callId: call.callId, dn: '5002' } }, Date.now());
+  phone(r, 1).final(489, 'Bad Event');
+  await tick();
+  t.match(r.done, [['a1', { ok: false, error: { code: 'InvalidState', message: /refused the remote answer \(NOTIFY talk: 489 Bad Event\)/ } }]]);
+  t.same(types(r.published), [[E.DELIVERED, '5002']], 'no event');
+  t.same(r.sent.slice(2).map(r.line), [], 'nothing sent: the phone still rings');
+  t.equal(r.model.pbx.partyState(call.callId, '5002'), sw.ConnectionState.ALERTING);
+  phone(r, 0).final(200, 'OK', sdp('B'));
+  t.same(types(r.published), [[E.DELIVERED, '5002'], [E.ESTABLISHED, '5002']], 'answered on the phone: a spontaneous ESTABLISHED');
+  t.notOk(r.published[1]!.commandId, 'not the failed command\'s');
+  t.equal(r.done.length, 1);
+});
+
+t.test('remote answer of a 3PCC callee before it rings: NOTIFY at its 180; no Allow-Events: talk there fails the answer', async (t) => {
+  const r = rig();
+  r.registerPhone('5001', 6001);
+  r.registerPhone('5002', 6002);
+  r.published.length = 0;
+  const o = r.model.command({ commandId: 'c1', makeCall: { dn: '5001', to: '5002' } }, 0);
+  const callId = o.ok ? o.callId : '';
+  t.same(r.model.command({ commandId: 'a1', answer: { callId, dn: '5002' } }, Date.now()), { pending: true }, 'accepted as on the simulator, pending');
+  r.answer(0, 200, sdp('A'));
+  t.same(r.sent.map(r.line), ['INVITE 6001', 'ACK 6001 sdp:inactive', 'INVITE 6002']);
+  phone(r, 2).ring(false);
+  t.match(r.done, [['a1', { ok: false, error: { code: 'InvalidState', message: /does not accept remote answer/ } }]]);
+  t.same(r.sent.slice(3).map(r.line), [], 'no NOTIFY, no CANCEL: it still rings');
+  t.notOk(r.published.some((e) => e.type === E.ESTABLISHED));
 });
