@@ -91,3 +91,28 @@ t.test('answered by RequestAnswerCall (NOTIFY Event: talk); unregistering puts 5
   const out = await agent.waitFor((e) => e.event === 'EventDNOutOfService', 5_000, 'EventDNOutOfService');
   t.match(out, { thisDN: '5001' });
 });
+
+t.test('issue 13: a phone slow to answer after NOTIFY talk: the desktop hears EventEstablished only after its 200 OK', async (t) => {
+  const { ts, sip } = await stack(t);
+  const agent = await openClient(t, ts.url, 'agent-5001');
+  await agent.request('RequestRegisterAddress', { thisDN: '5001' });
+  const phone = await startPhone(t, sip, '5001', 'phone-talk-slow.xml');
+  await agent.waitFor((e) => e.event === 'EventDNBackInService', 5_000, 'EventDNBackInService');
+  await agent.request('RequestAgentLogin', { thisDN: '5001', agentId: 'ann', thisQueue: '7000', workMode: 'ManualIn' });
+  await agent.request('RequestAgentReady', { thisDN: '5001' });
+
+  const caller = await runSipp(t, { scenario: 'trunk-caller.xml', target: sip, service: '8000', keys: { ani: '4155550100' } });
+  const ringing = await agent.waitFor((e) => e.event === 'EventRinging', 10_000, 'EventRinging at 5001');
+  const from = agent.events.length;
+  const sent = Date.now();
+  const answer = await agent.request('RequestAnswerCall', { thisDN: '5001', connId: ringing.connId }, 8_000);
+  const waited = Date.now() - sent;
+  t.match(answer, { event: 'EventEstablished', thisDN: '5001', connId: ringing.connId }, 'answered: EventEstablished');
+  // The phone's 200 leaves 1.5 s after it accepted the NOTIFY (its scenario's pause), so an earlier Established would be a report before the fact.
+  t.ok(waited >= 1_400, `EventEstablished came ${waited} ms after the request: after the phone's delayed 200 OK`);
+  t.same(agent.events.slice(from).filter(isStateEvent).map(brief), [brief(answer)], 'nothing else meanwhile: one EventEstablished');
+  const rel = await agent.request('RequestReleaseCall', { thisDN: '5001', connId: ringing.connId });
+  t.equal(rel.event, 'EventReleased');
+  await Promise.all([caller.done(), phone.done()]);
+  t.pass('the caller got 200 and BYE; the phone answered late, then got BYE');
+});
