@@ -48,7 +48,7 @@ export class SimulatedSwitch {
   private readonly autoAnswer: AutoAnswer;
   private readonly links = new Map<number, SwitchLinkPeer>();
   /** Commands the model runs later (CommandOutcome pending): who asked, and which links wait for the result. */
-  private readonly pending = new Map<string, { epoch: number; serverName: string; links: Set<number> }>();
+  private readonly pending = new Map<string, { epoch: number; serverName: string; link: number; repeats: Set<number> }>();
   private readonly timers = new Map<string, NodeJS.Timeout>();
   private nextLinkId = 1;
   private flushScheduled = false;
@@ -261,12 +261,12 @@ export class SimulatedSwitch {
     if (waiting) {
       // Still running (a remote answer waiting for the phone): this link gets the result too, once.
       this.logger.info({ component: 'command', peerName: link.serverName, commandId }, 'duplicate command id while it is still running: its result follows');
-      waiting.links.add(link.id);
+      waiting.repeats.add(link.id);
       return;
     }
     const outcome = this.model.command(cmd, Date.now());
     if ('pending' in outcome) {
-      this.pending.set(commandId, { epoch, serverName: link.serverName, links: new Set([link.id]) });
+      this.pending.set(commandId, { epoch, serverName: link.serverName, link: link.id, repeats: new Set() });
       return;
     }
     this.finish(commandId, epoch, link.serverName, outcome, [link]);
@@ -280,12 +280,16 @@ export class SimulatedSwitch {
       return;
     }
     this.pending.delete(commandId);
-    const links = [...p.links].map((id) => this.links.get(id)).filter((l): l is SwitchLinkPeer => !!l);
-    this.finish(commandId, p.epoch, p.serverName, outcome, links);
+    const result = this.finish(commandId, p.epoch, p.serverName, outcome, [this.links.get(p.link)].filter((l): l is SwitchLinkPeer => !!l));
+    // A repeat is answered as a repeat after the run would have been: the first result, marked duplicate.
+    for (const id of p.repeats) {
+      const l = this.links.get(id);
+      if (l) this.send(l, { commandResult: { ...result, duplicate: true } });
+    }
   }
 
   /** Events first, then the result (remembered for the id, recorded), as one turn's batch. */
-  private finish(commandId: string, epoch: number, serverName: string, outcome: PbxOutcome, links: SwitchLinkPeer[]): void {
+  private finish(commandId: string, epoch: number, serverName: string, outcome: PbxOutcome, links: SwitchLinkPeer[]): sw.ICommandResult {
     this.publish(outcome);
     const result: sw.ICommandResult = outcome.ok
       ? { commandId, ok: true, callId: outcome.callId, epoch }
@@ -294,6 +298,7 @@ export class SimulatedSwitch {
     this.record.accept({ commandId, epoch, serverName, timeMs: Date.now(), seqAfter: this.log.lastSeq });
     if (!outcome.ok) this.logger.info({ component: 'command', peerName: serverName, commandId, code: outcome.error.code }, outcome.error.message);
     for (const l of links) this.send(l, { commandResult: result });
+    return result;
   }
 
   /** The primary's share of new inbound calls to admit: fenced like a command, answered with the gate's status. */

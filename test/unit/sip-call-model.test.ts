@@ -63,7 +63,7 @@ t.test('make call 5001 -> 5002 is RFC 3725 third-party call control, message by 
   t.same(r.published.map((e) => [e.type, e.dn]), [[E.DN_BACK_IN_SERVICE, '5001'], [E.DN_BACK_IN_SERVICE, '5002']]);
   r.published.length = 0;
 
-  const o = r.model.command({ commandId: 'c1', makeCall: { dn: '5001', to: '5002' } }, 0);
+  const o = run(r.model, { commandId: 'c1', makeCall: { dn: '5001', to: '5002' } }, 0);
   t.ok(o.ok);
   t.same(o.ok && o.events.map((e) => [e.type, e.dn]), [[E.ORIGINATED, '5001'], [E.DELIVERED, '5002']], 'the simulator\'s events, at once');
   t.same(r.sent.map(r.line), ['INVITE 6001'], "the agent's own phone first, and only it");
@@ -82,12 +82,12 @@ t.test('make call 5001 -> 5002 is RFC 3725 third-party call control, message by 
   t.same(r.sent.slice(4).map(r.line), ['ACK 6001', 'ACK 6002 sdp:sendrecv'], "A's answer goes to B in B's ACK");
   t.same(r.published.map((e) => [e.type, e.dn]), [[E.ESTABLISHED, '5002']], "B's 200 is reported as ESTABLISHED");
 
-  r.model.command({ commandId: 'c2', hold: { callId: o.ok ? o.callId : '', dn: '5001' } }, 0);
+  run(r.model, { commandId: 'c2', hold: { callId: o.ok ? o.callId : '', dn: '5001' } }, 0);
   await new Promise((res) => setImmediate(res));
   t.same(r.sent.slice(6).map(r.line), ['INVITE 6001 sdp:sendonly', 'INVITE 6002 sdp:sendonly'], 'hold: both legs re-offered sendonly');
   r.answer(6, 200, sdp('A', 'recvonly'), 'tag0');
   r.answer(7, 200, sdp('B', 'recvonly'), 'tag2');
-  const rel = r.model.command({ commandId: 'c3', clearConnection: { callId: o.ok ? o.callId : '', dn: '5001' } }, 0);
+  const rel = run(r.model, { commandId: 'c3', clearConnection: { callId: o.ok ? o.callId : '', dn: '5001' } }, 0);
   t.same(rel.ok && rel.events.map((e) => [e.type, e.dn]), [[E.CONNECTION_CLEARED, '5001'], [E.CONNECTION_CLEARED, '5002']]);
   await new Promise((res) => setImmediate(res)); // a BYE waits behind any exchange on its dialog
   t.same(r.sent.slice(10).map(r.line), ['BYE 6001', 'BYE 6002'], 'release: BYE on both legs');
@@ -98,17 +98,17 @@ t.test('a release during a re-INVITE: the 200 is ACKed first, then BYE', async (
   const r = rig();
   r.registerPhone('5001', 6001);
   r.registerPhone('5002', 6002);
-  const o = r.model.command({ commandId: 'c1', makeCall: { dn: '5001', to: '5002' } }, 0);
+  const o = run(r.model, { commandId: 'c1', makeCall: { dn: '5001', to: '5002' } }, 0);
   const callId = o.ok ? o.callId : '';
   r.answer(0, 200, sdp('A'));
   r.answer(2, 200, sdp('B'));
   await new Promise((res) => setImmediate(res));
   r.answer(3, 200, sdp('A2'));
   await new Promise((res) => setImmediate(res));
-  r.model.command({ commandId: 'c2', hold: { callId, dn: '5001' } }, 0);
+  run(r.model, { commandId: 'c2', hold: { callId, dn: '5001' } }, 0);
   await new Promise((res) => setImmediate(res));
   t.same(r.sent.slice(6).map(r.line), ['INVITE 6001 sdp:sendonly', 'INVITE 6002 sdp:sendonly']);
-  r.model.command({ commandId: 'c3', clearConnection: { callId, dn: '5001' } }, 0);
+  run(r.model, { commandId: 'c3', clearConnection: { callId, dn: '5001' } }, 0);
   await new Promise((res) => setImmediate(res));
   t.same(r.sent.slice(8).map(r.line), [], 'no BYE while the hold re-INVITEs are unanswered');
   r.answer(6, 200, sdp('A', 'recvonly'), 'tag0');
@@ -119,11 +119,11 @@ t.test('a release during a re-INVITE: the 200 is ACKed first, then BYE', async (
 
 t.test('commands SIP cannot carry are refused before anything changes', async (t) => {
   const r = rig();
-  const refused = r.model.command({ commandId: 'c1', makeCall: { dn: '5001', to: '5002' } }, 0);
+  const refused = run(r.model, { commandId: 'c1', makeCall: { dn: '5001', to: '5002' } }, 0);
   t.match(refused, { ok: false, error: { code: 'InvalidState', message: /5001 is out of service \(no phone registered\)/ } });
   r.registerPhone('5001', 6001);
-  t.match(r.model.command({ commandId: 'c2', makeCall: { dn: '5001', to: '94155550100' } }, 0), { ok: false, error: { message: /no outbound trunk is configured/ } });
-  t.match(r.model.command({ commandId: 'c3', conference: { heldCallId: 's1', activeCallId: 's2', dn: '5001' } }, 0), { ok: false, error: { code: 'BadCommand', message: /media mixer/ } });
+  t.match(run(r.model, { commandId: 'c2', makeCall: { dn: '5001', to: '94155550100' } }, 0), { ok: false, error: { message: /no outbound trunk is configured/ } });
+  t.match(run(r.model, { commandId: 'c3', conference: { heldCallId: 's1', activeCallId: 's2', dn: '5001' } }, 0), { ok: false, error: { code: 'BadCommand', message: /media mixer/ } });
   t.match(r.model.inboundCall(), { ok: false, error: { message: /SIP trunks, not Simulate/ } });
   t.equal(r.sent.length, 0, 'nothing was sent');
   t.same(r.model.snapshotCalls(), []);
@@ -181,6 +181,13 @@ function phone(r: ReturnType<typeof rig>, i: number) {
     ring: (talk = true) => s.cb!.provisional?.(responseTo(s.req, 180, 'Ringing', `tag${i}`, [...extra, ...(talk ? [{ name: 'allow-events', value: 'talk' }] : [])])),
     final: (status: number, reason = 'OK', body = '') => s.cb!.final(responseTo(s.req, status, reason, `tag${i}`, [...extra, ...(body ? [{ name: 'content-type', value: 'application/sdp' }] : [])], body)),
   };
+}
+
+/** A command that completes at once (every one but a remote answer). */
+function run(model: SipCallModel, cmd: sw.ICommand, now: number): PbxOutcome {
+  const o = model.command(cmd, now);
+  if ('pending' in o) throw new Error(`command ${cmd.commandId} is pending`);
+  return o;
 }
 
 const tick = () => new Promise((res) => setImmediate(res));
@@ -264,7 +271,7 @@ t.test('remote answer of a 3PCC callee before it rings: NOTIFY at its 180; no Al
   r.registerPhone('5001', 6001);
   r.registerPhone('5002', 6002);
   r.published.length = 0;
-  const o = r.model.command({ commandId: 'c1', makeCall: { dn: '5001', to: '5002' } }, 0);
+  const o = run(r.model, { commandId: 'c1', makeCall: { dn: '5001', to: '5002' } }, 0);
   const callId = o.ok ? o.callId : '';
   t.same(r.model.command({ commandId: 'a1', answer: { callId, dn: '5002' } }, Date.now()), { pending: true }, 'accepted as on the simulator, pending');
   r.answer(0, 200, sdp('A'));
