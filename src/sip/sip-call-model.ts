@@ -8,6 +8,7 @@
 // desktop hears Established for a caller who was never connected.
 import { sw } from '../common/switch-proto.js';
 import type { Logger } from '../common/log.js';
+import { systemClock, type Clock, type ClockTimer } from '../common/clock.js';
 import type { DialPlan } from '../switch/dial-plan.js';
 import { Pbx, type PbxOutcome } from '../switch/pbx.js';
 import type { CallModel, CommandOutcome, SwitchHooks } from '../switch/call-model.js';
@@ -33,7 +34,7 @@ const refused = (code: Refusal['error']['code'], message: string): Refusal => ({
 export const ANSWER_TIMEOUT_MS = 8_000;
 
 /** An Answer command waiting for the phone's 200 OK. */
-interface PendingAnswer { commandId: string; cmd: sw.ICommand; timer?: NodeJS.Timeout }
+interface PendingAnswer { commandId: string; cmd: sw.ICommand; timer?: ClockTimer }
 
 export class SipCallModel implements CallModel {
   readonly pbx: Pbx;
@@ -43,7 +44,7 @@ export class SipCallModel implements CallModel {
   /** Answer commands waiting for their leg's 200 OK (at most one per leg). */
   private readonly answers = new Map<Leg, PendingAnswer>();
 
-  constructor(readonly plan: DialPlan, readonly cfg: SipConfig, readonly port: SipPort, private readonly hooks: SwitchHooks, private readonly log: Logger) {
+  constructor(readonly plan: DialPlan, readonly cfg: SipConfig, readonly port: SipPort, private readonly hooks: SwitchHooks, private readonly log: Logger, private readonly clock: Clock = systemClock) {
     this.pbx = new Pbx(plan);
     this.registrar = new Registrar(plan, cfg);
     this.control = new LegControl(port, this.legs, {
@@ -221,8 +222,8 @@ export class SipCallModel implements CallModel {
     void this.control.talk(leg).then((res) => {
       if (this.answers.get(leg) !== a) return; // answered (its 200 came first) or gone meanwhile
       if (res.status >= 300) return this.answerFailed(leg, `${leg.dn}'s phone refused the remote answer (NOTIFY talk: ${res.status} ${res.reason}): answer on the phone; the call still rings`);
-      a.timer = setTimeout(() => this.answerFailed(leg, `${leg.dn}'s phone accepted NOTIFY talk but did not answer (no 200 OK) within ${ANSWER_TIMEOUT_MS} ms: the call still rings`), ANSWER_TIMEOUT_MS);
-      a.timer.unref();
+      a.timer = this.clock.setTimeout(() => this.answerFailed(leg, `${leg.dn}'s phone accepted NOTIFY talk but did not answer (no 200 OK) within ${ANSWER_TIMEOUT_MS} ms: the call still rings`), ANSWER_TIMEOUT_MS);
+      if ('unref' in a.timer) a.timer.unref(); // a switch that stops does not wait for it
     }).catch((err: unknown) => this.log.error({ err, leg: leg.label }, 'internal error after NOTIFY talk'));
   }
 
@@ -231,7 +232,7 @@ export class SipCallModel implements CallModel {
     const a = this.answers.get(leg);
     if (!a) return;
     this.answers.delete(leg);
-    clearTimeout(a.timer);
+    this.clock.clearTimeout(a.timer);
     this.log.info({ leg: leg.label, commandId: a.commandId }, `remote answer failed: ${message}`);
     this.hooks.commandDone(a.commandId, refused('InvalidState', message));
   }
@@ -263,7 +264,7 @@ export class SipCallModel implements CallModel {
     if (a) {
       // The pending Answer command runs now: its ESTABLISHED and its result, as on the simulator.
       this.answers.delete(leg);
-      clearTimeout(a.timer);
+      this.clock.clearTimeout(a.timer);
       const o = this.pbx.command({ ...a.cmd, answer: { callId: leg.callId, dn: leg.dn } }, Date.now());
       this.hooks.commandDone(a.commandId, o);
       if (o.ok) this.effects(o.events);

@@ -6,7 +6,7 @@ import { sw } from '../../src/common/switch-proto.js';
 import { DialPlan } from '../../src/switch/dial-plan.js';
 import type { PbxOutcome } from '../../src/switch/pbx.js';
 import { sipConfigFromJson } from '../../src/sip/config.js';
-import { SipCallModel } from '../../src/sip/sip-call-model.js';
+import { ANSWER_TIMEOUT_MS, SipCallModel } from '../../src/sip/sip-call-model.js';
 import type { SipPort } from '../../src/sip/leg-control.js';
 import { header, parseMessage, responseTo, type SipRequest } from '../../src/sip/message.js';
 import type { ClientCallbacks } from '../../src/sip/transactions.js';
@@ -17,6 +17,7 @@ import type { SipResponse } from '../../src/sip/message.js';
 import { Registrar } from '../../src/sip/registrar.js';
 import { authorize, DigestAuth } from '../../src/sip/digest.js';
 import { createLogger } from '../../src/common/log.js';
+import { ManualClock } from '../helpers/manual-clock.js';
 
 const E = sw.EventType;
 const log = createLogger({ server: 'test' }, { level: 'silent' }).logger;
@@ -24,7 +25,7 @@ const sdp = (who: string, dir = 'sendrecv') => `v=0\r\no=${who} 1 1 IN IP4 10.0.
 
 interface Sent { req: SipRequest; to: Flow; cb?: ClientCallbacks; ack?: boolean }
 
-function rig() {
+function rig(clock?: ManualClock) {
   const sent: Sent[] = [];
   const published: sw.ISwitchEvent[] = [];
   /** Results of pending commands (SwitchHooks.commandDone), in order; their events go to `published` like the switch's. */
@@ -38,7 +39,7 @@ function rig() {
     publish: (o: PbxOutcome) => { if (o.ok) published.push(...o.events); },
     commandDone: (id: string, o: PbxOutcome) => { done.push([id, o]); if (o.ok) published.push(...o.events); },
     admit: () => ({ admit: true }),
-  }, log);
+  }, log, clock);
   const registerPhone = (dn: string, port: number) => {
     const req = parseMessage(`REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.9:${port};branch=z9hG4bK${dn}\r\nFrom: <sip:${dn}@h>;tag=1\r\nTo: <sip:${dn}@h>\r\nCall-ID: r${dn}\r\nCSeq: 1 REGISTER\r\nContact: <sip:${dn}@10.0.0.9:${port}>\r\nExpires: 60\r\n\r\n`) as SipRequest;
     const o = model.registrar.register(req, { protocol: 'UDP', address: '10.0.0.9', port }, 0);
@@ -280,4 +281,24 @@ t.test('remote answer of a 3PCC callee before it rings: NOTIFY at its 180; no Al
   t.match(r.done, [['a1', { ok: false, error: { code: 'InvalidState', message: /does not accept remote answer/ } }]]);
   t.same(r.sent.slice(3).map(r.line), [], 'no NOTIFY, no CANCEL: it still rings');
   t.notOk(r.published.some((e) => e.type === E.ESTABLISHED));
+});
+
+t.test('remote answer: NOTIFY accepted but no 200 within the answer timeout: the answer fails, the call still rings', async (t) => {
+  const clock = new ManualClock();
+  const r = rig(clock);
+  r.registerPhone('5002', 6002);
+  r.published.length = 0;
+  const call = inboundCall(r, '4155550100', '5002');
+  phone(r, 0).ring();
+  r.model.command({ commandId: 'a1', answer: { callId: call.callId, dn: '5002' } }, Date.now());
+  phone(r, 1).final(200);
+  await tick();
+  t.equal(clock.timers, 1, 'the answer timer runs once the NOTIFY is accepted');
+  clock.advance(ANSWER_TIMEOUT_MS - 1);
+  t.same(r.done, [], 'not yet');
+  clock.advance(1);
+  t.match(r.done, [['a1', { ok: false, error: { code: 'InvalidState', message: /did not answer \(no 200 OK\) within 8000 ms: the call still rings/ } }]]);
+  t.same(types(r.published), [[E.DELIVERED, '5002']], 'no event');
+  t.same(r.sent.slice(2).map(r.line), [], 'nothing sent: it still rings');
+  t.ok(ANSWER_TIMEOUT_MS < 10_000, "below the T-Server's pending timeout");
 });
