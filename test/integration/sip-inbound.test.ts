@@ -108,11 +108,34 @@ t.test('issue 13: a phone slow to answer after NOTIFY talk: the desktop hears Ev
   const answer = await agent.request('RequestAnswerCall', { thisDN: '5001', connId: ringing.connId }, 8_000);
   const waited = Date.now() - sent;
   t.match(answer, { event: 'EventEstablished', thisDN: '5001', connId: ringing.connId }, 'answered: EventEstablished');
-  // The phone's 200 leaves 1.5 s after it accepted the NOTIFY (its scenario's pause), so an earlier Established would be a report before the fact.
-  t.ok(waited >= 1_400, `EventEstablished came ${waited} ms after the request: after the phone's delayed 200 OK`);
+  // The phone's 200 leaves 2 s after it accepted the NOTIFY (its scenario waits), so an earlier Established would be a report before the fact.
+  t.ok(waited >= 1_900, `EventEstablished came ${waited} ms after the request: after the phone's delayed 200 OK`);
   t.same(agent.events.slice(from).filter(isStateEvent).map(brief), [brief(answer)], 'nothing else meanwhile: one EventEstablished');
   const rel = await agent.request('RequestReleaseCall', { thisDN: '5001', connId: ringing.connId });
   t.equal(rel.event, 'EventReleased');
   await Promise.all([caller.done(), phone.done()]);
   t.pass('the caller got 200 and BYE; the phone answered late, then got BYE');
+});
+
+t.test('issue 13: the caller hangs up while the phone delays its 200 after NOTIFY talk: the answer fails, EventReleased, never EventEstablished', async (t) => {
+  const { ts, sip } = await stack(t);
+  const agent = await openClient(t, ts.url, 'agent-5001');
+  await agent.request('RequestRegisterAddress', { thisDN: '5001' });
+  const phone = await startPhone(t, sip, '5001', 'phone-talk-slow.xml');
+  await agent.waitFor((e) => e.event === 'EventDNBackInService', 5_000, 'EventDNBackInService');
+  await agent.request('RequestAgentLogin', { thisDN: '5001', agentId: 'ann', thisQueue: '7000', workMode: 'ManualIn' });
+  await agent.request('RequestAgentReady', { thisDN: '5001' });
+
+  // The caller CANCELs 1 s after its first 180 (parked at 8000, before the phone even rings); the phone answers 2 s after the NOTIFY.
+  const caller = await runSipp(t, { scenario: 'trunk-caller-cancels.xml', target: sip, service: '8000', keys: { ani: '4155550100' } });
+  const ringing = await agent.waitFor((e) => e.event === 'EventRinging', 10_000, 'EventRinging at 5001');
+  const from = agent.events.indexOf(ringing);
+  const answer = await agent.request('RequestAnswerCall', { thisDN: '5001', connId: ringing.connId }, 8_000);
+  t.match(answer, { event: 'EventError', errorCode: 'InvalidState' }, 'the answer fails');
+  t.match(answer, { errorMessage: /5001/ }, `with a message naming the party (${(answer as { errorMessage?: string }).errorMessage})`);
+  await agent.waitFor((e) => e.event === 'EventReleased' && e.connId === ringing.connId, 5_000, 'EventReleased at 5001');
+  await Promise.all([caller.done(), phone.done()]);
+  const calls = agent.events.slice(from).filter((e) => isStateEvent(e) && (e as { connId?: string }).connId === ringing.connId).map((e) => e.event);
+  t.same(calls, ['EventRinging', 'EventReleased'], 'the call at 5001: Ringing, Released, never Established');
+  t.pass('the caller got 487 after its CANCEL; the phone got CANCEL, not BYE');
 });
