@@ -35,6 +35,19 @@ export const MAX_HELD_UNTIL_OPEN = 64;
 
 let nextId = 1;
 
+/** Text frames, never compressed: one options object for every send (ws copies it). */
+const TEXT_FRAME = { binary: false, compress: false } as const;
+
+/** Sessions corked in the current synchronous run; uncorked together in a microtask after it. */
+let corkedSessions: Session[] = [];
+
+/** Uncorks every session corked since the last call: each socket writes its frames in one go. */
+export function uncorkAll(): void {
+  const list = corkedSessions;
+  corkedSessions = [];
+  for (const s of list) s.uncork();
+}
+
 export class Session implements SessionRef {
   readonly id = nextId++;
   clientName: string | undefined;
@@ -59,6 +72,8 @@ export class Session implements SessionRef {
   /** Rejected-request log lines per second, so a garbage flood cannot flood the log. */
   readonly logBudget = new LogBudget();
   private queued = 0;
+  /** The socket while corked (frames of this run not yet written out); undefined otherwise. */
+  private corked: { cork(): void; uncork(): void } | undefined;
 
   constructor(readonly ws: WebSocket, readonly remote: string, private readonly limits: SendLimits & { maxRequestsPerSecond?: number; requestBurst?: number },
     private readonly log: Logger, private readonly onSent: () => void) {
@@ -73,8 +88,12 @@ export class Session implements SessionRef {
     return true;
   }
 
-  /** Sends one serialized frame; false when the connection is (now) closed. */
-  send(text: string): boolean {
+  /**
+   * Sends one serialized frame (a string, or the same Buffer shared by every recipient of an event);
+   * false when the connection is (now) closed. Frames sent in one synchronous run (a released batch)
+   * are corked and go out in one write per socket (uncorkAll, at the end of the run).
+   */
+  send(frame: string | Buffer): boolean {
     if (this.closing || this.ws.readyState !== this.ws.OPEN) return false;
     if (this.ws.bufferedAmount > this.limits.maxBufferedBytes || this.queued >= this.limits.maxQueuedMessages) {
       this.close(CLOSE.tooSlow, 'too slow; reconnect and RequestReplay', {
@@ -83,13 +102,34 @@ export class Session implements SessionRef {
       });
       return false;
     }
+    if (!this.corked) this.cork();
     this.queued += 1;
-    this.ws.send(text, (err) => {
-      this.queued -= 1;
-      if (err && !this.closing) this.log.debug({ clientName: this.clientName, err: err.message }, 'send failed');
-    });
+    this.ws.send(frame, TEXT_FRAME, this.written);
     this.onSent();
     return true;
+  }
+
+  /** One frame was written out (or failed: the connection is going down). */
+  private readonly written = (err?: Error): void => {
+    this.queued -= 1;
+    if (err && !this.closing) this.log.debug({ clientName: this.clientName, err: err.message }, 'send failed');
+  };
+
+  private cork(): void {
+    // ws writes each frame as its own socket write (header + payload, corked inside ws): corked here,
+    // the frames of a whole batch leave in one writev. ws has no public handle on its socket.
+    const socket = (this.ws as unknown as { _socket?: { cork(): void; uncork(): void } })._socket;
+    if (!socket) return;
+    this.corked = socket;
+    socket.cork();
+    if (corkedSessions.push(this) === 1) queueMicrotask(uncorkAll);
+  }
+
+  /** Writes what was corked. */
+  uncork(): void {
+    const socket = this.corked;
+    this.corked = undefined;
+    socket?.uncork();
   }
 
   /** Closes with a code and a logged reason; a peer that does not finish the close handshake is cut. */

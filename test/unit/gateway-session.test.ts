@@ -7,7 +7,7 @@ function fakeWs() {
   const ws = {
     OPEN: 1, readyState: 1, bufferedAmount: 0, sent: [] as string[], closed: undefined as undefined | [number, string], terminated: false,
     callbacks: [] as ((err?: Error) => void)[],
-    send(text: string, cb: (err?: Error) => void) { ws.sent.push(text); ws.callbacks.push(cb); },
+    send(text: string, opts: unknown, cb: (err?: Error) => void) { ws.sent.push(text); ws.callbacks.push(cb); },
     close(code: number, reason: string) { ws.closed = [code, reason]; ws.readyState = 2; },
     terminate() { ws.terminated = true; },
   };
@@ -35,4 +35,21 @@ t.test('closes with 4008 when too many frames are not written out', async (t) =>
   t.ok(s.send('3'), 'a written frame frees its slot');
   t.notOk(s.send('4'));
   t.equal(ws.closed?.[0], 4008);
+});
+
+t.test('frames sent in one synchronous run are corked on the socket and written out together', async (t) => {
+  const ws = fakeWs();
+  const socket = { corks: 0, uncorks: 0, cork() { socket.corks++; }, uncork() { socket.uncorks++; } };
+  (ws as unknown as { _socket: typeof socket })._socket = socket;
+  const s = new Session(ws as never, 'test', { maxBufferedBytes: 1e9, maxQueuedMessages: 100 }, pino({ level: 'silent' }), () => {});
+  t.ok(s.send('1'));
+  t.ok(s.send(Buffer.from('2')));
+  t.ok(s.send('3'));
+  t.same([socket.corks, socket.uncorks], [1, 0], 'corked once for the run, nothing written yet');
+  await Promise.resolve();
+  t.same([socket.corks, socket.uncorks], [1, 1], 'uncorked once after it: one write for the three frames');
+  t.same(ws.sent.map(String), ['1', '2', '3']);
+  t.ok(s.send('4'));
+  await Promise.resolve();
+  t.same([socket.corks, socket.uncorks], [2, 2], 'the next run corks again');
 });
