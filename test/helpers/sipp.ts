@@ -82,9 +82,31 @@ export async function runSipp(t: Teardown, o: SippOptions): Promise<SippRun> {
 
 /** A SIPp agent phone: its UAS listening on a fresh port, registered as `dn` (Contact = that port). */
 export async function startPhone(t: Teardown, target: string, dn: string, scenario = 'phone-answer.xml', o: { calls?: number; timeoutS?: number; transport?: 'u1' | 't1' } = {}): Promise<SippRun> {
-  const uas = await runSipp(t, { scenario, target, calls: o.calls ?? 1, timeoutS: o.timeoutS ?? 60, ...(o.transport ? { transport: o.transport } : {}) });
-  await register(t, target, dn, uas.port, 3600, o.transport);
-  return uas;
+  // The UAS must hold its port before the REGISTER names it as Contact: with several SIP tests in
+  // parallel, a SIPp whose port another test's process took first exits at once, and the switch's
+  // INVITEs then went nowhere (the phone "never rang"). Wait for the bind; on a lost race, a new port.
+  for (let attempt = 1; ; attempt++) {
+    const uas = await runSipp(t, { scenario, target, calls: o.calls ?? 1, timeoutS: o.timeoutS ?? 60, ...(o.transport ? { transport: o.transport } : {}) });
+    if (await bound(uas, o.transport === 't1' ? 'tcp' : 'udp')) {
+      await register(t, target, dn, uas.port, 3600, o.transport);
+      return uas;
+    }
+    if (attempt === 3) throw new Error(`SIPp phone ${dn} never bound its port (3 tries):\n${uas.output()}`);
+  }
+}
+
+/** True once the process listens on its port (/proc/net), false when it exited first. */
+async function bound(run: SippRun, proto: 'udp' | 'tcp'): Promise<boolean> {
+  const hex = `:${run.port.toString(16).toUpperCase().padStart(4, '0')} `;
+  let exited = false;
+  void run.exited.then(() => { exited = true; });
+  for (const end = Date.now() + 10_000; Date.now() < end && !exited;) {
+    const table = ['', '6'].map((v) => { try { return readFileSync(`/proc/net/${proto}${v}`, 'utf8'); } catch { return ''; } }).join('');
+    if (!table) return true; // no /proc (not Linux): trust the process
+    if (table.split('\n').some((l) => l.includes(hex) && l.trim().split(/\s+/)[1]?.endsWith(hex.trim()))) return true;
+    await new Promise((r) => setTimeout(r, 20)); // polls the kernel's socket table, not a result
+  }
+  return false;
 }
 
 /** One REGISTER (Expires 0 unregisters); resolves when the switch answered 200. */
