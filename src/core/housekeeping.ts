@@ -61,8 +61,16 @@ export function trim(tx: Tx): void {
   }
 }
 
+/**
+ * An event's ISO time in ms. Asked after every input for the journal's oldest entry (trim and
+ * nextDeadline), whose time rarely changes: the last answer is kept (events of one millisecond share
+ * one time string, tx.ts isoTime), so Date.parse runs once per new oldest time, not twice per input.
+ */
+let lastTime: { iso: string; ms: number } = { iso: '', ms: 0 };
 function timeOf(iso: string | undefined): number {
-  return iso ? Date.parse(iso) : 0;
+  if (!iso) return 0;
+  if (iso !== lastTime.iso) lastTime = { iso, ms: Date.parse(iso) };
+  return lastTime.ms;
 }
 
 /** When the adapter should tick next (ms), or undefined when nothing is waiting on time. */

@@ -40,12 +40,15 @@ export function applyDelta(state: CoreState, d: Delta): void {
     case 'put': {
       const map = collection(state, d.coll);
       const old = map.get(d.key);
-      if (d.coll === 'calls') unindexCall(state, old as Call | undefined);
+      // A call is put ~10 times in its life, mostly with the same parties: its DN index entries stand.
+      const reindex = d.coll === 'calls' && !sameParties(old as Call | undefined, d.value as Call);
+      if (reindex) unindexCall(state, old as Call | undefined);
       else if (d.coll === 'agents') reindexAgent(state.readyByQueue, old as Agent | undefined, d.value as Agent);
       else if (d.coll === 'queueEntries') reindexQueueEntry(state.queueIndex, d.key, old, d.value);
       else if (d.coll === 'dedup' && old === undefined && !map.has(d.key)) state.dedupOrder.keys.push(d.key);
       map.set(d.key, d.value);
-      if (d.coll === 'calls') indexCall(state, d.value as Call);
+      if (reindex) indexCall(state, d.value as Call);
+      else if (d.coll === 'calls') return;
       else offerTimer(state.timers, d.coll, d.key, d.value, map);
       return;
     }
@@ -137,10 +140,26 @@ export function firstIndexAfter(journal: readonly JournalEntry[], afterSeq: numb
   return lo;
 }
 
+/**
+ * The Map of a collection. A switch, not `state[coll]`: a keyed load with a different key per call is
+ * megamorphic and was a good part of applyDelta's own time (called for every delta, twice on a pair).
+ */
 function collection(state: CoreState, coll: CollectionName): Map<string, unknown> {
-  const map = state[coll] as Map<string, unknown> | undefined;
-  if (!(map instanceof Map)) throw new Error(`unknown collection ${String(coll)}`);
-  return map;
+  switch (coll) {
+    case 'calls': return state.calls;
+    case 'dedup': return state.dedup;
+    case 'agents': return state.agents;
+    case 'pending': return state.pending;
+    case 'queueEntries': return state.queueEntries;
+    case 'routeRequests': return state.routeRequests;
+    case 'queues': return state.queues;
+    case 'registrations': return state.registrations;
+    case 'devices': return state.devices;
+    default: {
+      const never: never = coll;
+      throw new Error(`unknown collection ${String(never)}`);
+    }
+  }
 }
 
 function indexCall(state: CoreState, call: Call): void {
@@ -150,6 +169,15 @@ function indexCall(state: CoreState, call: Call): void {
     if (!set) state.callsByDN.set(p.dn, (set = new Set()));
     set.add(call.connId);
   }
+}
+
+/** Same switch call and the same party DNs in the same order: indexCall would change nothing. */
+function sameParties(a: Call | undefined, b: Call): boolean {
+  if (!a || a.switchCallId !== b.switchCallId || a.connId !== b.connId) return false;
+  if (a.parties === b.parties) return true;
+  if (a.parties.length !== b.parties.length) return false;
+  for (let i = 0; i < a.parties.length; i++) if (a.parties[i]!.dn !== b.parties[i]!.dn) return false;
+  return true;
 }
 
 function unindexCall(state: CoreState, call: Call | undefined): void {
@@ -235,6 +263,12 @@ function orderOf(e: unknown): number {
 
 /** JSON with object keys sorted and undefined members dropped (as JSON.stringify drops them). */
 export function canonicalJson(value: unknown): string {
+  const fast = canonical(value);
+  return fast === SLOW ? slowCanonicalJson(value) : (fast as string);
+}
+
+/** JSON.stringify with every object's keys sorted: the definition (and the fallback of canonical()). */
+function slowCanonicalJson(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => {
     if (v && typeof v === 'object' && !Array.isArray(v)) {
       const sorted: Record<string, unknown> = {};
@@ -243,6 +277,51 @@ export function canonicalJson(value: unknown): string {
     }
     return v;
   });
+}
+
+/** canonical() met something it does not render itself: slowCanonicalJson renders the whole value. */
+const SLOW = Symbol('slow');
+
+/**
+ * The same text as slowCanonicalJson without building a sorted copy of every object (requestFingerprint
+ * runs it per request): plain objects and arrays of strings, finite numbers, booleans, null and
+ * undefined. Anything else (toJSON, integer-like keys, whose order JSON.stringify does not take from
+ * insertion, non-finite numbers, bigint) answers SLOW. undefined means "left out" as in JSON.
+ */
+function canonical(v: unknown): string | undefined | typeof SLOW {
+  switch (typeof v) {
+    case 'string': return JSON.stringify(v);
+    case 'number': return Number.isFinite(v) ? JSON.stringify(v) : SLOW;
+    case 'boolean': return v ? 'true' : 'false';
+    case 'undefined': case 'function': case 'symbol': return undefined;
+    case 'object': {
+      if (v === null) return 'null';
+      if (typeof (v as { toJSON?: unknown }).toJSON === 'function' || v instanceof String || v instanceof Number || v instanceof Boolean) return SLOW;
+      if (Array.isArray(v)) {
+        let out = '[';
+        for (let i = 0; i < v.length; i++) {
+          const x = canonical(v[i]);
+          if (x === SLOW) return SLOW;
+          out += (i > 0 ? ',' : '') + (x === undefined ? 'null' : x);
+        }
+        return `${out}]`;
+      }
+      const keys = Object.keys(v).sort();
+      let out = '{';
+      let first = true;
+      for (const k of keys) {
+        const c = k.charCodeAt(0);
+        if (c >= 48 && c <= 57) return SLOW; // may be an array index: JSON.stringify orders those first
+        const x = canonical((v as Record<string, unknown>)[k]);
+        if (x === SLOW) return SLOW;
+        if (x === undefined) continue;
+        out += `${first ? '' : ','}${JSON.stringify(k)}:${x}`;
+        first = false;
+      }
+      return `${out}}`;
+    }
+    default: return SLOW;
+  }
 }
 
 const digests = new WeakMap<CoreState, { version: number; digest: string }>();

@@ -4,6 +4,7 @@
 // requests the core answered (counted once, when the answer is delivered).
 import type { Logger } from '../common/log.js';
 import type { Registration } from '../core/index.js';
+import { answerText, eventText } from '../core/journal-text.js';
 import type { Request, RequestName, TEvent } from '../protocol/messages.js';
 import type { Metrics } from '../tserver/metrics.js';
 import type { BatchCollector, OutboundBatch } from '../tserver/outbound.js';
@@ -53,7 +54,12 @@ export class RequestOutcomes {
   }
 }
 
-/** Delivers one released batch, in order. Each state event is serialized once. */
+/**
+ * Delivers one released batch, in order. Each state event is serialized once (eventText: the same
+ * text the sync stream carried), the requester's copy by adding its referenceId to that text; a
+ * broadcast is encoded once into one Buffer for every connection. The sessions cork their sockets
+ * while the batch is delivered (session.ts): one write per socket per batch.
+ */
 export function deliverBatch(t: DeliveryTargets, batch: OutboundBatch): void {
   t.batch.released(batch.id);
   for (const item of batch.items) {
@@ -63,18 +69,17 @@ export function deliverBatch(t: DeliveryTargets, batch: OutboundBatch): void {
         const answerTo = entry.answer?.clientName;
         const targets = t.index.clients(entry.dn);
         if (targets) {
-          let text: string | undefined;
           for (const name of targets) {
             if (name === answerTo) continue;
             const s = t.byClient.get(name);
             // Token scope on every delivery: registrations restored from an earlier, wider token are not served.
-            if (s && (!s.scope || s.scope.has(entry.dn))) s.send((text ??= JSON.stringify(entry.event)));
+            if (s && (!s.scope || s.scope.has(entry.dn))) s.send(eventText(entry));
           }
         }
         if (entry.answer) {
           const { clientName, referenceId } = entry.answer;
           t.outcomes.answered(clientName, entry.event, referenceId);
-          t.byClient.get(clientName)?.send(JSON.stringify({ ...entry.event, referenceId }));
+          t.byClient.get(clientName)?.send(answerText(entry, referenceId));
         }
         break;
       }
@@ -87,8 +92,8 @@ export function deliverBatch(t: DeliveryTargets, batch: OutboundBatch): void {
         if (t.closeAfterAnswer.has(item.event)) (item.session as Session).close(CLOSE.unauthorized, 'unauthorized');
         break;
       case 'broadcast': {
-        const text = JSON.stringify(item.event);
-        for (const s of t.sessions) s.send(text);
+        const frame = Buffer.from(JSON.stringify(item.event), 'utf8');
+        for (const s of t.sessions) s.send(frame);
         break;
       }
       case 'registrations':

@@ -4,6 +4,7 @@
 // collection to the core without adding it here fails to compile.
 import type { CollectionName, Delta, JournalEntry } from '../core/api.js';
 import { sy } from '../common/sync-proto.js';
+import { entryText } from '../core/journal-text.js';
 
 const COLL_TO_WIRE: Record<CollectionName, sy.Collection> = {
   devices: sy.Collection.DEVICES,
@@ -71,7 +72,8 @@ export function encodeDeltaBatch(firstOffset: number, lastOffset: number, deltas
         size += (d.seq !== 0 ? 1 + varintSize(d.seq) : 0) + (d.connIdCounter !== 0 ? 1 + varintSize(d.connIdCounter) : 0) + (d.appliedSwitchSeq !== 0 ? 1 + varintSize(d.appliedSwitchSeq) : 0);
         break;
       case 'journal':
-        size += lenSize((bytes = Buffer.byteLength((text = JSON.stringify(d.entry)))));
+        // The entry's event text is made once and sent to the desktops too (journal-text.ts).
+        size += lenSize((bytes = Buffer.byteLength((text = entryText(d.entry)))));
         break;
       case 'journalTrim':
         size += d.upToSeq !== 0 ? 1 + varintSize(d.upToSeq) : 0;

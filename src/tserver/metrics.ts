@@ -13,15 +13,26 @@ export type GaugeSample<L extends string = never> = { labels: Record<L, string>;
 
 type AnyCounter = Counter<string>;
 
+/** Increments of one counter and label set not yet handed to prom-client. */
+interface Pending { counter: AnyCounter; labels: Record<string, string> | undefined; n: number }
+
 export class Metrics {
   private readonly registry = new Registry();
   private readonly counters: Record<CounterName, AnyCounter>;
   private readonly runtime: RuntimeMetrics;
+  /**
+   * Increments since the last scrape, by counter name and label values. inc() runs per request and
+   * per frame: adding to a number here instead of prom-client's inc (which validates and hashes the
+   * label object each time) takes it off the hot path; every counter's collect() hands them over, so
+   * a scrape (or value()) sees them all. Entries stay (n back to 0): label sets are few and recurring.
+   */
+  private readonly pending = new Map<string, Pending>();
 
   constructor() {
     const registers = [this.registry];
+    const flush = (): void => this.flush();
     this.counters = Object.fromEntries(Object.entries(COUNTERS).map(([name, c]) =>
-      [name, new Counter({ name, help: c.help, labelNames: c.labelNames, registers })])) as Record<CounterName, AnyCounter>;
+      [name, new Counter({ name, help: c.help, labelNames: c.labelNames, registers, collect: flush })])) as Record<CounterName, AnyCounter>;
     this.runtime = new RuntimeMetrics(this.registry);
   }
 
@@ -30,16 +41,43 @@ export class Metrics {
    * prints them the same way whatever order the caller wrote them in.
    */
   inc<N extends CounterName>(name: N, ...args: IncArgs<N>): void {
-    const c = this.counters[name];
     const names: readonly string[] = COUNTERS[name].labelNames;
+    let key: string = name;
+    let by: number;
+    let given: Record<string, string> | undefined;
     if (names.length === 0) {
-      c.inc((args[0] as number | undefined) ?? 1);
+      by = (args[0] as number | undefined) ?? 1;
+    } else {
+      given = args[0] as Record<string, string>;
+      by = (args[1] as number | undefined) ?? 1;
+      for (const n of names) key += `\u0000${given[n]}`;
+    }
+    const p = this.pending.get(key);
+    if (p) {
+      p.n += by;
       return;
     }
-    const given = args[0] as Record<string, string>;
-    const labels: Record<string, string> = {};
-    for (const n of names) labels[n] = given[n]!;
-    c.inc(labels, (args[1] as number | undefined) ?? 1);
+    let labels: Record<string, string> | undefined;
+    if (given) {
+      labels = {};
+      for (const n of names) labels[n] = given[n]!;
+    }
+    // The first increment of a label set goes to prom-client at once: the set is exported from now on
+    // (even an inc by 0), as before.
+    const counter = this.counters[name];
+    if (labels) counter.inc(labels, by);
+    else counter.inc(by);
+    this.pending.set(key, { counter, labels, n: 0 });
+  }
+
+  /** Hands the pending increments to prom-client (every counter's collect, before a scrape). */
+  private flush(): void {
+    for (const p of this.pending.values()) {
+      if (p.n === 0) continue;
+      if (p.labels) p.counter.inc(p.labels, p.n);
+      else p.counter.inc(p.n);
+      p.n = 0;
+    }
   }
 
   /** Registers a gauge without labels, read at scrape time (calls, epoch, lag…). Each name once. */
