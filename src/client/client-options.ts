@@ -10,7 +10,7 @@ export interface TandemClientOptions {
   token?: string;
   /** WebSocket constructor; default globalThis.WebSocket. In Node pass `WebSocket` from 'ws'. */
   WebSocket?: WebSocketConstructor;
-  /** Heartbeat period in ms (default 500). */
+  /** Heartbeat period in ms (default 2000; every probe is a frame each way on the server, per desktop). */
   heartbeatMs?: number;
   /** A server silent this long is dead (default 3 × heartbeatMs, at least 1000). */
   deadAfterMs?: number;

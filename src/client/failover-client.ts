@@ -79,7 +79,7 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 60_000;
     this.sequencer = new EventSequencer(opts.lastSeq);
     this.nextRef = opts.firstReferenceId ?? Date.now() * 1000;
-    const heartbeatMs = opts.heartbeatMs ?? 500;
+    const heartbeatMs = opts.heartbeatMs ?? 2000;
     const deadAfterMs = opts.deadAfterMs ?? Math.max(1000, 3 * heartbeatMs);
     this.links = opts.servers.map((url) => new ServerLink({
       url, WebSocket: WS, clientName: opts.clientName, token: opts.token,

@@ -332,7 +332,10 @@ export class HaController {
     const state = this.ts.core.state;
     let n = 0;
     for (const [name, dns] of this.ts.gateway.takeLocalRegistrations()) {
-      const have = new Set(state.registrations.get(name)?.dns ?? []);
+      // Every desktop of a floor registered here while backup (5,000 at promotion, most with one DN,
+      // already in the replicated state): no Set per client unless it holds many DNs.
+      const held = state.registrations.get(name)?.dns ?? [];
+      const have: { has(dn: string): boolean } = held.length > 16 ? new Set(held) : { has: (dn) => held.includes(dn) };
       const missing = dns.filter((dn) => !have.has(dn));
       if (missing.length === 0) continue;
       n += missing.length;
