@@ -28,7 +28,7 @@ import { upsertSection } from './lib/chaos-report.mjs';
 import { writeCharts, chartImage } from './lib/charts.mjs';
 import { clock } from './lib/bench-progress.mjs';
 
-const USAGE = 'usage: node scripts/bench-desktops.mjs [--desktops 5000] [--procs 5] [--rate 100] [--faults kill,stop,switchover] [--runs 3] [--talk-ms 3000] [--heartbeat-ms N] [--resume-timeout-ms 30000] [--out docs/results/desktops.json] [--charts docs/charts] [--write docs/benchmarks.md]';
+const USAGE = 'usage: node scripts/bench-desktops.mjs [--desktops 5000] [--procs 5] [--rate 100] [--faults kill,stop,switchover] [--runs 3] [--talk-ms 3000] [--heartbeat-ms N] [--resume-timeout-ms 30000] [--out docs/results/desktops.json] [--charts docs/charts] [--write docs/benchmarks.md] [--cpu-prof DIR]';
 const { values: a } = parseScriptArgs('bench-desktops', USAGE, {
   options: {
     desktops: { type: 'string', default: '5000' },
@@ -43,6 +43,7 @@ const { values: a } = parseScriptArgs('bench-desktops', USAGE, {
     out: { type: 'string', default: join(ROOT, 'docs', 'results', 'desktops.json') },
     charts: { type: 'string', default: join(ROOT, 'docs', 'charts') },
     write: { type: 'string' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const o = {
@@ -140,7 +141,9 @@ async function main() {
   const last = o.firstDn + o.desktops - 1;
   const config = benchConfig({ extraExtensions: [`${o.firstDn}-${last}`], journalEvents: 30_000 });
   log(`starting the switch and the pair (ack mode); logs in ${logDir}`);
-  const sys = await startSystem({ mode: 'ack', config, log, logDir });
+  // --cpu-prof DIR: both servers under node --cpu-prof (DIR/A, DIR/B; a restarted server writes a new file).
+  const nodeArgs = a['cpu-prof'] ? Object.fromEntries(['A', 'B'].map((n) => [n, ['--cpu-prof', `--cpu-prof-dir=${join(a['cpu-prof'], n)}`]])) : undefined;
+  const sys = await startSystem({ mode: 'ack', config, log, logDir, nodeArgs });
   const res = {
     kind: 'resume', command: `node scripts/bench-desktops.mjs ${process.argv.slice(2).join(' ')}`.trim(), started, machine: machineInfo(),
     settings: { ...o, mode: 'ack', dialPlan: `extensions 5000-5999, ${o.firstDn}-${last}` }, runs: [], memory: {}, notes: [],
@@ -170,6 +173,12 @@ async function main() {
       };
     }
     log(`memory per desktop: ${Object.entries(res.memory).map(([k, m]) => `${k} heap ${fmt(m.heapPerDesktop / 1024)} KiB, RSS ${fmt(m.rssPerDesktop / 1024)} KiB`).join('; ')}`);
+    // Idle: the desktops connected, no calls. What the servers spend on them alone (heartbeats, pings).
+    const idle = cpuMeter({ primary: sys.servers[primary0].proc.pid, backup: sys.servers[other(primary0)].proc.pid, ...Object.fromEntries(workers.map((w, i) => [`desktops${i}`, w.pid])) });
+    await sleep(5000);
+    const idleCores = idle();
+    res.idleCpu = { primary: idleCores.primary, backup: idleCores.backup, desktops: workers.reduce((n, _, i) => n + idleCores[`desktops${i}`], 0) };
+    log(`idle CPU (cores) with ${o.desktops} desktops and no calls: primary ${fmt(res.idleCpu.primary, 3)}, backup ${fmt(res.idleCpu.backup, 3)}, the desktop processes ${fmt(res.idleCpu.desktops, 2)}`);
 
     caller = forkWorker('caller.mjs');
     await caller.call('setup', { address: sys.sw.address });
@@ -203,7 +212,7 @@ async function main() {
       const cpuDuring = cpu();
       const resumedMs = rs.flatMap((x) => x.completedAt.map((t) => Math.max(0, t - promotedAt)));
       const run = {
-        fault, desktops: o.desktops, promoteMs: promotedAt - tFault, resumedMs,
+        fault, desktops: o.desktops, promoteMs: promotedAt - tFault, promotedAt, server: backup.name, resumedMs,
         notResumed: o.desktops - resumedMs.length, notMoved: rs.reduce((n, x) => n + x.desktops - x.moving, 0),
         p50: pct(resumedMs, 50), p99: pct(resumedMs, 99), max: pct(resumedMs, 100),
         cpuCores: cpuDuring,
@@ -248,6 +257,10 @@ async function main() {
   } finally {
     await Promise.all(workers.map((w) => w.close()));
     await caller?.close();
+    if (a['cpu-prof']) {
+      for (const s of Object.values(sys.servers)) { s.proc.signal('SIGCONT'); s.proc.signal('SIGTERM'); }
+      await Promise.race([Promise.all(Object.values(sys.servers).map((s) => s.proc.exited)), sleep(5000)]);
+    }
     await sys.stop();
   }
   res.finished = new Date();
@@ -285,6 +298,7 @@ function report(res, charts) {
     ...(charts.length ? [chartImage(charts[0]), ''] : []),
     table(['fault', 'runs', 'promotion (signal →)', 'resumed p50', 'resumed p99', 'resumed max (all runs)', 'never resumed', 'p99 per run', 'reconnect storm: sessions/s mean / peak 100 ms', 'storm: all links open after (ms)', 'requests lost'], rows), '',
     `- **Memory per desktop** (idle, min of 5 readings, before → after the desktops registered, logged in, Ready): ${mem}.`,
+    ...(res.idleCpu ? [`- **Idle CPU** with the desktops connected and no calls (5 s; SDK heartbeat ${s.heartbeatMs ?? 'default (500)'} ms): primary ${fmt(res.idleCpu.primary, 3)} cores, backup ${fmt(res.idleCpu.backup, 3)} cores, the ${s.procs} desktop processes ${fmt(res.idleCpu.desktops, 2)} cores.`] : []),
     ...(r ? [`- **Requests:** ${r.sent} sent by the desktops and the router, ${r.answered} answered, **${r.lostTotal} lost** (${JSON.stringify(r.lost)}, ${r.pendingAtEnd} unanswered at the end), refused by code ${JSON.stringify(r.refused)}; ${r.callsOffered} calls offered (${r.callsFailed} refused by the switch: ${JSON.stringify(r.callFailures)}), ${r.rings} rang at a desktop, ${r.released} released by it.`] : []),
     ...res.notes.map((n) => `- ${n}`),
     ...(res.error ? ['', '**The run failed:**', '', '```', res.error.slice(0, 2000), '```'] : []), ''].join('\n');

@@ -98,6 +98,9 @@ async function main() {
   let backup = members.B;
 
   const results = { kill: { role: [], serve: [] }, stop: { role: [], serve: [] } };
+  // Where the time goes, per run (ms from the signal, the backup's own log times): it noticed the
+  // primary was gone (its sync stream lost or suspect), its claim was granted, it serves.
+  const phases = { kill: [], stop: [] };
   const modes = values.modes.split(',');
   for (const mode of modes) {
     for (let run = 0; run < RUNS; run++) {
@@ -131,6 +134,14 @@ async function main() {
       const roleLine = await backup.proc.waitFor((l) => l.msg === 'role changed' && l.to === 'primary', from, 10_000, 'promotion');
       results[mode].role.push(Date.parse(roleLine.time) - t0);
       results[mode].serve.push(await serving);
+      const after = backup.proc.lines.slice(from);
+      const at = (pred) => { const l = after.find(pred); return l ? Date.parse(l.time) - t0 : undefined; };
+      phases[mode].push({
+        noticed: at((l) => l.msg === 'role changed' && l.from === 'backup-in-sync'),
+        claimed: at((l) => /^switch link .* -> claiming$/.test(l.msg ?? '')),
+        granted: at((l) => /^switch link claiming -> (up|resyncing)$/.test(l.msg ?? '')),
+        role: results[mode].role.at(-1), serve: results[mode].serve.at(-1),
+      });
       ws.close();
       // Repair: the old primary rejoins as backup.
       const old = primary;
@@ -155,14 +166,16 @@ async function main() {
     '| event                              | runs | median |    p99 |   min |   max |', '|---|---|---|---|---|---|'];
   for (const mode of modes) {
     const what = mode === 'kill' ? 'kill -9' : 'SIGSTOP';
-    out.push(row(`${what}: 'role changed' to primary`, results[mode].role), row(`${what}: first request answered`, results[mode].serve));
+    out.push(row(`${what}: backup noticed (sync lost/suspect)`, phases[mode].map((p) => p.noticed).filter((v) => v !== undefined)),
+      row(`${what}: claim granted by the switch`, phases[mode].map((p) => p.granted).filter((v) => v !== undefined)),
+      row(`${what}: 'role changed' to primary`, results[mode].role), row(`${what}: first request answered`, results[mode].serve));
   }
   console.log(out.join('\n'));
   if (values.out) {
     const file = {
       kind: 'promotion', command: `node scripts/bench-promotion.mjs ${process.argv.slice(2).join(' ')}`.trim(), started: started.toISOString(), machine: machineInfo(),
       settings: 'ADDP 100/400 ms, switch lease 400 ms, heartbeat 100 ms; ms from the signal',
-      runs: RUNS, modes: Object.fromEntries(modes.map((m) => [m, results[m]])),
+      runs: RUNS, modes: Object.fromEntries(modes.map((m) => [m, results[m]])), phases,
     };
     writeFileSync(values.out, JSON.stringify(file, null, 1) + '\n');
     if (values.charts) for (const c of writeCharts(file, values.charts, values.out)) process.stderr.write(`chart: ${c.path}\n`);

@@ -92,7 +92,7 @@ async function benchMode(mode, mi, nodeArgs) {
       const s = await withProgress(log, { what, rate, stepMs: opts.stepMs, runStartedAt: started.getTime() },
         () => loadStep({ sys, primary, desk, caller, rate, ms: opts.stepMs, prefix: `4${mi}${String(si).padStart(2, '0')}`, talkMs: opts.talkMs }));
       r.steps.push(s);
-      log(`mode ${mode} rate ${rate}: sustained ${fmt(s.sustained)}/s, event p50 ${fmt(s.event.p50)} p99 ${fmt(s.event.p99)} ms, setup p99 ${fmt(s.setup.p99)}, answer p99 ${fmt(s.answer.p99)}, loop p99 ${fmt(s.loopP99)} ms, cpu ${Object.entries(s.cpu).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(' ')} (µs/call primary ${fmt(s.cpuUsPerCall.primary, 0)}${s.cpuUsPerCall.backup === undefined ? '' : `, backup ${fmt(s.cpuUsPerCall.backup, 0)}`})${Object.keys(s.errors).length ? `, errors ${JSON.stringify(s.errors)}` : ''}${s.leaseLost ? `, SWITCH LINK LOST ${s.leaseLost}x` : ''}`);
+      log(`mode ${mode} rate ${rate}: sustained ${fmt(s.sustained)}/s, event p50 ${fmt(s.event.p50)} p99 ${fmt(s.event.p99)} ms, setup p99 ${fmt(s.setup.p99)}, answer p99 ${fmt(s.answer.p99)}, loop p99 ${fmt(s.loopP99)} ms, cpu ${Object.entries(s.cpu).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(' ')} (µs/call primary ${fmt(s.cpuUsPerCall.primary, 0)}${s.cpuUsPerCall.backup === undefined ? '' : `, backup ${fmt(s.cpuUsPerCall.backup, 0)}`}${s.syscallsPerCall ? `; primary syscalls/call: ${fmt(s.syscallsPerCall.writes)} writes, ${fmt(s.syscallsPerCall.reads)} reads` : ''})${Object.keys(s.errors).length ? `, errors ${JSON.stringify(s.errors)}` : ''}${s.leaseLost ? `, SWITCH LINK LOST ${s.leaseLost}x` : ''}`);
       if (isKnee(s)) { r.knee = rate; break; }
     }
     r.rssAfterKiB = rssKiB(primary.proc.pid);

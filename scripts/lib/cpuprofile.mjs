@@ -5,7 +5,10 @@ import { ROOT } from './procs.mjs';
 
 /** Self time (µs) per `keyOf(callFrame)` of the newest profile in `dir`, and the total. */
 function selfTimes(dir, keyOf) {
-  const file = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort().pop();
+  // CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile: worker threads (the liveness worker) write
+  // their own; the main thread's is thread 0. The newest main-thread profile, else the newest.
+  const files = readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort();
+  const file = files.filter((f) => /\.\d+\.0\.\d+\.cpuprofile$/.test(f)).pop() ?? files.pop();
   if (!file) return undefined;
   const prof = JSON.parse(readFileSync(join(dir, file), 'utf8'));
   const byId = new Map(prof.nodes.map((nd) => [nd.id, nd]));

@@ -1,6 +1,6 @@
 // One load step: offer `rate` inbound calls/s for `ms` through route point → queue → agents, then
 // join the caller's and the desktops' records by ani into throughput and latency figures.
-import { cpuMeter } from './procs.mjs';
+import { cpuMeter, syscalls } from './procs.mjs';
 import { pct, metricValue, sleep } from './stats.mjs';
 import { ROUTE_POINT } from './system.mjs';
 
@@ -19,6 +19,7 @@ export async function loadStep({ sys, primary, desk, caller, rate, ms, prefix, t
   const pids = { switch: sys.sw.proc.pid, desktops: desk.pid, caller: caller.pid };
   for (const s of Object.values(sys.servers)) pids[s.name === primary.name ? 'primary' : 'backup'] = s.proc.pid;
   const cpu = cpuMeter(pids);
+  const sys0 = syscalls(pids.primary);
   const linkDowns0 = primary.proc.warnCounts.get('switch link down') ?? 0;
   // /metrics, not /healthz: /healthz computes a digest of the whole state (journal included) per call.
   // Each scrape resets the event-loop histogram, so the loop figure is the worst 250 ms window.
@@ -31,6 +32,7 @@ export async function loadStep({ sys, primary, desk, caller, rate, ms, prefix, t
   }, 250);
   const [run, duringResult] = await Promise.all([caller.call('run', { rate, ms, dnis: ROUTE_POINT, prefix }), during?.()]);
   const cpuCores = cpu();
+  const sys1 = syscalls(pids.primary);
   const leaseLost = (primary.proc.warnCounts.get('switch link down') ?? 0) - linkDowns0;
   clearInterval(sampler);
   loops.push(metricValue(await primary.metrics().catch(() => ''), 'tandem_event_loop_lag_seconds{quantile="0.99"}') * 1000);
@@ -58,8 +60,11 @@ export async function loadStep({ sys, primary, desk, caller, rate, ms, prefix, t
   const sustained = inWindow / (run.ms / 1000);
   // CPU per call: the process's CPU time in the step over the calls that reached an agent (µs).
   const cpuUsPerCall = Object.fromEntries(Object.entries(cpuCores).map(([k, v]) => [k, sustained > 0 ? (v * 1e6) / sustained : NaN]));
+  // The primary's system calls per call (socket writes: one per frame, or one per socket per batch).
+  const calls = sustained * (run.ms / 1000);
+  const syscallsPerCall = sys0 && sys1 && calls > 0 ? { reads: (sys1.reads - sys0.reads) / calls, writes: (sys1.writes - sys0.writes) / calls } : undefined;
   return {
-    rate, offered: c.sent, failed: c.failed, rings, released: d.released, cpuUsPerCall,
+    rate, offered: c.sent, failed: c.failed, rings, released: d.released, cpuUsPerCall, syscallsPerCall,
     sustained, completedShare: c.sent ? rings / c.sent : 0,
     event: { p50: pct(event, 50), p99: pct(event, 99), max: pct(event, 100), n: event.length },
     setup: { p50: pct(setup, 50), p99: pct(setup, 99) },

@@ -157,3 +157,11 @@ export function cpuMeter(procs) {
     return Object.fromEntries(Object.entries(procs).map(([k, pid]) => [k, (cpuSeconds(pid) - c0[k]) / dt]));
   };
 }
+
+/** Read and write system calls made so far by a process (/proc/PID/io syscr, syscw; writev counts as a write), or undefined. */
+export function syscalls(pid) {
+  try {
+    const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+    return { reads: Number(/syscr:\s+(\d+)/.exec(io)?.[1]), writes: Number(/syscw:\s+(\d+)/.exec(io)?.[1]) };
+  } catch { return undefined; }
+}
