@@ -23,7 +23,7 @@ import { OverloadLog } from './overload-log.js';
 import { UnopenedSockets, type UnopenedLimits } from './unopened.js';
 import { RequestTurns } from './request-turns.js';
 import { LeaseHold, type LeaseHoldLimits } from './lease-hold.js';
-import { deliverBatch, RequestOutcomes, type DeliveryTargets } from './delivery.js';
+import { DeliveryQueue, RequestOutcomes, type DeliveryTargets } from './delivery.js';
 import { admitUpgrade, checkRequest, cheapReferenceId, oversizedReferenceId, refuseUpgrade, remoteAddress, type EdgeLimits, type EdgeSecurity } from './guard.js';
 
 /** What an EventError may say besides its code and message (retryAfterMs, primary…). */
@@ -80,6 +80,12 @@ export class Gateway {
   /** clientName -> DNs registered while this server was not serving (HA backup). */
   private readonly localRegs = new Map<string, Set<string>>();
   private pingTimer: NodeJS.Timeout | undefined;
+  /** Released batches in delivery, at most MAX_FRAMES_PER_TURN frames per turn (delivery.ts). */
+  private readonly deliveries: DeliveryQueue;
+  /** The sessions of the current ping round (taken at its first tick), a tenth pinged per tick (ping()). */
+  private pingRound: Session[] = [];
+  /** The tick of the round, 0..9. */
+  private pingTick = 0;
 
   /** Overloaded answers: the first of an episode logged in full, the rest counted (overload-log.ts). */
   private readonly overloadLog: OverloadLog;
@@ -104,7 +110,10 @@ export class Gateway {
     this.overloadLog = new OverloadLog(o.log);
     o.metrics.gauge('tandem_connections_unopened', 'WebSocket connections that have not sent a valid RequestOpen yet.', () => this.unopened.total);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: o.limits.maxFrameBytes * 2, clientTracking: false });
-    if (o.limits.pingIntervalMs > 0) this.pingTimer = setInterval(() => this.ping(), o.limits.pingIntervalMs).unref();
+    this.deliveries = new DeliveryQueue(this.delivery);
+    // A tenth of the connections every tenth of the interval: each is still pinged once per
+    // pingIntervalMs, and 5,000 desktops are not 5,000 socket writes in one turn.
+    if (o.limits.pingIntervalMs > 0) this.pingTimer = setInterval(() => this.ping(), Math.max(1, Math.floor(o.limits.pingIntervalMs / 10))).unref();
     o.metrics.gauge('tandem_clients', 'Open desktop connections that sent RequestOpen.', () => this.byClient.size);
     o.metrics.gauge('tandem_connections', 'Open WebSocket connections.', () => this.sessions.size);
     this.leaseHold = new LeaseHold<Waiting>(o.limits, (expired) => {
@@ -198,6 +207,7 @@ export class Gateway {
 
   close(): void {
     clearInterval(this.pingTimer);
+    this.deliveries.close();
     this.leaseHold.stop();
     this.turns.close();
     this.overloadLog.close();
@@ -243,16 +253,26 @@ export class Gateway {
   }
 
   private ping(): void {
-    for (const s of this.sessions) {
+    const now = Date.now();
+    if (this.pingTick === 0) this.pingRound = [...this.sessions];
+    const n = this.pingRound.length;
+    const from = Math.floor((this.pingTick * n) / 10), to = Math.floor(((this.pingTick + 1) * n) / 10);
+    this.pingTick = (this.pingTick + 1) % 10;
+    for (let i = from; i < to; i++) {
+      const s = this.pingRound[i]!;
       if (s.closing) continue;
+      // One that moved up in the round (others closed) is not judged less than half an interval after its ping.
+      if (now - s.pingedAt < this.o.limits.pingIntervalMs / 2) continue;
       if (!s.alive) {
         s.close(CLOSE.noPong, 'no pong: connection presumed dead');
         continue;
       }
       s.alive = false;
+      s.pingedAt = now;
       try { s.ws.ping(); } catch { /* closing */ }
     }
   }
+
 
   // ---------------------------------------------------------------- requests
 
@@ -421,6 +441,6 @@ export class Gateway {
 
   /** Delivers one released batch, in order (delivery.ts). */
   deliver(batch: OutboundBatch): void {
-    deliverBatch(this.delivery, batch);
+    this.deliveries.push(batch);
   }
 }

@@ -54,6 +54,8 @@ export class Session implements SessionRef {
   closing = false;
   /** Pong seen since the last ping. */
   alive = true;
+  /** When the gateway last pinged this connection (ms, 0 = never). */
+  pingedAt = 0;
   readonly openedAt = Date.now();
   /** DNs the client's token allows; undefined = any. Set by RequestOpen. */
   scope: ReadonlySet<string> | undefined;

@@ -1,0 +1,83 @@
+// The delivery queue (gateway/delivery.ts): at most framesPerTurn frames per event-loop turn, a
+// broadcast to every connection spread over turns, every connection's frames in batch order, and a
+// small batch on an empty queue delivered at once.
+import t from 'tap';
+import pino from 'pino';
+import { DeliveryQueue, RequestOutcomes, type DeliveryTargets } from '../../src/gateway/delivery.js';
+import { DnIndex } from '../../src/gateway/dn-index.js';
+import type { Session } from '../../src/gateway/session.js';
+import type { JournalEntry } from '../../src/core/index.js';
+import type { OutboundBatch } from '../../src/tserver/outbound.js';
+
+interface FakeSession { name: string; got: string[]; send(frame: string | Buffer): boolean; close(): void; scope: undefined }
+
+function world(names: string[]) {
+  const sessions = new Map<string, FakeSession>();
+  for (const name of names) sessions.set(name, { name, got: [], send(f) { this.got.push(String(f)); return true; }, close() {}, scope: undefined });
+  const index = new DnIndex();
+  for (const name of names) index.set(name, [`dn-${name}`]);
+  const released: number[] = [];
+  const metrics = { inc: () => {} };
+  const t: DeliveryTargets = {
+    batch: { released: (id: number) => released.push(id) } as never,
+    index,
+    byClient: sessions as unknown as Map<string, Session>,
+    sessions: new Set(sessions.values()) as unknown as Set<Session>,
+    closeAfterAnswer: new WeakSet(),
+    indexedFrom: new Map(),
+    outcomes: new RequestOutcomes(metrics as never, pino({ level: 'silent' })),
+  };
+  return { t, sessions, released };
+}
+
+const event = (seq: number, dn: string): JournalEntry => ({ seq, dn, event: { event: 'EventDNOutOfService', thisDN: dn, seq } as never });
+const broadcast = (id: number, n: number): OutboundBatch => ({ id, deltas: [], items: [{ kind: 'broadcast', event: { event: 'EventServerInfo', seq: n } as never }] });
+const turn = () => new Promise((r) => setImmediate(r));
+
+t.test('a small batch on an empty queue is delivered at once', async (t) => {
+  const w = world(['a', 'b']);
+  const q = new DeliveryQueue(w.t, 10);
+  q.push({ id: 1, deltas: [], items: [{ kind: 'event', entry: event(1, 'dn-a') }, { kind: 'reply', clientName: 'b', event: { event: 'EventACK', referenceId: 7 } as never }] });
+  t.same(w.sessions.get('a')!.got.map((f) => JSON.parse(f).seq), [1]);
+  t.same(w.sessions.get('b')!.got.map((f) => JSON.parse(f).referenceId), [7]);
+  t.same(w.released, [1]);
+  t.equal(q.backlog, 0);
+});
+
+t.test('a broadcast goes out framesPerTurn at a time; later batches wait behind it; order per connection holds', async (t) => {
+  const names = ['a', 'b', 'c', 'd', 'e', 'f', 'g'];
+  const w = world(names);
+  const q = new DeliveryQueue(w.t, 3);
+  q.push(broadcast(1, 100));
+  q.push({ id: 2, deltas: [], items: [{ kind: 'event', entry: event(101, 'dn-a') }, { kind: 'event', entry: event(102, 'dn-g') }] });
+  const count = () => names.reduce((n, x) => n + w.sessions.get(x)!.got.length, 0);
+  t.equal(count(), 3, 'first turn: 3 frames');
+  t.same(w.released, [1], 'batch 2 not started');
+  await turn();
+  t.equal(count(), 6);
+  await turn();
+  t.equal(count(), 9, 'the broadcast done (7), then batch 2 begins in the same turn');
+  await turn();
+  t.equal(count(), 9);
+  t.equal(q.backlog, 0);
+  t.same(w.released, [1, 2]);
+  for (const n of names) t.equal(JSON.parse(w.sessions.get(n)!.got[0]!).event, 'EventServerInfo', `${n}: the broadcast first`);
+  t.same(w.sessions.get('a')!.got.map((f) => JSON.parse(f).seq), [100, 101]);
+  t.same(w.sessions.get('g')!.got.map((f) => JSON.parse(f).seq), [100, 102]);
+  // A batch pushed while the queue is busy joins the end, never delivered ahead.
+  q.push(broadcast(3, 200));
+  q.push({ id: 4, deltas: [], items: [{ kind: 'event', entry: event(201, 'dn-a') }] });
+  while (q.backlog > 0) await turn();
+  t.same(w.sessions.get('a')!.got.map((f) => JSON.parse(f).seq), [100, 101, 200, 201]);
+});
+
+t.test('close drops what is queued', async (t) => {
+  const w = world(['a', 'b', 'c', 'd']);
+  const q = new DeliveryQueue(w.t, 2);
+  q.push(broadcast(1, 1));
+  q.close();
+  await turn();
+  t.equal(['a', 'b', 'c', 'd'].reduce((n, x) => n + w.sessions.get(x)!.got.length, 0), 2);
+  q.push(broadcast(2, 2));
+  t.equal(q.backlog, 0);
+});
