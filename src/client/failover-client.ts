@@ -265,8 +265,11 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
           this.status({ type: 'replay-gap', server: link.url, lastSeq: afterSeq, oldestSeq: err.event?.oldestSeq ?? 0 });
           this.endReplay(link);
         } else if (err.errorCode !== 'ConnectionLost') {
-          // Overloaded or a role change in between: keep holding events back and ask again.
-          setTimeout(() => { if (this.replayingOn(link)) this.sendReplay(link, afterSeq); }, 100);
+          // Overloaded or a role change in between: keep holding events back and ask again; after
+          // Overloaded, after the server's hint with jitter (a whole floor replays at once).
+          const hint = err.errorCode === 'Overloaded' ? (err.event?.retryAfterMs ?? 100) : 0;
+          const delay = hint > 0 ? hint + Math.floor(Math.random() * hint) : 100;
+          setTimeout(() => { if (this.replayingOn(link)) this.sendReplay(link, afterSeq); }, delay);
         }
         // ConnectionLost: linkDown already discarded the replay; the next primary replays again.
       },

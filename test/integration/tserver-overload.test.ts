@@ -42,6 +42,22 @@ t.test('queue bound: the excess of a burst is Overloaded with retryAfterMs, not 
   t.match(await ts.health(), { role: 'primary', serving: true, switchLink: 'up' });
 });
 
+t.test('RequestReplay is never answered Overloaded: a floor of desktops resumes on a new primary with it', async (t) => {
+  const { ts } = await startStack(t, { config: { tserver: { maxRequestsPerTurn: 1, maxQueuedRequests: 2, overloadRetryAfterMs: 300, maxRequestsPerSecond: 0 } } });
+  const desk = await openClient(t, ts.url, 'replayer');
+  // 20 registrations and 20 replays written at once, interleaved: the registrations over the bound are refused, no replay is.
+  const sent = Array.from({ length: 40 }, (_, i) => {
+    const ref = desk.ref();
+    const body = i % 2 === 0 ? { request: 'RequestRegisterAddress', thisDN: String(5000 + i) } : { request: 'RequestReplay', afterSeq: 2 ** 40 };
+    desk.sendRaw(JSON.stringify({ ...body, referenceId: ref }));
+    return { ref, request: body.request };
+  });
+  const answers = await Promise.all(sent.map((s) => desk.waitFor((e) => e.referenceId === s.ref, 10_000, `answer ${s.ref}`)));
+  const of = (request: string) => answers.filter((_, i) => sent[i]!.request === request);
+  t.same(of('RequestReplay').map((e) => e.event), Array(20).fill('EventACK'), 'every replay answered');
+  t.ok(of('RequestRegisterAddress').some((e) => e.errorCode === 'Overloaded'), 'the registrations over the bound were refused');
+});
+
 t.test('a stall is not overload (SIGSTOP 300 ms): the request sent during it and the next ones are served, none Overloaded', async (t) => {
   const { ts } = await startStack(t);
   const desk = await openClient(t, ts.url, 'slow');
