@@ -1,7 +1,9 @@
 // The JSON text of a journal entry's event, made once per entry and shared by everything that sends
-// it: the sync stream (the whole entry, encodeDeltaBatch), every desktop that registered its DN, the
-// requester's copy (with its referenceId) and a replay. Entries are immutable once journalled, so the
-// text never goes stale; it lives as long as the entry (a WeakMap: trimmed entries take it along).
+// it while it is new: the sync stream (the whole entry, encodeDeltaBatch), every desktop that
+// registered its DN and the requester's copy (with its referenceId). Entries are immutable once
+// journalled, so the text never goes stale. It is kept only while the entry is in flight: the gateway
+// forgets it once the entry is delivered (forgetText), so the journal (up to 200,000 entries) does not
+// hold a second copy of every event as text.
 import type { JournalEntry } from './api.js';
 
 const texts = new WeakMap<JournalEntry, string>();
@@ -14,6 +16,11 @@ export function eventText(entry: JournalEntry): string {
     texts.set(entry, t);
   }
   return t;
+}
+
+/** The entry was delivered: its text is not needed any more (a later replay serializes it again). */
+export function forgetText(entry: JournalEntry): void {
+  texts.delete(entry);
 }
 
 /**

@@ -4,7 +4,7 @@
 // requests the core answered (counted once, when the answer is delivered).
 import type { Logger } from '../common/log.js';
 import type { Registration } from '../core/index.js';
-import { answerText, eventText } from '../core/journal-text.js';
+import { answerText, eventText, forgetText } from '../core/journal-text.js';
 import type { Request, RequestName, TEvent } from '../protocol/messages.js';
 import type { Metrics } from '../tserver/metrics.js';
 import type { BatchCollector, OutboundBatch, Outgoing } from '../tserver/outbound.js';
@@ -173,6 +173,7 @@ function deliverItem(t: DeliveryTargets, item: Exclude<Outgoing, { kind: 'broadc
         t.byClient.get(clientName)?.send(answerText(entry, referenceId));
         frames++;
       }
+      forgetText(entry);
       return frames;
     }
     case 'reply':
