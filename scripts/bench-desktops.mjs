@@ -28,7 +28,7 @@ import { upsertSection } from './lib/chaos-report.mjs';
 import { writeCharts, chartImage } from './lib/charts.mjs';
 import { clock } from './lib/bench-progress.mjs';
 
-const USAGE = 'usage: node scripts/bench-desktops.mjs [--desktops 5000] [--procs 5] [--rate 100] [--faults kill,stop,switchover] [--runs 3] [--talk-ms 3000] [--heartbeat-ms N] [--resume-timeout-ms 30000] [--out docs/results/desktops.json] [--charts docs/charts] [--write docs/benchmarks.md] [--cpu-prof DIR] [--nice-load 10]';
+const USAGE = 'usage: node scripts/bench-desktops.mjs [--desktops 5000] [--procs 5] [--rate 100] [--faults kill,stop,switchover] [--runs 3] [--talk-ms 3000] [--heartbeat-ms N] [--resume-timeout-ms 30000] [--out docs/results/desktops.json] [--charts docs/charts] [--write docs/benchmarks.md] [--cpu-prof DIR] [--nice-load 10]\n       node scripts/bench-desktops.mjs --report RESULTS.json [--write docs/benchmarks.md]   (the section again from a results file)';
 const { values: a } = parseScriptArgs('bench-desktops', USAGE, {
   options: {
     desktops: { type: 'string', default: '5000' },
@@ -45,6 +45,7 @@ const { values: a } = parseScriptArgs('bench-desktops', USAGE, {
     write: { type: 'string' },
     'cpu-prof': { type: 'string' },
     'nice-load': { type: 'string', default: '10' },
+    report: { type: 'string' },
   },
 });
 const o = {
@@ -293,18 +294,18 @@ function report(res, charts) {
   const med = (rs, f) => median(rs.map(f).filter((v) => typeof v === 'number' && !Number.isNaN(v)));
   const rows = Object.entries(byFault).map(([f, rs]) => [label[f] ?? f, rs.length, med(rs, (r) => r.promoteMs), med(rs, (r) => r.p50), med(rs, (r) => r.p99), Math.max(...rs.map((r) => r.max)),
     rs.reduce((n, r) => n + r.notResumed, 0), rs.map((r) => r.p99).map((v) => fmt(v)).join(' / '),
-    rs[0].storm ? `${fmt(med(rs, (r) => r.storm.meanPerS))} / ${fmt(med(rs, (r) => r.storm.peakPerS))}` : '-',
-    rs[0].storm ? fmt(med(rs, (r) => r.storm.allOpenMs)) : '-',
+    rs.some((r) => r.storm?.opened) ? `${fmt(med(rs, (r) => r.storm?.meanPerS))} / ${fmt(med(rs, (r) => r.storm?.peakPerS))}` : '- (links stayed open)',
+    rs.some((r) => r.storm?.opened) ? fmt(med(rs, (r) => r.storm?.allOpenMs)) : '-',
     rs.reduce((n, r) => n + Object.values(r.requests.lost).reduce((x, y) => x + y, 0), 0)]);
   const m = res.memory;
   const mem = Object.entries(m).map(([k, v]) => `${k} (${v.server}) heap ${fmt(v.heapPerDesktop / 1024)} KiB, RSS ${fmt(v.rssPerDesktop / 1024)} KiB`).join('; ');
   const r = res.requests;
   return [DESKTOPS_HEADING, '',
-    `Produced by \`${res.command}\` (${res.started.toISOString?.() ?? res.started}, ${s.desktops} SDK desktops in ${s.procs} load processes at nice ${s.niceLoad}, ${s.rate} calls/s, talk ${s.talkMs} ms, pair in ack mode, dial plan ${s.dialPlan}; load average at the start ${res.machine.loadavg.map((v) => v.toFixed(2)).join(' / ')}). Times in ms; "resumed" is the promotion (the backup's 'role changed' to primary) → the desktop's SDK status 'failover-complete' (its replay done, its requests flowing). Medians of the runs; the p99 column per run.`, '',
+    `Produced by \`${res.command}\` (${typeof res.started === 'string' ? res.started : res.started.toISOString()}, ${s.desktops} SDK desktops in ${s.procs} load processes at nice ${s.niceLoad}, ${s.rate} calls/s, talk ${s.talkMs} ms, pair in ack mode, dial plan ${s.dialPlan}; load average at the start ${res.machine.loadavg.map((v) => v.toFixed(2)).join(' / ')}). Times in ms; "resumed" is the promotion (the backup's 'role changed' to primary) → the desktop's SDK status 'failover-complete' (its replay done, its requests flowing). Medians of the runs; the p99 column per run.`, '',
     ...(charts.length ? [chartImage(charts[0]), ''] : []),
     table(['fault', 'runs', 'promotion (signal →)', 'resumed p50', 'resumed p99', 'resumed max (all runs)', 'never resumed', 'p99 per run', 'reconnect storm: sessions/s mean / peak 100 ms', 'storm: all links open after (ms)', 'requests lost'], rows), '',
     `- **Memory per desktop** (idle, min of 5 readings, before → after the desktops registered, logged in, Ready): ${mem}.`,
-    ...(res.idleCpu ? [`- **Idle CPU** with the desktops connected and no calls (5 s; SDK heartbeat ${s.heartbeatMs ?? 'default (500)'} ms): primary ${fmt(res.idleCpu.primary, 3)} cores, backup ${fmt(res.idleCpu.backup, 3)} cores, the ${s.procs} desktop processes ${fmt(res.idleCpu.desktops, 2)} cores.`] : []),
+    ...(res.idleCpu ? [`- **Idle CPU** with the desktops connected and no calls (5 s; SDK heartbeat ${s.heartbeatMs ?? 'default (2000)'} ms): primary ${fmt(res.idleCpu.primary, 3)} cores, backup ${fmt(res.idleCpu.backup, 3)} cores, the ${s.procs} desktop processes ${fmt(res.idleCpu.desktops, 2)} cores.`] : []),
     ...(r ? [`- **Requests:** ${r.sent} sent by the desktops and the router, ${r.answered} answered, **${r.lostTotal} lost** (${JSON.stringify(r.lost)}, ${r.pendingAtEnd} unanswered at the end), refused by code ${JSON.stringify(r.refused)}; ${r.callsOffered} calls offered (${r.callsFailed} refused by the switch: ${JSON.stringify(r.callFailures)}), ${r.rings} rang at a desktop, ${r.released} released by it.`] : []),
     ...res.notes.map((n) => `- ${n}`),
     ...(res.error ? ['', '**The run failed:**', '', '```', res.error.slice(0, 2000), '```'] : []), ''].join('\n');
@@ -316,4 +317,11 @@ function writeSection(file, md) {
   log(`section written to ${file}`);
 }
 
-main().catch((err) => { console.error(err); process.exit(1); });
+if (a.report) {
+  const res = JSON.parse(readFileSync(a.report, 'utf8'));
+  const md = report(res, res.runs.length ? [{ file: 'resume.svg', title: 'Desktops resumed after a failover' }] : []);
+  console.log(md);
+  if (a.write) writeSection(a.write, md);
+} else {
+  main().catch((err) => { console.error(err); process.exit(1); });
+}

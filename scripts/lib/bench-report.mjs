@@ -9,6 +9,8 @@ import { CHAOS_HEADING, extractSection } from './chaos-report.mjs';
 export const STABILITY_HEADING = '## Stability';
 /** Written by `npm run bench:desktops -- --write docs/benchmarks.md`. */
 export const DESKTOPS_HEADING = '## 5,000 SDK desktops through a failover';
+/** Written by hand from A/B runs (issue 14 items 2 and 3): kept by every `npm run bench`. */
+export const CPU_LATENCY_HEADING = '## CPU per call and promotion latency (issue 14)';
 /** Written by `npm run bench:sip -- --write docs/benchmarks.md`. */
 export const SIP_HEADING = '## SIP switch against the simulator';
 import { cpus, totalmem, loadavg } from 'node:os';
@@ -97,7 +99,7 @@ export function writeReport(res, out, charts = []) {
   if (res.error) lines.push('## The run failed', '', '```', res.error, '```', '');
   // Sections other scripts write with --write (chaos drill, stability): keep them.
   const old = existsSync(out) ? readFileSync(out, 'utf8') : '';
-  for (const heading of [DESKTOPS_HEADING, SIP_HEADING, STABILITY_HEADING, CHAOS_HEADING]) {
+  for (const heading of [CPU_LATENCY_HEADING, DESKTOPS_HEADING, SIP_HEADING, STABILITY_HEADING, CHAOS_HEADING]) {
     const section = extractSection(old, heading);
     if (section) lines.push(section.trimEnd(), '');
   }
