@@ -32,7 +32,7 @@ const KIND = { [constants.NODE_PERFORMANCE_GC_MAJOR]: 'major', [constants.NODE_P
 
 if (a.child) {
   // The same V8 heap tuning a T-Server applies at start (tserver.heapGrowingPercent, default).
-  const { applyHeapTuning, DEFAULT_HEAP_GROWING_PERCENT } = await import('../dist/tserver/heap-tuning.js');
+  const { applyHeapTuning, DEFAULT_HEAP_GROWING_PERCENT } = await import('../dist/processes/tserver/heap-tuning.js');
   const heap = applyHeapTuning(DEFAULT_HEAP_GROWING_PERCENT);
   const { buildState } = await import('./lib/core-rig.mjs');
   const { defaultCoreConfig } = await import('../dist/core/index.js');

@@ -3,7 +3,7 @@
 // server's memory levels off.
 //
 // Default (in-process, needs --expose-gc): builds a primary core state of known size with the pure
-// core (dist/core) driven by the simulated PBX (dist/switch/pbx.js), and measures heap used per
+// core (dist/core) driven by the simulated PBX (dist/processes/switch/pbx.js), and measures heap used per
 // journal event, per de-dup record, per call and per logged-in agent (global.gc() before each reading).
 //   node --expose-gc scripts/bench-memory.mjs [--calls 10000] [--agents 5000] [--journal 100000] [--runs 3]
 //

@@ -31,7 +31,7 @@ if (a.child) {
   const [waiting, parked] = a.child.split(':').map(Number);
   const { CoreRig, QUEUE, PARK_POINT } = await import('./lib/core-rig.mjs');
   const { applyDelta, canonicalState, createState, handle } = await import('../dist/core/index.js');
-  const { encodeDeltaBatch } = await import('../dist/sync/delta-codec.js');
+  const { encodeDeltaBatch } = await import('../dist/adapters/sync/delta-codec.js');
 
   /** CoreRig whose every core output is also encoded for the wire and applied to a backup state. */
   class ReplicatedRig extends CoreRig {

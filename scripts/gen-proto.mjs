@@ -3,7 +3,7 @@
 // Generates typed ESM protobuf code from proto/*.proto into src/gen (types + code, for tests run
 // from src) and copies the code into dist/gen (for the built servers). Never edit src/gen by hand.
 // Two corrections to pbts's types, both saying what decoding really produces: uint64 is a number
-// (src/common/proto-runtime.ts), and a decoded message's submessages are decoded messages (class
+// (src/wire/proto-runtime.ts), and a decoded message's submessages are decoded messages (class
 // instances with every default set), not the all-optional $Properties a sender writes. So the
 // fields of a generated class name classes; $Properties interfaces and method parameters keep
 // $Properties. Nothing in src builds messages with `new` or `create()` (plain objects are encoded).
@@ -30,7 +30,7 @@ for (const file of readdirSync(protoDir).filter((f) => f.endsWith('.proto'))) {
   const fresh = existsSync(out) && existsSync(join(genDir, `${name}.d.ts`)) && statSync(out).mtimeMs >= newest;
   if (!fresh) {
     execFileSync(process.execPath, [pbjs, '-t', 'static-module', '-w', 'esm', '--no-beautify', '--no-verify', '--no-convert', '-d', '-r', name, '-p', protoDir, '-o', out, src], { stdio: 'inherit' });
-    // uint64 decodes to number at run time (src/common/proto-runtime.ts); make the types say so.
+    // uint64 decodes to number at run time (src/wire/proto-runtime.ts); make the types say so.
     const dts = join(genDir, `${name}.d.ts`);
     const types = readFileSync(dts, 'utf8').replace(/\(number\|Long\|null\)/g, '(number|null)').replace(/\(number\|Long\)/g, 'number');
     writeFileSync(dts, decodedFieldTypes(types));

@@ -2,8 +2,8 @@
 // at a fixed rate (each caller gets a unique ani, the key that joins switch and desktop records),
 // and — since every link follows every switch event — it also records the switch's own time of the
 // DELIVERED event at the agent's extension: the "switch event" end of the latency measurement.
-import { connectLink } from '../../dist/switch-link/link-client.js';
-import { sw } from '../../dist/common/switch-proto.js';
+import { connectLink } from '../../dist/adapters/switch-client/link-client.js';
+import { sw } from '../../dist/wire/switch-proto.js';
 
 const now = () => performance.timeOrigin + performance.now();
 let link;

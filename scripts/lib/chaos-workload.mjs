@@ -5,8 +5,8 @@
 // error answer any server gave is counted by code (`answers`: the overload and stall phases judge
 // NotPrimary and Overloaded from them). A request refused with Overloaded was not run: the desk
 // retries it after a pause, as a person would.
-import { createNodeClient } from '../../dist/client/node.js';
-import { connectLink } from '../../dist/switch-link/link-client.js';
+import { createNodeClient } from '../../dist/sdk/node.js';
+import { connectLink } from '../../dist/adapters/switch-client/link-client.js';
 import { mulberry32 } from './chaos-plan.mjs';
 
 /** Error answers by code from every desk and the router (the SDK absorbs NotPrimary: counted here). */

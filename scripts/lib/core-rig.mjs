@@ -1,9 +1,9 @@
 // An in-process primary core for the memory and GC benches: the pure core (dist/core) driven by the
-// simulated PBX (dist/switch/pbx.js) with no sockets. Every command the core emits runs on the PBX at
+// simulated PBX (dist/processes/switch/pbx.js) with no sockets. Every command the core emits runs on the PBX at
 // once and its events (numbered like the switch's event log) and result are fed back.
 import { createState, defaultCoreConfig, handle } from '../../dist/core/index.js';
-import { Pbx } from '../../dist/switch/pbx.js';
-import { DialPlan } from '../../dist/switch/dial-plan.js';
+import { Pbx } from '../../dist/processes/switch/pbx.js';
+import { DialPlan } from '../../dist/processes/switch/dial-plan.js';
 
 export const QUEUE = '7000';
 export const ROUTE_POINT = '8000';

@@ -1,4 +1,4 @@
-// Load-generator child process: N agent desktops on the SDK (dist/client/node.js createNodeClient,
+// Load-generator child process: N agent desktops on the SDK (dist/sdk/node.js createNodeClient,
 // both servers' URLs), and optionally the router of the route point. Each desktop registers its DN
 // (the SDK registers it with both servers), logs in to the queue and goes Ready; it answers every
 // EventRinging on its DN, talks `talkMs`, then releases. The router routes every EventRouteRequest
@@ -10,7 +10,7 @@
 //  - every request the desktops and the router sent through the SDK (which carries a request over a
 //    failover with the same referenceId): answered, refused by error code, or lost (never answered:
 //    RequestTimeout, still pending at the end, or dropped by the SDK with ClientClosed/ConnectionLost).
-import { createNodeClient } from '../../dist/client/node.js';
+import { createNodeClient } from '../../dist/sdk/node.js';
 
 const now = () => performance.timeOrigin + performance.now();
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

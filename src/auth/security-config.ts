@@ -7,7 +7,7 @@ import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import { DEFAULT_AUTH, type AuthConfig, type SharedToken } from './authenticator.js';
 import type { PublicKeyAlg } from './jwt.js';
 import { originOf } from './origin.js';
-import type { TlsFiles } from '../common/tls.js';
+import type { TlsFiles } from '../lib/tls.js';
 
 export interface SecurityConfig {
   auth: AuthConfig;

@@ -1,8 +1,8 @@
 // `tandem call`: a simulated external caller. Places an inbound call on the switch (or hangs one up)
 // through a tool link (Hello + Simulate, never a claim), prints the call id and exits.
 import { parseFlags } from './args.js';
-import { connectLink, type LinkClient } from '../switch-link/link-client.js';
-import { resolveSecret, SWITCH_SECRET_ENV } from '../common/peer-auth.js';
+import { connectLink, type LinkClient } from '../adapters/switch-client/link-client.js';
+import { resolveSecret, SWITCH_SECRET_ENV } from '../lib/peer-auth.js';
 
 const HELP = `usage: tandem call --to <dn> --from <number> [options]
        tandem call --hangup <callId> [options]

@@ -4,10 +4,10 @@
 import { mkdirSync, openSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createLogger } from '../common/log.js';
+import { createLogger } from '../lib/log.js';
 import { parseFlags } from './args.js';
-import { SupervisedChild, type ChildSpec } from '../supervisor/child.js';
-import { generateSecret, SWITCH_SECRET_ENV, SYNC_SECRET_ENV } from '../common/peer-auth.js';
+import { SupervisedChild, type ChildSpec } from '../processes/supervisor/child.js';
+import { generateSecret, SWITCH_SECRET_ENV, SYNC_SECRET_ENV } from '../lib/peer-auth.js';
 import { startNotes } from './start-notes.js';
 
 const HELP = `usage: tandem pair [options]

@@ -1,13 +1,13 @@
 // `tandem switch`: the simulated switch (embedded PBX and primary-role witness) as a process.
 import { parseFlags } from './args.js';
 import * as grpc from '@grpc/grpc-js';
-import { createLogger } from '../common/log.js';
-import { PortInUseError } from '../common/listen.js';
-import { CONFIG_HELP, DEFAULT_SWITCH_CONFIG, loadConfigFile, validateConfig, type SwitchConfig } from '../switch/config.js';
-import { startSwitchServer } from '../switch/server.js';
-import { resolveSecret, SWITCH_SECRET_ENV } from '../common/peer-auth.js';
-import { DEFAULT_SIP_CONFIG, parseTrunkFlag, sipConfigFromJson } from '../sip/config.js';
-import { SipServer } from '../sip/sip-server.js';
+import { createLogger } from '../lib/log.js';
+import { PortInUseError } from '../lib/listen.js';
+import { CONFIG_HELP, DEFAULT_SWITCH_CONFIG, loadConfigFile, validateConfig, type SwitchConfig } from '../processes/switch/config.js';
+import { startSwitchServer } from '../processes/switch/start.js';
+import { resolveSecret, SWITCH_SECRET_ENV } from '../lib/peer-auth.js';
+import { DEFAULT_SIP_CONFIG, parseTrunkFlag, sipConfigFromJson } from '../processes/switch/sip/config.js';
+import { SipServer } from '../processes/switch/sip/sip-server.js';
 
 const HELP = `usage: tandem switch [options]
 

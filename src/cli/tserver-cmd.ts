@@ -1,15 +1,15 @@
 // `tandem tserver`: one T-Server process (HTTP/WebSocket gateway + switch link + core).
 import { parseFlags } from './args.js';
-import { createLogger } from '../common/log.js';
-import { PortInUseError } from '../common/listen.js';
-import { buildConfig, ConfigError, readConfigFile, type FileShape } from '../tserver/config.js';
-import { haSettings, reloadable } from '../tserver/ha-settings.js';
-import { openSwitchTransport } from '../tserver/link-binding.js';
-import { TServer } from '../tserver/tserver.js';
-import { applyHeapTuning, heapGrowingPercent } from '../tserver/heap-tuning.js';
+import { createLogger } from '../lib/log.js';
+import { PortInUseError } from '../lib/listen.js';
+import { buildConfig, ConfigError, readConfigFile, type FileShape } from '../processes/tserver/config.js';
+import { haSettings, reloadable } from '../processes/tserver/ha-settings.js';
+import { openSwitchTransport } from '../adapters/switch-client/link-binding.js';
+import { TServer } from '../processes/tserver/tserver.js';
+import { applyHeapTuning, heapGrowingPercent } from '../processes/tserver/heap-tuning.js';
 import { SecurityConfigError } from '../auth/security-config.js';
-import { loadTls } from '../common/tls.js';
-import { PeerSecretError, resolveSecret, SWITCH_SECRET_ENV, SYNC_SECRET_ENV } from '../common/peer-auth.js';
+import { loadTls } from '../lib/tls.js';
+import { PeerSecretError, resolveSecret, SWITCH_SECRET_ENV, SYNC_SECRET_ENV } from '../lib/peer-auth.js';
 
 const HELP = `usage: tandem tserver --name A [options]
 

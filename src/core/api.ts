@@ -4,7 +4,7 @@
 // Rule: the state is changed ONLY by applyDelta (delta.ts). The core's handlers compute deltas and
 // apply them as they go; the primary streams exactly these deltas to the backup, which applies them
 // with the same function. So "backup equals primary" is a comparison of two CoreState values.
-import type { sw } from '../common/switch-proto.js';
+import type { sw } from '../wire/switch-proto.js';
 import type { AgentState, CallState, CallType, DNType, ErrorCode, Request, TEvent, UserData, WorkMode } from '../protocol/messages.js';
 import type { ReadyIndex, Timers } from './derived.js';
 import type { QueueIndex } from './queue-index.js';

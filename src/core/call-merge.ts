@@ -1,7 +1,7 @@
 // Transfer and conference: the switch merges the consultation call into the original one (or moves a
 // single call on). The original call keeps its ConnID; parties that came over from the consultation
 // call learn its old ConnID as previousConnId.
-import type { sw } from '../common/switch-proto.js';
+import type { sw } from '../wire/switch-proto.js';
 import type { Call } from './api.js';
 import { callEvent, otherParty } from './call-events.js';
 import { callEndedAt, callOf, isInternal, withParties } from './calls.js';

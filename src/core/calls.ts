@@ -1,5 +1,5 @@
 // Call lookups and the bookkeeping when a call or a party goes away, shared by the switch event mappers.
-import type { sw } from '../common/switch-proto.js';
+import type { sw } from '../wire/switch-proto.js';
 import type { Call } from './api.js';
 import { distribute, releaseReservation, removeFromQueue } from './acd.js';
 import { agentCallEnded } from './agents.js';

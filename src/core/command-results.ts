@@ -1,6 +1,6 @@
 // The switch's CommandResult for a command this core sent. For a client request still pending (no
 // event answered it yet): EventACK, the stored first answer (duplicate after a failover), or EventError.
-import type { sw } from '../common/switch-proto.js';
+import type { sw } from '../wire/switch-proto.js';
 import type { CoreState, ErrorCode, JournalEntry } from './api.js';
 import type { TEvent } from '../protocol/messages.js';
 import { offerRefused } from './acd.js';

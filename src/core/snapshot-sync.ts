@@ -1,7 +1,7 @@
 // The switch's Snapshot (after a redelivery gap, or at first start): rebuild devices and the calls the
 // switch knows, quietly (no events: nothing happened, the T-Server only catches up). Calls the switch
 // no longer has are dropped; calls it has that the core did not know get new ConnIDs.
-import type { sw } from '../common/switch-proto.js';
+import type { sw } from '../wire/switch-proto.js';
 import type { Call, Device } from './api.js';
 import { distribute, joinQueue, releaseReservation, removeFromQueue } from './acd.js';
 import { callEndedAt, dropCall, newCall } from './calls.js';

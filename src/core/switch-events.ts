@@ -1,7 +1,7 @@
 // Switch events (docs/switch.md) -> T-Library events on every internal DN involved, in switch-seq order.
 // Each event's command_id ties it to the client request that caused it: the first T-Library event on
 // the requester's DN is that request's direct answer.
-import { sw } from '../common/switch-proto.js';
+import { sw } from '../wire/switch-proto.js';
 import type { TEvent } from '../protocol/messages.js';
 import { distribute, enqueue, releaseReservation, removeFromQueue } from './acd.js';
 import { agentCallStarted } from './agents.js';

@@ -1,5 +1,5 @@
 // Switch enums (proto numbers) to T-Library words.
-import { sw } from '../common/switch-proto.js';
+import { sw } from '../wire/switch-proto.js';
 import type { CallState, CallType, DNType, Party } from './api.js';
 
 export function dnTypeOf(t: sw.DeviceType | null | undefined): DNType {

@@ -4,7 +4,7 @@
 // receives. The Tx records, before each delta, what it overwrites; when the input throws, the
 // records are replayed newest first and the state is what it was before the input.
 //
-// Cheaper than the primary's undo log (src/sync/undo-log.ts), which keeps the first before-image per
+// Cheaper than the primary's undo log (src/adapters/sync/undo-log.ts), which keeps the first before-image per
 // key for a whole published batch: this one lives for a single input, so it records one step per
 // delta in an array and never looks a key up twice.
 import type { CollectionName, CoreState, Delta, JournalEntry } from './api.js';

@@ -1,7 +1,7 @@
 // The web agent desktop: binds the page (index.html) to the SDK. All state comes from events
 // (desk-state.ts); every button is one SDK call; errors are shown, never thrown. The SDK uses the
 // application-level heartbeat here, since browsers cannot send WebSocket pings.
-import { TandemClient, TandemError, type ClientStatus, type TEvent } from '../client/index.js';
+import { TandemClient, TandemError, type ClientStatus, type TEvent } from '../sdk/index.js';
 import { applyEvent, emptyDesk, type DeskState } from './desk-state.js';
 import { clientNameFor, resolveServers } from './servers.js';
 

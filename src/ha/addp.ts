@@ -2,12 +2,12 @@
 // `intervalMs` and declares its peer dead after `timeoutMs` of silence; any message counts as life.
 //
 // Robust to this process's own event loop being blocked (GC pause, a long synchronous task): silence
-// is counted only while the loop runs, by SilenceMeter (src/common/silence-meter.ts): a check that
+// is counted only while the loop runs, by SilenceMeter (src/lib/silence-meter.ts): a check that
 // fires late adds at most `maxStepMs` and never declares death itself, since libuv runs timers
 // BEFORE polling sockets and the peer's messages that arrived during the block are still unread.
 import { performance } from 'node:perf_hooks';
-import type { Logger } from '../common/log.js';
-import { SilenceMeter } from '../common/silence-meter.js';
+import type { Logger } from '../lib/log.js';
+import { SilenceMeter } from '../lib/silence-meter.js';
 
 // The silence accounting is shared with the SDK's heartbeat monitor (browser-safe module).
 export { SilenceMeter };

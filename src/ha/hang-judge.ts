@@ -11,7 +11,7 @@
 // - little of it: it was starved (runnable but not scheduled) or blocked (a deadlock, a stuck
 //   synchronous call): wait, up to starvedLimitMs (3 x) of wall time, then it is a hang all the same.
 // Without CPU figures (another OS) the judge is the plain wall-clock one.
-import { SilenceMeter } from '../common/silence-meter.js';
+import { SilenceMeter } from '../lib/silence-meter.js';
 
 export interface HangJudgeOptions {
   hangDetectionMs: number;
@@ -32,7 +32,7 @@ export type HangVerdict =
 export const DEFAULT_BUSY_SHARE = 0.5;
 /**
  * 3 x: a blocked primary must release its lease before its backup gives up the silent stream (the
- * backup keeps a suspect stream 4 ADDP timeouts after the first 400 ms of silence: src/sync/backup.ts),
+ * backup keeps a suspect stream 4 ADDP timeouts after the first 400 ms of silence: src/adapters/sync/backup.ts),
  * else the backup is no longer in sync when the lease comes free and nobody may take over.
  */
 export const STARVED_LIMIT_FACTOR = 3;

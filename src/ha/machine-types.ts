@@ -1,6 +1,6 @@
 // The HA machine's vocabulary (machine.ts): its states, inputs, effects and parameters. Data only.
 
-/** The backup's sync stream (src/sync/backup.ts runs it; this machine only reads it). */
+/** The backup's sync stream (src/adapters/sync/backup.ts runs it; this machine only reads it). */
 export type BackupLinkState =
   | 'connecting' // looking for the primary (no stream, or no Welcome yet)
   | 'resyncing'  // Welcome received, catching up

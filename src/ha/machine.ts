@@ -1,6 +1,6 @@
 // The HA role machine of one T-Server: role, claim, the backup's sync state, trust and handover in one
 // pure function. `step(state, input, now, params)` returns the next state and the effects the shell
-// (src/tserver/ha-controller.ts) runs: claims, streams, timers, role mirroring. No I/O, no clock of its
+// (src/processes/tserver/ha-controller.ts) runs: claims, streams, timers, role mirroring. No I/O, no clock of its
 // own: `now` comes in, so tests replay any interleaving with exact times (test/unit/ha-machine*.ts).
 //
 // Facts and where they live (each in one place):
@@ -15,7 +15,7 @@
 // - `lapses` (every state): times our own lease lapsed recently; damps our claim-back so that a server
 //   that keeps stalling gives way to its peer instead of flapping.
 import type { BackupLinkState, ClaimWhy, Common, Follower, HaEffect, HaInput, HaParams, HaState, Retry, RoleName, Step, TimerName } from './machine-types.js';
-import { backoffDelay } from '../common/backoff.js';
+import { backoffDelay } from '../lib/backoff.js';
 
 export * from './machine-types.js';
 

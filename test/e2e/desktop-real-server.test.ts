@@ -3,7 +3,7 @@
 // page, answer, hold, retrieve, attached data, release, not ready with a reason.
 import t from 'tap';
 import WebSocket from 'ws';
-import { TandemClient } from '../../src/client/index.js';
+import { TandemClient } from '../../src/sdk/index.js';
 import { launchChromium } from '../helpers/browser.js';
 import { startStack } from '../helpers/tserver-fixture.js';
 

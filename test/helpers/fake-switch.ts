@@ -1,6 +1,6 @@
 // A tiny in-memory switch that turns SwitchCommands into the event sequences docs/switch.md fixes,
 // for the core's unit tests. No timers, no links: exec() returns the events and the result at once.
-import { sw } from '../../src/common/switch-proto.js';
+import { sw } from '../../src/wire/switch-proto.js';
 import type { SwitchCommand } from '../../src/core/api.js';
 
 const { EventType: E, ConnectionState: S, DeviceType: D, CallType: T } = sw;

@@ -2,7 +2,7 @@
 // state (ringing, established with user data, held, consultation, conference, queued with
 // treatment, parked at a route point), with registrations. Everything it creates stays up, so a
 // test can compare the backup's state with the primary's and fail over in the middle of it.
-import type { LinkClient } from '../../src/switch-link/link-client.js';
+import type { LinkClient } from '../../src/adapters/switch-client/link-client.js';
 import type { TEvent } from '../../src/protocol/messages.js';
 import type { TestClient } from './ws-client.js';
 

@@ -1,10 +1,10 @@
 // A model of the whole pair for the HA machine's property tests: two servers running the real pure
-// machine (src/ha/machine.ts), a switch lease with the real rules (src/switch/lease.ts), the sync
+// machine (src/ha/machine.ts), a switch lease with the real rules (src/processes/switch/lease.ts), the sync
 // stream between them, timers on a simulated clock, and a foreign lease holder (a tool with the switch
 // secret). Effects are interpreted the way the shell and the sync library carry them out; messages are
 // delivered at once unless the receiver is stalled (SIGSTOP: queued until it resumes) or dead.
-import { Lease } from '../../src/switch/lease.js';
-import type { BackupLinkState } from '../../src/sync/backup.js';
+import { Lease } from '../../src/processes/switch/lease.js';
+import type { BackupLinkState } from '../../src/adapters/sync/backup.js';
 import {
   DEFAULT_PARAMS, initialState, step, type HaEffect, type HaInput, type HaParams, type HaState, type TimerName,
 } from '../../src/ha/machine.js';

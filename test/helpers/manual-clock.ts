@@ -1,6 +1,6 @@
-// A Clock (src/common/clock.ts) that moves only when the test says so: timers fire in due order
+// A Clock (src/lib/clock.ts) that moves only when the test says so: timers fire in due order
 // during advance(), each seeing now() at its due time.
-import type { Clock, ClockTimer } from '../../src/common/clock.js';
+import type { Clock, ClockTimer } from '../../src/lib/clock.js';
 
 interface Pending { due: number; fn: () => void; timer: ClockTimer }
 

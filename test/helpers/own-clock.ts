@@ -3,7 +3,7 @@
 // clock, which moves only when the test calls advance(); calls from anywhere else (grpc-js, ws,
 // pino, tap, the test itself) keep the real clock. The sockets stay real, the waiting is the test's.
 //
-// Why not a Clock option (src/common/clock.ts): the adapters under test (gateway, sync primary and
+// Why not a Clock option (src/lib/clock.ts): the adapters under test (gateway, sync primary and
 // backup, the ADDP monitor behind them) read the global timers directly, and the test files must
 // not change them. Why scoped to src/: faking every timer of the process would freeze grpc-js's and
 // ws's own housekeeping and the test's own timeouts.

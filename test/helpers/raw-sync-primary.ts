@@ -3,10 +3,10 @@
 // batches, InSync, HandoverReady, Error, garbage) and reads what the backup sent. Torn down with
 // the test. The mirror of sync-fixtures.ts rawBackup.
 import * as grpc from '@grpc/grpc-js';
-import { sy } from '../../src/common/sync-proto.js';
-import { EncodedFrame, syncServiceDefinition, type Decoded, type PrimaryStream } from '../../src/common/sync-service.js';
+import { sy } from '../../src/wire/sync-proto.js';
+import { EncodedFrame, syncServiceDefinition, type Decoded, type PrimaryStream } from '../../src/wire/sync-service.js';
 import type { Delta } from '../../src/core/api.js';
-import { deltaToWire, encodeDeltaBatch } from '../../src/sync/delta-codec.js';
+import { deltaToWire, encodeDeltaBatch } from '../../src/adapters/sync/delta-codec.js';
 import { within } from './own-clock.js';
 
 interface Teardown { teardown(fn: () => unknown): void }

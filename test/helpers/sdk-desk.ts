@@ -1,8 +1,8 @@
 // One SDK desktop for failover tests: a TandemClient on both servers of a pair for one DN, every
 // state event it delivered kept in order, every failed request kept, and the moments its failovers
 // completed. waitEvent resolves on events already delivered or still to come (never by sleeping).
-import { createNodeClient } from '../../src/client/node.js';
-import type { TandemClient, TEvent } from '../../src/client/index.js';
+import { createNodeClient } from '../../src/sdk/node.js';
+import type { TandemClient, TEvent } from '../../src/sdk/index.js';
 
 interface Teardown { teardown(fn: () => unknown): void }
 

@@ -4,14 +4,14 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import * as grpc from '@grpc/grpc-js';
-import { sy } from '../../src/common/sync-proto.js';
-import { decodePrimaryToBackup, SYNC_STREAM_PATH, toBuffer, type Decoded } from '../../src/common/sync-service.js';
+import { sy } from '../../src/wire/sync-proto.js';
+import { decodePrimaryToBackup, SYNC_STREAM_PATH, toBuffer, type Decoded } from '../../src/wire/sync-service.js';
 import type { CollectionName, Delta, JournalEntry } from '../../src/core/api.js';
-import type { Logger } from '../../src/common/log.js';
-import { SyncServer } from '../../src/sync/server.js';
-import { SyncPrimary, type SyncPrimaryOptions } from '../../src/sync/primary.js';
-import { SyncBackup, type SyncBackupOptions } from '../../src/sync/backup.js';
-import { syncCallMetadata } from '../../src/common/peer-auth.js';
+import type { Logger } from '../../src/lib/log.js';
+import { SyncServer } from '../../src/adapters/sync/server.js';
+import { SyncPrimary, type SyncPrimaryOptions } from '../../src/adapters/sync/primary.js';
+import { SyncBackup, type SyncBackupOptions } from '../../src/adapters/sync/backup.js';
+import { syncCallMetadata } from '../../src/lib/peer-auth.js';
 
 export class FakeReplica {
   colls = new Map<CollectionName, Map<string, unknown>>();

@@ -6,19 +6,19 @@
 // credentials themselves: fuzzed Hello secrets at the switch and fuzzed metadata secrets at the sync
 // port are all refused, none gets a message through, and the real peers carry on.
 import t from 'tap';
-import { sw } from '../../src/common/switch-proto.js';
-import { sy } from '../../src/common/sync-proto.js';
-import { decodeLinkUp } from '../../src/common/switch-service.js';
-import { decodeBackupToPrimary } from '../../src/common/sync-service.js';
-import { connectLink, openLink } from '../../src/switch-link/link-client.js';
-import { SyncServer } from '../../src/sync/server.js';
-import { SyncPrimary } from '../../src/sync/primary.js';
-import { SyncBackup } from '../../src/sync/backup.js';
+import { sw } from '../../src/wire/switch-proto.js';
+import { sy } from '../../src/wire/sync-proto.js';
+import { decodeLinkUp } from '../../src/wire/switch-service.js';
+import { decodeBackupToPrimary } from '../../src/wire/sync-service.js';
+import { connectLink, openLink } from '../../src/adapters/switch-client/link-client.js';
+import { SyncServer } from '../../src/adapters/sync/server.js';
+import { SyncPrimary } from '../../src/adapters/sync/primary.js';
+import { SyncBackup } from '../../src/adapters/sync/backup.js';
 import { startSwitch, startTServer } from '../helpers/tserver-fixture.js';
 import { backupState, captureLog, DeltaSource, FakeReplica, rawBackup } from '../helpers/sync-fixtures.js';
 import { mutateBytes, Rng, rssMb, unicodeString } from '../helpers/fuzz.js';
 import * as grpc from '@grpc/grpc-js';
-import type { LinkClient } from '../../src/switch-link/link-client.js';
+import type { LinkClient } from '../../src/adapters/switch-client/link-client.js';
 
 const FRAMES = 30_000;
 const BURST = 1_000;

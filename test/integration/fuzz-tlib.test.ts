@@ -6,8 +6,8 @@
 import t from 'tap';
 import { WebSocket } from 'ws';
 import { parseRequest } from '../../src/protocol/validate.js';
-import { checkRequest } from '../../src/gateway/guard.js';
-import { DEFAULT_LIMITS } from '../../src/tserver/config.js';
+import { checkRequest } from '../../src/adapters/gateway/guard.js';
+import { DEFAULT_LIMITS } from '../../src/processes/tserver/config.js';
 import type { Request, TEvent } from '../../src/protocol/messages.js';
 import { openClient, startStack } from '../helpers/tserver-fixture.js';
 import { mutateRequest, Rng, rssMb } from '../helpers/fuzz.js';

@@ -1,4 +1,4 @@
-// The desktop gateway (src/gateway/gateway.ts) driven through its own seams: real ws clients on a
+// The desktop gateway (src/adapters/gateway/gateway.ts) driven through its own seams: real ws clients on a
 // real HTTP server on 127.0.0.1 port 0 whose upgrade goes to Gateway.upgrade, a real CoreHost and
 // BatchCollector behind it, released batches delivered by the test (held when a test needs to
 // count what one batch writes), and the gateway's timers (open deadline, pings, rate bucket,
@@ -12,13 +12,13 @@ import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
 import { defaultCoreConfig, registeredDNs } from '../../src/core/index.js';
 import type { Request, TEvent } from '../../src/protocol/messages.js';
-import { Gateway, type GatewayLimits } from '../../src/gateway/gateway.js';
-import { CLOSE } from '../../src/gateway/session.js';
-import { DEFAULT_LIMITS } from '../../src/tserver/config.js';
-import { CoreHost } from '../../src/tserver/core-host.js';
-import { Metrics } from '../../src/tserver/metrics.js';
-import { BatchCollector, type OutboundBatch } from '../../src/tserver/outbound.js';
-import { ServerRole } from '../../src/tserver/role.js';
+import { Gateway, type GatewayLimits } from '../../src/adapters/gateway/gateway.js';
+import { CLOSE } from '../../src/adapters/gateway/session.js';
+import { DEFAULT_LIMITS } from '../../src/processes/tserver/config.js';
+import { CoreHost } from '../../src/pipeline/core-host.js';
+import { Metrics } from '../../src/lib/metrics/metrics.js';
+import { BatchCollector, type OutboundBatch } from '../../src/pipeline/outbound.js';
+import { ServerRole } from '../../src/ha/role.js';
 import type { Role } from '../../src/protocol/messages.js';
 import { FakeSwitch } from '../helpers/fake-switch.js';
 import { PLAN } from '../helpers/core-rig.js';

@@ -5,7 +5,7 @@
 // switch's snapshot made the devices known (chaos: they were re-run before, refused as unknown DNs,
 // and those desktops never got another EventRinging).
 import t from 'tap';
-import { connectLink } from '../../src/switch-link/link-client.js';
+import { connectLink } from '../../src/adapters/switch-client/link-client.js';
 import { after, mark, roleChanged, startPair } from '../helpers/pair-fixture.js';
 import { openClient } from '../helpers/tserver-fixture.js';
 

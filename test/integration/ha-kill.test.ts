@@ -4,7 +4,7 @@
 // agent state, queue position and registration the primary had; new requests work; seq and ConnIDs
 // continue without reuse.
 import t from 'tap';
-import { connectLink } from '../../src/switch-link/link-client.js';
+import { connectLink } from '../../src/adapters/switch-client/link-client.js';
 import { inSync, mark, roleChanged, startPair } from '../helpers/pair-fixture.js';
 import { runWorkload, WORKLOAD_CONFIG } from '../helpers/ha-workload.js';
 import { openClient } from '../helpers/tserver-fixture.js';

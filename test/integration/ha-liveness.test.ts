@@ -4,7 +4,7 @@
 // - the whole primary SIGSTOPped for 240 ms: no failover either; for 1 s: the backup takes over;
 // - the main thread hung for ever: the watchdog releases the lease and the backup serves within
 //   about hang-detection + claim time.
-// The stall hook exists only with TANDEM_TEST_HOOKS=1 (src/ha/liveness-test-hooks.ts).
+// The stall hook exists only with TANDEM_TEST_HOOKS=1 (src/adapters/switch-client/liveness-test-hooks.ts).
 import t from 'tap';
 import { setTimeout as delay } from 'node:timers/promises';
 import { after, healthUntil, inSync, mark, roleChanged, startPair, type Member } from '../helpers/pair-fixture.js';

@@ -3,7 +3,7 @@
 // and a restarted backup process gets the full state — calls begun before it started included. Each
 // resync is logged with its kind and size on both ends.
 import t from 'tap';
-import { connectLink } from '../../src/switch-link/link-client.js';
+import { connectLink } from '../../src/adapters/switch-client/link-client.js';
 import { after, inSync, mark, roleChanged, startPair } from '../helpers/pair-fixture.js';
 import { openClient } from '../helpers/tserver-fixture.js';
 

@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, renameSync, writeFileSync, existsSync } from
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createNodeClient } from '../../src/client/node.js';
+import { createNodeClient } from '../../src/sdk/node.js';
 import { mark, roleChanged, startPair } from '../helpers/pair-fixture.js';
 import { spawnTandem } from '../helpers/process.js';
 import { startSwitch } from '../helpers/tserver-fixture.js';

@@ -3,7 +3,7 @@
 // nothing from before (its lease check fails first: NotPrimary), learns it was deposed, demotes and
 // rejoins as backup. The switch's record of accepted commands shows never two servers commanding.
 import t from 'tap';
-import { connectLink } from '../../src/switch-link/link-client.js';
+import { connectLink } from '../../src/adapters/switch-client/link-client.js';
 import { inSync, mark, roleChanged, startPair } from '../helpers/pair-fixture.js';
 import { openClient } from '../helpers/tserver-fixture.js';
 

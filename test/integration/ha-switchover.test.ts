@@ -3,7 +3,7 @@
 // it: hand back). Requests caught in a handover get NotPrimary, which the SDK retries on the new
 // primary with the same referenceId: zero failed requests, each one done once.
 import t from 'tap';
-import { createNodeClient } from '../../src/client/node.js';
+import { createNodeClient } from '../../src/sdk/node.js';
 import { inSync, mark, roleChanged, startPair, type Member } from '../helpers/pair-fixture.js';
 
 t.test('SIGUSR1 to the backup, then SIGUSR2 to the new primary: zero failed requests', async (t) => {

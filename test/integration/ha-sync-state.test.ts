@@ -3,7 +3,7 @@
 // canonical JSON once both report the same sync offset. Registrations sent to the backup are
 // answered there but change nothing in its state (it only applies the primary's deltas).
 import t from 'tap';
-import { connectLink } from '../../src/switch-link/link-client.js';
+import { connectLink } from '../../src/adapters/switch-client/link-client.js';
 import { inSync, startPair } from '../helpers/pair-fixture.js';
 import { runWorkload, WORKLOAD_CONFIG } from '../helpers/ha-workload.js';
 import { openClient } from '../helpers/tserver-fixture.js';

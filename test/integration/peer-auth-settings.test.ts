@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ready, spawnTandem, type Proc } from '../helpers/process.js';
 import { firstPort, startSwitch } from '../helpers/tserver-fixture.js';
-import { connectLink } from '../../src/switch-link/link-client.js';
+import { connectLink } from '../../src/adapters/switch-client/link-client.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tandem-peer-auth-'));
 const secretFile = join(dir, 'sync.secret');

@@ -7,7 +7,7 @@
 // equal to that journal for its DN (nothing missed, nothing twice, in seq order).
 import { setTimeout as delay } from 'node:timers/promises';
 import t from 'tap';
-import { connectLink } from '../../src/switch-link/link-client.js';
+import { connectLink } from '../../src/adapters/switch-client/link-client.js';
 import { inSync, mark, roleChanged, startPair, type Member } from '../helpers/pair-fixture.js';
 import { writeConfig } from '../helpers/tserver-fixture.js';
 import { checkDeskEvents, SdkDesk } from '../helpers/sdk-desk.js';

@@ -4,7 +4,7 @@
 // the real journal, and sees every event exactly once.
 import t from 'tap';
 import WebSocket from 'ws';
-import { TandemClient, TandemError, type ClientStatus, type TEvent } from '../../src/client/index.js';
+import { TandemClient, TandemError, type ClientStatus, type TEvent } from '../../src/sdk/index.js';
 import { openClient, startStack } from '../helpers/tserver-fixture.js';
 
 function desk(t: Tap, url: string, name: string, reconnectMs = 20) {

@@ -7,7 +7,7 @@
 import t from 'tap';
 import { createSocket } from 'node:dgram';
 import { connect } from 'node:net';
-import { connectLink } from '../../src/switch-link/link-client.js';
+import { connectLink } from '../../src/adapters/switch-client/link-client.js';
 import { startSwitch, writeConfig } from '../helpers/tserver-fixture.js';
 import { mutateBytes, Rng } from '../helpers/fuzz.js';
 

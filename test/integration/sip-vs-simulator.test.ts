@@ -4,7 +4,7 @@
 // in the same order. Only how the caller arrives differs (Simulate.InboundCall vs a trunk INVITE).
 import t from 'tap';
 import type { TEvent } from '../../src/protocol/messages.js';
-import { connectLink } from '../../src/switch-link/link-client.js';
+import { connectLink } from '../../src/adapters/switch-client/link-client.js';
 import { openClient, startSwitch, startTServer } from '../helpers/tserver-fixture.js';
 import { isStateEvent, type TestClient } from '../helpers/ws-client.js';
 import { runSipp, startPhone, type SippRun } from '../helpers/sipp.js';

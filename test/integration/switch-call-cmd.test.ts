@@ -1,9 +1,9 @@
 // `tandem call` end to end against a real switch, watched by a link.
 import t from 'tap';
 import { spawnTandem, ready } from '../helpers/process.js';
-import { connectLink } from '../../src/switch-link/link-client.js';
-import { describeEvent } from '../../src/switch/describe.js';
-import type { sw } from '../../src/common/switch-proto.js';
+import { connectLink } from '../../src/adapters/switch-client/link-client.js';
+import { describeEvent } from '../../src/processes/switch/describe.js';
+import type { sw } from '../../src/wire/switch-proto.js';
 
 t.test('tandem call places, hangs up and times out calls; clear errors', async (t) => {
   const proc = spawnTandem(t, ['switch', '--port', '0']);

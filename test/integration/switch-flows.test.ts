@@ -2,9 +2,9 @@
 // A holds the lease and commands; W (a watcher, no lease) must see the very same events.
 import t from 'tap';
 import { spawnTandem, ready } from '../helpers/process.js';
-import { connectLink, type LinkClient } from '../../src/switch-link/link-client.js';
-import { describeEvent } from '../../src/switch/describe.js';
-import { sw } from '../../src/common/switch-proto.js';
+import { connectLink, type LinkClient } from '../../src/adapters/switch-client/link-client.js';
+import { describeEvent } from '../../src/processes/switch/describe.js';
+import { sw } from '../../src/wire/switch-proto.js';
 
 const X = '4155550100';
 const A = '5001', B = '5002', C = '5003', RP = '8000';

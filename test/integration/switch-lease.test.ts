@@ -2,8 +2,8 @@
 // lapse of a silent holder, holder link gone, release, command fencing and exactly-once ids.
 import t from 'tap';
 import { spawnTandem, ready } from '../helpers/process.js';
-import { connectLink, type LinkClient } from '../../src/switch-link/link-client.js';
-import type { sw } from '../../src/common/switch-proto.js';
+import { connectLink, type LinkClient } from '../../src/adapters/switch-client/link-client.js';
+import type { sw } from '../../src/wire/switch-proto.js';
 
 t.test('lease, fencing and exactly-once across a failover', async (t) => {
   const proc = spawnTandem(t, ['switch', '--port', '0']);

@@ -6,9 +6,9 @@ import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnTandem, ready } from '../helpers/process.js';
-import { connectLink } from '../../src/switch-link/link-client.js';
-import type { sw } from '../../src/common/switch-proto.js';
-import type { LinkClient } from '../../src/switch-link/link-client.js';
+import { connectLink } from '../../src/adapters/switch-client/link-client.js';
+import type { sw } from '../../src/wire/switch-proto.js';
+import type { LinkClient } from '../../src/adapters/switch-client/link-client.js';
 
 /** Resolves once cond() holds, checking now and after every message on the link. */
 const until = (l: LinkClient, cond: () => boolean) => (cond() ? Promise.resolve() : l.next(cond, 5000).then(() => {}));

@@ -2,7 +2,7 @@
 // call ids get clear errors and the switch keeps serving; wrong secret; port in use; clean stop.
 import t from 'tap';
 import { spawnTandem, ready } from '../helpers/process.js';
-import { connectLink, openLink } from '../../src/switch-link/link-client.js';
+import { connectLink, openLink } from '../../src/adapters/switch-client/link-client.js';
 
 const portOf = async (p: ReturnType<typeof spawnTandem>) => ((await ready(p)).ports as { switch: number }).switch;
 

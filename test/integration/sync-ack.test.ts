@@ -1,7 +1,7 @@
 // Sync modes: in `ack` mode whenAcked(offset) resolves only once the backup acknowledged it; with no
 // backup in sync (never connected, gone, silent, too slow) it runs alone, says so, and never hangs.
 import t from 'tap';
-import { sy } from '../../src/common/sync-proto.js';
+import { sy } from '../../src/wire/sync-proto.js';
 import { backupAt, backupState, DeltaSource, loopbackPair, rawBackup, type Pair, type RawBackup } from '../helpers/sync-fixtures.js';
 
 const turn = () => new Promise((r) => setImmediate(r));

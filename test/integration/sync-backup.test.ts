@@ -1,13 +1,13 @@
-// The sync backup (src/sync/backup.ts) driven through its own seams: a real gRPC sync stream on
+// The sync backup (src/adapters/sync/backup.ts) driven through its own seams: a real gRPC sync stream on
 // 127.0.0.1 port 0 to a hand-driven primary (raw-sync-primary.ts: the test writes every frame) or to
 // the real SyncPrimary, its timers (ADDP, the suspect give-up, reconnect backoff) on a manual clock
 // (own-clock.ts). Its contract: follow (Welcome, snapshot or backlog, batches, acks), report in sync
 // only at an InSync offset it applied, suspect the primary on an ADDP timeout and keep the stream,
 // reconnect with backoff, and a state machine (common/fsm.ts) that refuses stale callers.
 import t from 'tap';
-import { sy } from '../../src/common/sync-proto.js';
+import { sy } from '../../src/wire/sync-proto.js';
 import type { Delta } from '../../src/core/api.js';
-import { SyncBackup, type ReplicationPosition, type SyncBackupOptions } from '../../src/sync/backup.js';
+import { SyncBackup, type ReplicationPosition, type SyncBackupOptions } from '../../src/adapters/sync/backup.js';
 import { OwnClock, within } from '../helpers/own-clock.js';
 import { RawPrimary, type RawStream } from '../helpers/raw-sync-primary.js';
 import { backupState, captureLog, DeltaSource, FakeReplica, loopbackPair, once, type LogCapture, type LogLine } from '../helpers/sync-fixtures.js';

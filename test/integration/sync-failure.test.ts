@@ -2,8 +2,8 @@
 // when the stream breaks and after the ADDP timeout when it goes silent; a wrong secret and garbage
 // bytes get a clear Error and never take the server down; a taken port fails with PortInUseError.
 import t from 'tap';
-import { sy } from '../../src/common/sync-proto.js';
-import { SyncServer } from '../../src/sync/server.js';
+import { sy } from '../../src/wire/sync-proto.js';
+import { SyncServer } from '../../src/adapters/sync/server.js';
 import { backupState, DeltaSource, loopbackPair, once, rawBackup } from '../helpers/sync-fixtures.js';
 
 const addp = { intervalMs: 50, timeoutMs: 300 };

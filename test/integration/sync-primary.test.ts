@@ -1,12 +1,12 @@
-// The sync primary (src/sync/primary.ts, one PrimarySession per backup in primary-session.ts) driven
+// The sync primary (src/adapters/sync/primary.ts, one PrimarySession per backup in primary-session.ts) driven
 // through its own seams: a real gRPC sync stream on 127.0.0.1 port 0, the backup's end played by
 // the test frame by frame (rawBackup), the primary's timers (ADDP, the ack watch, the handover drain)
 // on a manual clock (own-clock.ts). Its contract: Hello -> Welcome, the full / partial resync
 // decision, acks gating whenAcked, ADDP timeouts with the resync grace, handover, bad frames.
 import t from 'tap';
-import { sy } from '../../src/common/sync-proto.js';
-import { HandoverError } from '../../src/sync/handover.js';
-import type { PrimaryLinkStatus } from '../../src/sync/primary.js';
+import { sy } from '../../src/wire/sync-proto.js';
+import { HandoverError } from '../../src/adapters/sync/handover.js';
+import type { PrimaryLinkStatus } from '../../src/adapters/sync/primary.js';
 import { OwnClock, within } from '../helpers/own-clock.js';
 import { DeltaSource, loopbackPair, once, rawBackup, type LogLine, type Pair, type RawBackup } from '../helpers/sync-fixtures.js';
 

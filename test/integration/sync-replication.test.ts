@@ -109,9 +109,9 @@ t.test('handover: drained, HandoverReady, the old primary rejoins the new one wi
   t.same(order, ['lease released']);
 
   // Roles swap: B's primary continues A's replication (inherit), A rejoins from its final offset.
-  const { SyncServer } = await import('../../src/sync/server.js');
-  const { SyncPrimary } = await import('../../src/sync/primary.js');
-  const { SyncBackup } = await import('../../src/sync/backup.js');
+  const { SyncServer } = await import('../../src/adapters/sync/server.js');
+  const { SyncPrimary } = await import('../../src/adapters/sync/primary.js');
+  const { SyncBackup } = await import('../../src/adapters/sync/backup.js');
   const serverB = await SyncServer.listen({ host: '127.0.0.1', port: 0, log: p.log.logger });
   const primaryB = new SyncPrimary({ serverName: 'B', epoch: () => 2, snapshotDeltas: () => p.backupReplica.snapshotDeltas(), log: p.log.logger, inherit: b.position });
   serverB.serve(primaryB);
@@ -137,7 +137,7 @@ t.test('handover: drained, HandoverReady, the old primary rejoins the new one wi
 
 t.test('the real core state (applyDelta, snapshotDeltas) replicates: canonicalState equal', async (t) => {
   const { createState, applyDelta, snapshotDeltas, canonicalState } = await import('../../src/core/index.js');
-  const { SyncBackup } = await import('../../src/sync/backup.js');
+  const { SyncBackup } = await import('../../src/adapters/sync/backup.js');
   const primaryState = createState();
   let backupState_ = createState();
   const p = await loopbackPair(t, { snapshotDeltas: () => snapshotDeltas(primaryState) });

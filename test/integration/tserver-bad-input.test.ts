@@ -1,7 +1,7 @@
 // Bad input of every kind: an EventError with its code, the connection stays usable, nothing changes.
 import t from 'tap';
 import { openClient, startStack } from '../helpers/tserver-fixture.js';
-import { connectLink } from '../../src/switch-link/link-client.js';
+import { connectLink } from '../../src/adapters/switch-client/link-client.js';
 import { TestClient } from '../helpers/ws-client.js';
 import type { TEvent } from '../../src/protocol/messages.js';
 

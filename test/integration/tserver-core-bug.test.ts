@@ -1,7 +1,7 @@
 // A core bug on a real primary (issue 12 item 5): the input it failed on is rolled back, the process
 // logs it with the input and exits 70, and the in-sync backup, which never received any of the
 // input's deltas, takes over; the desktop's retry (same referenceId) runs there exactly once.
-// The fault comes from the core-bug test hook (TANDEM_TEST_HOOKS=1, src/tserver/core-bug-test-hook.ts).
+// The fault comes from the core-bug test hook (TANDEM_TEST_HOOKS=1, src/processes/tserver/core-bug-test-hook.ts).
 import t from 'tap';
 import { inSync, roleChanged, startPair, type Member } from '../helpers/pair-fixture.js';
 import { openClient } from '../helpers/tserver-fixture.js';

@@ -4,7 +4,7 @@
 // from conference, caller hang-up. Every request's direct answer carries its referenceId; every
 // desktop sees seq strictly increasing.
 import t from 'tap';
-import { connectLink } from '../../src/switch-link/link-client.js';
+import { connectLink } from '../../src/adapters/switch-client/link-client.js';
 import type { TEvent } from '../../src/protocol/messages.js';
 import { openClient, startStack } from '../helpers/tserver-fixture.js';
 import { isStateEvent, type TestClient } from '../helpers/ws-client.js';

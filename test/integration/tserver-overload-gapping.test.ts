@@ -4,11 +4,11 @@
 // progress and the agent's requests still work; once the overload ends the gate reopens by itself.
 // A link that does not hold the lease cannot gap; a primary that goes silent does not leave gapping on.
 import t from 'tap';
-import { connectLink } from '../../src/switch-link/link-client.js';
-import type { sw } from '../../src/common/switch-proto.js';
+import { connectLink } from '../../src/adapters/switch-client/link-client.js';
+import type { sw } from '../../src/wire/switch-proto.js';
 import { openClient, startStack } from '../helpers/tserver-fixture.js';
 
-// The overload hook exists only with TANDEM_TEST_HOOKS=1 (src/tserver/overload-test-hook.ts).
+// The overload hook exists only with TANDEM_TEST_HOOKS=1 (src/processes/tserver/overload-test-hook.ts).
 process.env.TANDEM_TEST_HOOKS = '1';
 
 /** A fast governor: a decision every 50 ms, halving at once, back to admit-all within ~0.3 s of calm. */

@@ -6,7 +6,7 @@ import { Authenticator, DEFAULT_AUTH } from '../../src/auth/authenticator.js';
 import { FailureLimiter, TokenBucket } from '../../src/auth/rate-limit.js';
 import { checkOrigin, originOf } from '../../src/auth/origin.js';
 import { parseSecurity, SecurityConfigError } from '../../src/auth/security-config.js';
-import { checkRequest, cheapReferenceId, DEFAULT_EDGE_LIMITS, LogBudget } from '../../src/gateway/guard.js';
+import { checkRequest, cheapReferenceId, DEFAULT_EDGE_LIMITS, LogBudget } from '../../src/adapters/gateway/guard.js';
 import type { Request } from '../../src/protocol/messages.js';
 
 const keys = { k1: 'secret-one', k2: 'secret-two' };

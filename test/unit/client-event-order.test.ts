@@ -1,6 +1,6 @@
 // EventSequencer: exactly-once, in-order delivery by seq, with replay merge (pure, exact sequences).
 import t from 'tap';
-import { EventSequencer } from '../../src/client/event-order.js';
+import { EventSequencer } from '../../src/sdk/event-order.js';
 import type { TEvent } from '../../src/protocol/messages.js';
 
 const ev = (seq: number): TEvent => ({ event: 'EventRinging', seq, thisDN: '5001' });

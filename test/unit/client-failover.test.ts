@@ -3,7 +3,7 @@
 // seq order exactly once across the failover, NotPrimary is retried, close() rejects what is pending.
 import t, { type Test } from 'tap';
 import WebSocket from 'ws';
-import { TandemClient, TandemError, type ClientStatus, type TEvent } from '../../src/client/index.js';
+import { TandemClient, TandemError, type ClientStatus, type TEvent } from '../../src/sdk/index.js';
 import { startFakePair } from '../helpers/fake-tserver.js';
 
 type Pair = Awaited<ReturnType<typeof startFakePair>>;

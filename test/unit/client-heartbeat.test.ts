@@ -2,7 +2,7 @@
 // the late-tick guard it now shares with ADDP (SilenceMeter): a check that fires late because the
 // browser throttled the tab does not declare a live server dead by itself.
 import t from 'tap';
-import { HeartbeatMonitor } from '../../src/client/heartbeat.js';
+import { HeartbeatMonitor } from '../../src/sdk/heartbeat.js';
 
 function rig(intervalMs = 500, deadAfterMs = 1500) {
   let now = 0;

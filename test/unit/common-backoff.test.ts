@@ -1,7 +1,7 @@
 // The one backoff: exact delay sequences, the cap, jitter bounds with an injected random, the reset
 // rules (at once, or only after an attempt stayed good for resetAfterMs on an injected clock).
 import t from 'tap';
-import { Backoff, backoffDelay } from '../../src/common/backoff.js';
+import { Backoff, backoffDelay } from '../../src/lib/backoff.js';
 
 const take = (b: Backoff, n: number): number[] => Array.from({ length: n }, () => b.next());
 

@@ -1,7 +1,7 @@
 // The guarded state machine helper: exact transition sequences, refusal of a stale caller and of a
 // move the table does not allow, listeners, and the structured log line of each change.
 import t from 'tap';
-import { allBut, StateMachine, type FsmLevel, type FsmLogger } from '../../src/common/fsm.js';
+import { allBut, StateMachine, type FsmLevel, type FsmLogger } from '../../src/lib/fsm.js';
 
 type S = 'idle' | 'connecting' | 'up' | 'closed';
 const ALL: S[] = ['idle', 'connecting', 'up', 'closed'];

@@ -1,7 +1,7 @@
 // JunkLog: the first junk of a kind from a peer host is one line, the rest of its window a count, and
 // one summary per window while junk keeps coming. Timers are injected: exact sequences, no sleeping.
 import t from 'tap';
-import { JunkLog, peerHost } from '../../src/common/junk-log.js';
+import { JunkLog, peerHost } from '../../src/lib/junk-log.js';
 
 function rig(opts: { maxPeers?: number } = {}) {
   const lines: Array<{ obj: Record<string, unknown>; msg: string }> = [];

@@ -1,9 +1,9 @@
 // oneof(): the set member of a decoded protobuf oneof as {case, value}; nothing set (or a member a
 // newer peer added) is case undefined, never a throw.
 import t from 'tap';
-import { oneof, unhandled } from '../../src/common/oneof.js';
-import { sw } from '../../src/common/switch-proto.js';
-import { sy } from '../../src/common/sync-proto.js';
+import { oneof, unhandled } from '../../src/lib/oneof.js';
+import { sw } from '../../src/wire/switch-proto.js';
+import { sy } from '../../src/wire/sync-proto.js';
 
 t.test('the set member, decoded with its defaults', async (t) => {
   const m = sw.LinkDown.decode(sw.LinkDown.encode({ welcome: { switchName: 'sw', epoch: 3 } }).finish());

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   generateSecret, offeredSyncSecret, openPortWarning, peerAuthMode, PeerSecretError, readSecretFile, resolveSecret, secretMatches, syncCallMetadata,
-} from '../../src/common/peer-auth.js';
+} from '../../src/lib/peer-auth.js';
 
 const names = { flag: '--sync-secret', flagFile: '--sync-secret-file', env: 'TANDEM_SYNC_SECRET', config: 'tserver.syncSecret', configFile: 'tserver.syncSecretFile' };
 

@@ -1,7 +1,7 @@
 // TurnBudget: inline while the turn's budget lasts, then queued in order across turns, the source
 // paused above the high-water mark and resumed at the low one; a stream's end waits for its data.
 import t from 'tap';
-import { TurnBudget } from '../../src/common/turn-budget.js';
+import { TurnBudget } from '../../src/lib/turn-budget.js';
 
 function rig(costMs: number, o: { budgetMs?: number; highWater?: number; lowWater?: number } = {}) {
   let clock = 0;

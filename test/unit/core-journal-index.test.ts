@@ -5,7 +5,7 @@ import t from 'tap';
 import { applyDelta, createState, registeredDNs, replay, type CoreState, type JournalEntry } from '../../src/core/index.js';
 import { journalEntriesAfter } from '../../src/core/journal-index.js';
 import { TxUndo } from '../../src/core/tx-undo.js';
-import { UndoLog } from '../../src/sync/undo-log.js';
+import { UndoLog } from '../../src/adapters/sync/undo-log.js';
 import { Rig } from '../helpers/core-rig.js';
 
 /** What replay gave before the index: every journal entry after the seq about a registered DN. */

@@ -7,8 +7,8 @@ import t from 'tap';
 import { applyDelta, canonicalState, createState, snapshotDeltas, waitingCallers, type CoreState, type Delta, type QueueEntry } from '../../src/core/index.js';
 import { QueueLine, createQueueIndex, reindexQueueEntry } from '../../src/core/queue-index.js';
 import { LazyMinHeap } from '../../src/core/derived.js';
-import { deltaFromWire, encodeDeltaBatch } from '../../src/sync/delta-codec.js';
-import { sy } from '../../src/common/sync-proto.js';
+import { deltaFromWire, encodeDeltaBatch } from '../../src/adapters/sync/delta-codec.js';
+import { sy } from '../../src/wire/sync-proto.js';
 import { Rig, seqOf } from '../helpers/core-rig.js';
 
 const CFG = { queues: { '7000': { wrapUpMs: 0, treatment: 'music' }, '7001': { wrapUpMs: 0, treatment: 'silence' } } };

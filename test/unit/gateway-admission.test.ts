@@ -1,7 +1,7 @@
-// Admission control (src/gateway/admission.ts), pure: per-turn budget and the three overload signals
+// Admission control (src/adapters/gateway/admission.ts), pure: per-turn budget and the three overload signals
 // with exact numbers; time passed in.
 import t from 'tap';
-import { AdmissionControl, DEFAULT_ADMISSION_LIMITS, type AdmissionLimits } from '../../src/gateway/admission.js';
+import { AdmissionControl, DEFAULT_ADMISSION_LIMITS, type AdmissionLimits } from '../../src/adapters/gateway/admission.js';
 
 const limits = (o: Partial<AdmissionLimits> = {}): AdmissionLimits => ({
   maxRequestsPerTurn: 3, maxQueuedRequests: 5, maxEventLoopDelayMs: 100, maxReleaseDelayMs: 1000, overloadRetryAfterMs: 750, ...o,

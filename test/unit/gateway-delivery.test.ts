@@ -3,11 +3,11 @@
 // small batch on an empty queue delivered at once.
 import t from 'tap';
 import pino from 'pino';
-import { DeliveryQueue, RequestOutcomes, type DeliveryTargets } from '../../src/gateway/delivery.js';
-import { DnIndex } from '../../src/gateway/dn-index.js';
-import type { Session } from '../../src/gateway/session.js';
+import { DeliveryQueue, RequestOutcomes, type DeliveryTargets } from '../../src/adapters/gateway/delivery.js';
+import { DnIndex } from '../../src/adapters/gateway/dn-index.js';
+import type { Session } from '../../src/adapters/gateway/session.js';
 import type { JournalEntry } from '../../src/core/index.js';
-import type { OutboundBatch } from '../../src/tserver/outbound.js';
+import type { OutboundBatch } from '../../src/pipeline/outbound.js';
 
 interface FakeSession { name: string; got: string[]; send(frame: string | Buffer): boolean; close(): void; scope: undefined }
 
@@ -24,7 +24,6 @@ function world(names: string[]) {
     byClient: sessions as unknown as Map<string, Session>,
     sessions: new Set(sessions.values()) as unknown as Set<Session>,
     closeAfterAnswer: new WeakSet(),
-    indexedFrom: new Map(),
     outcomes: new RequestOutcomes(metrics as never, pino({ level: 'silent' })),
   };
   return { t, sessions, released };

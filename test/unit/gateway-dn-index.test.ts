@@ -1,5 +1,5 @@
 import t from 'tap';
-import { DnIndex } from '../../src/gateway/dn-index.js';
+import { DnIndex } from '../../src/adapters/gateway/dn-index.js';
 
 t.test('set, replace and clear a client\'s DNs', async (t) => {
   const ix = new DnIndex();

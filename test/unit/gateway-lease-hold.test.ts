@@ -1,7 +1,7 @@
-// LeaseHold (src/gateway/lease-hold.ts): requests that arrive while a primary's lease is uncertain
+// LeaseHold (src/adapters/gateway/lease-hold.ts): requests that arrive while a primary's lease is uncertain
 // wait in arrival order, bounded by count and by time, and leave all at once when it is settled.
 import t from 'tap';
-import { LeaseHold } from '../../src/gateway/lease-hold.js';
+import { LeaseHold } from '../../src/adapters/gateway/lease-hold.js';
 
 t.test('held in order, drained at once, bounded by count', async (t) => {
   const h = new LeaseHold<string>({ maxLeaseHoldMs: 1000, maxLeaseHeldRequests: 3 });

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { OverloadLog } from '../../src/gateway/overload-log.js';
+import { OverloadLog } from '../../src/adapters/gateway/overload-log.js';
 
 function setup() {
   const lines: string[] = [];

@@ -1,7 +1,7 @@
 // Session send bounds against a stand-in socket: a desktop that does not drain is closed with 4008.
 import t from 'tap';
 import pino from 'pino';
-import { Session, CLOSE } from '../../src/gateway/session.js';
+import { Session, CLOSE } from '../../src/adapters/gateway/session.js';
 
 function fakeWs() {
   const ws = {

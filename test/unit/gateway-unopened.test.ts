@@ -1,6 +1,6 @@
 // Unopened sockets per remote address: the cap (loopback separately), exact counts, the message.
 import t from 'tap';
-import { UnopenedSockets } from '../../src/gateway/unopened.js';
+import { UnopenedSockets } from '../../src/adapters/gateway/unopened.js';
 
 t.test('per-address cap on unopened sockets, loopback with its own cap', async (t) => {
   const u = new UnopenedSockets({ openTimeoutMs: 5_000, maxUnopenedPerAddress: 2, maxUnopenedPerLoopbackAddress: 0 });

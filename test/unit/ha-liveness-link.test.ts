@@ -3,10 +3,10 @@
 // main link never renews a tripped epoch, and LeaseNotice reaches the leaseChanged handler.
 import t from 'tap';
 import pino from 'pino';
-import type { sw } from '../../src/common/switch-proto.js';
-import { ServerRole } from '../../src/tserver/role.js';
-import { Backoff } from '../../src/common/backoff.js';
-import { SwitchLink, type LeaseNotice, type LeaseRenewer, type TransportHandlers } from '../../src/tserver/switch-link.js';
+import type { sw } from '../../src/wire/switch-proto.js';
+import { ServerRole } from '../../src/ha/role.js';
+import { Backoff } from '../../src/lib/backoff.js';
+import { SwitchLink, type LeaseNotice, type LeaseRenewer, type TransportHandlers } from '../../src/adapters/switch-client/switch-link.js';
 
 class FakeRenewer implements LeaseRenewer {
   calls: string[] = [];
@@ -112,5 +112,33 @@ t.test('LeaseNotice reaches leaseChanged and raises the known epoch', async (t) 
   r.down({ leaseNotice: { epoch: 7, holder: '', reason: 'LeaseLapsed', oldEpoch: 7, oldHolder: 'B' } });
   t.same(r.out.notices, [{ epoch: 7, holder: '', reason: 'LeaseLapsed' }]);
   t.equal(r.link.switchEpoch, 7);
+  r.link.stop();
+});
+
+t.test('commands issued while the lease is uncertain are held, sent in order on renewal, dropped if the link leaves up', async (t) => {
+  const r = rig();
+  r.link.start();
+  r.down({ welcome: { epoch: 0, leaseMs: 400, heartbeatMs: 100, renewToken: 'tok1' } });
+  r.link.claim({ redeliver: true });
+  r.down({ granted: { epoch: 1, leaseMs: 400, lastSeq: 5 } });
+  const commands = () => r.sent.filter((m) => m.command).map((m) => `${m.command!.commandId}@${m.command!.epoch}`);
+  r.link.send([{ commandId: 'c1', release: { callId: 's1', dn: '5001' } }]);
+  t.same(commands(), ['c1@1'], 'sent at once while the lease is valid');
+
+  r.renewer.trippedEpoch = 1; // the lease check fails: uncertain, not deposed
+  r.link.send([{ commandId: 'c2', release: { callId: 's2', dn: '5001' } }, { commandId: 'c3', release: { callId: 's3', dn: '5002' } }]);
+  r.link.send([{ commandId: 'c4', release: { callId: 's4', dn: '5003' } }]);
+  t.same(commands(), ['c1@1'], 'nothing sent while uncertain');
+  r.renewer.trippedEpoch = 0;
+  r.renewer.renew(Date.now() + 2_000);
+  t.same(commands(), ['c1@1', 'c2@1', 'c3@1', 'c4@1'], 'renewed: held commands go out in issue order under the same epoch');
+  t.equal(r.out.renewed, 1);
+
+  r.renewer.trippedEpoch = 1;
+  r.link.send([{ commandId: 'c5', release: { callId: 's5', dn: '5001' } }]);
+  r.down({ deposed: { epoch: 1, newEpoch: 2, newHolder: 'B', reason: 'Forced' } });
+  r.renewer.trippedEpoch = 0;
+  r.renewer.renew(Date.now() + 2_000);
+  t.same(commands(), ['c1@1', 'c2@1', 'c3@1', 'c4@1'], 'deposed: the held command is dropped, never sent under a lost lease');
   r.link.stop();
 });

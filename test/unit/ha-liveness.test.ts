@@ -6,11 +6,11 @@ import t from 'tap';
 import pino from 'pino';
 import { Writable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
-import { startSwitchServer } from '../../src/switch/server.js';
-import { DEFAULT_SWITCH_CONFIG } from '../../src/switch/config.js';
-import { connectLink } from '../../src/switch-link/link-client.js';
-import { Liveness } from '../../src/ha/liveness.js';
-import type { sw } from '../../src/common/switch-proto.js';
+import { startSwitchServer } from '../../src/processes/switch/start.js';
+import { DEFAULT_SWITCH_CONFIG } from '../../src/processes/switch/config.js';
+import { connectLink } from '../../src/adapters/switch-client/link-client.js';
+import { Liveness } from '../../src/adapters/switch-client/liveness.js';
+import type { sw } from '../../src/wire/switch-proto.js';
 
 interface Teardown { teardown(fn: () => unknown): void }
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { sw } from '../../src/common/switch-proto.js';
+import { sw } from '../../src/wire/switch-proto.js';
 
 t.test('uint64 fields decode to plain numbers, defaults included', async (t) => {
   const claim = sw.LinkUp.decode(sw.LinkUp.encode({ claim: { epoch: 7, appliedSeq: 2 ** 40 } }).finish()).claim!;

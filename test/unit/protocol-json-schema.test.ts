@@ -4,7 +4,7 @@ import t from 'tap';
 import { readFileSync } from 'node:fs';
 import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { protocolSchemaDocuments } from '../../src/protocol/json-schema.js';
-import { configSchemaDocument } from '../../src/tserver/config-schema.js';
+import { configSchemaDocument } from '../../src/processes/tserver/config-schema.js';
 import { EVENTS, EVENT_NAMES, REQUEST_NAMES } from '../../src/protocol/messages.js';
 
 const documents = [...protocolSchemaDocuments(), configSchemaDocument()];

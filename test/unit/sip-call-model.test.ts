@@ -2,21 +2,21 @@
 // test answer it; the exact message sequences of RFC 3725 make call, an inbound call passing the
 // caller's offer to the phone, hold, release; the registrar and digest on their own.
 import t from 'tap';
-import { sw } from '../../src/common/switch-proto.js';
-import { DialPlan } from '../../src/switch/dial-plan.js';
-import type { PbxOutcome } from '../../src/switch/pbx.js';
-import { sipConfigFromJson } from '../../src/sip/config.js';
-import { ANSWER_TIMEOUT_MS, SipCallModel } from '../../src/sip/sip-call-model.js';
-import type { SipPort } from '../../src/sip/leg-control.js';
-import { header, parseMessage, responseTo, type SipRequest } from '../../src/sip/message.js';
-import type { ClientCallbacks } from '../../src/sip/transactions.js';
-import type { Flow } from '../../src/sip/transport.js';
-import type { ServerTransaction } from '../../src/sip/transactions.js';
-import { Leg } from '../../src/sip/leg.js';
-import type { SipResponse } from '../../src/sip/message.js';
-import { Registrar } from '../../src/sip/registrar.js';
-import { authorize, DigestAuth } from '../../src/sip/digest.js';
-import { createLogger } from '../../src/common/log.js';
+import { sw } from '../../src/wire/switch-proto.js';
+import { DialPlan } from '../../src/processes/switch/dial-plan.js';
+import type { PbxOutcome } from '../../src/processes/switch/pbx.js';
+import { sipConfigFromJson } from '../../src/processes/switch/sip/config.js';
+import { ANSWER_TIMEOUT_MS, SipCallModel } from '../../src/processes/switch/sip/sip-call-model.js';
+import type { SipPort } from '../../src/processes/switch/sip/leg-control.js';
+import { header, parseMessage, responseTo, type SipRequest } from '../../src/processes/switch/sip/message.js';
+import type { ClientCallbacks } from '../../src/processes/switch/sip/transactions.js';
+import type { Flow } from '../../src/processes/switch/sip/transport.js';
+import type { ServerTransaction } from '../../src/processes/switch/sip/transactions.js';
+import { Leg } from '../../src/processes/switch/sip/leg.js';
+import type { SipResponse } from '../../src/processes/switch/sip/message.js';
+import { Registrar } from '../../src/processes/switch/sip/registrar.js';
+import { authorize, DigestAuth } from '../../src/processes/switch/sip/digest.js';
+import { createLogger } from '../../src/lib/log.js';
 import { ManualClock } from '../helpers/manual-clock.js';
 
 const E = sw.EventType;

@@ -1,11 +1,11 @@
 // The pure SIP pieces: message parser/serializer, TCP stream framer, SDP edits, dispatch order.
 import t from 'tap';
-import { header, headerList, parseMessage, parseNameAddr, parseUri, parseVia, responseTo, serialize, SipParseError, splitList, type SipRequest } from '../../src/sip/message.js';
-import { StreamFramer } from '../../src/sip/stream-framer.js';
-import { directionOf, inactiveAnswer, stamp, withDirection } from '../../src/sip/sdp.js';
-import { dispatchInvite } from '../../src/sip/dispatch.js';
-import { DEFAULT_SIP_CONFIG, sipConfigFromJson, type SipConfig } from '../../src/sip/config.js';
-import { DialPlan } from '../../src/switch/dial-plan.js';
+import { header, headerList, parseMessage, parseNameAddr, parseUri, parseVia, responseTo, serialize, SipParseError, splitList, type SipRequest } from '../../src/processes/switch/sip/message.js';
+import { StreamFramer } from '../../src/processes/switch/sip/stream-framer.js';
+import { directionOf, inactiveAnswer, stamp, withDirection } from '../../src/processes/switch/sip/sdp.js';
+import { dispatchInvite } from '../../src/processes/switch/sip/dispatch.js';
+import { DEFAULT_SIP_CONFIG, sipConfigFromJson, type SipConfig } from '../../src/processes/switch/sip/config.js';
+import { DialPlan } from '../../src/processes/switch/dial-plan.js';
 
 const REQ = [
   'INVITE sip:8000@10.0.0.1:5060;user=phone SIP/2.0',

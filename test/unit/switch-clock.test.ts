@@ -1,6 +1,6 @@
 import t from 'tap';
-import { LeaseClock } from '../../src/switch/lease-clock.js';
-import { Lease } from '../../src/switch/lease.js';
+import { LeaseClock } from '../../src/processes/switch/lease-clock.js';
+import { Lease } from '../../src/processes/switch/lease.js';
 
 t.test('gaps up to one step count in full; a longer gap counts one step and reads late', async (t) => {
   const c = new LeaseClock(80, 1_000);

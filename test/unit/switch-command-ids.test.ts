@@ -1,5 +1,5 @@
 import t from 'tap';
-import { CommandIds, CommandRecord } from '../../src/switch/command-ids.js';
+import { CommandIds, CommandRecord } from '../../src/processes/switch/command-ids.js';
 
 t.test('a repeated id returns the first result, marked duplicate', async (t) => {
   const ids = new CommandIds(2);

@@ -1,8 +1,8 @@
 import t from 'tap';
-import { sw } from '../../src/common/switch-proto.js';
-import { DialPlan } from '../../src/switch/dial-plan.js';
-import { configFromJson, validateConfig, DEFAULT_SWITCH_CONFIG } from '../../src/switch/config.js';
-import { AutoAnswer } from '../../src/switch/auto-answer.js';
+import { sw } from '../../src/wire/switch-proto.js';
+import { DialPlan } from '../../src/processes/switch/dial-plan.js';
+import { configFromJson, validateConfig, DEFAULT_SWITCH_CONFIG } from '../../src/processes/switch/config.js';
+import { AutoAnswer } from '../../src/processes/switch/auto-answer.js';
 
 const D = sw.DeviceType;
 

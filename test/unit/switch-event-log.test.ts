@@ -1,5 +1,5 @@
 import t from 'tap';
-import { EventLog } from '../../src/switch/event-log.js';
+import { EventLog } from '../../src/processes/switch/event-log.js';
 
 const ev = (n: number) => Array.from({ length: n }, () => ({ callId: 's1' }));
 const seqs = (r: { events: { seq?: number | null }[] }) => r.events.map((e) => e.seq);

@@ -3,10 +3,10 @@
 // events and may not claim or command; every welcomed link hears of every lease change.
 import t from 'tap';
 import pino from 'pino';
-import { startSwitchServer } from '../../src/switch/server.js';
-import { DEFAULT_SWITCH_CONFIG } from '../../src/switch/config.js';
-import { openLink, type LinkClient } from '../../src/switch-link/link-client.js';
-import type { sw } from '../../src/common/switch-proto.js';
+import { startSwitchServer } from '../../src/processes/switch/start.js';
+import { DEFAULT_SWITCH_CONFIG } from '../../src/processes/switch/config.js';
+import { openLink, type LinkClient } from '../../src/adapters/switch-client/link-client.js';
+import type { sw } from '../../src/wire/switch-proto.js';
 
 interface Teardown { teardown(fn: () => unknown): void }
 

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Lease, leaseNotice, type LeaseTransition } from '../../src/switch/lease.js';
+import { Lease, leaseNotice, type LeaseTransition } from '../../src/processes/switch/lease.js';
 
 const A = { linkId: 1, serverName: 'A' };
 const B = { linkId: 2, serverName: 'B' };

@@ -1,6 +1,6 @@
 import t from 'tap';
-import { Lease } from '../../src/switch/lease.js';
-import { describeGateTransition, OverloadGate, type GateTransition } from '../../src/switch/overload-gate.js';
+import { Lease } from '../../src/processes/switch/lease.js';
+import { describeGateTransition, OverloadGate, type GateTransition } from '../../src/processes/switch/overload-gate.js';
 
 const A = { linkId: 1, serverName: 'A' };
 const B = { linkId: 2, serverName: 'B' };

@@ -1,8 +1,8 @@
 import t from 'tap';
-import { sw } from '../../src/common/switch-proto.js';
-import { DialPlan } from '../../src/switch/dial-plan.js';
-import { Pbx, type PbxOutcome } from '../../src/switch/pbx.js';
-import { describeEvent } from '../../src/switch/describe.js';
+import { sw } from '../../src/wire/switch-proto.js';
+import { DialPlan } from '../../src/processes/switch/dial-plan.js';
+import { Pbx, type PbxOutcome } from '../../src/processes/switch/pbx.js';
+import { describeEvent } from '../../src/processes/switch/describe.js';
 
 const X = '4155550100';
 const A = '5001', B = '5002', C = '5003', RP = '8000', Q = '7000';

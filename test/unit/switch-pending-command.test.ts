@@ -5,12 +5,12 @@
 // of the id meanwhile gets the same result marked duplicate; the command log records it once.
 import t from 'tap';
 import pino from 'pino';
-import { startSwitchServer } from '../../src/switch/server.js';
-import { DEFAULT_SWITCH_CONFIG } from '../../src/switch/config.js';
-import { Pbx } from '../../src/switch/pbx.js';
-import type { CallModel, SwitchHooks } from '../../src/switch/call-model.js';
-import { openLink } from '../../src/switch-link/link-client.js';
-import { sw } from '../../src/common/switch-proto.js';
+import { startSwitchServer } from '../../src/processes/switch/start.js';
+import { DEFAULT_SWITCH_CONFIG } from '../../src/processes/switch/config.js';
+import { Pbx } from '../../src/processes/switch/pbx.js';
+import type { CallModel, SwitchHooks } from '../../src/processes/switch/call-model.js';
+import { openLink } from '../../src/adapters/switch-client/link-client.js';
+import { sw } from '../../src/wire/switch-proto.js';
 
 t.test('a pending command: result only when the model says so, after its events, once; repeats answered as duplicates', async (t) => {
   let hooks: SwitchHooks | undefined;

@@ -1,7 +1,7 @@
 // The primary's backlog: bounds by batches and bytes, lookups, and the partial-vs-full decision.
 import t from 'tap';
-import { Backlog, BacklogOverflowError, decideResync } from '../../src/sync/backlog.js';
-import { EncodedFrame } from '../../src/common/sync-service.js';
+import { Backlog, BacklogOverflowError, decideResync } from '../../src/adapters/sync/backlog.js';
+import { EncodedFrame } from '../../src/wire/sync-service.js';
 
 function batch(first: number, last: number, bytes = 10) {
   return { firstOffset: first, lastOffset: last, frame: new EncodedFrame(Buffer.alloc(bytes)), publishedAt: first };

@@ -2,9 +2,9 @@
 // what the generated encoder makes of deltaToWire's wire objects, for every kind of delta.
 import t from 'tap';
 import type { Delta } from '../../src/core/index.js';
-import { deltaFromWire, deltaToWire, encodeDeltaBatch } from '../../src/sync/delta-codec.js';
-import { encodePrimary } from '../../src/common/sync-service.js';
-import { sy } from '../../src/common/sync-proto.js';
+import { deltaFromWire, deltaToWire, encodeDeltaBatch } from '../../src/adapters/sync/delta-codec.js';
+import { encodePrimary } from '../../src/wire/sync-service.js';
+import { sy } from '../../src/wire/sync-proto.js';
 import { Rig } from '../helpers/core-rig.js';
 
 const generated = (first: number, last: number, ds: Delta[]): Buffer => encodePrimary({ deltaBatch: { firstOffset: first, lastOffset: last, deltas: ds.map(deltaToWire) } });

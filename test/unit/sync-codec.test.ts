@@ -1,12 +1,12 @@
 // Delta <-> wire, ack waiters, and pre-Hello classification (auth, garbage) without any socket.
 import t from 'tap';
 import type { Delta } from '../../src/core/api.js';
-import { sy } from '../../src/common/sync-proto.js';
-import { sw } from '../../src/common/switch-proto.js';
-import { decodeBackupToPrimary, encodePrimary, syncServiceDefinition, EncodedFrame } from '../../src/common/sync-service.js';
-import { deltaFromWire, deltaToWire } from '../../src/sync/delta-codec.js';
-import { AckWaiters } from '../../src/sync/ack-waiters.js';
-import { classifyBeforeHello, secretMatches } from '../../src/sync/hello.js';
+import { sy } from '../../src/wire/sync-proto.js';
+import { sw } from '../../src/wire/switch-proto.js';
+import { decodeBackupToPrimary, encodePrimary, syncServiceDefinition, EncodedFrame } from '../../src/wire/sync-service.js';
+import { deltaFromWire, deltaToWire } from '../../src/adapters/sync/delta-codec.js';
+import { AckWaiters } from '../../src/adapters/sync/ack-waiters.js';
+import { classifyBeforeHello, secretMatches } from '../../src/adapters/sync/hello.js';
 
 t.test('every delta op survives the wire', async (t) => {
   const deltas: Delta[] = [

@@ -2,9 +2,9 @@
 // pin the whole slab for as long as the backlog keeps the frame, and the backlog's byte bound (which
 // counts frame lengths) would not bound the memory it holds.
 import t from 'tap';
-import { encodeDeltaBatch } from '../../src/sync/delta-codec.js';
-import { Backlog } from '../../src/sync/backlog.js';
-import { EncodedFrame } from '../../src/common/sync-service.js';
+import { encodeDeltaBatch } from '../../src/adapters/sync/delta-codec.js';
+import { Backlog } from '../../src/adapters/sync/backlog.js';
+import { EncodedFrame } from '../../src/wire/sync-service.js';
 
 t.test('encoded batches are not pooled slices; the backlog bounds what it retains', async (t) => {
   const frames = Array.from({ length: 50 }, (_, i) => encodeDeltaBatch(i + 1, i + 1, [{ op: 'put', coll: 'calls', key: `c${i}`, value: { connId: `c${i}`, parties: [] } }]));

@@ -1,12 +1,12 @@
-// The primary's handover sequence (src/sync/handover.ts) against a scripted host: the offset in
+// The primary's handover sequence (src/adapters/sync/handover.ts) against a scripted host: the offset in
 // HandoverReady is final. Chaos found a switchover that fell back to a forced claim after 2 s: deltas
 // applied with the lease release were published while the primary waited for the last ack, the
 // backup applied past finalOffset, refused HandoverReady ("HandoverReady at 150794 but 150799
 // applied") and resynced in full.
 import t from 'tap';
 import pino from 'pino';
-import { runHandover, type HandoverHost } from '../../src/sync/handover.js';
-import type { PrimarySession } from '../../src/sync/primary-session.js';
+import { runHandover, type HandoverHost } from '../../src/adapters/sync/handover.js';
+import type { PrimarySession } from '../../src/adapters/sync/primary-session.js';
 
 const log = pino({ level: 'silent' });
 

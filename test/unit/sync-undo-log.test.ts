@@ -4,7 +4,7 @@
 // nothing changed.
 import t from 'tap';
 import { applyDelta, canonicalState, createState, snapshotDeltas, type CoreState } from '../../src/core/index.js';
-import { UndoLog } from '../../src/sync/undo-log.js';
+import { UndoLog } from '../../src/adapters/sync/undo-log.js';
 import { Rig } from '../helpers/core-rig.js';
 
 /** The derived indexes applyDelta maintains, in a comparable form. */

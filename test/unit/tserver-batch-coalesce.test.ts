@@ -3,9 +3,9 @@
 // down to the insertion order of every collection (what a promoted backup iterates in).
 import t from 'tap';
 import { applyDelta, canonicalState, createState, type CoreState, type Delta } from '../../src/core/index.js';
-import { deltaFromWire, deltaToWire } from '../../src/sync/delta-codec.js';
-import { sy } from '../../src/common/sync-proto.js';
-import { BatchCollector, type OutboundBatch } from '../../src/tserver/outbound.js';
+import { deltaFromWire, deltaToWire } from '../../src/adapters/sync/delta-codec.js';
+import { sy } from '../../src/wire/sync-proto.js';
+import { BatchCollector, type OutboundBatch } from '../../src/pipeline/outbound.js';
 import { Rig } from '../helpers/core-rig.js';
 
 const COLLS = ['devices', 'calls', 'agents', 'registrations', 'routeRequests', 'queues', 'pending', 'dedup'] as const;

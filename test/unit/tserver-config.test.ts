@@ -4,7 +4,7 @@ import t from 'tap';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildConfig, ConfigError, readConfigFile, routePointsOf } from '../../src/tserver/config.js';
+import { buildConfig, ConfigError, readConfigFile, routePointsOf } from '../../src/processes/tserver/config.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tandem-config-'));
 let n = 0;

@@ -6,8 +6,8 @@ import pino from 'pino';
 import { Writable } from 'node:stream';
 import { canonicalState, CoreBugError, defaultCoreConfig } from '../../src/core/index.js';
 import type { Request } from '../../src/protocol/messages.js';
-import { CoreHost } from '../../src/tserver/core-host.js';
-import { BatchCollector, type OutboundBatch } from '../../src/tserver/outbound.js';
+import { CoreHost } from '../../src/pipeline/core-host.js';
+import { BatchCollector, type OutboundBatch } from '../../src/pipeline/outbound.js';
 import { FakeSwitch } from '../helpers/fake-switch.js';
 import { PLAN } from '../helpers/core-rig.js';
 

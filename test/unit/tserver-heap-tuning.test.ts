@@ -1,7 +1,7 @@
-// The T-Server's V8 heap growth setting (src/tserver/heap-tuning.ts): validated at the edge, the
+// The T-Server's V8 heap growth setting (src/processes/tserver/heap-tuning.ts): validated at the edge, the
 // operator's explicit node flag wins, and a bad value stops the server at start with one clear line.
 import t from 'tap';
-import { applyHeapTuning, DEFAULT_HEAP_GROWING_PERCENT, heapGrowingPercent } from '../../src/tserver/heap-tuning.js';
+import { applyHeapTuning, DEFAULT_HEAP_GROWING_PERCENT, heapGrowingPercent } from '../../src/processes/tserver/heap-tuning.js';
 import { spawnTandem } from '../helpers/process.js';
 import { writeConfig } from '../helpers/tserver-fixture.js';
 

@@ -1,8 +1,8 @@
-// The holder's own lease clock (src/tserver/holder-lease.ts): counted from SEND times, minus a margin
+// The holder's own lease clock (src/adapters/switch-client/holder-lease.ts): counted from SEND times, minus a margin
 // (leaseMargin: max(20, leaseMs/10) = 40 ms for 400 ms), so the holder always stops before the switch.
 import t from 'tap';
-import { HolderLease } from '../../src/tserver/holder-lease.js';
-import type { LeaseRenewer } from '../../src/tserver/switch-link-types.js';
+import { HolderLease } from '../../src/adapters/switch-client/holder-lease.js';
+import type { LeaseRenewer } from '../../src/adapters/switch-client/switch-link-types.js';
 
 function renewer(deadline = 0) {
   const r = { deadlineMs: deadline, trippedEpoch: 0, epochs: [] as number[], detached: 0 };

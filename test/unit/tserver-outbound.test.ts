@@ -1,7 +1,7 @@
 // Batching per event-loop turn and the metrics text.
 import t from 'tap';
-import { BatchCollector, type OutboundBatch } from '../../src/tserver/outbound.js';
-import { Metrics } from '../../src/tserver/metrics.js';
+import { BatchCollector, type OutboundBatch } from '../../src/pipeline/outbound.js';
+import { Metrics } from '../../src/lib/metrics/metrics.js';
 
 t.test('one batch per turn, ids in order, empty turns produce nothing', async (t) => {
   const got: OutboundBatch[] = [];

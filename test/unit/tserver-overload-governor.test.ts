@@ -1,5 +1,5 @@
 import t from 'tap';
-import { DEFAULT_OVERLOAD_SETTINGS, OverloadGovernor, parseOverloadSettings, summarize, type OverloadSample } from '../../src/tserver/overload-governor.js';
+import { DEFAULT_OVERLOAD_SETTINGS, OverloadGovernor, parseOverloadSettings, summarize, type OverloadSample } from '../../src/processes/tserver/overload-governor.js';
 
 const idle: OverloadSample = { loopDelayMs: 10, queuedRequests: 0, unreleasedAgeMs: 0, switchBacklog: 0 };
 const busy: OverloadSample = { ...idle, loopDelayMs: 80 };

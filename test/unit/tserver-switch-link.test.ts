@@ -2,11 +2,11 @@
 // snapshot, redelivery, refusal, deposition and reconnect paths.
 import t from 'tap';
 import pino from 'pino';
-import type { sw } from '../../src/common/switch-proto.js';
-import { ServerRole } from '../../src/tserver/role.js';
-import { Backoff } from '../../src/common/backoff.js';
-import { SwitchLink, type LeaseLoss, type TransportHandlers } from '../../src/tserver/switch-link.js';
-import type { LinkState } from '../../src/tserver/link-state.js';
+import type { sw } from '../../src/wire/switch-proto.js';
+import { ServerRole } from '../../src/ha/role.js';
+import { Backoff } from '../../src/lib/backoff.js';
+import { SwitchLink, type LeaseLoss, type TransportHandlers } from '../../src/adapters/switch-client/switch-link.js';
+import type { LinkState } from '../../src/adapters/switch-client/link-state.js';
 
 const log = pino({ level: 'silent' });
 

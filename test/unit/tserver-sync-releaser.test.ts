@@ -3,9 +3,9 @@
 import t from 'tap';
 import pino from 'pino';
 import type { Delta } from '../../src/core/api.js';
-import type { SyncPrimary } from '../../src/sync/primary.js';
-import type { OutboundBatch } from '../../src/tserver/outbound.js';
-import { mayRelease, SyncReleaser } from '../../src/tserver/sync-releaser.js';
+import type { SyncPrimary } from '../../src/adapters/sync/primary.js';
+import type { OutboundBatch } from '../../src/pipeline/outbound.js';
+import { mayRelease, SyncReleaser } from '../../src/pipeline/sync-releaser.js';
 
 const log = pino({ level: 'silent' });
 

@@ -1,0 +1,69 @@
+// One client's link as the switch sees it: who it is, and an outbox written once per event-loop
+// turn. Everything for a link (events, results, lease notices) goes through the same outbox in the
+// order it happened, so a CommandResult can never overtake the events its command caused.
+import { randomBytes } from 'node:crypto';
+import type { ServerDuplexStream } from '@grpc/grpc-js';
+import type { sw } from '../../wire/switch-proto.js';
+import type { LinkUpFrame } from '../../wire/switch-service.js';
+
+/** Events per EventBatch at most: keeps one gRPC message well under the 4 MB default limit. */
+export const MAX_BATCH = 1000;
+
+export class SwitchLinkPeer {
+  /** Set by Hello; "" before. */
+  serverName = '';
+  /** True once Hello was accepted; events flow to the link only then. */
+  welcomed = false;
+  /** True once the stream ended, was cancelled or failed; nothing is written after. */
+  closed = false;
+  /**
+   * Renewer link (Hello.renews): the id of the link whose lease this one renews; undefined for an
+   * ordinary link. A renewer gets no events (its owner's main link does) and may not claim or command.
+   */
+  renewsFor: number | undefined;
+  /** Sent in Welcome: a link whose Hello.renews equals it renews this link's lease. Random, unguessable. */
+  readonly renewToken = randomBytes(16).toString('hex');
+  private outbox: sw.ILinkDown[] = [];
+
+  constructor(readonly id: number, readonly peer: string, private readonly stream: ServerDuplexStream<LinkUpFrame, sw.ILinkDown>) {}
+
+  get label(): string { return this.serverName || `link#${this.id}`; }
+
+  queue(msg: sw.ILinkDown): void {
+    if (!this.closed) this.outbox.push(msg);
+  }
+
+  /** Appends events, extending the batch at the tail of the outbox when there is one. */
+  queueEvents(events: sw.ISwitchEvent[]): void {
+    if (this.closed || events.length === 0) return;
+    let i = 0;
+    while (i < events.length) {
+      const tail = this.outbox[this.outbox.length - 1];
+      const batch = tail?.events?.events;
+      if (batch && batch.length < MAX_BATCH) {
+        const n = Math.min(MAX_BATCH - batch.length, events.length - i);
+        for (let k = 0; k < n; k++) batch.push(events[i + k]!);
+        i += n;
+      } else {
+        this.outbox.push({ events: { events: [] } });
+      }
+    }
+  }
+
+  get pending(): number { return this.outbox.length; }
+
+  /** Writes the outbox to the stream. grpc-js buffers when the peer is slow. */
+  flush(): void {
+    if (this.closed) { this.outbox = []; return; }
+    const out = this.outbox;
+    this.outbox = [];
+    for (const m of out) this.stream.write(m);
+  }
+
+  /** Flushes, then ends the stream (e.g. after Unauthorized). */
+  end(): void {
+    this.flush();
+    this.closed = true;
+    try { this.stream.end(); } catch { /* already gone */ }
+  }
+}
