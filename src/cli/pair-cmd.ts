@@ -1,7 +1,7 @@
 // `tandem pair`: the embedded management layer for one machine. Starts the switch and T-Servers A
 // and B, restarts any that dies (a restarted T-Server rejoins as backup), forwards operator
 // commands as signals, and stops everything cleanly on Ctrl-C.
-import { mkdirSync, openSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, openSync, writeFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../lib/log.js';
@@ -9,6 +9,9 @@ import { parseFlags } from './args.js';
 import { SupervisedChild, type ChildSpec } from '../processes/supervisor/child.js';
 import { generateSecret, SWITCH_SECRET_ENV, SYNC_SECRET_ENV } from '../lib/peer-auth.js';
 import { startNotes } from './start-notes.js';
+import { ConfigError } from '../lib/config-check.js';
+import { loadConfigFile, validateConfig } from '../processes/switch/config.js';
+import { readConfigFile } from '../processes/tserver/config.js';
 
 const HELP = `usage: tandem pair [options]
 
@@ -45,14 +48,16 @@ export const PIDS_FILE = 'tandem-pair.json';
 /** The switch secret of the running pair, for tools (`tandem call --secret-file`). Mode 0600, removed at stop. */
 export const SWITCH_SECRET_FILE = 'switch.secret';
 
-/** Which peer secrets the config file already sets (then the children read them from it). */
-function configuredSecrets(path: string | undefined): { switch: boolean; sync: boolean } {
-  if (!path) return { switch: false, sync: false };
-  let json: Record<string, Record<string, unknown> | undefined>;
-  try { json = JSON.parse(readFileSync(path, 'utf8')) as typeof json; } catch { return { switch: false, sync: false }; /* the children explain */ }
-  const sw = json?.switch;
-  const ts = json?.tserver;
-  return { switch: !!(sw?.secret || sw?.secretFile), sync: !!(ts?.syncSecret || ts?.syncSecretFile) };
+/**
+ * The config file checked as the children will check it, so a bad file stops `tandem pair` here with
+ * one line naming the setting instead of three children failing in a restart loop, each in its log.
+ * Returns which peer secrets the file already sets (the children then read them from it).
+ */
+function checkConfig(path: string | undefined): { switch: boolean; sync: boolean } {
+  const sw = loadConfigFile(path);
+  validateConfig(sw);
+  const ts = readConfigFile(path).tserver;
+  return { switch: !!(sw.secret || sw.secretFile), sync: !!(ts?.syncSecret || ts?.syncSecretFile) };
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -73,6 +78,14 @@ export async function main(argv: string[]): Promise<number> {
   }, HELP);
   if (!values) return 2;
   if (values.help) { console.log(HELP); return 0; }
+  let configured: { switch: boolean; sync: boolean };
+  try {
+    configured = checkConfig(values.config);
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`tandem pair: ${err.message}`);
+    return 1;
+  }
   const host = values.host!;
   const logDir = resolve(values['log-dir']!);
   mkdirSync(logDir, { recursive: true });
@@ -83,7 +96,6 @@ export async function main(argv: string[]): Promise<number> {
   const url = (port: string) => `ws://${host}:${port}/tlib`;
   const out = (name: string) => openSync(join(logDir, `${name}.log`), 'a');
   // Peer auth on by default: a fresh secret per run unless one is already set (docs/peer-auth.md).
-  const configured = configuredSecrets(values.config);
   const env: Record<string, string> = {};
   const secretSource = {
     switch: process.env[SWITCH_SECRET_ENV] ? 'environment' : configured.switch ? 'config file' : 'generated for this run',

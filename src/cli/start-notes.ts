@@ -2,7 +2,7 @@
 // dial plan of the switch, where route points send calls nobody routes, and the loud warning when
 // the desktop ports are open beyond this machine with token auth off. Read from the same config
 // file the children get; a bad file prints nothing here (the children say what is wrong).
-import { DEFAULT_SWITCH_CONFIG, loadConfigFile } from '../processes/switch/config.js';
+import { loadConfigFile } from '../processes/switch/config.js';
 import { DialPlan } from '../processes/switch/dial-plan.js';
 import { readConfigFile, routePointsOf } from '../processes/tserver/config.js';
 import { desktopExposureWarning } from '../auth/exposure.js';
@@ -10,7 +10,7 @@ import { desktopExposureWarning } from '../auth/exposure.js';
 export function startNotes(configPath: string | undefined, host: string): string[] {
   const out: string[] = [];
   try {
-    const sw = configPath ? loadConfigFile(configPath) : DEFAULT_SWITCH_CONFIG;
+    const sw = loadConfigFile(configPath);
     out.push(`  dial plan:    ${new DialPlan(sw.dialPlan).describe()}`);
     const file = readConfigFile(configPath);
     const routes = Object.entries(routePointsOf(file)).filter(([, r]) => r.defaultTarget)

@@ -6,7 +6,7 @@ import { PortInUseError } from '../lib/listen.js';
 import { CONFIG_HELP, DEFAULT_SWITCH_CONFIG, loadConfigFile, validateConfig, type SwitchConfig } from '../processes/switch/config.js';
 import { startSwitchServer } from '../processes/switch/start.js';
 import { resolveSecret, SWITCH_SECRET_ENV } from '../lib/peer-auth.js';
-import { DEFAULT_SIP_CONFIG, parseTrunkFlag, sipConfigFromJson } from '../processes/switch/sip/config.js';
+import { DEFAULT_SIP_CONFIG, parseTrunkFlag } from '../processes/switch/sip/config.js';
 import { SipServer } from '../processes/switch/sip/sip-server.js';
 
 const HELP = `usage: tandem switch [options]
@@ -63,7 +63,7 @@ export async function main(argv: string[]): Promise<number> {
 
   let cfg: SwitchConfig;
   try {
-    cfg = values.config ? loadConfigFile(values.config) : { ...DEFAULT_SWITCH_CONFIG, sip: sipConfigFromJson(undefined) };
+    cfg = loadConfigFile(values.config);
     cfg.port = intFlag(values.port, '--port') ?? cfg.port;
     cfg.host = values.host ?? cfg.host;
     cfg.leaseMs = intFlag(values['lease-ms'], '--lease-ms') ?? cfg.leaseMs;

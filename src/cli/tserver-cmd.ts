@@ -7,7 +7,6 @@ import { haSettings, reloadable } from '../processes/tserver/ha-settings.js';
 import { openSwitchTransport } from '../adapters/switch-client/link-binding.js';
 import { TServer } from '../processes/tserver/tserver.js';
 import { applyHeapTuning, heapGrowingPercent } from '../processes/tserver/heap-tuning.js';
-import { SecurityConfigError } from '../auth/security-config.js';
 import { loadTls } from '../lib/tls.js';
 import { PeerSecretError, resolveSecret, SWITCH_SECRET_ENV, SYNC_SECRET_ENV } from '../lib/peer-auth.js';
 
@@ -118,7 +117,7 @@ export async function main(argv: string[]): Promise<number> {
     }, file);
     if (values['debug-state'] && cfg.security) cfg.security = { ...cfg.security, debugState: true };
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof SecurityConfigError || err instanceof PeerSecretError) { console.error(`tandem tserver: ${err.message}`); return 1; }
+    if (err instanceof ConfigError || err instanceof PeerSecretError) { console.error(`tandem tserver: ${err.message}`); return 1; }
     throw err;
   }
 

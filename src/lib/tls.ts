@@ -3,15 +3,29 @@
 // contents are never logged.
 import { readFileSync } from 'node:fs';
 import * as grpc from '@grpc/grpc-js';
+import { Type, type Static } from '@sinclair/typebox';
+import { closed, text } from './config-check.js';
 
-/** Paths as configured. `ca` turns on client-certificate checking on a gRPC server. */
-export interface TlsFiles {
-  cert: string;
-  key: string;
-  ca?: string;
-  /** Client side: the name expected in the server's certificate when it differs from the dialed host. */
-  serverName?: string;
-}
+const TLS_FILES = {
+  cert: Type.String({ description: 'PEM certificate file.' }),
+  key: Type.String({ description: 'PEM key file.' }),
+  serverName: text("Overrides the name expected in the peer's certificate."),
+};
+
+/** The `tls` settings of a config section: a certificate and key, and optionally a CA. */
+export const tlsFilesSchema = (description: string) => Type.Object({ ...TLS_FILES, ca: text('PEM CA file.') }, { ...closed, description });
+
+/** Mutual TLS (`tserver.peerTls`): the CA that signed the peers' certificates is required. */
+export const mutualTlsFilesSchema = (description: string) => Type.Object({
+  ...TLS_FILES,
+  ca: Type.String({ description: 'PEM CA file.', expect: "the PEM file of the CA that signed the peers' certificates (mutual TLS)" }),
+}, { ...closed, description });
+
+/**
+ * Paths as configured. `ca` turns on client-certificate checking on a gRPC server; `serverName`
+ * (client side) is the name expected in the server's certificate when it differs from the dialed host.
+ */
+export type TlsFiles = Static<ReturnType<typeof tlsFilesSchema>>;
 
 export interface TlsMaterial {
   cert: Buffer;

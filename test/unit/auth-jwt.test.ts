@@ -9,7 +9,12 @@ import { join } from 'node:path';
 import { exportJWK, SignJWT } from 'jose';
 import { JwtVerifier, MAX_TOKEN_CHARS, mintHs256, parseDuration } from '../../src/auth/jwt.js';
 import { parseSecurity } from '../../src/auth/security-config.js';
+import { checkSettings } from '../../src/lib/config-check.js';
+import { TServerSection } from '../../src/processes/tserver/config-schema.js';
 import { parseRequest } from '../../src/protocol/validate.js';
+
+/** A `tserver` section as the config file gives it: checked against its schema, then read. */
+const security = (raw: unknown) => parseSecurity(checkSettings(TServerSection, raw, 'tserver'));
 
 const NOW = 1_700_000_000;
 const keys = { k1: 'secret-one', k2: 'secret-two' };
@@ -94,14 +99,14 @@ t.test('key settings: publicKeyFiles (RSA -> RS256, P-256 -> ES256), jwksFile, i
   const edPem = file('ed.pem', ed.publicKey.export({ type: 'spki', format: 'pem' }) as string);
   const jwks = file('jwks.json', JSON.stringify({ keys: [{ ...(await exportJWK(ec.publicKey)), kid: 'e1' }] }));
   const privJwks = file('priv.json', JSON.stringify({ keys: [await exportJWK(ec.privateKey)] }));
-  const s = parseSecurity({ auth: { mode: 'token', publicKeyFiles: { r1: rsaPem, e1: ecPem }, jwksFile: jwks, issuer: 'https://sso', audience: 'tandem' } });
+  const s = security({ auth: { mode: 'token', publicKeyFiles: { r1: rsaPem, e1: ecPem }, jwksFile: jwks, issuer: 'https://sso', audience: 'tandem' } });
   t.same(Object.fromEntries(Object.entries(s.auth.publicKeys!).map(([k, v]) => [k, v.alg])), { r1: 'RS256', e1: 'ES256' });
   t.equal(s.auth.jwks?.keys.length, 1);
   t.match(s.auth, { issuer: 'https://sso', audience: 'tandem' });
-  t.throws(() => parseSecurity({ auth: { publicKeyFiles: { x: edPem } } }), /ed25519 key: use an RSA key \(RS256\) or an EC P-256 key \(ES256\)/);
-  t.throws(() => parseSecurity({ auth: { publicKeyFiles: { x: jwks } } }), /publicKeyFiles\.x .* PEM public key/);
-  t.throws(() => parseSecurity({ auth: { jwksFile: rsaPem } }), /jwksFile .* is not a JSON Web Key Set/);
-  t.throws(() => parseSecurity({ auth: { jwksFile: privJwks } }), /public keys only/);
-  t.throws(() => parseSecurity({ auth: { issuer: 5 } }), /tserver\.auth\.issuer must be a non-empty string/);
-  t.throws(() => parseSecurity({ auth: { mode: 'token' } }), /none of tserver\.auth\.tokens, hmacKeys, publicKeyFiles, jwksFile/);
+  t.throws(() => security({ auth: { publicKeyFiles: { x: edPem } } }), /ed25519 key: use an RSA key \(RS256\) or an EC P-256 key \(ES256\)/);
+  t.throws(() => security({ auth: { publicKeyFiles: { x: jwks } } }), /publicKeyFiles\.x .* PEM public key/);
+  t.throws(() => security({ auth: { jwksFile: rsaPem } }), /jwksFile .* is not a JSON Web Key Set/);
+  t.throws(() => security({ auth: { jwksFile: privJwks } }), /public keys only/);
+  t.throws(() => security({ auth: { issuer: 5 } }), /tserver\.auth\.issuer must be a non-empty string/);
+  t.throws(() => security({ auth: { mode: 'token' } }), /none of tserver\.auth\.tokens, hmacKeys, hmacKeyFiles, publicKeyFiles, jwksFile is set: no desktop could ever open/);
 });

@@ -7,6 +7,11 @@ import { Authenticator, DEFAULT_AUTH } from '../../src/auth/authenticator.js';
 import { authorizeOperator } from '../../src/auth/operator.js';
 import { isIpLiteral, isLoopbackAddress, isLoopbackHostname } from '../../src/auth/loopback.js';
 import { parseSecurity } from '../../src/auth/security-config.js';
+import { checkSettings } from '../../src/lib/config-check.js';
+import { TServerSection } from '../../src/processes/tserver/config-schema.js';
+
+/** A `tserver` section as the config file gives it: checked against its schema, then read. */
+const security = (raw: unknown) => parseSecurity(checkSettings(TServerSection, raw, 'tserver'));
 
 const NOW = 1_700_000_000_000;
 const KEY = 'k-secret';
@@ -40,10 +45,10 @@ t.test('auth mode none: loopback callers only', async (t) => {
 
 t.test('settings: debugState and operators parsed and checked', async (t) => {
   t.equal(parseSecurity(undefined).debugState, false, 'off by default');
-  t.equal(parseSecurity({ debugState: true }).debugState, true);
-  t.throws(() => parseSecurity({ debugState: 'yes' }), /tserver.debugState must be true or false/);
-  t.same(parseSecurity({ auth: { mode: 'token', tokens: { ops: 'x' }, operators: ['ops'] } }).auth.operators, ['ops']);
-  t.throws(() => parseSecurity({ auth: { operators: 'ops' } }), /tserver.auth.operators must be an array/);
+  t.equal(security({ debugState: true }).debugState, true);
+  t.throws(() => security({ debugState: 'yes' }), /^tserver\.debugState must be true or false, got "yes"$/);
+  t.same(security({ auth: { mode: 'token', tokens: { ops: 'x' }, operators: ['ops'] } }).auth.operators, ['ops']);
+  t.throws(() => security({ auth: { operators: 'ops' } }), /^tserver\.auth\.operators must be an array of client names/);
 });
 
 t.test('loopback and IP-literal helpers', async (t) => {

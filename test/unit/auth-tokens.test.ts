@@ -5,9 +5,14 @@ import { mintHs256 } from '../../src/auth/jwt.js';
 import { Authenticator, DEFAULT_AUTH } from '../../src/auth/authenticator.js';
 import { FailureLimiter, TokenBucket } from '../../src/auth/rate-limit.js';
 import { checkOrigin, originOf } from '../../src/auth/origin.js';
-import { parseSecurity, SecurityConfigError } from '../../src/auth/security-config.js';
+import { parseSecurity } from '../../src/auth/security-config.js';
+import { checkSettings, ConfigError } from '../../src/lib/config-check.js';
+import { TServerSection } from '../../src/processes/tserver/config-schema.js';
 import { checkRequest, cheapReferenceId, DEFAULT_EDGE_LIMITS, LogBudget } from '../../src/adapters/gateway/guard.js';
 import type { Request } from '../../src/protocol/messages.js';
+
+/** A `tserver` section as the config file gives it: checked against its schema, then read. */
+const security = (raw: unknown, peerUrl?: string) => parseSecurity(checkSettings(TServerSection, raw, 'tserver'), peerUrl);
 
 const keys = { k1: 'secret-one', k2: 'secret-two' };
 const NOW = 1_700_000_000;
@@ -99,12 +104,13 @@ t.test('edge checks: DN scope, DNs per client, user data size; cheap referenceId
 
 t.test('security config validation', async (t) => {
   t.same(parseSecurity(undefined).auth.mode, 'none');
-  t.throws(() => parseSecurity({ auth: { mode: 'token' } }), /none of tserver\.auth\.tokens, hmacKeys/, 'token mode without any token source');
-  t.ok((() => { try { parseSecurity({ auth: 1 }); } catch (e) { return e instanceof SecurityConfigError; } return false; })(), 'a SecurityConfigError');
-  t.throws(() => parseSecurity({ auth: { mode: 'tokens' } }), /must be "none" or "token"/);
-  t.throws(() => parseSecurity({ auth: { mode: 'token', tokens: { a: 5 } } }), /tokens\.a/);
-  t.throws(() => parseSecurity({ peerTls: { cert: 'a', key: 'b' } }), /ca is required/);
-  t.throws(() => parseSecurity({ allowedOrigins: 'x' }), /allowedOrigins/);
-  const s = parseSecurity({ auth: { mode: 'token', hmacKeys: { k: 's' } }, allowedOrigins: ['https://a'] }, 'ws://b.example:7002/tlib');
+  t.throws(() => security({ auth: { mode: 'token' } }), /none of tserver\.auth\.tokens, hmacKeys/, 'token mode without any token source');
+  t.ok(t.throws(() => security({ auth: 1 })) instanceof ConfigError, 'a ConfigError (the CLI prints it and exits 1)');
+  t.throws(() => security({ auth: { mode: 'tokens' } }), /^tserver\.auth\.mode must be one of "none", "token", got "tokens"$/);
+  t.throws(() => security({ auth: { mode: 'token', tokens: { a: 5 } } }), /^tserver\.auth\.tokens\.a must be/);
+  t.throws(() => security({ peerTls: { cert: 'a', key: 'b' } }), /^tserver\.peerTls\.ca is required: the PEM file of the CA that signed the peers' certificates \(mutual TLS\)$/);
+  t.throws(() => security({ allowedOrigins: 'x' }), /^tserver\.allowedOrigins must be an array of origins/);
+  t.throws(() => security({ auth: { hmacKeyFiles: { k: '/nonexistent/tandem.key' } } }), /^cannot read tserver\.auth\.hmacKeyFiles\.k \/nonexistent\/tandem\.key/);
+  const s = security({ auth: { mode: 'token', hmacKeys: { k: 's' } }, allowedOrigins: ['https://a'] }, 'ws://b.example:7002/tlib');
   t.same(s.allowedOrigins, ['https://a', 'http://b.example:7002'], "the peer's origin is allowed (its desktop connects here too)");
 });

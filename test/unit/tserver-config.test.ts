@@ -1,5 +1,7 @@
-// The config file's `tserver` and `core` sections, checked against their schema when read: a bad
-// value stops the start with a line naming the setting; a good file becomes complete settings.
+// The config file's `tserver` and `core` sections (security, HA and overload keys included), checked
+// against their schema when read: a wrong type, an unknown key or a value out of range stops the
+// start with a line naming the setting; a good file becomes complete settings. The `switch` section:
+// switch-config.test.ts.
 import t from 'tap';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -37,6 +39,17 @@ t.test('bad files: each names the setting and what it must be', async (t) => {
     [{ core: { queues: { 7000: { wrapUpMs: '5s' } } } }, /^core\.queues\.7000\.wrapUpMs must be a non-negative integer, got "5s"$/],
     [{ core: { journal: { maxEvents: 1.5 } } }, /^core\.journal\.maxEvents must be a non-negative integer, got 1\.5$/],
     [{ core: { maxCallUserDataBytes: 10 } }, /^core\.maxCallUserDataBytes is not a setting: use one of routePoints, /],
+    [{ core: 'x' }, /^core must be an object, got "x"$/],
+    [{ tserver: { overload: { sampleMs: 5 } } }, /^tserver\.overload\.sampleMs must be a number >= 10, got 5$/],
+    [{ tserver: { overload: { validMs: 70_000 } } }, /^tserver\.overload\.validMs must be a number 0\.\.60000, got 70000$/],
+    [{ tserver: { overload: { decreasePercent: 100 } } }, /^tserver\.overload\.decreasePercent must be between 1 and 99, got 100$/],
+    [{ tserver: { peerTls: { cert: 'c', key: 'k' } } }, /^tserver\.peerTls\.ca is required: the PEM file of the CA that signed the peers' certificates \(mutual TLS\)$/],
+    [{ tserver: { auth: { hmacKeys: { k1: '' } } } }, /^tserver\.auth\.hmacKeys\.k1 must be a non-empty string, got ""$/],
+    [{ tserver: { auth: { issuer: 5 } } }, /^tserver\.auth\.issuer must be a non-empty string, got 5$/],
+    [{ tserver: { auth: { maxFailures: -1 } } }, /^tserver\.auth\.maxFailures must be a non-negative integer, got -1$/],
+    [{ tserver: { peerSync: 7102 } }, /^tserver\.peerSync must be a string, got 7102$/],
+    [{ tserver: { addpIntervalMs: 0 } }, /^tserver\.addpIntervalMs must be an integer >= 1, got 0$/],
+    [{ switch: { port: -1 } }, /^switch\.port must be an integer 0\.\.65535, got -1$/],
   ];
   for (const [content, message] of cases) {
     const err = t.throws(() => readConfigFile(file(content)), JSON.stringify(content).slice(0, 60)) as Error;
@@ -67,5 +80,8 @@ t.test('a good file: complete settings, defaults filled in, other sections left 
 });
 
 t.test('overload relations between keys are still checked after the schema', async (t) => {
-  t.throws(() => buildConfig(base, readConfigFile(file({ tserver: { overload: { loopDelayLowMs: 60 } } }))), /loopDelayLowMs \(60\) must not be above loopDelayHighMs \(50\)/);
+  const err = t.throws(() => buildConfig(base, readConfigFile(file({ tserver: { overload: { loopDelayLowMs: 60 } } })))) as Error;
+  t.match(err.message, /loopDelayLowMs \(60\) must not be above loopDelayHighMs \(50\)/);
+  t.ok(err instanceof ConfigError, 'a ConfigError: the CLI prints it and exits 1');
+  t.throws(() => buildConfig(base, readConfigFile(file({ tserver: { auth: { mode: 'token' } } }))), /none of tserver\.auth\.tokens/, 'token mode needs a token source');
 });

@@ -1,10 +1,13 @@
-// The simulated switch's settings: defaults, the `switch` section of the shared config file, then
-// command-line flags (highest precedence). Validated once at start; a bad value stops the process
-// with a message that names the setting.
-import { readFileSync } from 'node:fs';
+// The switch's settings: defaults, the `switch` section of the shared config file, then command-line
+// flags (highest precedence). The section, SIP included, is typed once by the TypeBox schema below
+// and checked against it when read (lib/config-check.ts words the error: the setting, what it must
+// be, what it was); validateConfig adds what a schema cannot say (relations between settings, DN
+// ranges). docs/schemas/config.schema.json publishes the schema with the T-Server's sections.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { DEFAULT_DIAL_PLAN, DialPlan, type DialPlanConfig } from './dial-plan.js';
-import type { TlsFiles } from '../../lib/tls.js';
-import { DEFAULT_SIP_CONFIG, SIP_CONFIG_HELP, sipConfigFromJson, type SipConfig } from './sip/config.js';
+import { tlsFilesSchema, type TlsFiles } from '../../lib/tls.js';
+import { checkSettings, closed, ConfigError, flag, names, port, readJsonConfig, text, uint } from '../../lib/config-check.js';
+import { DEFAULT_SIP_CONFIG, SIP_CONFIG_HELP, type OutboundTrunk, type SipConfig, type TrunkPeer } from './sip/config.js';
 
 export interface AutoAnswerSetting {
   /** Answer any call delivered to (or ringing at) the DN after this long; 0 = off. */
@@ -74,80 +77,119 @@ when it has none). Every key is optional:
 ${SIP_CONFIG_HELP}
   }}`;
 
-type Json = Record<string, unknown>;
+const dnList = (description: string) => Type.Optional(Type.Array(Type.String(), { description, expect: 'an array of DNs or ranges like ["5000-5999", "6001"]' }));
 
-function int(v: unknown, setting: string, min: number): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min) throw new Error(`${setting} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
-  return v;
-}
-function str(v: unknown, setting: string): string {
-  if (typeof v !== 'string') throw new Error(`${setting} must be a string, got ${JSON.stringify(v)}`);
-  return v;
-}
-function list(v: unknown, setting: string): string[] {
-  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) throw new Error(`${setting} must be an array of strings like ["5000-5999", "6001"]`);
-  return v as string[];
+/** `switch.dialPlan`: a new dial-plan setting fails to compile until it is described here. */
+const DialPlanSection = Type.Object({
+  extensions: dnList('Extension DNs (ranges or single numbers). Default ["5000-5999"].'),
+  queues: dnList('ACD queue DNs. Default ["7000-7009"].'),
+  routePoints: dnList('Route point DNs. Default ["8000-8009"].'),
+  trunkPrefix: text('Prefix for external numbers dialled from an extension. Default "9".'),
+  externalMinDigits: uint('Shortest number treated as external. Default 7.', 1),
+} satisfies Record<keyof DialPlanConfig, TSchema>, { ...closed, description: 'Which DNs the switch knows.' });
+
+/** `switch.sip` (docs/sip.md "Settings"): a new SIP setting fails to compile until it is described here. */
+const SipSection = Type.Object({
+  port: port('SIP port, UDP and TCP (0 = any free port). Default 5060.'),
+  host: text('Listen address; "" = the switch\'s host.'),
+  advertisedHost: text('The address in our Via and Contact headers; "" = the listen address.'),
+  trunkPeers: Type.Optional(Type.Array(Type.Object({
+    name: text('For logs. Default trunk<index>.'),
+    host: Type.String({ description: 'Source address of its INVITEs (exact match).' }),
+    port: port('Source port; 0 = any port of that host.'),
+  } satisfies Record<keyof TrunkPeer, TSchema>, closed), { description: 'Peers whose INVITEs are inbound trunk calls; anyone else gets 403.', expect: 'an array of {"name", "host", "port"}' })),
+  outboundTrunk: Type.Optional(Type.Object({
+    host: text('Where calls to external numbers go.'),
+    port: port('Its port; 0 = no outbound trunk (such calls are cleared).'),
+    protocol: names(['UDP', 'TCP', 'udp', 'tcp'] as const, 'Transport towards the trunk. Default "UDP".'),
+    stripPrefix: flag('Strip the dial plan\'s trunk prefix before sending. Default true.'),
+  } satisfies Record<keyof OutboundTrunk, TSchema>, closed)),
+  credentials: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Digest password per extension: a DN listed must authenticate its REGISTER.', expect: 'an object {"<dn>": "<password>"}' })),
+  realm: text('Digest realm. Default "tandem".'),
+  minExpires: uint('Shortest non-zero REGISTER expiry (s); shorter is answered 423. Default 1.', 1),
+  maxExpires: uint('Longest REGISTER expiry (s). Default 3600.', 1),
+  routingHeader: text('A header naming the DN of a trunk call (e.g. "X-Tandem-DN"); "" = off.'),
+  defaultRoutingDn: text('Where a trunk call goes when nothing names a DN; "" = reject 404.'),
+} satisfies Record<keyof SipConfig, TSchema>, { ...closed, description: 'The SIP switch (tandem switch --sip, docs/sip.md).' });
+
+/** The `switch` section: a new setting fails to compile until it is described here. */
+export const SwitchSection = Type.Object({
+  name: text('The switch\'s name, sent in Welcome. Default "switch".'),
+  host: text('Listen address of the link port. Default "127.0.0.1".'),
+  port: port('gRPC link port (0 = any free port). Default 7200.'),
+  secret: text('Shared secret every link must send in Hello; "" = none (the switch warns at start).'),
+  secretFile: text('A file holding it.'),
+  tls: Type.Optional(tlsFilesSchema('TLS on the link port; with ca, mutual TLS.')),
+  leaseMs: uint('How long one heartbeat keeps the primary lease (longer than heartbeatMs). Default 400.', 1),
+  heartbeatMs: uint('Heartbeat interval announced in Welcome. Default 100.', 1),
+  eventLogSize: uint('Events kept for redelivery after a claim. Default 100000.', 1),
+  commandIdsSize: uint('Command ids remembered for exactly-once. Default 100000.', 1),
+  commandLogSize: uint('Accepted commands kept for CommandLogQuery. Default 10000.', 1),
+  externalAnswerMs: uint('Every external party answers after this long; 0 = never. Default 0.'),
+  autoAnswer: Type.Optional(Type.Record(Type.String(), Type.Object({
+    answerAfterMs: uint('Answer a call ringing at the DN after this long; 0 = off.'),
+    talkMs: uint('Release after this long connected; 0 = talk until released.'),
+  } satisfies Record<keyof AutoAnswerSetting, TSchema>, closed), { description: 'Per DN.', expect: 'an object {"<dn>": {"answerAfterMs": n, "talkMs": n}}' })),
+  dialPlan: Type.Optional(DialPlanSection),
+  sip: Type.Optional(SipSection),
+} satisfies Record<keyof SwitchConfig, TSchema>, { ...closed, description: 'The switch: link port, lease, dial plan, auto-answer, SIP (docs/config.md).' });
+
+export type SwitchSettings = Static<typeof SwitchSection>;
+
+/**
+ * The part of a parsed config file that is the switch's: its `switch` section; a file without one
+ * and without T-Server sections is itself the section (a switch-only file, docs/config.md).
+ */
+function switchSectionOf(file: Record<string, unknown>): unknown {
+  if ('switch' in file) return file.switch;
+  return 'tserver' in file || 'core' in file ? {} : file;
 }
 
-/** Merges a parsed config file's switch section over the defaults. Throws naming the bad setting. */
-export function configFromJson(file: Json): SwitchConfig {
-  const s = (typeof file.switch === 'object' && file.switch !== null ? file.switch : file) as Json;
-  const cfg: SwitchConfig = { ...DEFAULT_SWITCH_CONFIG, autoAnswer: {}, dialPlan: { ...DEFAULT_DIAL_PLAN }, sip: sipConfigFromJson(s.sip) };
-  if (s.name !== undefined) cfg.name = str(s.name, 'switch.name');
-  if (s.host !== undefined) cfg.host = str(s.host, 'switch.host');
-  if (s.port !== undefined) cfg.port = int(s.port, 'switch.port', 0);
-  if (s.secret !== undefined) cfg.secret = str(s.secret, 'switch.secret');
-  if (s.secretFile !== undefined) cfg.secretFile = str(s.secretFile, 'switch.secretFile');
-  if (s.tls !== undefined) {
-    const t = s.tls as Json;
-    if (typeof t !== 'object' || t === null) throw new Error('switch.tls must be {"cert": "<pem>", "key": "<pem>", "ca": "<pem>"}');
-    cfg.tls = { cert: str(t.cert, 'switch.tls.cert'), key: str(t.key, 'switch.tls.key'), ...(t.ca !== undefined ? { ca: str(t.ca, 'switch.tls.ca') } : {}) };
-  }
-  if (s.leaseMs !== undefined) cfg.leaseMs = int(s.leaseMs, 'switch.leaseMs', 1);
-  if (s.heartbeatMs !== undefined) cfg.heartbeatMs = int(s.heartbeatMs, 'switch.heartbeatMs', 1);
-  if (s.eventLogSize !== undefined) cfg.eventLogSize = int(s.eventLogSize, 'switch.eventLogSize', 1);
-  if (s.commandIdsSize !== undefined) cfg.commandIdsSize = int(s.commandIdsSize, 'switch.commandIdsSize', 1);
-  if (s.commandLogSize !== undefined) cfg.commandLogSize = int(s.commandLogSize, 'switch.commandLogSize', 1);
-  if (s.externalAnswerMs !== undefined) cfg.externalAnswerMs = int(s.externalAnswerMs, 'switch.externalAnswerMs', 0);
-  if (s.autoAnswer !== undefined) {
-    if (typeof s.autoAnswer !== 'object' || s.autoAnswer === null) throw new Error('switch.autoAnswer must be an object {"<dn>": {"answerAfterMs": n, "talkMs": n}}');
-    for (const [dn, v] of Object.entries(s.autoAnswer as Json)) {
-      const a = (v ?? {}) as Json;
-      cfg.autoAnswer[dn] = {
-        answerAfterMs: a.answerAfterMs === undefined ? 0 : int(a.answerAfterMs, `switch.autoAnswer.${dn}.answerAfterMs`, 0),
-        talkMs: a.talkMs === undefined ? 0 : int(a.talkMs, `switch.autoAnswer.${dn}.talkMs`, 0),
-      };
-    }
-  }
-  const d = s.dialPlan as Json | undefined;
-  if (d !== undefined) {
-    if (typeof d !== 'object' || d === null) throw new Error('switch.dialPlan must be an object');
-    if (d.extensions !== undefined) cfg.dialPlan.extensions = list(d.extensions, 'switch.dialPlan.extensions');
-    if (d.queues !== undefined) cfg.dialPlan.queues = list(d.queues, 'switch.dialPlan.queues');
-    if (d.routePoints !== undefined) cfg.dialPlan.routePoints = list(d.routePoints, 'switch.dialPlan.routePoints');
-    if (d.trunkPrefix !== undefined) cfg.dialPlan.trunkPrefix = str(d.trunkPrefix, 'switch.dialPlan.trunkPrefix');
-    if (d.externalMinDigits !== undefined) cfg.dialPlan.externalMinDigits = int(d.externalMinDigits, 'switch.dialPlan.externalMinDigits', 1);
-  }
-  return cfg;
+/** The SIP settings over the defaults: a checked `switch.sip` section. */
+function sipConfigOf(s: SwitchSettings['sip']): SipConfig {
+  const d = structuredClone(DEFAULT_SIP_CONFIG);
+  if (!s) return d;
+  const trunk = s.outboundTrunk ?? {};
+  return {
+    ...d,
+    ...s,
+    trunkPeers: s.trunkPeers?.map((p, i) => ({ name: p.name ?? `trunk${i}`, host: p.host, port: p.port ?? 0 })) ?? d.trunkPeers,
+    outboundTrunk: { ...d.outboundTrunk, ...trunk, protocol: trunk.protocol ? (trunk.protocol.toUpperCase() as OutboundTrunk['protocol']) : d.outboundTrunk.protocol },
+    credentials: { ...s.credentials },
+    // SIP header names are case-insensitive: kept lower-case, as the parser stores them.
+    routingHeader: (s.routingHeader ?? d.routingHeader).toLowerCase(),
+  };
 }
 
-export function loadConfigFile(path: string): SwitchConfig {
-  let text: string;
-  try { text = readFileSync(path, 'utf8'); } catch (err) {
-    throw new Error(`cannot read config file ${path}: ${(err as Error).message}`);
-  }
-  let json: unknown;
-  try { json = JSON.parse(text); } catch (err) {
-    throw new Error(`config file ${path} is not valid JSON: ${(err as Error).message}`);
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new Error(`config file ${path} must hold a JSON object`);
-  return configFromJson(json as Json);
+/** A parsed config file's switch section over the defaults. Throws ConfigError naming the bad setting. */
+export function configFromJson(file: Record<string, unknown>): SwitchConfig {
+  const s = checkSettings(SwitchSection, switchSectionOf(file), 'switch');
+  const autoAnswer = Object.entries(s.autoAnswer ?? {}).map(([dn, a]) => [dn, { answerAfterMs: a.answerAfterMs ?? 0, talkMs: a.talkMs ?? 0 }]);
+  return {
+    ...DEFAULT_SWITCH_CONFIG,
+    ...s,
+    autoAnswer: Object.fromEntries(autoAnswer),
+    dialPlan: { ...DEFAULT_DIAL_PLAN, ...s.dialPlan },
+    sip: sipConfigOf(s.sip),
+  };
+}
+
+/** The switch settings of a config file (the defaults without one). */
+export function loadConfigFile(path: string | undefined): SwitchConfig {
+  return configFromJson(path ? readJsonConfig(path) : {});
 }
 
 /** Cross-setting checks, after flags were applied. */
 export function validateConfig(cfg: SwitchConfig): void {
   if (cfg.heartbeatMs >= cfg.leaseMs) {
-    throw new Error(`heartbeat (${cfg.heartbeatMs} ms, --heartbeat-ms / switch.heartbeatMs) must be shorter than the lease (${cfg.leaseMs} ms, --lease-ms / switch.leaseMs), or every lease lapses between heartbeats`);
+    throw new ConfigError(`heartbeat (${cfg.heartbeatMs} ms, --heartbeat-ms / switch.heartbeatMs) must be shorter than the lease (${cfg.leaseMs} ms, --lease-ms / switch.leaseMs), or every lease lapses between heartbeats`);
   }
-  new DialPlan(cfg.dialPlan); // throws on a bad range
+  if (cfg.sip.minExpires > cfg.sip.maxExpires) {
+    throw new ConfigError(`switch.sip.minExpires (${cfg.sip.minExpires}) must not exceed switch.sip.maxExpires (${cfg.sip.maxExpires}): lower minExpires or raise maxExpires`);
+  }
+  try {
+    new DialPlan(cfg.dialPlan);
+  } catch (err) {
+    throw new ConfigError((err as Error).message); // a bad DN range, named by the dial plan
+  }
 }

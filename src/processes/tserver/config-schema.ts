@@ -1,23 +1,18 @@
 // The T-Server's config file sections as TypeBox schemas: `tserver` (desktop-port limits, overload,
 // security, HA pair, memory, logs) and `core` (route points, queues, journal, de-dup). The file is
 // checked against them once at start (config.ts); the typed settings, the error messages
-// (config-check.ts) and docs/schemas/config.schema.json come from here. Every key is optional: a
+// (lib/config-check.ts) and docs/schemas/config.schema.json come from here. Every key is optional: a
 // missing key takes its default (the defaults live with the code that uses them). Unknown keys in
-// these two sections are refused, so a misspelt setting stops the start instead of being ignored.
-// The `switch` section is the switch's own (src/processes/switch/config.ts) and is not described here.
-import { Type, type Static, type TInteger, type TLiteral, type TOptional, type TSchema, type TUnion } from '@sinclair/typebox';
+// every section are refused, so a misspelt setting stops the start instead of being ignored.
+// The `switch` section's schema is the switch's own (processes/switch/config.ts); the whole file's
+// schema below includes it so that any process of a pair refuses the file the switch would refuse.
+import { Type, type Static, type TInteger, type TOptional, type TSchema } from '@sinclair/typebox';
 import { singleDocument, type SchemaDocument } from '../../protocol/json-schema.js';
+import { closed, flag, names, port, text, uint } from '../../lib/config-check.js';
+import { SECURITY_SETTINGS } from '../../auth/security-config.js';
+import { SwitchSection } from '../switch/config.js';
 import type { OverloadSettings } from './overload-governor.js';
 import type { GatewayLimits } from '../../adapters/gateway/gateway.js';
-
-const closed = { additionalProperties: false } as const;
-const opt = <T extends TSchema>(s: T) => Type.Optional(s);
-const uint = (description: string, minimum = 0) => Type.Optional(Type.Integer({ minimum, description }));
-const text = (description: string) => Type.Optional(Type.String({ description }));
-const nonEmpty = (description: string) => Type.String({ minLength: 1, description });
-const flag = (description: string) => Type.Optional(Type.Boolean({ description }));
-const names = <const N extends readonly string[]>(values: N, description: string): TOptional<TUnion<TLiteral<N[number]>[]>> =>
-  Type.Optional(Type.Union(values.map((v) => Type.Literal(v)), { description }));
 
 /** Desktop-port limits (GatewayLimits): a new limit fails to compile until it is described here. */
 const LIMITS = {
@@ -49,9 +44,9 @@ const ms = (description: string) => Type.Optional(Type.Number({ minimum: 0, desc
 /** `tserver.overload` (overload-governor.ts): a new setting fails to compile until it is described here. */
 export const OverloadSection = Type.Object({
   enabled: flag('false: never send OverloadControl (the gateway\'s Overloaded answers remain). Default true.'),
-  sampleMs: ms('Sampling period of the signals (at least 10). Default 50.'),
+  sampleMs: Type.Optional(Type.Number({ minimum: 10, description: 'Sampling period of the signals (at least 10). Default 50.' })),
   intervalMs: ms('Decision period (at least sampleMs). Default 250.'),
-  validMs: ms('How long the switch keeps a setting without renewal (2 x intervalMs .. 60000). Default 1500.'),
+  validMs: Type.Optional(Type.Number({ minimum: 0, maximum: 60_000, description: 'How long the switch keeps a setting without renewal (2 x intervalMs .. 60000). Default 1500.' })),
   loopDelayHighMs: ms('Median event-loop delay (last 500 ms) at or over which new inbound calls are shed. Default 50.'),
   loopDelayLowMs: ms('...and under which every signal may clear. Default 25.'),
   queuedHigh: ms('Desktop requests admitted and not yet run: high mark. Default 1000.'),
@@ -60,52 +55,22 @@ export const OverloadSection = Type.Object({
   unreleasedLowMs: ms('Low mark. Default 100.'),
   switchBacklogHigh: ms('Switch-link messages waiting for a later turn: high mark. Default 16.'),
   switchBacklogLow: ms('Low mark. Default 2.'),
-  decreasePercent: ms('Multiplicative decrease of the admitted share when over (1..99). Default 20.'),
+  decreasePercent: Type.Optional(Type.Number({ minimum: 1, maximum: 99, description: 'Multiplicative decrease of the admitted share when over (1..99). Default 20.', expect: 'between 1 and 99' })),
   decreaseEveryMs: ms('At most one decrease per this long. Default 500.'),
   increasePermille: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, description: 'Additive increase per decision when every signal is clear. Default 25.' })),
   clearHoldMs: ms('Every signal must have been clear this long before the share grows. Default 1000.'),
   minAdmitPermille: Type.Optional(Type.Integer({ minimum: 0, maximum: 1000, description: 'The admitted share never goes below this (per 1,000). Default 50.' })),
 } satisfies Record<keyof OverloadSettings, TSchema>, { ...closed, description: 'Overload control: the primary asks the switch to shed new inbound calls (docs/capacity.md).' });
 
-const Secrets = (what: string) => Type.Record(Type.String(), nonEmpty(what), { expect: 'an object of non-empty strings, e.g. {"k1": "<secret>"}' });
-
-export const AuthSection = Type.Object({
-  mode: names(['none', 'token'] as const, '"token": every RequestOpen must carry a valid token. Default "none".'),
-  tokens: opt(Type.Record(Type.String(), Type.Union([
-    nonEmpty('The shared token.'),
-    Type.Object({ token: nonEmpty('The shared token.'), dns: opt(Type.Array(Type.String(), { description: 'DN scope.' })) }, closed),
-  ], { expect: 'a non-empty string or {"token": "...", "dns": ["5001"]}' }), { description: 'Shared tokens per client name.', expect: 'an object {"<clientName>": "<token>" | {"token": "...", "dns": ["5001"]}}' })),
-  hmacKeys: opt(Secrets('HS256 signing key by key id.')),
-  hmacKeyFiles: opt(Secrets('A file holding an HS256 key, by key id.')),
-  publicKeyFiles: opt(Secrets('A PEM public key or certificate (RS256 / ES256), by key id.')),
-  jwksFile: text('A JSON Web Key Set file saved from the SSO (public keys only).'),
-  issuer: opt(nonEmpty('The "iss" every signed token must carry.')),
-  audience: opt(nonEmpty('The "aud" every signed token must carry.')),
-  maxFailures: uint('Failed opens per remote address within failureWindowMs before it is blocked. Default 10.'),
-  failureWindowMs: uint('That window. Default 60000.'),
-  operators: opt(Type.Array(nonEmpty('A client name.'), { description: 'Client names whose tokens may read /debug/state.', expect: 'an array of client names, e.g. ["ops"]: their tokens may read /debug/state' })),
-}, { ...closed, description: 'Desktop authentication (docs/security.md).' });
-
-const TlsFiles = (description: string) => Type.Optional(Type.Object({
-  cert: Type.String({ description: 'PEM certificate file.' }),
-  key: Type.String({ description: 'PEM key file.' }),
-  ca: text('PEM CA file.'),
-  serverName: text("Overrides the name expected in the peer's certificate."),
-}, { ...closed, description }));
-
 export const TServerSection = Type.Object({
   ...LIMITS,
   overload: Type.Optional(OverloadSection),
-  auth: Type.Optional(AuthSection),
-  allowedOrigins: opt(Type.Array(Type.String(), { description: 'Browser origins allowed to open /tlib besides this server\'s own and the peer\'s (["*"] = any).', expect: 'an array of origins like ["https://desk.example.com"] (or ["*"])' })),
-  tls: TlsFiles('https and wss on the desktop port.'),
-  peerTls: TlsFiles('Mutual TLS towards the switch and between the sync ports (ca required).'),
-  debugState: flag('Serve GET /debug/state to operators. Default false.'),
+  ...SECURITY_SETTINGS,
   desktopDir: text('Folder served under /desktop/. Default: the built desktop.'),
   switchSecret: text("The switch's shared secret, sent in Hello."),
   switchSecretFile: text('A file holding it.'),
   peerSync: text("host:port of the peer's sync port; turns the pair mode on."),
-  syncPort: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535, description: "This server's sync port (0 = any free port). Default 7101." })),
+  syncPort: port("This server's sync port (0 = any free port). Default 7101."),
   peerName: text("The other server's name (shown to desktops, with peerUrl)."),
   peerUrl: text("The other server's ws://…/tlib URL; its origin is allowed on /tlib."),
   syncMode: names(['ack', 'async'] as const, 'ack: events and answers wait for the backup\'s ack. Default "ack".'),
@@ -124,40 +89,43 @@ export const TServerSection = Type.Object({
 }, { ...closed, description: 'One T-Server: desktop-port limits, overload, security, the HA pair, memory, logs.' });
 
 export const CoreSection = Type.Object({
-  routePoints: opt(Type.Record(Type.String(), Type.Object({
+  routePoints: Type.Optional(Type.Record(Type.String(), Type.Object({
     defaultTarget: Type.String({ description: 'Where a call goes when no router answers in time; "" = wait for a router for ever.' }),
     timeoutMs: uint('The time a router has. Default: defaultRouteTimeoutMs.'),
   }, closed), { description: 'Per route point DN. Merged over the default {"8000": {"defaultTarget": "7000", "timeoutMs": 10000}}.' })),
   defaultRouteTimeoutMs: uint('That time for route points not listed. Default 10000.'),
-  queues: opt(Type.Record(Type.String(), Type.Object({
+  queues: Type.Optional(Type.Record(Type.String(), Type.Object({
     wrapUpMs: uint("Agents' after-call work time (0 = none). Default 0."),
     treatment: text('What waiting callers hear. Default: defaultTreatment.'),
   }, closed), { description: 'Per ACD queue DN.' })),
   defaultTreatment: text('Treatment for queues not listed. Default "music".'),
-  journal: opt(Type.Object({
+  journal: Type.Optional(Type.Object({
     maxEvents: uint('Events kept for RequestReplay. Default 30000.'),
     maxAgeMs: uint('...and no older than this. Default 900000.'),
   }, closed)),
-  dedup: opt(Type.Object({
+  dedup: Type.Optional(Type.Object({
     maxRecords: uint('Request ids remembered so a retried request is answered, not run twice. Default 30000.'),
     maxAgeMs: uint('...and for no longer than this. Default 900000.'),
   }, closed)),
   pendingTimeoutMs: uint('A request with no answer from the switch after this long gets SwitchUnavailable. Default 10000.'),
 }, { ...closed, description: 'The call model (core.maxCallUserDataBytes is taken from tserver.maxCallUserDataBytes).' });
 
-/** The whole file as the T-Server reads it: other sections (the switch's) are left to their readers. */
+/**
+ * The whole file. Top-level keys other than the three sections are ignored, not refused: a file that
+ * is only a switch section (no `switch` key, docs/config.md) is read by the switch alone.
+ */
 export const ConfigFile = Type.Object({
+  switch: Type.Optional(SwitchSection),
   tserver: Type.Optional(TServerSection),
   core: Type.Optional(CoreSection),
 }, { description: 'The one JSON file every process of a pair reads (--config). Reference: docs/config.md.' });
 
 export type TServerSettings = Static<typeof TServerSection>;
 export type CoreSettings = Static<typeof CoreSection>;
-export type AuthSettings = Static<typeof AuthSection>;
 export type OverloadFileSettings = Static<typeof OverloadSection>;
 export type ConfigFileSettings = Static<typeof ConfigFile>;
 
 /** docs/schemas/config.schema.json (written by `npm run schemas`). */
 export function configSchemaDocument(): SchemaDocument {
-  return singleDocument('config.schema.json', 'Tandem T-Server config file (tserver and core sections)', ConfigFile);
+  return singleDocument('config.schema.json', 'Tandem config file (switch, tserver and core sections)', ConfigFile);
 }

@@ -1,7 +1,7 @@
 // T-Server settings: command-line flags over the config file over defaults. The config file is the
-// one JSON file every process of a pair reads (`--config`); the T-Server uses its `tserver` and
-// `core` sections (checked against config-schema.ts when read) and ignores the rest.
-import { readFileSync, existsSync } from 'node:fs';
+// one JSON file every process of a pair reads (`--config`), checked whole against config-schema.ts
+// when read; the T-Server uses its `tserver` and `core` sections.
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defaultCoreConfig } from '../../core/index.js';
@@ -14,7 +14,7 @@ import { DEFAULT_UNOPENED_LIMITS } from '../../adapters/gateway/unopened.js';
 import { DEFAULT_LEASE_HOLD_LIMITS } from '../../adapters/gateway/lease-hold.js';
 import { parseSecurity, type SecurityConfig } from '../../auth/security-config.js';
 import { parseOverloadSettings, type OverloadSettings } from './overload-governor.js';
-import { checkSettings, ConfigError } from './config-check.js';
+import { checkSettings, ConfigError, readJsonConfig } from '../../lib/config-check.js';
 import { ConfigFile, LIMIT_NAMES, type ConfigFileSettings, type TServerSettings } from './config-schema.js';
 
 export { ConfigError };
@@ -82,22 +82,9 @@ export const DEFAULT_LIMITS: GatewayLimits = {
 /** The config file's sections the T-Server reads, checked against their schema (config-schema.ts). */
 export type FileShape = ConfigFileSettings;
 
+/** The config file checked against its schema (config-schema.ts); no file: every default. */
 export function readConfigFile(path: string | undefined): FileShape {
-  if (!path) return {};
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text) as unknown;
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not a JSON object');
-  } catch (err) {
-    throw new ConfigError(`config file ${path} is not valid JSON (${(err as Error).message}): fix it or start without --config`);
-  }
-  return checkSettings(ConfigFile, parsed, '');
+  return path ? checkSettings(ConfigFile, readJsonConfig(path), '') : {};
 }
 
 /**
@@ -138,9 +125,15 @@ export function buildConfig(base: Omit<TServerConfig, 'limits' | 'core' | 'deskt
     // The per-call user-data bound is a tserver limit for operators, enforced where the data merges.
     maxCallUserDataBytes: limits.maxCallUserDataBytes,
   };
-  const security = parseSecurity(t as Record<string, unknown>, base.peer?.url);
-  // `tserver.overload`: an object beside the limits (overload-governor.ts).
-  const overload: OverloadSettings = parseOverloadSettings(t.overload);
+  const security = parseSecurity(t, base.peer?.url);
+  // `tserver.overload`: an object beside the limits (overload-governor.ts), whose relations between
+  // keys (a low mark above its high mark) are checked there, with plain Errors.
+  let overload: OverloadSettings;
+  try {
+    overload = parseOverloadSettings(t.overload);
+  } catch (err) {
+    throw err instanceof ConfigError ? err : new ConfigError((err as Error).message);
+  }
   return { ...base, switchSecret: base.switchSecret ?? t.switchSecret, limits, core, desktopDir: findDesktopDir(t.desktopDir), security, overload };
 }
 
