@@ -8,12 +8,9 @@
 // Every refusal has a code (TokenErrorCode): logged, and first in the EventError message.
 import type { KeyObject } from 'node:crypto';
 import { createLocalJWKSet, decodeProtectedHeader, errors, jwtVerify, SignJWT, type JSONWebKeySet, type JWSHeaderParameters, type JWTPayload } from 'jose';
-
-/**
- * Bounded work on hostile input: nothing longer is even decoded (the edge validator refuses a longer
- * RequestOpen token as BadRequest). Fits a DN list of about 500 four-digit or 250 twelve-digit DNs.
- */
-export const MAX_TOKEN_CHARS = 8192;
+// The protocol's limit on a RequestOpen token: the edge validator refuses a longer one as BadRequest,
+// and the verifier does not even decode one (a token checked outside RequestOpen, e.g. a Bearer).
+import { MAX_TOKEN_CHARS } from '../protocol/attributes.js';
 
 export interface TokenClaims {
   /** The clientName the token is for. */

@@ -4,7 +4,11 @@
 // must be) and `errorCode` (the EventError code a malformed value gets; default BadRequest).
 import { Type, type Static, type TLiteral, type TSchema, type TUnion } from '@sinclair/typebox';
 
-/** The longest `token` a RequestOpen may carry (a signed token's `dns` list makes it long). */
+/**
+ * The longest `token` a RequestOpen (or an HTTP Bearer) may carry: bounded work on hostile input,
+ * nothing longer is even decoded (auth/jwt.ts). A signed token's `dns` list makes it long: this fits
+ * about 500 four-digit or 250 twelve-digit DNs.
+ */
 export const MAX_TOKEN_CHARS = 8192;
 /** The longest plain string attribute (clientName, agentId, password…). */
 export const MAX_STRING_CHARS = 256;
