@@ -140,7 +140,7 @@ export function buildConfig(base: Omit<TServerConfig, 'limits' | 'core' | 'deskt
 /** The configured folder, else the built desktop next to dist/, else none. */
 function findDesktopDir(configured: string | undefined): string | undefined {
   if (configured) return resolve(configured);
-  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
   for (const c of [join(root, 'dist', 'desktop'), join(root, 'src', 'desktop')]) {
     if (existsSync(join(c, 'index.html'))) return c;
   }
