@@ -21,14 +21,13 @@ export function onCommandResult(tx: Tx, r: sw.ICommandResult): void {
   if (r.ok) {
     const first = r.duplicate ? firstEntryOf(tx.state, id, p.thisDN) : undefined;
     const answer: TEvent = first ? { ...first.event, referenceId: p.referenceId } : { event: 'EventACK', referenceId: p.referenceId, thisDN: p.thisDN };
-    tx.reply(p.clientName, answer);
-    tx.rememberAnswer(p.clientName, p.referenceId, answer, p.fp);
+    tx.rememberAnswer(p.clientName, p.referenceId, tx.reply(p.clientName, answer), p.fp);
     return;
   }
   const code = r.errorCode ?? '';
   const err: TEvent = { event: 'EventError', referenceId: p.referenceId, errorCode: errorCodeOf(code), errorMessage: r.errorMessage || `the switch refused the command (${code})` };
-  tx.reply(p.clientName, err);
-  if (!NOT_MINE.has(code)) tx.rememberAnswer(p.clientName, p.referenceId, err, p.fp);
+  const sent = tx.reply(p.clientName, err);
+  if (!NOT_MINE.has(code)) tx.rememberAnswer(p.clientName, p.referenceId, sent, p.fp);
 }
 
 /** The first journalled event the command caused on the requester's DN (an index lookup). */

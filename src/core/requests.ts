@@ -42,11 +42,13 @@ function dispatch(tx: Tx, clientName: string, r: Request): void {
       return onRegistration(tx, clientName, r.request, r.thisDN, r.referenceId);
     case 'RequestQueryAddress':
       internalDN(tx, r.thisDN);
-      return tx.reply(clientName, { ...describeDN(tx.state, r.thisDN), referenceId: r.referenceId });
+      tx.reply(clientName, { ...describeDN(tx.state, r.thisDN), referenceId: r.referenceId });
+      return;
     case 'RequestQueryCall': {
       const call = tx.state.calls.get(r.connId);
       if (!call) refuse('InvalidConnID', `no call with ConnID ${r.connId}: it has ended or never existed`);
-      return tx.reply(clientName, { event: 'EventPartyInfo', referenceId: r.referenceId, ...callInfo(call) });
+      tx.reply(clientName, { event: 'EventPartyInfo', referenceId: r.referenceId, ...callInfo(call) });
+      return;
     }
     default:
       break;
@@ -56,7 +58,8 @@ function dispatch(tx: Tx, clientName: string, r: Request): void {
   const done = tx.state.dedup.get(key);
   if (done) {
     if (done.fp !== undefined && done.fp !== fp) return reused(tx, clientName, r, `another request (answered ${done.answer.event})`);
-    return tx.reply(clientName, done.answer); // a retry: the first answer again, nothing re-runs
+    tx.reply(clientName, done.answer); // a retry: the first answer again, nothing re-runs
+    return;
   }
   const pending = tx.state.pending.get(key);
   if (pending) {
@@ -91,7 +94,8 @@ function onRegistration(tx: Tx, clientName: string, request: 'RequestRegisterAdd
     internalDN(tx, dn);
     if (!dns.includes(dn)) tx.put('registrations', clientName, { clientName, dns: [...dns, dn].sort() } satisfies Registration);
     const ev: TEvent = { ...describeDN(tx.state, dn), event: 'EventRegistered', referenceId };
-    return tx.reply(clientName, ev);
+    tx.reply(clientName, ev);
+    return;
   }
   if (!dns.includes(dn)) refuse('NotRegistered', `${clientName} has not registered ${dn}: nothing to unregister`);
   const rest = dns.filter((d) => d !== dn);

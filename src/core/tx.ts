@@ -128,13 +128,18 @@ export class Tx {
   finishRequest(): void {
     const a = this.awaiting;
     if (!a) return;
-    const ack: TEvent = { event: 'EventACK', referenceId: a.referenceId, thisDN: a.thisDN };
-    this.reply(a.clientName, ack);
-    this.answered(ack);
+    this.answered(this.reply(a.clientName, { event: 'EventACK', referenceId: a.referenceId, thisDN: a.thisDN }));
   }
 
-  reply(clientName: string, event: TEvent): void {
-    this.out.replies.push({ clientName, event });
+  /**
+   * A reply to one client, returned as sent. Every event carries `time` (PROTOCOL.md): a reply built
+   * here gets this input's time; a stored answer sent again (a retry) keeps the time it was first
+   * sent with, so the de-dup record stores the reply as sent.
+   */
+  reply(clientName: string, event: TEvent): TEvent {
+    const sent = event.time === undefined ? { ...event, time: this.isoNow } : event;
+    this.out.replies.push({ clientName, event: sent });
+    return sent;
   }
 
   /** Errors are replies and change nothing. */

@@ -108,8 +108,9 @@ t.test('ok CommandResult with no event on the requesting DN answers EventACK', a
   rig.autoRun = false;
   rig.req('d', { request: 'RequestMakeCall', thisDN: '5001', otherDN: '5002', referenceId: 4 });
   const res = rig.feed({ kind: 'commandResult', result: { commandId: 'd#4', ok: true } });
-  t.same(res.replies, [{ clientName: 'd', event: { event: 'EventACK', referenceId: 4, thisDN: '5001' } }]);
-  t.ok(rig.state.dedup.has('d#4'));
+  const ack = { event: 'EventACK', referenceId: 4, thisDN: '5001', time: new Date(rig.now).toISOString() };
+  t.same(res.replies, [{ clientName: 'd', event: ack }]);
+  t.same(rig.state.dedup.get('d#4')?.answer, ack, 'the record holds the answer as sent');
 });
 
 t.test('switch events at or below the applied switch seq are ignored (redelivery overlap)', async (t) => {

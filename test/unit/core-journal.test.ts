@@ -37,7 +37,7 @@ t.test('replay returns the registered DNs\' events after a seq; trimmed journal 
   t.same(replay(rig.state, 'desk', rig.state.seq - 1), { ok: false, oldestSeq: rig.state.seq + 1 });
 
   const un = rig.req('desk', { request: 'RequestUnregisterAddress', thisDN: '5001' });
-  t.same(un.replies[0].event, { event: 'EventUnregistered', referenceId: un.referenceId, thisDN: '5001' });
+  t.same(un.replies[0].event, { event: 'EventUnregistered', referenceId: un.referenceId, thisDN: '5001', time: new Date(rig.now).toISOString() });
   t.same(registeredDNs(rig.state, 'desk'), []);
   const again = rig.req('desk', { request: 'RequestUnregisterAddress', thisDN: '5001' });
   t.equal(answerOf(again, again.referenceId)?.errorCode, 'NotRegistered');
