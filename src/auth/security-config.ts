@@ -59,13 +59,24 @@ const SecuritySettings = Type.Object(SECURITY_SETTINGS);
 export type SecuritySettings = Static<typeof SecuritySettings>;
 export type AuthSettings = Static<typeof AuthSection>;
 
-/** `"…File": "path"` beside or instead of inline secrets keeps them out of the config file. */
-function readSecretFile(path: string, setting: string): string {
+/** A file's text, or ConfigError naming the setting that points to it. */
+function readSettingFile(path: string, setting: string): string {
   try {
-    return readFileSync(path, 'utf8').trim();
+    return readFileSync(path, 'utf8');
   } catch (err) {
     throw new ConfigError(`cannot read ${setting} ${path}: ${(err as Error).message}`);
   }
+}
+
+/**
+ * An HS256 key from its file (`tserver.auth.hmacKeyFiles`, `tandem token --secret-file`): surrounding
+ * whitespace dropped, the same way on the side that mints and the side that verifies, so both sign
+ * with the same bytes. An empty file is refused: an empty key would be no key.
+ */
+export function readHmacKeyFile(path: string, setting: string): string {
+  const key = readSettingFile(path, setting).trim();
+  if (!key) throw new ConfigError(`${setting} ${path} is empty: put the HS256 secret in it, e.g. openssl rand -hex 32 > ${path}; chmod 600 ${path}`);
+  return key;
 }
 
 /** `tserver.auth` (checked against AuthSection) with its key files read. */
@@ -82,7 +93,7 @@ export function parseAuth(v: AuthSettings | undefined): AuthConfig {
     ...(v.issuer !== undefined ? { issuer: v.issuer } : {}),
     ...(v.audience !== undefined ? { audience: v.audience } : {}),
   };
-  for (const [id, path] of Object.entries(v.hmacKeyFiles ?? {})) auth.hmacKeys[id] = readSecretFile(path, `tserver.auth.hmacKeyFiles.${id}`);
+  for (const [id, path] of Object.entries(v.hmacKeyFiles ?? {})) auth.hmacKeys[id] = readHmacKeyFile(path, `tserver.auth.hmacKeyFiles.${id}`);
   if (v.publicKeyFiles !== undefined) {
     auth.publicKeys = Object.fromEntries(Object.entries(v.publicKeyFiles).map(([kid, path]) => [kid, readPublicKey(path, `tserver.auth.publicKeyFiles.${kid}`)]));
   }
@@ -109,7 +120,7 @@ function readPublicKey(path: string, setting: string): { key: KeyObject; alg: Pu
 
 /** A JSON Web Key Set saved from the SSO (its jwks_uri): {"keys": [...]}, RS256 / ES256 public keys. */
 function readJwks(path: string, setting: string): JSONWebKeySet {
-  const text = readSecretFile(path, setting);
+  const text = readSettingFile(path, setting);
   let jwks: JSONWebKeySet;
   try {
     jwks = JSON.parse(text) as JSONWebKeySet;

@@ -1,7 +1,7 @@
 // `tandem token`: mints an HS256 JWT for a desktop (src/auth/jwt.ts) with a key a T-Server has in
 // tserver.auth.hmacKeys / hmacKeyFiles. An SSO or any JWT library can mint the same token itself.
 import { parseFlags } from './args.js';
-import { readFileSync } from 'node:fs';
+import { readHmacKeyFile } from '../auth/security-config.js';
 import { mintHs256, parseDuration } from '../auth/jwt.js';
 
 const HELP = `usage: tandem token --secret-file <file> --client <clientName> [--key-id <id>] [--ttl 8h] [--dns 5001,7000]
@@ -31,8 +31,7 @@ export async function main(argv: string[]): Promise<number> {
     if (!values[k]) { console.error(`tandem token: --${k} is required\n\n${HELP}`); return 2; }
   }
   try {
-    const secret = readFileSync(values['secret-file']!, 'utf8').trim();
-    if (!secret) throw new Error(`the secret file ${values['secret-file']} is empty`);
+    const secret = readHmacKeyFile(values['secret-file']!, '--secret-file');
     const ttl = parseDuration(values.ttl!);
     if (ttl <= 0) throw new Error('--ttl must be longer than 0');
     const iat = Math.floor(Date.now() / 1000);

@@ -1,6 +1,9 @@
 // Pure auth logic: the authenticator's decisions (signed tokens themselves: auth-jwt.test.ts), the
 // limiters, the Origin check, the per-request edge checks and the security config's validation.
 import t from 'tap';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { mintHs256 } from '../../src/auth/jwt.js';
 import { Authenticator, DEFAULT_AUTH } from '../../src/auth/authenticator.js';
 import { FailureLimiter, TokenBucket } from '../../src/auth/rate-limit.js';
@@ -111,6 +114,11 @@ t.test('security config validation', async (t) => {
   t.throws(() => security({ peerTls: { cert: 'a', key: 'b' } }), /^tserver\.peerTls\.ca is required: the PEM file of the CA that signed the peers' certificates \(mutual TLS\)$/);
   t.throws(() => security({ allowedOrigins: 'x' }), /^tserver\.allowedOrigins must be an array of origins/);
   t.throws(() => security({ auth: { hmacKeyFiles: { k: '/nonexistent/tandem.key' } } }), /^cannot read tserver\.auth\.hmacKeyFiles\.k \/nonexistent\/tandem\.key/);
+  const keyDir = mkdtempSync(join(tmpdir(), 'tandem-keys-'));
+  writeFileSync(join(keyDir, 'empty.key'), '\n');
+  writeFileSync(join(keyDir, 'k.key'), ' s3cret\n');
+  t.throws(() => security({ auth: { hmacKeyFiles: { k: join(keyDir, 'empty.key') } } }), /^tserver\.auth\.hmacKeyFiles\.k .*empty\.key is empty: put the HS256 secret in it/);
+  t.same(security({ auth: { hmacKeyFiles: { k: join(keyDir, 'k.key') } } }).auth.hmacKeys, { k: 's3cret' }, 'whitespace dropped, as tandem token reads it');
   const s = security({ auth: { mode: 'token', hmacKeys: { k: 's' } }, allowedOrigins: ['https://a'] }, 'ws://b.example:7002/tlib');
   t.same(s.allowedOrigins, ['https://a', 'http://b.example:7002'], "the peer's origin is allowed (its desktop connects here too)");
 });
