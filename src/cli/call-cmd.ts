@@ -35,10 +35,8 @@ export async function main(argv: string[]): Promise<number> {
   const values = parseFlags('call', argv, {
     to: { type: 'string' }, from: { type: 'string', default: '4155550100' }, 'hangup-after': { type: 'string' },
     hangup: { type: 'string' }, switch: { type: 'string', default: '127.0.0.1:7200' }, secret: { type: 'string' }, 'secret-file': { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
   }, HELP);
-  if (!values) return 2;
-  if (values.help) { console.log(HELP); return 0; }
+  if (typeof values === 'number') return values;
   if (!values.to && !values.hangup) {
     console.error('tandem call: say which DN to call with --to <dn> (or --hangup <callId>); tandem call --help');
     return 2;

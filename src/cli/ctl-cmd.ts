@@ -16,10 +16,9 @@ const HELP = `usage: tandem ctl <promote|demote|reload|stop> <A|B|switch> [--log
 Under systemd, send the same signals with systemctl kill -s SIGUSR1 tandem@B.`;
 
 export async function main(argv: string[]): Promise<number> {
-  const parsed = parseCommand('ctl', argv, { 'log-dir': { type: 'string', default: 'logs' }, help: { type: 'boolean', short: 'h' } }, HELP);
-  if (!parsed) return 2;
+  const parsed = parseCommand('ctl', argv, { 'log-dir': { type: 'string', default: 'logs' } }, HELP);
+  if (typeof parsed === 'number') return parsed;
   const { values, positionals } = parsed;
-  if (values.help) { console.log(HELP); return 0; }
   const [action, name] = positionals;
   const sig = action ? SIGNALS[action] : undefined;
   if (!sig || !name) { console.error(`tandem ctl: expected an action (${Object.keys(SIGNALS).join(', ')}) and a process name\n\n${HELP}`); return 2; }

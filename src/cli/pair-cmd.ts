@@ -74,10 +74,8 @@ export async function main(argv: string[]): Promise<number> {
     sip: { type: 'boolean' },
     'sip-port': { type: 'string', default: '5060' },
     'sip-trunk': { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
   }, HELP);
-  if (!values) return 2;
-  if (values.help) { console.log(HELP); return 0; }
+  if (typeof values === 'number') return values;
   let configured: { switch: boolean; sync: boolean };
   try {
     configured = checkConfig(values.config);

@@ -22,9 +22,8 @@ export async function fetchHealth(base: string, timeoutMs = 2_000): Promise<Heal
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const values = parseFlags('status', argv, { servers: { type: 'string', default: 'http://127.0.0.1:7001,http://127.0.0.1:7002' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } }, HELP);
-  if (!values) return 2;
-  if (values.help) { console.log(HELP); return 0; }
+  const values = parseFlags('status', argv, { servers: { type: 'string', default: 'http://127.0.0.1:7001,http://127.0.0.1:7002' }, json: { type: 'boolean' } }, HELP);
+  if (typeof values === 'number') return values;
   const bases = values.servers!.split(',').map((s) => s.trim()).filter(Boolean);
   const results = await Promise.all(bases.map(async (b) => ({ base: b, health: await fetchHealth(b) })));
   if (values.json) console.log(JSON.stringify(results, null, 2));

@@ -56,10 +56,8 @@ export async function main(argv: string[]): Promise<number> {
     'lease-ms': { type: 'string' }, 'heartbeat-ms': { type: 'string' }, secret: { type: 'string' }, 'secret-file': { type: 'string' },
     'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'tls-ca': { type: 'string' },
     sip: { type: 'boolean' }, 'sip-port': { type: 'string' }, 'sip-host': { type: 'string' }, 'sip-trunk': { type: 'string' },
-    help: { type: 'boolean', short: 'h' },
   }, HELP);
-  if (!values) return 2;
-  if (values.help) { console.log(HELP); return 0; }
+  if (typeof values === 'number') return values;
 
   let cfg: SwitchConfig;
   try {

@@ -23,10 +23,8 @@ export async function main(argv: string[]): Promise<number> {
   const values = parseFlags('token', argv, {
     'key-id': { type: 'string' }, 'secret-file': { type: 'string' }, client: { type: 'string' },
     ttl: { type: 'string', default: '8h' }, dns: { type: 'string' }, json: { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
   }, HELP);
-  if (!values) return 2;
-  if (values.help) { console.log(HELP); return 0; }
+  if (typeof values === 'number') return values;
   for (const k of ['secret-file', 'client'] as const) {
     if (!values[k]) { console.error(`tandem token: --${k} is required\n\n${HELP}`); return 2; }
   }

@@ -80,10 +80,8 @@ export async function main(argv: string[]): Promise<number> {
     'hang-detection-ms': { type: 'string' },
     'preferred-role': { type: 'string' },
     'debug-state': { type: 'boolean' },
-    help: { type: 'boolean', short: 'h' },
   }, HELP);
-  if (!values) return 2;
-  if (values.help) { console.log(HELP); return 0; }
+  if (typeof values === 'number') return values;
   if (!values.name) { console.error(`tandem tserver: --name is required\n\n${HELP}`); return 2; }
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) { console.error(`tandem tserver: --port must be 0..65535, got "${values.port}"`); return 2; }
