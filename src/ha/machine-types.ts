@@ -57,6 +57,8 @@ export type HaInput =
   | { type: 'sync-state'; to: BackupLinkState }
   | { type: 'sync-welcome'; mode: 'partial' | 'full'; primaryName: string; epoch: number }
   | { type: 'primary-lost'; reason: string }
+  /** Our peer answered our sync Hello: it is a backup that will not claim (willNotClaim): no need to wait for it. */
+  | { type: 'peer-will-not-claim' }
   | { type: 'handover-ready'; finalOffset: number; epoch: number }
   | { type: 'operator-promote' }
   | { type: 'handover-start'; reason: string }

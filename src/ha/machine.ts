@@ -35,6 +35,12 @@ export const isServingRole = (s: HaState): boolean => s.kind === 'primary';
 export const isPromotable = (s: HaState): boolean => s.kind === 'backup' && s.sync === 'in-sync';
 
 /**
+ * A backup that will not claim the lease by itself: its state is not trusted and no fresh start is
+ * pending. A restarted peer waiting for it before a fresh start (freshStartWaitMs) need not wait.
+ */
+export const willNotClaim = (s: HaState): boolean => s.kind === 'backup' && !s.trusted && s.retry?.why !== 'fresh';
+
+/**
  * A lease holder that is neither us nor our peer T-Server (a tool holding the switch secret). It does
  * not serve desktops, so while it holds the lease our state does not go stale. Without a configured
  * peer name every other holder counts as the peer (the safe side: trust decays).
@@ -120,6 +126,11 @@ function dispatch(s: HaState, i: HaInput, now: number, p: HaParams): Step {
       const state: HaState = s.kind === 'backup' ? { ...s, trusted, primaryName: i.primaryName, retry: null } : { ...s, trusted, primaryName: i.primaryName };
       return { state, effects: s.kind === 'backup' ? [{ type: 'cancel-timer', name: 'claim' }] : [], reason: `${i.mode} resync from ${i.primaryName}` };
     }
+    case 'peer-will-not-claim':
+      // The wait before a fresh start is for a peer that may come back with newer state (a frozen
+      // primary, a trusted backup about to claim); this one said it will not: start fresh now.
+      if (s.kind !== 'backup' || s.retry?.why !== 'fresh') return keep(s);
+      return freshStart(s, 'our peer is a backup that will not claim (its state is not trusted): fresh start without waiting', [{ type: 'cancel-timer', name: 'claim' }]);
     case 'primary-lost': {
       if (s.kind !== 'backup') return keep(s);
       if (!s.trusted) {
@@ -301,13 +312,14 @@ function onTimer(s: HaState, name: TimerName, now: number, p: HaParams): Step {
     const step = promoting(s, 'promote', true, { retry: planRetry('promote', true, now, p).retry });
     return { ...step, effects: [{ type: 'log', level: 'warn', msg: 'the primary did not hand over in time: claiming the switch with force', data: { ms: p.handoverAnswerMs } }, ...step.effects], reason: 'operator promotion (SIGUSR1): no handover answer, forced claim' };
   }
-  if (s.retry?.why === 'fresh') {
-    // Still nobody to follow after the wait: start fresh from the switch's snapshot (a peer that
-    // claims meanwhile wins, and we follow it).
-    if (s.sync === 'in-sync' || s.sync === 'resyncing' || s.sync === 'suspect') return { state: { ...s, retry: null }, effects: [], reason: 'fresh start not needed: a primary serves us' };
-    return { state: { kind: 'promoting', why: 'fresh', force: false, ...follower(s, { retry: null }) }, effects: [{ type: 'seed-fresh' }, { type: 'claim', why: 'fresh', force: false }], reason: 'no primary came back within the claim window: fresh start' };
-  }
+  if (s.retry?.why === 'fresh') return freshStart(s, 'no primary came back within the claim window: fresh start');
   if (!s.retry || !s.trusted || s.sync === 'in-sync') return { state: { ...s, retry: null }, effects: [], reason: 'claim retry: not due' };
   const step = promoting(s, s.retry.why, s.retry.force);
   return { ...step, reason: `retry claim ${s.retry.attempts + 1} (${s.retry.why})` };
+}
+
+/** Nobody to follow: start fresh from the switch's snapshot (a peer that claims meanwhile wins, and we follow it). */
+function freshStart(s: Extract<HaState, { kind: 'backup' }>, reason: string, first: HaEffect[] = []): Step {
+  if (s.sync === 'in-sync' || s.sync === 'resyncing' || s.sync === 'suspect') return { state: { ...s, retry: null }, effects: [], reason: 'fresh start not needed: a primary serves us' };
+  return { state: { kind: 'promoting', why: 'fresh', force: false, ...follower(s, { retry: null }) }, effects: [...first, { type: 'seed-fresh' }, { type: 'claim', why: 'fresh', force: false }], reason };
 }

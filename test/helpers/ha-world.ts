@@ -6,7 +6,7 @@
 import { Lease } from '../../src/processes/switch/lease.js';
 import type { BackupLinkState } from '../../src/adapters/sync/backup.js';
 import {
-  DEFAULT_PARAMS, initialState, step, type HaEffect, type HaInput, type HaParams, type HaState, type TimerName,
+  DEFAULT_PARAMS, initialState, step, willNotClaim, type HaEffect, type HaInput, type HaParams, type HaState, type TimerName,
 } from '../../src/ha/machine.js';
 
 export type Name = 'A' | 'B';
@@ -109,7 +109,12 @@ export class World {
     const me = this.servers[who];
     const p = this.servers[this.peer(who)];
     if (me.s.kind !== 'backup' && me.s.kind !== 'promoting') return;
-    if (!p.alive || p.stalled || p.s.kind !== 'primary' || this.syncCut) return this.setStream(who, 'connecting');
+    if (!p.alive || p.stalled || p.s.kind !== 'primary' || this.syncCut) {
+      this.setStream(who, 'connecting');
+      // A live peer that is not primary refuses the Hello; a backup that will not claim says so.
+      if (p.alive && !p.stalled && !this.syncCut && willNotClaim(p.s)) this.deliver(who, { type: 'peer-will-not-claim' });
+      return;
+    }
     if (this.stream[who] === 'in-sync') return;
     this.setStream(who, 'connecting');
     this.deliver(who, { type: 'sync-welcome', mode: me.s.trusted ? 'partial' : 'full', primaryName: this.peer(who), epoch: p.s.epoch });

@@ -2,7 +2,7 @@
 // backup's claims are refused (the primary renews its lease), so there is no promotion; the primary
 // runs alone and says so in its log and /healthz. The link back: the backup resyncs and is in sync.
 import t from 'tap';
-import { after, healthUntil, inSync, mark, startPair } from '../helpers/pair-fixture.js';
+import { after, healthUntil, inSync, mark, roleChanged, startPair } from '../helpers/pair-fixture.js';
 import { openClient } from '../helpers/tserver-fixture.js';
 
 t.test('sync link cut: no promotion, the primary runs alone; healed: the backup resyncs', async (t) => {
@@ -39,4 +39,27 @@ t.test('sync link cut: no promotion, the primary runs alone; healed: the backup 
   await inSync(a, b);
   t.equal(await b.state(), await a.state(), 'in sync again with the same state');
   await after(a, fromA, (l) => l.msg === 'backup in sync: releases wait for its acks', 5_000, 'backup in sync (primary log)');
+});
+
+t.test('sync cut, then the primary killed: restarted, it starts fresh at once because the stale backup says it will not claim', async (t) => {
+  const pair = await startPair(t);
+  const { a, b } = pair;
+  await inSync(a, b);
+  const fromB = mark(b);
+  a.proxy.cut();
+  await after(b, fromB, (l) => String(l.msg).startsWith('the primary still holds the switch lease'), 10_000, 'the backup gave up: untrusted');
+  a.proc.kill('SIGKILL');
+  await a.proc.exited;
+  a.proxy.heal();
+
+  const restarted = await pair.start('A');
+  const waiting = await roleChanged(restarted, 'backup-syncing');
+  t.match(String(waiting.reason), /waiting 3000 ms for the peer before a fresh start/);
+  const fresh = await roleChanged(restarted, 'promoting');
+  t.match(String(fresh.reason), /will not claim/, 'the wait ended on the peer\'s answer, not on the timer');
+  const waitedMs = Date.parse(String(fresh.time)) - Date.parse(String(waiting.time));
+  t.ok(waitedMs < 2_000, `fresh start ${waitedMs} ms after the wait began (the timer would take 3,000)`);
+  await roleChanged(restarted, 'primary');
+  await inSync(restarted, b);
+  t.match(await b.health(), { role: 'backup', syncState: 'in-sync' }, 'the stale backup follows the fresh primary');
 });

@@ -1,7 +1,7 @@
 // The pure HA machine: exact state and effect sequences for each rule, with exact times.
 import t from 'tap';
 import {
-  DEFAULT_PARAMS, initialState, isPromotable, roleName, step, type HaEffect, type HaInput, type HaParams, type HaState,
+  DEFAULT_PARAMS, initialState, isPromotable, roleName, step, willNotClaim, type HaEffect, type HaInput, type HaParams, type HaState,
 } from '../../src/ha/machine.js';
 
 const P: HaParams = { ...DEFAULT_PARAMS, claimWindowMs: 1_200, selfName: 'A', peerName: 'B' };
@@ -199,4 +199,17 @@ t.test('epochs never go down; stopping ignores everything', async (t) => {
   const stop = step(s, { type: 'stop', reason: 'SIGTERM' }, 2, P);
   t.equal(roleName(stop.state), 'stopping');
   t.same(step(stop.state, { type: 'granted', epoch: 8 }, 3, P).effects, []);
+});
+
+t.test('a restart with nobody holding the lease: a peer that says it will not claim ends the wait at once', async (t) => {
+  const r = run([[0, { type: 'welcome', epoch: 5, holder: '' }], [40, { type: 'peer-will-not-claim' }], [50, { type: 'granted', epoch: 6 }]]);
+  t.same(r.roles, ['backup-syncing', 'promoting', 'primary']);
+  t.same(r.kinds.slice(0, 2), [['follow-primary', 'timer:3000'], ['cancel-timer', 'seed-fresh', 'claim']], 'fresh start 40 ms after the restart, not 3 s');
+  const inSync = run([[0, { type: 'welcome', epoch: 5, holder: 'B' }], [10, { type: 'peer-will-not-claim' }]]);
+  t.same(inSync.kinds[1], [], 'no fresh start pending (the switch named a holder): the answer changes nothing');
+  // Who says it: a backup that is not trusted and has no fresh start of its own pending.
+  const untrusted = run([[0, { type: 'welcome', epoch: 1, holder: 'B' }]]).s;
+  t.ok(willNotClaim(untrusted), 'a backup that was never in sync will not claim');
+  t.notOk(willNotClaim(inSyncBackup()), 'an in-sync backup claims when its primary is lost');
+  t.notOk(willNotClaim(run([[0, { type: 'welcome', epoch: 5, holder: '' }]]).s), 'a restarted server waiting to start fresh will claim');
 });

@@ -75,6 +75,13 @@ export class SyncServer {
     return self;
   }
 
+  /**
+   * Asked when a Hello is refused (not primary): true = this server is a backup that will not claim
+   * (HA machine's willNotClaim), so the refusal says NOT_PRIMARY_WILL_NOT_CLAIM and a restarted peer
+   * starts fresh at once instead of waiting for us (freshStartWaitMs).
+   */
+  willNotClaim: () => boolean = () => false;
+
   /** Routes new streams to `primary`, or refuses them (null) while this server is not primary. */
   serve(primary: SyncPrimary | null): void {
     this.primary = primary;
@@ -111,7 +118,9 @@ export class SyncServer {
       if (pre.kind === 'ignore') return;
       const [code, message, close] = pre.kind === 'error'
         ? [pre.code, pre.message, pre.close]
-        : [sy.ErrorCode.NOT_PRIMARY, 'this server is not primary now: follow the other server', true];
+        : this.willNotClaim()
+          ? [sy.ErrorCode.NOT_PRIMARY_WILL_NOT_CLAIM, 'this server is not primary and will not claim (its state is not in sync): start fresh, or follow the other server', true]
+          : [sy.ErrorCode.NOT_PRIMARY, 'this server is not primary now: follow the other server', true];
       if (pre.kind === 'hello') this.log.info({ peer, backup: pre.hello.serverName, code: sy.ErrorCode[code] }, 'sync stream refused');
       else this.junk.report(peer, { code: sy.ErrorCode[code], detail: message }, 'sync stream refused');
       call.write({ error: { code, message } });

@@ -14,7 +14,7 @@ import type { sw } from '../../wire/switch-proto.js';
 import { createState, snapshotDeltas } from '../../core/index.js';
 import { commandsInFlight } from '../../core/in-flight.js';
 import {
-  DEFAULT_PARAMS, initialState, roleName, step, type HaEffect, type HaInput, type HaParams, type HaState, type RoleName, type TimerName,
+  DEFAULT_PARAMS, initialState, roleName, step, willNotClaim, type HaEffect, type HaInput, type HaParams, type HaState, type RoleName, type TimerName,
 } from '../../ha/machine.js';
 import { SyncBackup, type ReplicationPosition } from '../../adapters/sync/backup.js';
 import { SyncPrimary } from '../../adapters/sync/primary.js';
@@ -73,6 +73,7 @@ export class HaController {
       if (this.registrationsAfterSnapshot || ts.link.state === 'resyncing') return;
       if (this.rerunLocalRegistrations() > 0) ts.gateway.reindexAll();
     });
+    syncServer.willNotClaim = () => willNotClaim(this.s);
     ts.role.setFence(() => ts.link.leaseValid(), () => {
       this.log.error({ leaseMs: ts.link.leaseMs, linkState: ts.link.state }, 'switch lease not renewed in time: not serving (NotPrimary) until it is renewed or the switch deposes us');
     });
@@ -254,6 +255,7 @@ export class HaController {
       this.resyncs[w.mode] += 1;
       this.input({ type: 'sync-welcome', mode: w.mode, primaryName: w.primary.serverName, epoch: w.primary.epoch });
     });
+    b.on('refused', (r) => { if (this.backup === b && r.code === 'NOT_PRIMARY_WILL_NOT_CLAIM') this.input({ type: 'peer-will-not-claim' }); });
     b.on('lost', (ev) => { if (this.backup === b) this.input({ type: 'primary-lost', reason: `${ev.reason}: ${ev.detail}` }); });
     b.on('handoverReady', (h) => { if (this.backup === b) this.input({ type: 'handover-ready', finalOffset: h.finalOffset, epoch: h.epoch }); });
     b.start();
