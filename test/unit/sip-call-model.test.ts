@@ -23,6 +23,9 @@ const E = sw.EventType;
 const log = createLogger({ server: 'test' }, { level: 'silent' }).logger;
 const sdp = (who: string, dir = 'sendrecv') => `v=0\r\no=${who} 1 1 IN IP4 10.0.0.${who.length}\r\ns=-\r\nc=IN IP4 10.0.0.${who.length}\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=${dir}\r\n`;
 
+const tick = () => new Promise((res) => setImmediate(res));
+const types = (evs: sw.ISwitchEvent[]) => evs.map((e) => [e.type, e.dn]);
+
 interface Sent { req: SipRequest; to: Flow; cb?: ClientCallbacks; ack?: boolean }
 
 function rig(clock?: ManualClock) {
@@ -64,15 +67,18 @@ t.test('make call 5001 -> 5002 is RFC 3725 third-party call control, message by 
   t.same(r.published.map((e) => [e.type, e.dn]), [[E.DN_BACK_IN_SERVICE, '5001'], [E.DN_BACK_IN_SERVICE, '5002']]);
   r.published.length = 0;
 
-  const o = run(r.model, { commandId: 'c1', makeCall: { dn: '5001', to: '5002' } }, 0);
-  t.ok(o.ok);
-  t.same(o.ok && o.events.map((e) => [e.type, e.dn]), [[E.ORIGINATED, '5001'], [E.DELIVERED, '5002']], 'the simulator\'s events, at once');
+  t.same(r.model.command({ commandId: 'c1', makeCall: { dn: '5001', to: '5002' } }, 0), { pending: true }, "pending until the agent's phone answers");
   t.same(r.sent.map(r.line), ['INVITE 6001'], "the agent's own phone first, and only it");
   t.equal(r.sent[0]!.req.body, '', 'without an offer');
   t.match(header(r.sent[0]!.req, 'call-info'), /answer-after=0/, 'with the auto-answer hint');
+  t.same(r.published, [], 'nothing reported before it answers');
 
   r.answer(0, 200, sdp('A'));
   t.same(r.sent.map(r.line), ['INVITE 6001', 'ACK 6001 sdp:inactive', 'INVITE 6002'], 'A parked with an inactive answer, then the callee, offerless');
+  t.same(types(r.published), [[E.ORIGINATED, '5001'], [E.DELIVERED, '5002']], "the simulator's events, at 5001's 200 OK");
+  t.match(r.done, [['c1', { ok: true }]], 'and the result');
+  const o = r.done[0]![1];
+  r.published.length = 0;
   r.answer(2, 200, sdp('B'));
   await new Promise((res) => setImmediate(res)); // the re-INVITE waits its turn on A's dialog (a microtask)
   t.same(r.sent.slice(3).map(r.line), ['INVITE 6001 sdp:sendrecv'], "B's offer goes to A in a re-INVITE");
@@ -83,11 +89,15 @@ t.test('make call 5001 -> 5002 is RFC 3725 third-party call control, message by 
   t.same(r.sent.slice(4).map(r.line), ['ACK 6001', 'ACK 6002 sdp:sendrecv'], "A's answer goes to B in B's ACK");
   t.same(r.published.map((e) => [e.type, e.dn]), [[E.ESTABLISHED, '5002']], "B's 200 is reported as ESTABLISHED");
 
-  run(r.model, { commandId: 'c2', hold: { callId: o.ok ? o.callId : '', dn: '5001' } }, 0);
+  t.same(r.model.command({ commandId: 'c2', hold: { callId: o.ok ? o.callId : '', dn: '5001' } }, 0), { pending: true });
   await new Promise((res) => setImmediate(res));
   t.same(r.sent.slice(6).map(r.line), ['INVITE 6001 sdp:sendonly', 'INVITE 6002 sdp:sendonly'], 'hold: both legs re-offered sendonly');
   r.answer(6, 200, sdp('A', 'recvonly'), 'tag0');
+  t.equal(r.done.length, 1, 'one 200 is not enough');
   r.answer(7, 200, sdp('B', 'recvonly'), 'tag2');
+  await new Promise((res) => setImmediate(res));
+  t.same(types(r.published.slice(1)), [[E.HELD, '5001']], 'HELD once both legs accepted');
+  t.match(r.done[1], ['c2', { ok: true }]);
   const rel = run(r.model, { commandId: 'c3', clearConnection: { callId: o.ok ? o.callId : '', dn: '5001' } }, 0);
   t.same(rel.ok && rel.events.map((e) => [e.type, e.dn]), [[E.CONNECTION_CLEARED, '5001'], [E.CONNECTION_CLEARED, '5002']]);
   await new Promise((res) => setImmediate(res)); // a BYE waits behind any exchange on its dialog
@@ -99,14 +109,15 @@ t.test('a release during a re-INVITE: the 200 is ACKed first, then BYE', async (
   const r = rig();
   r.registerPhone('5001', 6001);
   r.registerPhone('5002', 6002);
-  const o = run(r.model, { commandId: 'c1', makeCall: { dn: '5001', to: '5002' } }, 0);
-  const callId = o.ok ? o.callId : '';
+  r.model.command({ commandId: 'c1', makeCall: { dn: '5001', to: '5002' } }, 0);
   r.answer(0, 200, sdp('A'));
+  const o = r.done[0]![1];
+  const callId = o.ok ? o.callId : '';
   r.answer(2, 200, sdp('B'));
   await new Promise((res) => setImmediate(res));
   r.answer(3, 200, sdp('A2'));
   await new Promise((res) => setImmediate(res));
-  run(r.model, { commandId: 'c2', hold: { callId, dn: '5001' } }, 0);
+  r.model.command({ commandId: 'c2', hold: { callId, dn: '5001' } }, 0);
   await new Promise((res) => setImmediate(res));
   t.same(r.sent.slice(6).map(r.line), ['INVITE 6001 sdp:sendonly', 'INVITE 6002 sdp:sendonly']);
   run(r.model, { commandId: 'c3', clearConnection: { callId, dn: '5001' } }, 0);
@@ -116,6 +127,8 @@ t.test('a release during a re-INVITE: the 200 is ACKed first, then BYE', async (
   r.answer(7, 200, sdp('B', 'recvonly'), 'tag2');
   await new Promise((res) => setImmediate(res));
   t.same(r.sent.slice(8).map(r.line), ['ACK 6001', 'ACK 6002', 'BYE 6001', 'BYE 6002'], 'each 200 ACKed, then BYE on that dialog');
+  t.match(r.done[1], ['c2', { ok: false, error: { code: 'InvalidState', message: /hold of 5001 on call s1 failed: 5001's phone was released/ } }], 'the hold fails: released first');
+  t.notOk(r.published.some((e) => e.type === E.HELD), 'never HELD');
 });
 
 t.test('commands SIP cannot carry are refused before anything changes', async (t) => {
@@ -191,8 +204,6 @@ function run(model: SipCallModel, cmd: sw.ICommand, now: number): PbxOutcome {
   return o;
 }
 
-const tick = () => new Promise((res) => setImmediate(res));
-const types = (evs: sw.ISwitchEvent[]) => evs.map((e) => [e.type, e.dn]);
 
 t.test('remote answer (issue 13): NOTIFY talk, ESTABLISHED and the result only at the phone\'s 200 OK', async (t) => {
   const r = rig();
@@ -272,13 +283,14 @@ t.test('remote answer of a 3PCC callee before it rings: NOTIFY at its 180; no Al
   r.registerPhone('5001', 6001);
   r.registerPhone('5002', 6002);
   r.published.length = 0;
-  const o = run(r.model, { commandId: 'c1', makeCall: { dn: '5001', to: '5002' } }, 0);
+  r.model.command({ commandId: 'c1', makeCall: { dn: '5001', to: '5002' } }, 0);
+  r.answer(0, 200, sdp('A'));
+  const o = r.done[0]![1];
   const callId = o.ok ? o.callId : '';
   t.same(r.model.command({ commandId: 'a1', answer: { callId, dn: '5002' } }, Date.now()), { pending: true }, 'accepted as on the simulator, pending');
-  r.answer(0, 200, sdp('A'));
   t.same(r.sent.map(r.line), ['INVITE 6001', 'ACK 6001 sdp:inactive', 'INVITE 6002']);
   phone(r, 2).ring(false);
-  t.match(r.done, [['a1', { ok: false, error: { code: 'InvalidState', message: /does not accept remote answer/ } }]]);
+  t.match(r.done.slice(1), [['a1', { ok: false, error: { code: 'InvalidState', message: /does not accept remote answer/ } }]]);
   t.same(r.sent.slice(3).map(r.line), [], 'no NOTIFY, no CANCEL: it still rings');
   t.notOk(r.published.some((e) => e.type === E.ESTABLISHED));
 });

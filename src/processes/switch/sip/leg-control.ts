@@ -1,13 +1,13 @@
 // What the B2BUA does to its legs: INVITE an endpoint (RFC 3725 third-party call control when the
 // bridged leg has no offer to give), answer a caller's INVITE with the callee's answer, re-bridge two
 // confirmed legs (offerless re-INVITE to one, its offer to the other, the answer back in the ACK),
-// hold and retrieve (re-INVITE sendonly / sendrecv), NOTIFY talk, and end a leg with the message
+// re-offers that report the endpoint's answer or refusal (hold, retrieve), NOTIFY talk, and end a leg with the message
 // its phase calls for (CANCEL, BYE or a final response). Every SIP exchange on one dialog is
 // serialized; a leg that ended meanwhile is left alone (a late 200 is ACKed and BYEd).
 import type { Logger } from '../../../lib/log.js';
 import { Leg, type LocalAddress, type LegTable } from './leg.js';
 import { header, responseTo, type SipHeader, type SipRequest, type SipResponse } from './message.js';
-import { inactiveAnswer, isSdp, stamp, withDirection } from './sdp.js';
+import { answerFitting, directionOf, inactiveAnswer, isSdp, stamp } from './sdp.js';
 import type { ClientCallbacks } from './transactions.js';
 import type { Flow } from './transport.js';
 
@@ -25,6 +25,11 @@ export interface LegEvents {
   /** Its first 180/183: the phone rings (a deferred remote answer can go now). */
   ringing(leg: Leg): void;
 }
+
+/** A re-INVITE's outcome: the endpoint's answer, or its refusal (status 0: the dialog was gone). */
+export type Reoffer = { ok: true; sdp: string } | { ok: false; status: number; reason: string };
+/** A re-bridge's outcome: done, or which leg refused (both legs keep what they had). */
+export type Bridged = { ok: true } | { ok: false; leg: Leg; status: number; reason: string };
 
 export const ALLOW = 'INVITE, ACK, BYE, CANCEL, OPTIONS, REGISTER, NOTIFY, INFO';
 
@@ -131,21 +136,30 @@ export class LegControl {
   }
 
   /** A re-INVITE with `offer`; resolves with the endpoint's answer ('' when it refused or failed). */
-  reinvite(leg: Leg, offer: string): Promise<string> {
+  async reinvite(leg: Leg, offer: string): Promise<string> {
+    const r = await this.reoffer(leg, offer);
+    return r.ok ? r.sdp : '';
+  }
+
+  /**
+   * A re-INVITE with `offer` (none: the endpoint offers and our ACK answers, see bridge); resolves with
+   * its answer, or with the refusal (status 0: the leg was not or no longer confirmed).
+   */
+  reoffer(leg: Leg, offer: string): Promise<Reoffer> {
     return new Promise((resolve) => {
-      if (leg.phase !== 'confirmed') return resolve('');
+      if (leg.phase !== 'confirmed') return resolve({ ok: false, status: 0, reason: 'the dialog has ended' });
       const body = offer ? stamp(offer, leg.origin) : '';
       const req = leg.request('INVITE', this.port.local, [{ name: 'allow', value: ALLOW }], body);
       this.port.request(req, leg.flow, { final: (res) => {
         if (res.status >= 300) {
           this.log.warn({ leg: leg.label, status: res.status }, `re-INVITE refused: ${res.status} ${res.reason}`);
-          return resolve('');
+          return resolve({ ok: false, status: res.status, reason: res.reason });
         }
         if (leg.phase === 'ended') {
           // Released meanwhile: the 2xx is still ACKed (its BYE waits behind this exchange).
           if (body) this.port.ack2xx(req, leg.request('ACK', this.port.local, [], '', cseqOf(req)), leg.flow);
           else this.pendingAck.set(leg, req);
-          return resolve('');
+          return resolve({ ok: false, status: 0, reason: 'the dialog ended meanwhile' });
         }
         const sdp = sdpBody(res);
         leg.remoteSdp = sdp || leg.remoteSdp;
@@ -153,34 +167,49 @@ export class LegControl {
         // Offerless re-INVITE: the caller (bridge) completes the exchange with its own ACK.
         if (body) this.port.ack2xx(req, leg.request('ACK', this.port.local, [], '', cseqOf(req)), leg.flow);
         else this.pendingAck.set(leg, req);
-        resolve(sdp);
+        resolve({ ok: true, sdp });
       } });
+    });
+  }
+
+  /** reoffer() in the leg's exchange queue (after any exchange already running on the dialog). */
+  reofferQueued(leg: Leg, offer: string): Promise<Reoffer> {
+    return new Promise((resolve) => {
+      void this.exclusive(leg, async () => {
+        try { resolve(await this.reoffer(leg, offer)); } finally { resolve({ ok: false, status: 0, reason: 'internal error' }); }
+      });
     });
   }
 
   private readonly pendingAck = new WeakMap<Leg, SipRequest>();
 
-  /** Two confirmed legs talk to each other: offerless re-INVITE to `a`, its offer to `b`, b's answer in a's ACK. */
-  bridge(a: Leg, b: Leg): void {
-    void this.exclusive(a, () => this.exclusive(b, async () => {
-      const offer = await this.reinvite(a, '');
-      const req = this.pendingAck.get(a);
-      this.pendingAck.delete(a);
-      if (!req) return;
-      const answer = offer ? await this.reinvite(b, offer) : '';
-      const body = answer ? stamp(answer, a.origin) : offer ? inactiveAnswer(offer) : '';
-      if (body) a.localSdp = body;
-      this.port.ack2xx(req, a.request('ACK', this.port.local, [], body, cseqOf(req)), a.flow);
-    }));
-  }
-
-  /** Hold (sendonly) or retrieve (sendrecv): both legs of the bridge are re-offered what they had, with the new direction. */
-  hold(leg: Leg, hold: boolean): void {
-    const dir = hold ? 'sendonly' : 'sendrecv';
-    for (const l of [leg, this.legs.peerOf(leg)]) {
-      if (!l || l.phase !== 'confirmed' || !l.localSdp) continue;
-      void this.exclusive(l, async () => { await this.reinvite(l, withDirection(l.localSdp, dir)); });
-    }
+  /**
+   * Two confirmed legs talk to each other: offerless re-INVITE to `a`, its offer to `b`, b's answer in
+   * a's ACK. When `b` refuses the offer, `a` is answered with what it had (its media direction kept),
+   * so both stay as they were; the result names the leg that refused.
+   */
+  bridge(a: Leg, b: Leg): Promise<Bridged> {
+    return new Promise((resolve) => {
+      void this.exclusive(a, () => this.exclusive(b, async () => {
+        try {
+          const first = await this.reoffer(a, '');
+          const req = this.pendingAck.get(a);
+          this.pendingAck.delete(a);
+          if (!first.ok || !req) return resolve({ ok: false, leg: a, status: first.ok ? 0 : first.status, reason: first.ok ? 'the dialog ended meanwhile' : first.reason });
+          const offer = first.sdp;
+          const second: Reoffer = offer ? await this.reoffer(b, offer) : { ok: false, status: 0, reason: 'its re-INVITE answer had no SDP offer' };
+          let body: string;
+          if (second.ok && second.sdp) body = a.localSdp = stamp(second.sdp, a.origin);
+          else if (offer && a.localSdp) body = a.localSdp = stamp(directionOf(offer) === 'sendrecv' ? a.localSdp : answerFitting(a.localSdp, offer), a.origin);
+          else body = offer ? inactiveAnswer(offer) : '';
+          this.port.ack2xx(req, a.request('ACK', this.port.local, [], body, cseqOf(req)), a.flow);
+          if (second.ok && second.sdp) return resolve({ ok: true });
+          resolve({ ok: false, leg: offer ? b : a, status: second.ok ? 0 : second.status, reason: second.ok ? 'its answer had no SDP' : second.reason });
+        } finally {
+          resolve({ ok: false, leg: a, status: 0, reason: 'internal error' });
+        }
+      }));
+    });
   }
 
   /** NOTIFY Event: talk in the early dialog of a ringing phone; resolves with the phone's final response to it. */

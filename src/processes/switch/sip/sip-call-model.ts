@@ -18,12 +18,18 @@ import { LegControl, type SipPort } from './leg-control.js';
 import { token } from './message.js';
 import { Registrar, type ServiceChange } from './registrar.js';
 import type { Flow } from './transport.js';
+import { COMMAND_TIMEOUT_MS, PendingCommands } from './pending-commands.js';
+import { SipCommands } from './sip-commands.js';
 
 const E = sw.EventType;
 const D = sw.DeviceType;
 const S = sw.ConnectionState;
 
 type Refusal = { ok: false; error: { code: 'InvalidState' | 'BadCommand' | 'UnknownDN'; message: string } };
+/** The switch calls a command works on (a second command there waits for a pending one). */
+const callsOf = (c: sw.ICommand): string[] => [c.answer?.callId, c.hold?.callId, c.retrieve?.callId, c.consultationCall?.callId, c.transfer?.heldCallId,
+  c.transfer?.activeCallId, c.singleStepTransfer?.callId, c.deflect?.callId].filter((id): id is string => !!id);
+
 const refused = (code: Refusal['error']['code'], message: string): Refusal => ({ ok: false, error: { code, message } });
 
 /**
@@ -43,15 +49,28 @@ export class SipCallModel implements CallModel {
   readonly control: LegControl;
   /** Answer commands waiting for their leg's 200 OK (at most one per leg). */
   private readonly answers = new Map<Leg, PendingAnswer>();
+  /** Make call, hold, retrieve, consultation, transfers waiting for their SIP exchange (sip-commands.ts). */
+  readonly pending: PendingCommands;
+  private readonly commands: SipCommands;
+  /** Target legs a transfer command already re-bridged to the caller: its TRANSFERRED needs no bridge. */
+  readonly bridged = new Set<Leg>();
 
   constructor(readonly plan: DialPlan, readonly cfg: SipConfig, readonly port: SipPort, private readonly hooks: SwitchHooks, private readonly log: Logger, private readonly clock: Clock = systemClock) {
     this.pbx = new Pbx(plan);
     this.registrar = new Registrar(plan, cfg);
     this.control = new LegControl(port, this.legs, {
       answered: (leg) => this.onAnswered(leg),
-      failed: (leg, _status, why) => this.partyLeft(leg, why),
-      ringing: (leg) => { if (this.answers.has(leg)) this.answerByNotify(leg); },
+      failed: (leg, _status, why) => {
+        this.pending.legGone(leg, `answered ${why}`);
+        this.partyLeft(leg, why);
+      },
+      ringing: (leg) => {
+        if (this.answers.has(leg)) this.answerByNotify(leg);
+        this.pending.ofLeg(leg)?.ringing?.(leg);
+      },
     }, log);
+    this.pending = new PendingCommands(clock, (id, o) => hooks.commandDone(id, o), log);
+    this.commands = new SipCommands(this, this.pending);
   }
 
   // ------------------------------------------------------------------ CallModel
@@ -59,10 +78,22 @@ export class SipCallModel implements CallModel {
   command(cmd: sw.ICommand, now: number): CommandOutcome {
     const refusal = this.sipCheck(cmd);
     if (refusal) return refusal;
+    const busy = cmd.clearConnection ? undefined : callsOf(cmd).map((id) => this.pending.onCall(id)).find((p) => p);
+    if (busy) return refused('InvalidState', `${busy.what} is still waiting for SIP (at most ${COMMAND_TIMEOUT_MS} ms): send this again once it completed`);
     if (cmd.answer) {
       const remote = this.remoteAnswer(cmd);
       if (remote) return remote;
     }
+    if (cmd.makeCall) return this.commands.makeCall(cmd);
+    if (cmd.hold || cmd.retrieve) return this.commands.holdOrRetrieve(cmd, !!cmd.hold);
+    if (cmd.consultationCall) return this.commands.consult(cmd);
+    if (cmd.transfer) return this.commands.transfer(cmd);
+    if (cmd.singleStepTransfer) return this.commands.singleStepTransfer(cmd);
+    return this.runNow(cmd, now);
+  }
+
+  /** The PBX runs the command now (it may refuse it: nothing changes then) and SIP follows its events. */
+  runNow(cmd: sw.ICommand, now = Date.now()): PbxOutcome {
     const o = this.pbx.command(cmd, now);
     if (o.ok) this.effects(o.events);
     return o;
@@ -132,7 +163,7 @@ export class SipCallModel implements CallModel {
     this.effects(o.events);
   }
 
-  private effects(events: sw.ISwitchEvent[]): void {
+  effects(events: sw.ISwitchEvent[]): void {
     for (const e of events) {
       const callId = e.callId ?? '';
       const dn = e.dn ?? '';
@@ -147,17 +178,12 @@ export class SipCallModel implements CallModel {
         case E.NETWORK_REACHED:
           this.startLeg(callId, dn, e.otherDn ?? '', false);
           break;
-        // ESTABLISHED needs no SIP: a remote answer is reported at the phone's 200 (remoteAnswer), after the fact.
-        case E.HELD:
-        case E.RETRIEVED: {
-          const leg = this.legs.of(callId, dn);
-          if (leg) this.control.hold(leg, e.type === E.HELD);
-          break;
-        }
+        // ESTABLISHED, HELD, RETRIEVED need no SIP: they are reported after the SIP exchange (sip-commands.ts).
         case E.CONNECTION_CLEARED:
         case E.DIVERTED: {
           const leg = this.legs.of(callId, dn);
           if (leg) this.answerFailed(leg, `${dn} left the call before its phone answered (${e.type === E.DIVERTED ? 'diverted' : 'released'}): not answered`);
+          if (leg) this.pending.legGone(leg, e.type === E.DIVERTED ? 'was diverted' : 'was released');
           if (leg) this.control.end(leg, e.cause === 'Busy' ? 486 : 480, e.cause === 'Busy' ? 'Busy Here' : 'Temporarily Unavailable');
           break;
         }
@@ -172,6 +198,23 @@ export class SipCallModel implements CallModel {
 
   /** A new UAC leg towards an extension's phone or the outbound trunk; a 3PCC callee waits for the originator's phone. */
   private startLeg(callId: string, dn: string, otherDn: string, autoAnswer: boolean): void {
+    if (this.legs.of(callId, dn)) return; // started by its command before the PBX ran it (sip-commands.ts)
+    const leg = this.uacLeg(callId, dn, otherDn);
+    if (!leg) {
+      // Unregistered since the command was checked: the party cannot be reached.
+      setImmediate(() => {
+        try { this.emit(this.pbx.release(callId, dn, Date.now()), `${dn} unreachable`); } catch (err) { this.log.error({ err, callId, dn }, 'internal error releasing an unreachable party'); }
+      });
+      return;
+    }
+    this.legs.add(leg);
+    const peer = this.legs.peerOf(leg);
+    if (peer && (peer.phase === 'pending' || peer.phase === 'inviting')) return; // started when the peer answers
+    this.control.invite(leg, autoAnswer);
+  }
+
+  /** A UAC leg (not yet in the table) towards an extension's phone or the outbound trunk; undefined: unreachable. */
+  uacLeg(callId: string, dn: string, otherDn: string): Leg | undefined {
     const local = this.port.local;
     const ext = this.plan.classify(dn) === D.EXTENSION;
     let target: { uri: string; flow: Flow } | undefined;
@@ -183,19 +226,9 @@ export class SipCallModel implements CallModel {
       const number = t.stripPrefix && this.plan.trunkPrefix && dn.startsWith(this.plan.trunkPrefix) ? dn.slice(this.plan.trunkPrefix.length) : dn;
       target = { uri: `sip:${number}@${t.host}:${t.port}${t.protocol === 'TCP' ? ';transport=tcp' : ''}`, flow: { protocol: t.protocol, address: t.host, port: t.port } };
     }
-    if (!target) {
-      // Unregistered since the command was checked: the party cannot be reached.
-      setImmediate(() => {
-        try { this.emit(this.pbx.release(callId, dn, Date.now()), `${dn} unreachable`); } catch (err) { this.log.error({ err, callId, dn }, 'internal error releasing an unreachable party'); }
-      });
-      return;
-    }
+    if (!target) return undefined;
     const remoteUri = ext ? `sip:${dn}@${local.host}` : target.uri;
-    const leg = new Leg(callId, dn, ext ? 'phone' : 'trunk', 'uac', token('tdm-'), `sip:${otherDn || 'tandem'}@${local.host}`, remoteUri, target.uri, target.flow);
-    this.legs.add(leg);
-    const peer = this.legs.peerOf(leg);
-    if (peer && (peer.phase === 'pending' || peer.phase === 'inviting')) return; // started when the peer answers
-    this.control.invite(leg, autoAnswer);
+    return new Leg(callId, dn, ext ? 'phone' : 'trunk', 'uac', token('tdm-'), `sip:${otherDn || 'tandem'}@${local.host}`, remoteUri, target.uri, target.flow);
   }
 
   /**
@@ -241,6 +274,7 @@ export class SipCallModel implements CallModel {
     for (const id of [callId, secondary]) {
       const mine = id ? this.legs.of(id, dn) : undefined;
       if (mine) this.answerFailed(mine, `${dn} was transferred before its phone answered: not answered`);
+      if (mine) this.pending.legGone(mine, 'was transferred away');
       if (mine) this.control.end(mine);
     }
     if (!secondary) return; // single-step: the DELIVERED that follows rings the target
@@ -251,8 +285,8 @@ export class SipCallModel implements CallModel {
     if (pending) {
       const peer = pending === a ? b : a;
       if (peer.phase === 'confirmed' || peer.phase === 'offered') this.control.invite(pending, false);
-    } else if (a.phase === 'confirmed' && b.phase === 'confirmed') {
-      this.control.bridge(a, b);
+    } else if (a.phase === 'confirmed' && b.phase === 'confirmed' && !this.bridged.has(a) && !this.bridged.has(b)) {
+      void this.control.bridge(a, b);
     }
   }
 
@@ -260,6 +294,8 @@ export class SipCallModel implements CallModel {
 
   /** Our INVITE was answered: report it unless the switch already did (Answer command, or the 3PCC originator). */
   private onAnswered(leg: Leg): void {
+    const p = this.pending.ofLeg(leg);
+    if (p?.answered) return p.answered(leg);
     const a = this.answers.get(leg);
     if (a) {
       // The pending Answer command runs now: its ESTABLISHED and its result, as on the simulator.
@@ -282,6 +318,7 @@ export class SipCallModel implements CallModel {
       : this.pbx.release(leg.callId, leg.dn, Date.now());
     this.emit(o, why);
     this.answerFailed(leg, `${leg.dn}'s phone ended the call before it answered (${why}): not answered`);
+    this.pending.legGone(leg, `ended the call (${why})`);
   }
 
   /** A registration change: the DN in or out of service on the switch link. */
