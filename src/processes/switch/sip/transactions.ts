@@ -123,12 +123,12 @@ export class TransactionLayer {
 
   private every(tx: ServerTx, more: () => boolean, send: () => void): void {
     let interval = T1;
-    const tick = () => {
+    const tick = () => afterInput(() => {
       if (!more()) return;
       send();
       interval = Math.min(interval * 2, T2);
       tx.timer = setTimeout(tick, interval);
-    };
+    });
     tx.timer = setTimeout(tick, interval);
   }
 
@@ -145,12 +145,12 @@ export class TransactionLayer {
     this.out.send(req, to);
     if (to.protocol === 'UDP') {
       let interval = T1;
-      const tick = () => {
+      const tick = () => afterInput(() => {
         if (c.done || (c.provisional && req.method === 'INVITE')) return;
         this.out.send(req, to);
         interval = c.provisional ? T2 : Math.min(interval * 2, req.method === 'INVITE' ? Number.MAX_SAFE_INTEGER : T2);
         c.retransmit = setTimeout(tick, interval);
-      };
+      });
       c.retransmit = setTimeout(tick, interval);
     }
     c.timeout = setTimeout(() => {
@@ -224,4 +224,13 @@ function nonSuccessAck(inv: SipRequest, res: SipResponse): SipRequest {
     headers: [{ ...via }, ...pick('route'), ...pick('from'), { name: 'to', value: header(res, 'to')! }, ...pick('call-id'),
       { name: 'cseq', value: `${parseCSeq(header(inv, 'cseq')!)!.seq} ACK` }, { name: 'max-forwards', value: '70' }],
   };
+}
+
+/**
+ * Runs a retransmission after this loop turn's poll phase: when the loop was busy past T1, the answer
+ * (or ACK) that waited in the socket is read first and nothing is resent. Otherwise the peer gets a
+ * copy after it has moved on — under load a SIPp phone failed the call on a NOTIFY it had answered.
+ */
+function afterInput(fn: () => void): void {
+  setImmediate(fn);
 }
