@@ -2,15 +2,21 @@
 // operator's explicit node flag wins, and a bad value stops the server at start with one clear line.
 import t from 'tap';
 import { applyHeapTuning, DEFAULT_HEAP_GROWING_PERCENT, heapGrowingPercent } from '../../src/processes/tserver/heap-tuning.js';
+import { TServerSection } from '../../src/processes/tserver/config-schema.js';
+import { checkSettings } from '../../src/lib/config-check.js';
 import { spawnTandem } from '../helpers/process.js';
 import { writeConfig } from '../helpers/tserver-fixture.js';
 
-t.test('config value: default, V8 heuristic, range', async (t) => {
+t.test('config value: default, V8 heuristic, range (the schema\'s)', async (t) => {
   t.equal(heapGrowingPercent(undefined), DEFAULT_HEAP_GROWING_PERCENT);
   t.equal(heapGrowingPercent(0), 0);
   t.equal(heapGrowingPercent(10), 10);
   t.equal(heapGrowingPercent(400), 400);
-  for (const bad of [5, 401, 12.5, -1, '25', null]) t.throws(() => heapGrowingPercent(bad), /tserver\.heapGrowingPercent must be 0 .* or an integer 10\.\.400/, String(bad));
+  // The range is the schema's, checked when the file is read.
+  for (const ok of [0, 10, 400]) t.same(checkSettings(TServerSection, { heapGrowingPercent: ok }, 'tserver'), { heapGrowingPercent: ok });
+  for (const bad of [5, 401, 12.5, -1, '25', null]) {
+    t.throws(() => checkSettings(TServerSection, { heapGrowingPercent: bad }, 'tserver'), /^tserver\.heapGrowingPercent must be 0 \(V8's own heuristic\) or an integer 10\.\.400, got /, String(bad));
+  }
 });
 
 t.test('an explicit node flag or NODE_OPTIONS wins; 0 leaves V8 alone', async (t) => {

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { DEFAULT_OVERLOAD_SETTINGS, OverloadGovernor, parseOverloadSettings, summarize, type OverloadSample } from '../../src/processes/tserver/overload-governor.js';
+import { ConfigError } from '../../src/lib/config-check.js';
 
 const idle: OverloadSample = { loopDelayMs: 10, queuedRequests: 0, unreleasedAgeMs: 0, switchBacklog: 0 };
 const busy: OverloadSample = { ...idle, loopDelayMs: 80 };
@@ -101,9 +102,17 @@ t.test('settings: defaults, overrides, clear errors', async (t) => {
   t.throws(() => parseOverloadSettings({ loopDelayLowMs: 60 }), /loopDelayLowMs \(60\) must not be above loopDelayHighMs \(50\)/);
   t.throws(() => parseOverloadSettings({ enabled: 'yes' }), /enabled must be true or false/);
   t.throws(() => parseOverloadSettings({ queuedHigh: -1 }), /queuedHigh must be a non-negative number/);
-  t.throws(() => parseOverloadSettings({ validMs: 100 }), /validMs must be between 2 × intervalMs \(500\) and 60000/);
+  t.throws(() => parseOverloadSettings({ validMs: 100 }), /^tserver\.overload\.validMs must be at least 2 × intervalMs \(500\), got 100$/);
+  t.throws(() => parseOverloadSettings({ validMs: 70_000 }), /^tserver\.overload\.validMs must be a number 0\.\.60000, got 70000$/, 'the bound is the schema\'s');
+  t.throws(() => parseOverloadSettings({ sampleMs: 5 }), /^tserver\.overload\.sampleMs must be a number >= 10, got 5$/, 'the bound is the schema\'s');
   t.throws(() => parseOverloadSettings({ sampleMs: 300 }), /intervalMs must be at least sampleMs \(300\)/);
   t.throws(() => parseOverloadSettings({ decreasePercent: 100 }), /decreasePercent must be between 1 and 99/);
   t.throws(() => parseOverloadSettings({ increasePermille: 2.5 }), /increasePermille must be an integer/);
   t.throws(() => parseOverloadSettings([1]), /must be an object/);
+  // Relations between keys stop the start like any bad setting: one line, exit 1.
+  for (const bad of [{ loopDelayLowMs: 60 }, { sampleMs: 300 }, { validMs: 100 }, { decreasePercent: 0 }]) {
+    let thrown: unknown;
+    try { parseOverloadSettings(bad); } catch (err) { thrown = err; }
+    t.ok(thrown instanceof ConfigError, `${JSON.stringify(bad)}: ConfigError`);
+  }
 });

@@ -9,7 +9,7 @@
 // it can be set from inside the process (a young-generation size cannot: V8 fixes it at start).
 
 import { setFlagsFromString } from 'node:v8';
-import { ConfigError } from './config.js';
+import type { TServerSettings } from './config-schema.js';
 
 export const HEAP_GROWING_FLAG = '--heap-growing-percent';
 /** V8 old generation limit = live bytes × (1 + percent / 100) after each major GC. */
@@ -32,11 +32,10 @@ export function applyHeapTuning(percent: number, execArgv: readonly string[] = p
   return { applied: true, percent };
 }
 
-/** Validates the config value: an integer percent, 0 (V8 decides) or 10..400. */
-export function heapGrowingPercent(value: unknown): number {
-  if (value === undefined) return DEFAULT_HEAP_GROWING_PERCENT;
-  if (typeof value !== 'number' || !Number.isInteger(value) || (value !== 0 && (value < 10 || value > 400))) {
-    throw new ConfigError(`tserver.heapGrowingPercent must be 0 (V8's own heuristic) or an integer 10..400, got ${JSON.stringify(value)}`);
-  }
-  return value;
+/**
+ * The percent to apply: the config value, else the default. Its range (0, or an integer 10..400) is
+ * the schema's (config-schema.ts), checked when the file is read.
+ */
+export function heapGrowingPercent(value: TServerSettings['heapGrowingPercent']): number {
+  return value ?? DEFAULT_HEAP_GROWING_PERCENT;
 }

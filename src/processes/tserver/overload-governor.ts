@@ -20,7 +20,7 @@
 //              grows, keep it from oscillating; the low marks sit above what normal load shows, so it
 //              does not shed at normal load.
 // Pure: the samples and `now` come in; the shell (overload-control.ts) sends what it says to.
-import { checkSettings } from './config-check.js';
+import { checkSettings, ConfigError } from '../../lib/config-check.js';
 import { OverloadSection } from './config-schema.js';
 
 /** One sample of the signals that already exist (gateway admission, the switch link's input budget). */
@@ -213,19 +213,20 @@ export function summarize(xs: readonly OverloadSample[], how: 'median' | 'peak')
   };
 }
 
-/** Parses the config file's `tserver.overload` object over the defaults; throws with the key to fix. */
+/**
+ * Parses the config file's `tserver.overload` object over the defaults; throws ConfigError with the
+ * key to fix. Each key's type and range is the schema's (OverloadSection, config-schema.ts); only the
+ * relations between keys, which a schema cannot state, are checked here.
+ */
 export function parseOverloadSettings(v: unknown): OverloadSettings {
-  // Each key's type and range: the schema (config-schema.ts); the relations between keys: below.
   const out: OverloadSettings = { ...DEFAULT_OVERLOAD_SETTINGS, ...checkSettings(OverloadSection, v ?? {}, 'tserver.overload') };
   const pairs: [keyof OverloadSettings, keyof OverloadSettings][] = [['loopDelayLowMs', 'loopDelayHighMs'], ['queuedLow', 'queuedHigh'], ['unreleasedLowMs', 'unreleasedHighMs'], ['switchBacklogLow', 'switchBacklogHigh']];
   for (const [lo, hi] of pairs) {
-    if ((out[lo] as number) > (out[hi] as number)) throw new Error(`tserver.overload.${lo} (${String(out[lo])}) must not be above ${hi} (${String(out[hi])}): the band between them is the hysteresis`);
+    if ((out[lo] as number) > (out[hi] as number)) throw new ConfigError(`tserver.overload.${lo} (${String(out[lo])}) must not be above ${hi} (${String(out[hi])}): the band between them is the hysteresis`);
   }
-  if (out.sampleMs < 10) throw new Error(`tserver.overload.sampleMs must be at least 10, got ${out.sampleMs}`);
-  if (out.intervalMs < out.sampleMs) throw new Error(`tserver.overload.intervalMs must be at least sampleMs (${out.sampleMs}), got ${out.intervalMs}`);
-  if (out.validMs < 2 * out.intervalMs || out.validMs > 60_000) throw new Error(`tserver.overload.validMs must be between 2 × intervalMs (${2 * out.intervalMs}) and 60000, got ${out.validMs}`);
-  if (out.decreasePercent <= 0 || out.decreasePercent >= 100) throw new Error(`tserver.overload.decreasePercent must be between 1 and 99, got ${out.decreasePercent}`);
-  if (!Number.isInteger(out.increasePermille) || out.increasePermille < 1 || out.increasePermille > 1000) throw new Error(`tserver.overload.increasePermille must be an integer 1..1000, got ${out.increasePermille}`);
-  if (!Number.isInteger(out.minAdmitPermille) || out.minAdmitPermille > 1000) throw new Error(`tserver.overload.minAdmitPermille must be an integer 0..1000, got ${out.minAdmitPermille}`);
+  // A decision reads the samples since the last one, so needs one; a setting is renewed only at a
+  // decision, so the switch must still hold it when the next one (perhaps late) comes.
+  if (out.intervalMs < out.sampleMs) throw new ConfigError(`tserver.overload.intervalMs must be at least sampleMs (${out.sampleMs}), got ${out.intervalMs}`);
+  if (out.validMs < 2 * out.intervalMs) throw new ConfigError(`tserver.overload.validMs must be at least 2 × intervalMs (${2 * out.intervalMs}), got ${out.validMs}`);
   return out;
 }
