@@ -8,6 +8,7 @@ import type { CoreConfig, CoreInput, CoreOutput, CoreState, Delta, SwitchCommand
 import type { Request } from '../protocol/messages.js';
 import type { BatchCollector } from './outbound.js';
 import type { RoleView } from '../ha/role.js';
+import { RunToCompletion } from '../lib/run-to-completion.js';
 
 export interface CommandSink {
   /** Sends commands (stamped with the epoch); drops them when the link is not up. */
@@ -32,8 +33,8 @@ export interface CoreHostOptions {
 export class CoreHost {
   state: CoreState = createState();
   private commands: CommandSink | undefined;
-  private running = false;
-  private readonly queue: CoreInput[] = [];
+  /** One input at a time: an input submitted while one runs (by code its output reaches) waits for it. */
+  private readonly inputs = new RunToCompletion<CoreInput>((input) => this.runOne(input));
   /** Invariant: set iff the role is serving and the core has a deadline. */
   private timer: NodeJS.Timeout | undefined;
   private timerAt = 0;
@@ -66,15 +67,9 @@ export class CoreHost {
 
   /** Runs one input through the core. Re-entrant calls are queued and run after the current one, in order. */
   input(input: CoreInput): void {
-    this.queue.push(input);
-    if (this.running) return;
-    this.running = true;
-    try {
-      for (let next = this.queue.shift(); next; next = this.queue.shift()) this.runOne(next);
-    } finally {
-      this.running = false;
-    }
-    this.armTimer();
+    // The call that drained the queue arms the timer once, on the state after all its inputs (a queued
+    // input's call returns at once). A throw skips it and reaches that caller.
+    if (this.inputs.submit(input)) this.armTimer();
   }
 
   /**

@@ -27,6 +27,7 @@ import { mayRelease, SyncReleaser } from '../../pipeline/sync-releaser.js';
 import { ReindexScheduler } from './reindex-scheduler.js';
 import type { TServer } from './tserver.js';
 import { systemClock, type Clock, type ClockTimer } from '../../lib/clock.js';
+import { RunToCompletion } from '../../lib/run-to-completion.js';
 
 /** How long the preferred backup leaves a new pair's first claim to the preferred primary. */
 const STANDBY_START_MS = 2_000;
@@ -42,8 +43,8 @@ export class HaController {
   promotions = 0;
   readonly resyncs = { partial: 0, full: 0 };
   private readonly timers: Record<TimerName, ClockTimer | undefined> = { claim: undefined, force: undefined };
-  private readonly queue: HaInput[] = [];
-  private running = false;
+  /** One machine input at a time (the invariant above): effects that raise an input see it queued. */
+  private readonly inputs = new RunToCompletion<HaInput>((i) => this.run(i));
   /** Where a demoted primary rejoins from (set by drop-primary, read by follow-primary). */
   private rejoinAt: ReplicationPosition | undefined;
   /**
@@ -95,14 +96,7 @@ export class HaController {
 
   /** Feeds one input to the machine (queued when effects are running) and runs the effects. */
   input(i: HaInput): void {
-    this.queue.push(i);
-    if (this.running) return;
-    this.running = true;
-    try {
-      for (let next = this.queue.shift(); next; next = this.queue.shift()) this.run(next);
-    } finally {
-      this.running = false;
-    }
+    this.inputs.submit(i);
   }
 
   private run(i: HaInput): void {
