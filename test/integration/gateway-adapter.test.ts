@@ -223,9 +223,10 @@ t.test('not serving: call requests answered NotPrimary with the primary\'s locat
   t.match(await c.request('RequestAgentLogin', { thisDN: '5001', agentId: 'a1' }), { event: 'EventError', errorCode: 'NotPrimary', referenceId: 2, primary });
   t.match(await c.request('RequestQueryServer'), { event: 'EventServerInfo', role: 'backup', serving: false });
 
-  t.match(await c.request('RequestRegisterAddress', { thisDN: '5001' }), { event: 'EventRegistered', thisDN: '5001' });
+  const iso = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
+  t.match(await c.request('RequestRegisterAddress', { thisDN: '5001' }), { event: 'EventRegistered', thisDN: '5001', time: iso }, 'answered locally, with time like every event');
   t.match(await c.request('RequestRegisterAddress', { thisDN: '5002' }), { event: 'EventRegistered', thisDN: '5002' });
-  t.match(await c.request('RequestUnregisterAddress', { thisDN: '5002' }), { event: 'EventUnregistered', thisDN: '5002' });
+  t.match(await c.request('RequestUnregisterAddress', { thisDN: '5002' }), { event: 'EventUnregistered', thisDN: '5002', time: iso });
   t.same(registeredDNs(g.core.state, 'desk'), [], 'no delta: the replicated state comes from the primary only');
   t.same(g.gw.takeLocalRegistrations(), new Map([['desk', ['5001']]]), 'handed over on promotion');
   t.same(g.gw.takeLocalRegistrations(), new Map(), 'once');

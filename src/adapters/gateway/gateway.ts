@@ -349,12 +349,13 @@ export class Gateway {
       this.o.batch.add({ kind: 'session', session, event: ev });
     }
     this.o.log.debug({ clientName: name, afterSeq, events: r.entries.length }, 'replay');
-    this.answerSession(session, 'RequestReplay', { event: 'EventACK', referenceId, time: new Date().toISOString() });
+    this.answerSession(session, 'RequestReplay', { event: 'EventACK', referenceId });
   }
 
+  /** Answers one connection only; stamped here so no answer goes out without `time` (every event has one, docs/protocol.md). */
   private answerSession(session: Session, request: RequestName, event: TEvent): void {
     this.o.metrics.inc('tandem_requests_total', { request, outcome: 'ok' });
-    this.o.batch.add({ kind: 'session', session, event });
+    this.o.batch.add({ kind: 'session', session, event: { ...event, time: new Date().toISOString() } });
   }
 
   /** Wrong/expired/missing token or a blocked address: Unauthorized, logged with its code (never the token), then closed. */
