@@ -303,14 +303,33 @@ t.test('remote answer: NOTIFY accepted but no 200 within the answer timeout: the
   const call = inboundCall(r, '4155550100', '5002');
   phone(r, 0).ring();
   r.model.command({ commandId: 'a1', answer: { callId: call.callId, dn: '5002' } }, Date.now());
+  t.equal(clock.timers, 1, 'the answer timer runs from the command');
+  clock.advance(1_000);
   phone(r, 1).final(200);
   await tick();
-  t.equal(clock.timers, 1, 'the answer timer runs once the NOTIFY is accepted');
-  clock.advance(ANSWER_TIMEOUT_MS - 1);
+  clock.advance(ANSWER_TIMEOUT_MS - 1_001);
   t.same(r.done, [], 'not yet');
   clock.advance(1);
   t.match(r.done, [['a1', { ok: false, error: { code: 'InvalidState', message: /did not answer \(no 200 OK\) within 8000 ms: the call still rings/ } }]]);
   t.same(types(r.published), [[E.DELIVERED, '5002']], 'no event');
   t.same(r.sent.slice(2).map(r.line), [], 'nothing sent: it still rings');
   t.ok(ANSWER_TIMEOUT_MS < 10_000, "below the T-Server's pending timeout");
+});
+
+t.test('remote answer: a phone that never takes the NOTIFY: the answer fails 8 s after the command, before the T-Server gives up', async (t) => {
+  const clock = new ManualClock();
+  const r = rig(clock);
+  r.registerPhone('5002', 6002);
+  r.published.length = 0;
+  const call = inboundCall(r, '4155550100', '5002');
+  phone(r, 0).ring();
+  r.model.command({ commandId: 'a1', answer: { callId: call.callId, dn: '5002' } }, Date.now());
+  t.same(r.sent.slice(1).map(r.line), ['NOTIFY 6002']);
+  clock.advance(ANSWER_TIMEOUT_MS);
+  t.match(r.done, [['a1', { ok: false, error: { code: 'InvalidState', message: "5002's phone did not take NOTIFY talk within 8000 ms: the call still rings" } }]]);
+  phone(r, 1).final(200);
+  await tick();
+  t.equal(r.done.length, 1, "the NOTIFY's late 200 adds nothing");
+  phone(r, 0).final(200, 'OK', sdp('B'));
+  t.same(types(r.published), [[E.DELIVERED, '5002'], [E.ESTABLISHED, '5002']], 'answered later on the phone: a spontaneous ESTABLISHED');
 });

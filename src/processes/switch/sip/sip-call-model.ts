@@ -33,14 +33,16 @@ const callsOf = (c: sw.ICommand): string[] => [c.answer?.callId, c.hold?.callId,
 const refused = (code: Refusal['error']['code'], message: string): Refusal => ({ ok: false, error: { code, message } });
 
 /**
- * How long a phone that accepted NOTIFY talk has to send its 200 OK before the Answer command fails
- * (the call keeps ringing). Below the T-Server's pending timeout (10 s), which would answer the
- * desktop SwitchUnavailable without saying why.
+ * How long an Answer command waits, from its arrival, for the phone's 200 OK (its NOTIFY talk, a
+ * deferred 180, the 200) before it fails (the call keeps ringing). Below the T-Server's pending
+ * timeout (10 s), which would answer the desktop SwitchUnavailable without saying why: counted from
+ * the NOTIFY's 200 instead, a phone slow to take the NOTIFY (retransmitted under load) left 914
+ * answers of one bench step to that timeout.
  */
 export const ANSWER_TIMEOUT_MS = 8_000;
 
 /** An Answer command waiting for the phone's 200 OK. */
-interface PendingAnswer { commandId: string; cmd: sw.ICommand; timer?: ClockTimer }
+interface PendingAnswer { commandId: string; cmd: sw.ICommand; timer?: ClockTimer; notified?: boolean }
 
 export class SipCallModel implements CallModel {
   readonly pbx: Pbx;
@@ -242,7 +244,12 @@ export class SipCallModel implements CallModel {
     if (!leg || (leg.phase !== 'pending' && leg.phase !== 'inviting')) return undefined;
     if (this.pbx.partyState(callId, dn) !== S.ALERTING) return undefined;
     if (this.answers.has(leg)) return refused('InvalidState', `${dn} is already being answered (NOTIFY talk sent, waiting for its phone's 200 OK)`);
-    this.answers.set(leg, { commandId: cmd.commandId ?? '', cmd });
+    const a: PendingAnswer = { commandId: cmd.commandId ?? '', cmd };
+    this.answers.set(leg, a);
+    a.timer = this.clock.setTimeout(() => this.answerFailed(leg, a.notified
+      ? `${leg.dn}'s phone accepted NOTIFY talk but did not answer (no 200 OK) within ${ANSWER_TIMEOUT_MS} ms: the call still rings`
+      : `${leg.dn}'s phone did not take NOTIFY talk within ${ANSWER_TIMEOUT_MS} ms${leg.ringing ? '' : ' (it has not rung yet)'}: the call still rings`), ANSWER_TIMEOUT_MS);
+    if ('unref' in a.timer) a.timer.unref(); // a switch that stops does not wait for it
     if (leg.ringing) this.answerByNotify(leg); // else at its 180 (LegEvents.ringing)
     return { pending: true };
   }
@@ -255,8 +262,7 @@ export class SipCallModel implements CallModel {
     void this.control.talk(leg).then((res) => {
       if (this.answers.get(leg) !== a) return; // answered (its 200 came first) or gone meanwhile
       if (res.status >= 300) return this.answerFailed(leg, `${leg.dn}'s phone refused the remote answer (NOTIFY talk: ${res.status} ${res.reason}): answer on the phone; the call still rings`);
-      a.timer = this.clock.setTimeout(() => this.answerFailed(leg, `${leg.dn}'s phone accepted NOTIFY talk but did not answer (no 200 OK) within ${ANSWER_TIMEOUT_MS} ms: the call still rings`), ANSWER_TIMEOUT_MS);
-      if ('unref' in a.timer) a.timer.unref(); // a switch that stops does not wait for it
+      a.notified = true;
     }).catch((err: unknown) => this.log.error({ err, leg: leg.label }, 'internal error after NOTIFY talk'));
   }
 
