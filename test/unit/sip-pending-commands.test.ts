@@ -173,3 +173,58 @@ t.test('single-step transfer: reported at the target\'s 180; a 486 instead fails
   t.same(r.lines(from + 2), ['INVITE 6002 sdp:sendrecv'], "the target's offer goes to the caller");
   t.equal(header(r.sent[from + 2]!.req, 'call-id'), header(r.sent[2]!.req, 'call-id'), "in the caller's dialog");
 });
+
+t.test("consultation: the agent's phone refuses the new INVITE: the hold is undone, the command fails, no event", async (t) => {
+  const r = rig();
+  const callId = await r.established();
+  const from = r.sent.length;
+  t.same(r.model.command({ commandId: 'k1', consultationCall: { callId, dn: '5001', to: '5003' } }, 0), { pending: true });
+  await tick();
+  t.same(r.lines(from), ['INVITE 6001 sdp:sendonly', 'INVITE 6002 sdp:sendonly'], 'the hold first');
+  r.to(from).final(200, 'OK', sdp('A', 'recvonly'), 'tag0');
+  r.to(from + 1).final(200, 'OK', sdp('B', 'recvonly'), 'tag2');
+  await tick();
+  t.same(r.lines(from + 2), ['ACK 6001', 'ACK 6002', 'INVITE 6001'], "then the agent's phone, offerless, on a new dialog");
+  t.match(header(r.sent[from + 4]!.req, 'call-info'), /answer-after=0/);
+  t.same(r.published, [], 'nothing reported yet');
+  r.to(from + 4).final(486, 'Busy Here');
+  await tick();
+  t.match(r.done, [['k1', { ok: false, error: { message: "consultation from 5001 to 5003 failed: 5001's phone answered 486 Busy Here: call s1 stays Established" } }]]);
+  t.same(r.lines(from + 5).sort(), ['INVITE 6001 sdp:sendrecv', 'INVITE 6002 sdp:sendrecv'], 'both legs re-offered sendrecv');
+  t.same(r.published, [], 'no HELD, no ORIGINATED');
+  t.equal(r.model.pbx.partyState(callId, '5001'), sw.ConnectionState.CONNECTED);
+});
+
+t.test('transfer: the target refuses the re-bridge offer: the caller keeps its held media, the command fails, no TRANSFERRED', async (t) => {
+  const r = rig();
+  const held = await r.established();
+  let from = r.sent.length;
+  r.model.command({ commandId: 'k1', consultationCall: { callId: held, dn: '5001', to: '5003' } }, 0);
+  await tick();
+  r.to(from).final(200, 'OK', sdp('A', 'recvonly'), 'tag0');
+  r.to(from + 1).final(200, 'OK', sdp('B', 'recvonly'), 'tag2');
+  await tick();
+  r.to(from + 4).final(200, 'OK', sdp('A3'));
+  const consult = r.done[0]![1];
+  const active = consult.ok ? consult.callId : '';
+  t.same(types(r.published), [[E.HELD, '5001'], [E.ORIGINATED, '5001'], [E.DELIVERED, '5003']], "reported at the agent's phone's 200");
+  r.to(from + 6).final(200, 'OK', sdp('C')); // 5003 answers (offerless INVITE): its offer goes to 5001's new dialog
+  await tick();
+  r.to(from + 7).final(200, 'OK', sdp('A4'), `tag${from + 4}`);
+  await tick();
+  r.published.length = 0;
+  r.done.length = 0;
+  from = r.sent.length;
+  t.same(r.model.command({ commandId: 't1', transfer: { heldCallId: held, activeCallId: active, dn: '5001' } }, 0), { pending: true });
+  await tick();
+  t.same(r.lines(from), ['INVITE 6002'], 'an offerless re-INVITE to the caller (5002 here)');
+  r.to(from).final(200, 'OK', sdp('B', 'sendrecv'), 'tag2');
+  await tick();
+  t.same(r.lines(from + 1), ['INVITE 6003 sdp:sendrecv'], "the caller's offer to the target");
+  r.to(from + 1).final(488, 'Not Acceptable Here', '', `tag${from - 2}`);
+  await tick();
+  t.same(r.lines(from + 2), ['ACK 6002 sdp:sendonly'], 'the caller is answered with the held media it had');
+  t.match(r.done, [['t1', { ok: false, error: { message: "transfer of call s1 from 5001 to 5003 failed: 5003's phone answered 488 Not Acceptable Here to the re-INVITE that re-bridges the call: 5001 keeps both calls (s1 held, s2 established)" } }]]);
+  t.same(r.published, [], 'no TRANSFERRED');
+  t.equal(r.model.pbx.partyState(held, '5001'), sw.ConnectionState.HELD);
+});
