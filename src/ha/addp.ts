@@ -24,6 +24,17 @@ export interface AddpOptions {
 /** A hung primary is replaced within ~0.5 s; 4 missed heartbeats tolerate GC pauses up to ~300 ms. See docs/ha.md. */
 export const DEFAULT_ADDP: AddpOptions = { intervalMs: 100, timeoutMs: 400, trace: false };
 
+/**
+ * While a resync runs, each side may be silent this many ADDP timeouts before the other drops it.
+ * The primary builds and streams a snapshot of tens of thousands of deltas (hundreds of ms on a busy
+ * machine before its Welcome goes out); the backup applies it and may not send meanwhile. Dropping
+ * either only starts the same resync again, on a primary already short of CPU: the feedback loop of
+ * a metastable failure (chaos: a restarted backup dropped two snapshots being built, 1.1 s lost).
+ * The primary keeps the grace until the backup acks the resync's last offset; the backup until it is
+ * in sync. A kill -9 still ends the stream at once, and a hang is the switch lease's to judge.
+ */
+export const RESYNC_SILENCE_FACTOR = 4;
+
 export function validateAddp(o: AddpOptions): void {
   if (!(o.intervalMs > 0) || !(o.timeoutMs > 0)) throw new Error('addp.interval and addp.timeout must be positive (ms)');
   if (o.timeoutMs < 2 * o.intervalMs) {

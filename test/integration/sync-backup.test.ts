@@ -8,6 +8,7 @@ import t from 'tap';
 import { sy } from '../../src/wire/sync-proto.js';
 import type { Delta } from '../../src/core/api.js';
 import { SyncBackup, type ReplicationPosition, type SyncBackupOptions } from '../../src/adapters/sync/backup.js';
+import { RESYNC_SILENCE_FACTOR } from '../../src/ha/addp.js';
 import { OwnClock, within } from '../helpers/own-clock.js';
 import { RawPrimary, type RawStream } from '../helpers/raw-sync-primary.js';
 import { backupState, captureLog, DeltaSource, FakeReplica, loopbackPair, once, type LogCapture, type LogLine } from '../helpers/sync-fixtures.js';
@@ -234,11 +235,13 @@ t.test('ADDP timeout: the primary is suspect, the stream is kept, and it is in s
   t.same(r.states, ['stopped->connecting', 'connecting->resyncing', 'resyncing->in-sync', 'in-sync->suspect', 'suspect->in-sync', 'in-sync->suspect', 'suspect->connecting']);
 });
 
-t.test('a primary silent before its Welcome is not suspected: the stream is dropped at the timeout and retried', async (t) => {
+t.test('a primary silent before its Welcome gets the resync grace (RESYNC_SILENCE_FACTOR timeouts: it may be building a snapshot), then the stream is dropped and retried', async (t) => {
   const r = await rig(t);
   const s1 = await r.prim.stream(1);
   await s1.hello();
-  r.clock.advance(ADDP.timeoutMs - CHECK);
+  r.clock.advance(ADDP.timeoutMs + CHECK);
+  t.equal(s1.endedBy, undefined, 'one timeout of silence: still waiting for the Welcome');
+  r.clock.advance(RESYNC_SILENCE_FACTOR * ADDP.timeoutMs - ADDP.timeoutMs - 2 * CHECK);
   t.equal(s1.endedBy, undefined);
   r.clock.advance(CHECK);
   t.ok(await s1.ended());

@@ -16,7 +16,7 @@ import type { Logger } from '../../lib/log.js';
 import { sy } from '../../wire/sync-proto.js';
 import { oneof, unhandled } from '../../lib/oneof.js';
 import { openSyncStream, type BackupStream, type Decoded } from '../../wire/sync-service.js';
-import { AddpMonitor, DEFAULT_ADDP, validateAddp, type AddpOptions } from '../../ha/addp.js';
+import { AddpMonitor, DEFAULT_ADDP, RESYNC_SILENCE_FACTOR, validateAddp, type AddpOptions } from '../../ha/addp.js';
 import { deltaFromWire } from './delta-codec.js';
 import { SYNC_CHANNEL_OPTIONS } from './server.js';
 import { grpcClientCredentials, grpcClientOptions, type TlsMaterial } from '../../lib/tls.js';
@@ -116,7 +116,11 @@ export class SyncBackup extends EventEmitter<SyncBackupEvents> {
     this.sm = new StateMachine<BackupLinkState>({
       name: 'sync backup', initial: 'stopped', allowedFrom: ALLOWED_FROM, log: this.log, fields: () => ({ offset: this.pos.offset }),
     });
-    this.sm.onChange((t) => this.emit('state', t));
+    this.sm.onChange((t) => {
+      // The resync grace (RESYNC_SILENCE_FACTOR) ends once in sync: from then on a silent primary is suspect after one timeout.
+      if (t.to === 'in-sync') this.attempt?.addp.setTimeoutMs(this.addpOpts.timeoutMs);
+      this.emit('state', t);
+    });
   }
 
   get state(): BackupLinkState { return this.sm.state; }
@@ -184,6 +188,7 @@ export class SyncBackup extends EventEmitter<SyncBackupEvents> {
     stream.on('end', () => this.ended(a, 'closed', 'primary ended the stream'));
     const truncatableTo = this.pos.replicationId ? this.opts.undo?.truncatableTo() ?? 0 : 0;
     stream.write({ hello: { serverName: this.opts.serverName, replicationId: this.pos.replicationId, offset: this.pos.offset, secret: this.opts.secret ?? '', truncatableTo } });
+    a.addp.setTimeoutMs(RESYNC_SILENCE_FACTOR * this.addpOpts.timeoutMs);
     a.addp.pauseSending(this.heartbeatsPaused);
     a.addp.start();
   }

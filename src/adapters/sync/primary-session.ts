@@ -8,7 +8,7 @@ import type { Logger } from '../../lib/log.js';
 import { sy } from '../../wire/sync-proto.js';
 import { oneof, unhandled } from '../../lib/oneof.js';
 import { EncodedFrame, encodePrimary, type Decoded, type PrimaryFrame, type PrimaryStream } from '../../wire/sync-service.js';
-import { AddpMonitor, type AddpOptions } from '../../ha/addp.js';
+import { AddpMonitor, RESYNC_SILENCE_FACTOR, type AddpOptions } from '../../ha/addp.js';
 import { BacklogOverflowError, type Backlog, type ResyncDecision } from './backlog.js';
 import { deltaToWire, wireSize } from './delta-codec.js';
 import { badMessage, classifyBeforeHello } from './hello.js';
@@ -18,13 +18,6 @@ import { StateMachine } from '../../lib/fsm.js';
 /** Errors that answer a peer's junk: logged through the host's rate-limited JunkLog. */
 const JUNK_CODES: ReadonlySet<sy.ErrorCode> = new Set([sy.ErrorCode.BAD_MESSAGE, sy.ErrorCode.NOT_HELLO, sy.ErrorCode.UNAUTHORIZED]);
 
-/**
- * A backup in resync may be silent this many ADDP timeouts before it is dropped, until it acks the
- * resync's last offset (the backup allows a primary as much: src/adapters/sync/backup.ts). Applying a
- * snapshot of tens of thousands of deltas can keep its loop from sending; dropping it would only
- * start the same resync again. A kill -9 still ends the stream at once.
- */
-const RESYNC_SILENCE_FACTOR = 4;
 
 /**
  * connecting: stream open, no Hello yet. resyncing: Welcome sent, catching up (snapshot or backlog).

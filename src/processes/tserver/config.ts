@@ -126,14 +126,9 @@ export function buildConfig(base: Omit<TServerConfig, 'limits' | 'core' | 'deskt
     maxCallUserDataBytes: limits.maxCallUserDataBytes,
   };
   const security = parseSecurity(t, base.peer?.url);
-  // `tserver.overload`: an object beside the limits (overload-governor.ts), whose relations between
-  // keys (a low mark above its high mark) are checked there, with plain Errors.
-  let overload: OverloadSettings;
-  try {
-    overload = parseOverloadSettings(t.overload);
-  } catch (err) {
-    throw err instanceof ConfigError ? err : new ConfigError((err as Error).message);
-  }
+  // `tserver.overload`: an object beside the limits; the relations between its keys (a low mark above
+  // its high mark) are checked in overload-governor.ts, as ConfigError.
+  const overload: OverloadSettings = parseOverloadSettings(t.overload);
   return { ...base, switchSecret: base.switchSecret ?? t.switchSecret, limits, core, desktopDir: findDesktopDir(t.desktopDir), security, overload };
 }
 
