@@ -114,7 +114,7 @@ t.test('dispatch order: Request-URI, To, routing header, default DN, then 404 / 
 
 t.test('config: every bad value names its setting', async (t) => {
   t.throws(() => sipConfigFromJson({ port: 70_000 }), /switch\.sip\.port/);
-  t.throws(() => sipConfigFromJson({ trunkPeers: [{ port: 1 }] }), /switch\.sip\.trunkPeers\[0\]\.host/);
+  t.throws(() => sipConfigFromJson({ trunkPeers: [{ port: 1 }] }), /switch\.sip\.trunkPeers\.0\.host/);
   t.throws(() => sipConfigFromJson({ outboundTrunk: { protocol: 'SCTP' } }), /switch\.sip\.outboundTrunk\.protocol/);
   t.throws(() => sipConfigFromJson({ minExpires: 100, maxExpires: 10 }), /minExpires/);
   t.throws(() => sipConfigFromJson({ credentials: { 5001: 1 } }), /switch\.sip\.credentials\.5001/);

@@ -6,8 +6,8 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { DEFAULT_DIAL_PLAN, DialPlan, type DialPlanConfig } from './dial-plan.js';
 import { tlsFilesSchema, type TlsFiles } from '../../lib/tls.js';
-import { checkSettings, closed, ConfigError, flag, names, port, readJsonConfig, text, uint } from '../../lib/config-check.js';
-import { DEFAULT_SIP_CONFIG, SIP_CONFIG_HELP, type OutboundTrunk, type SipConfig, type TrunkPeer } from './sip/config.js';
+import { checkSettings, closed, ConfigError, port, readJsonConfig, text, uint } from '../../lib/config-check.js';
+import { checkSipRelations, DEFAULT_SIP_CONFIG, SIP_CONFIG_HELP, SipSection, sipConfigOf, type SipConfig } from './sip/config.js';
 
 export interface AutoAnswerSetting {
   /** Answer any call delivered to (or ringing at) the DN after this long; 0 = off. */
@@ -88,30 +88,6 @@ const DialPlanSection = Type.Object({
   externalMinDigits: uint('Shortest number treated as external. Default 7.', 1),
 } satisfies Record<keyof DialPlanConfig, TSchema>, { ...closed, description: 'Which DNs the switch knows.' });
 
-/** `switch.sip` (docs/sip.md "Settings"): a new SIP setting fails to compile until it is described here. */
-const SipSection = Type.Object({
-  port: port('SIP port, UDP and TCP (0 = any free port). Default 5060.'),
-  host: text('Listen address; "" = the switch\'s host.'),
-  advertisedHost: text('The address in our Via and Contact headers; "" = the listen address.'),
-  trunkPeers: Type.Optional(Type.Array(Type.Object({
-    name: text('For logs. Default trunk<index>.'),
-    host: Type.String({ description: 'Source address of its INVITEs (exact match).' }),
-    port: port('Source port; 0 = any port of that host.'),
-  } satisfies Record<keyof TrunkPeer, TSchema>, closed), { description: 'Peers whose INVITEs are inbound trunk calls; anyone else gets 403.', expect: 'an array of {"name", "host", "port"}' })),
-  outboundTrunk: Type.Optional(Type.Object({
-    host: text('Where calls to external numbers go.'),
-    port: port('Its port; 0 = no outbound trunk (such calls are cleared).'),
-    protocol: names(['UDP', 'TCP', 'udp', 'tcp'] as const, 'Transport towards the trunk. Default "UDP".'),
-    stripPrefix: flag('Strip the dial plan\'s trunk prefix before sending. Default true.'),
-  } satisfies Record<keyof OutboundTrunk, TSchema>, closed)),
-  credentials: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Digest password per extension: a DN listed must authenticate its REGISTER.', expect: 'an object {"<dn>": "<password>"}' })),
-  realm: text('Digest realm. Default "tandem".'),
-  minExpires: uint('Shortest non-zero REGISTER expiry (s); shorter is answered 423. Default 1.', 1),
-  maxExpires: uint('Longest REGISTER expiry (s). Default 3600.', 1),
-  routingHeader: text('A header naming the DN of a trunk call (e.g. "X-Tandem-DN"); "" = off.'),
-  defaultRoutingDn: text('Where a trunk call goes when nothing names a DN; "" = reject 404.'),
-} satisfies Record<keyof SipConfig, TSchema>, { ...closed, description: 'The SIP switch (tandem switch --sip, docs/sip.md).' });
-
 /** The `switch` section: a new setting fails to compile until it is described here. */
 export const SwitchSection = Type.Object({
   name: text('The switch\'s name, sent in Welcome. Default "switch".'),
@@ -145,22 +121,6 @@ function switchSectionOf(file: Record<string, unknown>): unknown {
   return 'tserver' in file || 'core' in file ? {} : file;
 }
 
-/** The SIP settings over the defaults: a checked `switch.sip` section. */
-function sipConfigOf(s: SwitchSettings['sip']): SipConfig {
-  const d = structuredClone(DEFAULT_SIP_CONFIG);
-  if (!s) return d;
-  const trunk = s.outboundTrunk ?? {};
-  return {
-    ...d,
-    ...s,
-    trunkPeers: s.trunkPeers?.map((p, i) => ({ name: p.name ?? `trunk${i}`, host: p.host, port: p.port ?? 0 })) ?? d.trunkPeers,
-    outboundTrunk: { ...d.outboundTrunk, ...trunk, protocol: trunk.protocol ? (trunk.protocol.toUpperCase() as OutboundTrunk['protocol']) : d.outboundTrunk.protocol },
-    credentials: { ...s.credentials },
-    // SIP header names are case-insensitive: kept lower-case, as the parser stores them.
-    routingHeader: (s.routingHeader ?? d.routingHeader).toLowerCase(),
-  };
-}
-
 /** A parsed config file's switch section over the defaults. Throws ConfigError naming the bad setting. */
 export function configFromJson(file: Record<string, unknown>): SwitchConfig {
   const s = checkSettings(SwitchSection, switchSectionOf(file), 'switch');
@@ -184,9 +144,7 @@ export function validateConfig(cfg: SwitchConfig): void {
   if (cfg.heartbeatMs >= cfg.leaseMs) {
     throw new ConfigError(`heartbeat (${cfg.heartbeatMs} ms, --heartbeat-ms / switch.heartbeatMs) must be shorter than the lease (${cfg.leaseMs} ms, --lease-ms / switch.leaseMs), or every lease lapses between heartbeats`);
   }
-  if (cfg.sip.minExpires > cfg.sip.maxExpires) {
-    throw new ConfigError(`switch.sip.minExpires (${cfg.sip.minExpires}) must not exceed switch.sip.maxExpires (${cfg.sip.maxExpires}): lower minExpires or raise maxExpires`);
-  }
+  checkSipRelations(cfg.sip);
   try {
     new DialPlan(cfg.dialPlan);
   } catch (err) {

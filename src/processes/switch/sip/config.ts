@@ -1,6 +1,9 @@
 // The SIP switch's settings: the `switch.sip` section of the config file, then --sip* flags.
 // Every key is optional; the defaults run a loopback lab (trunk peers and phones on 127.0.0.1, no
-// passwords). Validated at start: a bad value stops the process with a message naming the setting.
+// passwords). Typed once by SipSection below (part of the switch section's schema, processes/switch/
+// config.ts): a bad value stops the process with a message naming the setting.
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { checkSettings, closed, ConfigError, flag, names, port, text, uint } from '../../../lib/config-check.js';
 
 export interface TrunkPeer {
   /** For logs and docs. */
@@ -62,60 +65,60 @@ export const SIP_CONFIG_HELP = `  "sip": {"port": 5060, "host": "", "advertisedH
            "credentials": {"5001": "secret"}, "realm": "tandem", "minExpires": 1, "maxExpires": 3600,
            "routingHeader": "X-Tandem-DN", "defaultRoutingDn": "8000"}`;
 
-type Json = Record<string, unknown>;
+/** `switch.sip` (docs/sip.md "Settings"): a new SIP setting fails to compile until it is described here. */
+export const SipSection = Type.Object({
+  port: port('SIP port, UDP and TCP (0 = any free port). Default 5060.'),
+  host: text('Listen address; "" = the switch\'s host.'),
+  advertisedHost: text('The address in our Via and Contact headers; "" = the listen address.'),
+  trunkPeers: Type.Optional(Type.Array(Type.Object({
+    name: text('For logs. Default trunk<index>.'),
+    host: Type.String({ description: 'Source address of its INVITEs (exact match).' }),
+    port: port('Source port; 0 = any port of that host.'),
+  } satisfies Record<keyof TrunkPeer, TSchema>, closed), { description: 'Peers whose INVITEs are inbound trunk calls; anyone else gets 403.', expect: 'an array of {"name", "host", "port"}' })),
+  outboundTrunk: Type.Optional(Type.Object({
+    host: text('Where calls to external numbers go.'),
+    port: port('Its port; 0 = no outbound trunk (such calls are cleared).'),
+    protocol: names(['UDP', 'TCP', 'udp', 'tcp'] as const, 'Transport towards the trunk. Default "UDP".'),
+    stripPrefix: flag('Strip the dial plan\'s trunk prefix before sending. Default true.'),
+  } satisfies Record<keyof OutboundTrunk, TSchema>, closed)),
+  credentials: Type.Optional(Type.Record(Type.String(), Type.String(), { description: 'Digest password per extension: a DN listed must authenticate its REGISTER.', expect: 'an object {"<dn>": "<password>"}' })),
+  realm: text('Digest realm. Default "tandem".'),
+  minExpires: uint('Shortest non-zero REGISTER expiry (s); shorter is answered 423. Default 1.', 1),
+  maxExpires: uint('Longest REGISTER expiry (s). Default 3600.', 1),
+  routingHeader: text('A header naming the DN of a trunk call (e.g. "X-Tandem-DN"); "" = off.'),
+  defaultRoutingDn: text('Where a trunk call goes when nothing names a DN; "" = reject 404.'),
+} satisfies Record<keyof SipConfig, TSchema>, { ...closed, description: 'The SIP switch (tandem switch --sip, docs/sip.md).' });
 
-function str(v: unknown, setting: string): string {
-  if (typeof v !== 'string') throw new Error(`${setting} must be a string, got ${JSON.stringify(v)}`);
-  return v;
-}
-function int(v: unknown, setting: string, min: number, max = 65535 * 1000): number {
-  if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) throw new Error(`${setting} must be an integer in ${min}..${max}, got ${JSON.stringify(v)}`);
-  return v;
-}
-function obj(v: unknown, setting: string): Json {
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) throw new Error(`${setting} must be an object`);
-  return v as Json;
+export type SipSettings = Static<typeof SipSection>;
+
+/** The SIP settings over the defaults: a checked `switch.sip` section. */
+export function sipConfigOf(s: SipSettings | undefined): SipConfig {
+  const d = structuredClone(DEFAULT_SIP_CONFIG);
+  if (!s) return d;
+  const trunk = s.outboundTrunk ?? {};
+  return {
+    ...d,
+    ...s,
+    trunkPeers: s.trunkPeers?.map((p, i) => ({ name: p.name ?? `trunk${i}`, host: p.host, port: p.port ?? 0 })) ?? d.trunkPeers,
+    outboundTrunk: { ...d.outboundTrunk, ...trunk, protocol: trunk.protocol ? (trunk.protocol.toUpperCase() as OutboundTrunk['protocol']) : d.outboundTrunk.protocol },
+    credentials: { ...s.credentials },
+    // SIP header names are case-insensitive: kept lower-case, as the parser stores them.
+    routingHeader: (s.routingHeader ?? d.routingHeader).toLowerCase(),
+  };
 }
 
-/** The `switch.sip` section over the defaults. Throws naming the bad setting. */
+/** A `switch.sip` section alone, checked by its schema, over the defaults (tests; the switch reads it as part of `switch`). */
 export function sipConfigFromJson(v: unknown): SipConfig {
-  const cfg: SipConfig = structuredClone(DEFAULT_SIP_CONFIG);
-  if (v === undefined) return cfg;
-  const s = obj(v, 'switch.sip');
-  if (s.port !== undefined) cfg.port = int(s.port, 'switch.sip.port', 0, 65535);
-  if (s.host !== undefined) cfg.host = str(s.host, 'switch.sip.host');
-  if (s.advertisedHost !== undefined) cfg.advertisedHost = str(s.advertisedHost, 'switch.sip.advertisedHost');
-  if (s.trunkPeers !== undefined) {
-    if (!Array.isArray(s.trunkPeers)) throw new Error('switch.sip.trunkPeers must be an array of {"name", "host", "port"}');
-    cfg.trunkPeers = s.trunkPeers.map((p, i) => {
-      const o = obj(p, `switch.sip.trunkPeers[${i}]`);
-      return { name: o.name === undefined ? `trunk${i}` : str(o.name, `switch.sip.trunkPeers[${i}].name`), host: str(o.host, `switch.sip.trunkPeers[${i}].host`), port: o.port === undefined ? 0 : int(o.port, `switch.sip.trunkPeers[${i}].port`, 0, 65535) };
-    });
-  }
-  if (s.outboundTrunk !== undefined) {
-    const o = obj(s.outboundTrunk, 'switch.sip.outboundTrunk');
-    if (o.host !== undefined) cfg.outboundTrunk.host = str(o.host, 'switch.sip.outboundTrunk.host');
-    if (o.port !== undefined) cfg.outboundTrunk.port = int(o.port, 'switch.sip.outboundTrunk.port', 0, 65535);
-    if (o.protocol !== undefined) {
-      const p = str(o.protocol, 'switch.sip.outboundTrunk.protocol').toUpperCase();
-      if (p !== 'UDP' && p !== 'TCP') throw new Error('switch.sip.outboundTrunk.protocol must be "UDP" or "TCP"');
-      cfg.outboundTrunk.protocol = p;
-    }
-    if (o.stripPrefix !== undefined) {
-      if (typeof o.stripPrefix !== 'boolean') throw new Error('switch.sip.outboundTrunk.stripPrefix must be true or false');
-      cfg.outboundTrunk.stripPrefix = o.stripPrefix;
-    }
-  }
-  if (s.credentials !== undefined) {
-    for (const [dn, pw] of Object.entries(obj(s.credentials, 'switch.sip.credentials'))) cfg.credentials[dn] = str(pw, `switch.sip.credentials.${dn}`);
-  }
-  if (s.realm !== undefined) cfg.realm = str(s.realm, 'switch.sip.realm');
-  if (s.minExpires !== undefined) cfg.minExpires = int(s.minExpires, 'switch.sip.minExpires', 1);
-  if (s.maxExpires !== undefined) cfg.maxExpires = int(s.maxExpires, 'switch.sip.maxExpires', 1);
-  if (cfg.minExpires > cfg.maxExpires) throw new Error(`switch.sip.minExpires (${cfg.minExpires}) must not exceed switch.sip.maxExpires (${cfg.maxExpires})`);
-  if (s.routingHeader !== undefined) cfg.routingHeader = str(s.routingHeader, 'switch.sip.routingHeader').toLowerCase();
-  if (s.defaultRoutingDn !== undefined) cfg.defaultRoutingDn = str(s.defaultRoutingDn, 'switch.sip.defaultRoutingDn');
+  const cfg = sipConfigOf(checkSettings(SipSection, v ?? {}, 'switch.sip'));
+  checkSipRelations(cfg);
   return cfg;
+}
+
+/** What the schema cannot say: relations between SIP settings. */
+export function checkSipRelations(cfg: SipConfig): void {
+  if (cfg.minExpires > cfg.maxExpires) {
+    throw new ConfigError(`switch.sip.minExpires (${cfg.minExpires}) must not exceed switch.sip.maxExpires (${cfg.maxExpires}): lower minExpires or raise maxExpires`);
+  }
 }
 
 /** "host:port" of --sip-trunk: the outbound trunk, also accepted as a trunk peer. */
