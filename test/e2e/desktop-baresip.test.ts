@@ -10,11 +10,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { launchChromium } from '../helpers/browser.js';
-import { startPairProcess } from '../helpers/pair-process.js';
-import { openClient, writeConfig } from '../helpers/tserver-fixture.js';
+import { openClient } from '../helpers/tserver-fixture.js';
 import { runSipp } from '../helpers/sipp.js';
 import { startBaresip } from '../helpers/baresip.js';
+import { readyDesktop, startSipPair } from '../helpers/sip-desktop.js';
 import { ROOT } from '../helpers/process.js';
 
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'desktop-baresip');
@@ -22,17 +21,7 @@ const DN = '5001';
 
 t.test('baresip rings, the web desktop sees it, answered on baresip, released from the desktop', async (t) => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  const config = writeConfig({ core: { routePoints: { 8000: { defaultTarget: '7000', timeoutMs: 200 } } } });
-  const pair = await startPairProcess(t, ['--sip', '--sip-port', '0', '--config', config]);
-  const { primary } = await pair.roles();
-  let ready: Record<string, unknown> | undefined;
-  for (const end = Date.now() + 10_000; !ready && Date.now() < end;) {
-    ready = pair.logLines('switch').find((l) => l.msg === 'ready');
-    if (!ready) await new Promise((r) => setTimeout(r, 50)); // paces the log-file polls only
-  }
-  const sip = `127.0.0.1:${((ready?.ports ?? {}) as { sip: number }).sip}`;
-  const port = primary === 'A' ? pair.ports.a : pair.ports.b;
-  const urls = [`ws://127.0.0.1:${pair.ports.a}/tlib`, `ws://127.0.0.1:${pair.ports.b}/tlib`];
+  const { sip, port, urls } = await startSipPair(t);
 
   // A T-Library observer on the DN: the events the desktop gets, asserted exactly below.
   const watch = await openClient(t, `ws://127.0.0.1:${port}/tlib`, 'watch-5001');
@@ -42,27 +31,14 @@ t.test('baresip rings, the web desktop sees it, answered on baresip, released fr
   const phone = await startBaresip(t, { registrar: sip, dn: DN });
   await watch.waitFor((e) => e.event === 'EventDNBackInService' && e.thisDN === DN, 5_000, 'EventDNBackInService');
 
-  const ctx = await launchChromium(t);
-  const page = await ctx.newPage();
-  const pageErrors: string[] = [];
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-  await page.goto(`http://127.0.0.1:${port}/desktop/?servers=${urls.join(',')}&client=e2e-baresip-desk&dn=${DN}&agent=agent-ann&queue=7000`);
-  await page.waitForSelector('body[data-ready="true"]');
-  const tid = (id: string) => page.locator(`[data-testid="${id}"]`);
-  const agentState = (prefix: string) => page.waitForFunction((p) => document.querySelector('[data-testid="agent-state"]')?.textContent?.startsWith(p), prefix);
-  await tid('login-button').click();
-  await agentState('NotReady');
-  await tid('ready-button').click();
-  await agentState('Ready');
+  const { page, pageErrors, shot, tid, agentState, callRow } = await readyDesktop(t, { port, urls, client: 'e2e-baresip-desk', dn: DN, artifacts: ARTIFACTS });
 
   const caller = await runSipp(t, { scenario: 'trunk-caller.xml', target: sip, service: '8000', keys: { ani: '4155550100' } });
   const incoming = await phone.waitEvent((e) => e.type === 'CALL_INCOMING', 15_000, 'CALL_INCOMING (baresip rings)');
   t.match(incoming.peeruri, /^sip:4155550100@/, "baresip rings with the caller's number");
   const ringing = await watch.waitFor((e) => e.event === 'EventRinging' && e.thisDN === DN, 10_000, 'EventRinging');
   t.match(ringing, { ani: '4155550100', dnis: '8000', callType: 'Inbound' });
-  const row = page.locator(`[data-testid="call-row"][data-connid="${ringing.connId}"]`);
-  const rowState = (state: string) => page.waitForFunction(([c, s]) => document.querySelector(`[data-testid="call-row"][data-connid="${c}"]`)?.getAttribute('data-state') === s, [ringing.connId, state] as const);
+  const { row, state: rowState } = callRow(String(ringing.connId));
   await rowState('Ringing');
   t.equal(await row.locator('[data-testid="call-ani"]').textContent(), '4155550100', 'the desktop shows the ringing call and its ANI');
   await shot('1-ringing');

@@ -6,10 +6,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
-import { launchChromium } from '../helpers/browser.js';
-import { startPairProcess } from '../helpers/pair-process.js';
-import { openClient, writeConfig } from '../helpers/tserver-fixture.js';
+import { openClient } from '../helpers/tserver-fixture.js';
 import { runSipp, startPhone } from '../helpers/sipp.js';
+import { readyDesktop, startSipPair } from '../helpers/sip-desktop.js';
 import { ROOT } from '../helpers/process.js';
 
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'desktop-sipp');
@@ -17,43 +16,20 @@ const DN = '5001';
 
 t.test('tandem pair --sip: SIPp phone 5001, web desktop logs in, trunk call 8000 -> 7000 -> 5001, answered and released from the desktop', async (t) => {
   mkdirSync(ARTIFACTS, { recursive: true });
-  const config = writeConfig({ core: { routePoints: { 8000: { defaultTarget: '7000', timeoutMs: 200 } } } });
-  const pair = await startPairProcess(t, ['--sip', '--sip-port', '0', '--config', config]);
-  const { primary } = await pair.roles();
-  let ready: Record<string, unknown> | undefined;
-  for (const end = Date.now() + 10_000; !ready && Date.now() < end;) {
-    ready = pair.logLines('switch').find((l) => l.msg === 'ready');
-    if (!ready) await new Promise((r) => setTimeout(r, 50)); // paces the log-file polls only
-  }
-  t.equal(ready?.callModel, 'sip', 'the pair runs the SIP switch');
-  const sip = `127.0.0.1:${((ready?.ports ?? {}) as { sip: number }).sip}`;
-  const port = primary === 'A' ? pair.ports.a : pair.ports.b;
-  const urls = [`ws://127.0.0.1:${pair.ports.a}/tlib`, `ws://127.0.0.1:${pair.ports.b}/tlib`];
+  const { ready, sip, port, urls } = await startSipPair(t);
+  t.equal(ready.callModel, 'sip', 'the pair runs the SIP switch');
 
   const watch = await openClient(t, `ws://127.0.0.1:${port}/tlib`, 'watch-5001');
   await watch.request('RequestRegisterAddress', { thisDN: DN });
   const phone = await startPhone(t, sip, DN, 'phone-talk.xml');
   await watch.waitFor((e) => e.event === 'EventDNBackInService' && e.thisDN === DN, 5_000, 'EventDNBackInService');
 
-  const ctx = await launchChromium(t);
-  const page = await ctx.newPage();
-  const pageErrors: string[] = [];
-  page.on('pageerror', (e) => pageErrors.push(String(e)));
-  const shot = (name: string) => page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
-  await page.goto(`http://127.0.0.1:${port}/desktop/?servers=${urls.join(',')}&client=e2e-sipp-desk&dn=${DN}&agent=agent-ann&queue=7000`);
-  await page.waitForSelector('body[data-ready="true"]');
-  const tid = (id: string) => page.locator(`[data-testid="${id}"]`);
-  const agentState = (prefix: string) => page.waitForFunction((p) => document.querySelector('[data-testid="agent-state"]')?.textContent?.startsWith(p), prefix);
-  await tid('login-button').click();
-  await agentState('NotReady');
-  await tid('ready-button').click();
-  await agentState('Ready');
+  const { pageErrors, shot, agentState, callRow } = await readyDesktop(t, { port, urls, client: 'e2e-sipp-desk', dn: DN, artifacts: ARTIFACTS });
 
   const caller = await runSipp(t, { scenario: 'trunk-caller.xml', target: sip, service: '8000', keys: { ani: '4155550100' } });
   const ringing = await watch.waitFor((e) => e.event === 'EventRinging' && e.thisDN === DN, 15_000, 'EventRinging');
   t.match(ringing, { ani: '4155550100', dnis: '8000', callType: 'Inbound' });
-  const row = page.locator(`[data-testid="call-row"][data-connid="${ringing.connId}"]`);
-  const rowState = (state: string) => page.waitForFunction(([c, s]) => document.querySelector(`[data-testid="call-row"][data-connid="${c}"]`)?.getAttribute('data-state') === s, [ringing.connId, state] as const);
+  const { row, state: rowState } = callRow(String(ringing.connId));
   await rowState('Ringing');
   t.equal(await row.locator('[data-testid="call-ani"]').textContent(), '4155550100', 'the desktop shows the ringing call and its ANI');
   await shot('1-ringing');

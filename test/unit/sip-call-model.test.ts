@@ -7,48 +7,19 @@ import { DialPlan } from '../../src/processes/switch/dial-plan.js';
 import type { PbxOutcome } from '../../src/processes/switch/pbx.js';
 import { sipConfigFromJson } from '../../src/processes/switch/sip/config.js';
 import { ANSWER_TIMEOUT_MS, SipCallModel } from '../../src/processes/switch/sip/sip-call-model.js';
-import type { SipPort } from '../../src/processes/switch/sip/leg-control.js';
 import { header, parseMessage, responseTo, type SipRequest } from '../../src/processes/switch/sip/message.js';
-import type { ClientCallbacks } from '../../src/processes/switch/sip/transactions.js';
 import type { Flow } from '../../src/processes/switch/sip/transport.js';
 import type { ServerTransaction } from '../../src/processes/switch/sip/transactions.js';
 import { Leg } from '../../src/processes/switch/sip/leg.js';
 import type { SipResponse } from '../../src/processes/switch/sip/message.js';
 import { Registrar } from '../../src/processes/switch/sip/registrar.js';
 import { authorize, DigestAuth } from '../../src/processes/switch/sip/digest.js';
-import { createLogger } from '../../src/lib/log.js';
 import { ManualClock } from '../helpers/manual-clock.js';
-
-const E = sw.EventType;
-const log = createLogger({ server: 'test' }, { level: 'silent' }).logger;
-const sdp = (who: string, dir = 'sendrecv') => `v=0\r\no=${who} 1 1 IN IP4 10.0.0.${who.length}\r\ns=-\r\nc=IN IP4 10.0.0.${who.length}\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=${dir}\r\n`;
-
-const tick = () => new Promise((res) => setImmediate(res));
-const types = (evs: sw.ISwitchEvent[]) => evs.map((e) => [e.type, e.dn]);
-
-interface Sent { req: SipRequest; to: Flow; cb?: ClientCallbacks; ack?: boolean }
+import { E, line, sdp, sipModelRig, tick, types } from '../helpers/sip-model-rig.js';
 
 function rig(clock?: ManualClock) {
-  const sent: Sent[] = [];
-  const published: sw.ISwitchEvent[] = [];
-  /** Results of pending commands (SwitchHooks.commandDone), in order; their events go to `published` like the switch's. */
-  const done: Array<[string, PbxOutcome]> = [];
-  const port: SipPort = {
-    local: { host: '127.0.0.1', port: 5060 },
-    request: (req, to, cb) => { sent.push({ req, to, cb }); },
-    ack2xx: (_inv, ack, to) => { sent.push({ req: ack, to, ack: true }); },
-  };
-  const model = new SipCallModel(new DialPlan(), sipConfigFromJson({}), port, {
-    publish: (o: PbxOutcome) => { if (o.ok) published.push(...o.events); },
-    commandDone: (id: string, o: PbxOutcome) => { done.push([id, o]); if (o.ok) published.push(...o.events); },
-    admit: () => ({ admit: true }),
-  }, log, clock);
-  const registerPhone = (dn: string, port: number) => {
-    const req = parseMessage(`REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.9:${port};branch=z9hG4bK${dn}\r\nFrom: <sip:${dn}@h>;tag=1\r\nTo: <sip:${dn}@h>\r\nCall-ID: r${dn}\r\nCSeq: 1 REGISTER\r\nContact: <sip:${dn}@10.0.0.9:${port}>\r\nExpires: 60\r\n\r\n`) as SipRequest;
-    const o = model.registrar.register(req, { protocol: 'UDP', address: '10.0.0.9', port }, 0);
-    if (o.change) model.serviceChanged(o.change);
-    return o;
-  };
+  const r = sipModelRig(clock);
+  const { sent } = r;
   /** The endpoint answers the request `i` sent: a provisional then a final with `body`. */
   const answer = (i: number, status: number, body = '', tag = `tag${i}`) => {
     const s = sent[i]!;
@@ -56,8 +27,7 @@ function rig(clock?: ManualClock) {
     if (s.req.method === 'INVITE' && !header(s.req, 'to')!.includes('tag=')) s.cb!.provisional?.(responseTo(s.req, 180, 'Ringing', tag, [...extra, { name: 'allow-events', value: 'talk' }]));
     s.cb!.final(responseTo(s.req, status, 'OK', tag, extra, body));
   };
-  const line = (s: Sent) => `${s.ack ? 'ACK' : s.req.method} ${s.to.port}${s.req.body ? ` sdp:${/a=(sendrecv|sendonly|recvonly|inactive)/.exec(s.req.body)?.[1] ?? 'sendrecv'}` : ''}`;
-  return { sent, published, done, model, registerPhone, answer, line };
+  return { ...r, answer, line };
 }
 
 t.test('make call 5001 -> 5002 is RFC 3725 third-party call control, message by message', async (t) => {

@@ -3,45 +3,17 @@
 // succeeds, and on a refusal or a timeout an InvalidState result, no event, and the SIP side undone.
 import t from 'tap';
 import { sw } from '../../src/wire/switch-proto.js';
-import { DialPlan } from '../../src/processes/switch/dial-plan.js';
-import type { PbxOutcome } from '../../src/processes/switch/pbx.js';
-import { sipConfigFromJson } from '../../src/processes/switch/sip/config.js';
-import { SipCallModel } from '../../src/processes/switch/sip/sip-call-model.js';
 import { COMMAND_TIMEOUT_MS } from '../../src/processes/switch/sip/pending-commands.js';
-import type { SipPort } from '../../src/processes/switch/sip/leg-control.js';
-import { header, parseMessage, responseTo, type SipRequest } from '../../src/processes/switch/sip/message.js';
-import type { ClientCallbacks } from '../../src/processes/switch/sip/transactions.js';
-import type { Flow } from '../../src/processes/switch/sip/transport.js';
-import { createLogger } from '../../src/lib/log.js';
+import { header, responseTo } from '../../src/processes/switch/sip/message.js';
 import { ManualClock } from '../helpers/manual-clock.js';
-
-const E = sw.EventType;
-const log = createLogger({ server: 'test' }, { level: 'silent' }).logger;
-const sdp = (who: string, dir = 'sendrecv') => `v=0\r\no=${who} 1 1 IN IP4 10.0.0.${who.length}\r\ns=-\r\nc=IN IP4 10.0.0.${who.length}\r\nt=0 0\r\nm=audio 4000 RTP/AVP 0\r\na=${dir}\r\n`;
-const tick = () => new Promise((res) => setImmediate(res));
-const types = (evs: sw.ISwitchEvent[]) => evs.map((e) => [e.type, e.dn]);
-
-interface Sent { req: SipRequest; to: Flow; cb?: ClientCallbacks; ack?: boolean }
+import { E, line, sdp, sipModelRig, tick, types } from '../helpers/sip-model-rig.js';
 
 function rig() {
   const clock = new ManualClock();
-  const sent: Sent[] = [];
-  const published: sw.ISwitchEvent[] = [];
-  const done: Array<[string, PbxOutcome]> = [];
-  const port: SipPort = {
-    local: { host: '127.0.0.1', port: 5060 },
-    request: (req, to, cb) => { sent.push({ req, to, cb }); },
-    ack2xx: (_inv, ack, to) => { sent.push({ req: ack, to, ack: true }); },
-  };
-  const model = new SipCallModel(new DialPlan(), sipConfigFromJson({}), port, {
-    publish: (o: PbxOutcome) => { if (o.ok) published.push(...o.events); },
-    commandDone: (id: string, o: PbxOutcome) => { done.push([id, o]); if (o.ok) published.push(...o.events); },
-    admit: () => ({ admit: true }),
-  }, log, clock);
-  for (const [dn, p] of [['5001', 6001], ['5002', 6002], ['5003', 6003]] as const) {
-    const req = parseMessage(`REGISTER sip:127.0.0.1 SIP/2.0\r\nVia: SIP/2.0/UDP 10.0.0.9:${p};branch=z9hG4bK${dn}\r\nFrom: <sip:${dn}@h>;tag=1\r\nTo: <sip:${dn}@h>\r\nCall-ID: r${dn}\r\nCSeq: 1 REGISTER\r\nContact: <sip:${dn}@10.0.0.9:${p}>\r\nExpires: 60\r\n\r\n`) as SipRequest;
-    model.registrar.register(req, { protocol: 'UDP', address: '10.0.0.9', port: p }, 0);
-  }
+  const r = sipModelRig(clock);
+  for (const [dn, p] of [['5001', 6001], ['5002', 6002], ['5003', 6003]] as const) r.registerPhone(dn, p);
+  r.published.length = 0;
+  const { sent, published, done, model } = r;
   /** The endpoint's responses to request `i`. */
   const to = (i: number) => {
     const s = sent[i]!;
@@ -51,7 +23,6 @@ function rig() {
       final: (status: number, reason = 'OK', body = '', tag = `tag${i}`) => s.cb!.final(responseTo(s.req, status, reason, tag, extra(body), body)),
     };
   };
-  const line = (s: Sent) => `${s.ack ? 'ACK' : s.req.method} ${s.to.port}${s.req.body ? ` sdp:${/a=(sendrecv|sendonly|recvonly|inactive)/.exec(s.req.body)?.[1] ?? 'sendrecv'}` : ''}`;
   const lines = (from: number) => sent.slice(from).map(line);
   /** 5001 calls 5002 and 5002 answers: the call id; every message of it is in `sent` (0..5). */
   const established = async () => {
