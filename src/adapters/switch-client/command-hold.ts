@@ -15,13 +15,11 @@ export class CommandHold {
 
   get size(): number { return this.held.length; }
 
-  /** Keeps what fits; returns how many did not (dropped, as a link that is down drops them). */
-  add(commands: readonly SwitchCommand[]): number {
+  /** Keeps what fits; the rest is counted as overflowed (dropped, as a link that is down drops them). */
+  add(commands: readonly SwitchCommand[]): void {
     const room = Math.max(0, MAX_HELD_COMMANDS - this.held.length);
-    for (let i = 0; i < commands.length && i < room; i++) this.held.push(commands[i]!);
-    const dropped = Math.max(0, commands.length - room);
-    this.overflow += dropped;
-    return dropped;
+    this.held.push(...commands.slice(0, room));
+    this.overflow += Math.max(0, commands.length - room);
   }
 
   /** The held commands in issue order, and how many overflowed meanwhile; empties the hold. */

@@ -78,7 +78,8 @@ export class SwitchLink {
    * Sends call-control commands stamped with the current epoch. When the link is not up they are
    * dropped: the core keeps each client request pending and answers SwitchUnavailable after its
    * pending timeout, or re-sends the same command id when the client retries once the link is back
-   * (the switch runs a command id at most once).
+   * (the switch runs a command id at most once). While the lease is only uncertain (renewal late, not
+   * deposed) they are held and sent on renewal (command-hold.ts).
    */
   send(commands: SwitchCommand[]): void {
     if (this.isUp && this.transport && this.opts.ha && !this.leaseValid()) {
@@ -86,7 +87,7 @@ export class SwitchLink {
       this.held.add(commands);
       return;
     }
-    if (!this.isUp || !this.transport || (this.opts.ha && !this.leaseValid())) {
+    if (!this.isUp || !this.transport) {
       this.opts.log.warn({ commands: commands.map((c) => c.commandId), linkState: this.state }, 'switch link not up: commands not sent');
       return;
     }
