@@ -54,6 +54,10 @@ export class LinkClient extends EventEmitter<SwitchLinkEvents> {
   private readonly heartbeats: Waiter<sw.HeartbeatAck>[] = [];
   private welcomeWaiter?: Waiter<sw.Welcome>;
   private isClosed = false;
+  /** Welcome.batches: the switch reads LinkUpBatch. */
+  private peerBatches = false;
+  /** This turn's batchable messages (send()), written as one at the end of the turn. */
+  private outbox: sw.ILinkUp[] = [];
 
   constructor(readonly opts: LinkOptions) {
     super();
@@ -83,8 +87,33 @@ export class LinkClient extends EventEmitter<SwitchLinkEvents> {
   pause(): void { this.stream.pause(); }
   resume(): void { this.stream.resume(); }
 
+  /**
+   * Sends a message. Once the switch said it reads batches (Welcome.batches), commands, simulations,
+   * queries and overload control wait for the end of the event-loop turn and go out together as one
+   * LinkUpBatch (one gRPC message per turn instead of one per command); anything else (Hello, the
+   * lease's Claim, Heartbeat, ReleaseLease) goes out at once, after what the turn queued before it, so
+   * the order on the link is the order of the calls and the lease never waits behind commands.
+   */
   send(msg: sw.ILinkUp): void {
-    if (!this.isClosed) this.stream.write(msg);
+    if (this.isClosed) return;
+    if (msg.hello) {
+      this.stream.write({ hello: { ...msg.hello, batches: true } });
+      return;
+    }
+    if (this.peerBatches && (msg.command || msg.simulate || msg.snapshotQuery || msg.commandLogQuery || msg.overloadControl)) {
+      if (this.outbox.push(msg) === 1) setImmediate(() => this.flushOutbox());
+      return;
+    }
+    this.flushOutbox();
+    this.stream.write(msg);
+  }
+
+  private flushOutbox(): void {
+    if (this.outbox.length === 0) return;
+    const out = this.outbox;
+    this.outbox = [];
+    if (this.isClosed) return;
+    this.stream.write(out.length === 1 ? out[0]! : { batch: { msgs: out } });
   }
 
   /** Raw bytes as one frame (tests: malformed input). */
@@ -163,6 +192,7 @@ export class LinkClient extends EventEmitter<SwitchLinkEvents> {
   /** Closes the link at once (the switch sees it gone); every pending request is rejected. */
   close(): void {
     if (this.isClosed) return;
+    this.flushOutbox();
     this.isClosed = true;
     this.stream.cancel();
     this.shutdown(undefined);
@@ -184,7 +214,11 @@ export class LinkClient extends EventEmitter<SwitchLinkEvents> {
   private onMessage(m: sw.LinkDown): void {
     const c = oneof(m, 'msg');
     switch (c.case) {
-      case 'welcome': this.settle(this.welcomeWaiter, c.value); this.welcomeWaiter = undefined; break;
+      case 'welcome': this.peerBatches = c.value.batches; this.settle(this.welcomeWaiter, c.value); this.welcomeWaiter = undefined; break;
+      case 'batch':
+        // A turn's messages from the switch, handled (and emitted) one by one as if sent apart.
+        for (const inner of c.value.msgs) if (!inner.batch) this.onMessage(inner);
+        return;
       case 'error': {
         const e = c.value;
         // Only Unauthorized ends a link before Welcome; NotHello/BadMessage leave it open.

@@ -8,6 +8,8 @@ import type { LinkUpFrame } from '../../wire/switch-service.js';
 
 /** Events per EventBatch at most: keeps one gRPC message well under the 4 MB default limit. */
 export const MAX_BATCH = 1000;
+/** Messages per LinkDownBatch at most; with MAX_BATCH events in all, it stays as small as an EventBatch. */
+export const MAX_ENVELOPE = 64;
 
 export class SwitchLinkPeer {
   /** Set by Hello; "" before. */
@@ -21,6 +23,8 @@ export class SwitchLinkPeer {
    * ordinary link. A renewer gets no events (its owner's main link does) and may not claim or command.
    */
   renewsFor: number | undefined;
+  /** Hello.batches: the client reads LinkDown.batch, so a turn's messages travel as one. */
+  batches = false;
   /** Sent in Welcome: a link whose Hello.renews equals it renews this link's lease. Random, unguessable. */
   readonly renewToken = randomBytes(16).toString('hex');
   private outbox: sw.ILinkDown[] = [];
@@ -52,12 +56,34 @@ export class SwitchLinkPeer {
 
   get pending(): number { return this.outbox.length; }
 
-  /** Writes the outbox to the stream. grpc-js buffers when the peer is slow. */
+  /**
+   * Writes the outbox to the stream: one LinkDownBatch per turn for a link that reads them (at most
+   * MAX_ENVELOPE messages or MAX_BATCH events each), else message by message. grpc-js buffers when the
+   * peer is slow.
+   */
   flush(): void {
     if (this.closed) { this.outbox = []; return; }
     const out = this.outbox;
     this.outbox = [];
-    for (const m of out) this.stream.write(m);
+    if (!this.batches) {
+      for (const m of out) this.stream.write(m);
+      return;
+    }
+    let envelope: sw.ILinkDown[] = [];
+    let events = 0;
+    const send = () => {
+      if (envelope.length === 1) this.stream.write(envelope[0]!);
+      else if (envelope.length > 1) this.stream.write({ batch: { msgs: envelope } });
+      envelope = [];
+      events = 0;
+    };
+    for (const m of out) {
+      const n = m.events?.events?.length ?? 0;
+      if (envelope.length > 0 && (envelope.length >= MAX_ENVELOPE || events + n > MAX_BATCH)) send();
+      envelope.push(m);
+      events += n;
+    }
+    send();
   }
 
   /** Flushes, then ends the stream (e.g. after Unauthorized). */

@@ -145,7 +145,12 @@ export class SimulatedSwitch {
       this.junk.report(link.peer, { link: link.id, err: frame.error }, 'undecodable frame');
       return this.send(link, { error: { code: 'BadMessage', message: `could not decode a LinkUp message (${frame.error}): send protobuf tandem.switchlink.LinkUp` } });
     }
-    const m = oneof(frame.msg, 'msg');
+    this.onLinkUp(link, frame.msg, false);
+  }
+
+  /** One LinkUp, or each of a batch's in order (after Welcome only; a batch in a batch is refused). */
+  private onLinkUp(link: SwitchLinkPeer, msg: sw.LinkUp, inBatch: boolean): void {
+    const m = oneof(msg, 'msg');
     const kind = m.case;
     if (!kind) return this.send(link, { error: { code: 'BadMessage', message: 'empty LinkUp: set one of hello, claim, heartbeat, command, snapshotQuery, simulate, releaseLease, commandLogQuery' } });
     if (!link.welcomed && kind !== 'hello') return this.send(link, { error: { code: 'NotHello', message: `got ${kind} before Hello: send Hello{serverName} first` } });
@@ -164,6 +169,15 @@ export class SimulatedSwitch {
       case 'commandLogQuery': return this.send(link, { commandLog: this.record.query(m.value.requestId) });
       case 'simulate': return this.onSimulate(link, m.value);
       case 'overloadControl': return this.onOverloadControl(link, m.value, now);
+      case 'batch': {
+        if (inBatch) return this.send(link, { error: { code: 'BadMessage', message: 'a LinkUpBatch inside a LinkUpBatch: send the messages in one flat batch' } });
+        for (const inner of m.value.msgs) {
+          if (link.closed) return;
+          if (inner.hello) this.send(link, { error: { code: 'BadMessage', message: 'Hello inside a LinkUpBatch: send Hello alone, first' } });
+          else this.onLinkUp(link, inner, true);
+        }
+        return;
+      }
       default: return unhandled(m);
     }
   }
@@ -187,12 +201,13 @@ export class SimulatedSwitch {
       link.renewsFor = target.id;
     }
     link.serverName = hello.serverName || `link#${link.id}`;
+    link.batches = hello.batches === true;
     link.welcomed = true;
     this.logger.info({ component: 'link', link: link.id, serverName: link.serverName, ...(link.renewsFor !== undefined ? { renewsFor: link.renewsFor } : {}) }, link.renewsFor !== undefined ? 'hello (renewer link)' : 'hello');
     this.send(link, { welcome: {
       switchName: this.cfg.name, epoch: this.lease.epoch, holder: this.lease.holderName, leaseMs: this.cfg.leaseMs,
       heartbeatMs: this.cfg.heartbeatMs, lastSeq: this.log.lastSeq, oldestSeq: this.log.oldestSeq,
-      renewToken: link.renewsFor === undefined ? link.renewToken : '',
+      renewToken: link.renewsFor === undefined ? link.renewToken : '', batches: true,
     } });
   }
 
