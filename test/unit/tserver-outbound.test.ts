@@ -1,5 +1,6 @@
 // Batching per event-loop turn and the metrics text.
 import t from 'tap';
+import { closeSync, openSync } from 'node:fs';
 import { BatchCollector, type OutboundBatch } from '../../src/pipeline/outbound.js';
 import { Metrics } from '../../src/lib/metrics/metrics.js';
 
@@ -44,9 +45,20 @@ t.test('metrics exposition', async (t) => {
   t.match(text, /tandem_event_loop_lag_seconds\{quantile="0.99"\} [0-9.e-]+\n/);
   t.match(text, '# TYPE tandem_gc_pause_seconds histogram\n');
   t.match(text, /\nprocess_resident_memory_bytes [0-9]+\n/, 'prom-client default process metrics');
-  t.match(text, /\nnodejs_eventloop_lag_seconds [0-9.e-]+\n/);
+  t.match(text, /\nprocess_open_fds [0-9]+\n/, 'open fds (cached: a readdir per scrape is O(connections))');
+  t.notMatch(text, /nodejs_active_handles|nodejs_eventloop_lag/, 'no per-handle walk at scrape time');
   t.equal(await m.value('tandem_requests_total', { request: 'RequestOpen', outcome: 'ok' }), 2);
   t.equal(await m.value('tandem_events_sent_total'), 3);
+});
+
+t.test('process_open_fds is read at most every 10 s, not at every scrape', async (t) => {
+  const m = new Metrics();
+  t.teardown(() => m.stop());
+  const fdsOf = (text: string) => Number(/\nprocess_open_fds ([0-9]+)\n/.exec(text)?.[1]);
+  const first = fdsOf(await m.render());
+  const opened = Array.from({ length: 20 }, () => openSync('/dev/null', 'r'));
+  t.teardown(() => { for (const fd of opened) closeSync(fd); });
+  t.equal(fdsOf(await m.render()), first, '20 more descriptors, same figure within the 10 s');
 });
 
 t.test('a gauge name is declared once', async (t) => {
