@@ -5,6 +5,7 @@
 // only at an InSync offset it applied, suspect the primary on an ADDP timeout and keep the stream,
 // reconnect with backoff, and a state machine (common/fsm.ts) that refuses stale callers.
 import t from 'tap';
+import * as grpc from '@grpc/grpc-js';
 import { sy } from '../../src/wire/sync-proto.js';
 import type { Delta } from '../../src/core/api.js';
 import { SyncBackup, type ReplicationPosition, type SyncBackupOptions } from '../../src/adapters/sync/backup.js';
@@ -340,6 +341,20 @@ t.test('stop() cancels a pending reconnect and closes the stream', async (t) => 
   t.same(r.clock.pending(), [], 'no timer of its own left (ADDP included)');
   r.clock.advance(10 * RECONNECT.maxMs);
   t.equal(r.prim.streams.length, 1);
+});
+
+t.test('a broken stream is reported lost before its gRPC channel is closed (a turn later: the owner claims first)', async (t) => {
+  const r = await rig(t);
+  const s1 = await toInSync(r, 1);
+  const order: string[] = [];
+  const close = grpc.Client.prototype.close;
+  grpc.Client.prototype.close = function (this: grpc.Client) { order.push('close'); close.call(this); };
+  t.teardown(() => { grpc.Client.prototype.close = close; });
+  r.b.on('lost', () => order.push('lost'));
+  s1.end();
+  await lostCount(r, 1);
+  await new Promise((res) => setImmediate(res));
+  t.same(order, ['lost', 'close'], 'lost first, the channel closed after');
 });
 
 t.test('a rejoining primary ahead of the new one rolls back to the divergence point; a refused rollback means a full resync', async (t) => {
