@@ -4,7 +4,16 @@
 // measure from the signal to
 //   - the backup's 'role changed' -> primary log line (its pino time, ms resolution), and
 //   - the first answer to a call-control request on it (a client waits for the pushed
-//     EventServerInfo serving:true, then sends RequestQueryAddress and times the answer).
+//     EventServerInfo serving:true, then sends RequestQueryAddress and times the answer), and
+//   - (kill) when the dead primary's sockets closed: a TCP connection the bench holds to it sees
+//     the close. The kernel closes a killed process's files only after it has unmapped its memory,
+//     so this part is the dying process, before anything of the backup runs.
+// The members' sync ports are chosen before they start and given to each other directly (no proxy
+// between them: a relay in this process added its own event-loop turn to every failover).
+// --switch-state warm (default): one call is made and released on the switch before the runs, so
+// the pair has applied switch events and a promotion asks for redelivery after its applied seq, as
+// on any switch that has carried a call. fresh: a switch that never emitted an event; the pair's
+// applied seq is 0, so every promotion rebuilds from the switch's snapshot (1,020 devices).
 // Then the pair is repaired (restart / SIGCONT: the old primary rejoins as backup) and the roles
 // alternate. Usage: npm run bench:promotion [-- --runs 20]. Needs `npm run build` first.
 // --out FILE writes every run's times as a results file (kind 'promotion', scripts/lib/charts.mjs);
@@ -21,11 +30,12 @@ import { writeCharts } from './lib/charts.mjs';
 import { clock } from './lib/bench-progress.mjs';
 import WebSocket from 'ws';
 
-const USAGE = 'usage: node scripts/bench-promotion.mjs [--runs 20] [--modes kill,stop] [--out FILE.json] [--charts DIR]\n  promotion time of the backup after kill -9 (kill) and SIGSTOP (stop) of the primary\n  --out: every run\'s times as JSON (a results file for scripts/charts.mjs); --charts: draw promotion.svg into DIR (needs --out)';
+const USAGE = 'usage: node scripts/bench-promotion.mjs [--runs 20] [--modes kill,stop] [--switch-state warm|fresh] [--out FILE.json] [--charts DIR]\n  promotion time of the backup after kill -9 (kill) and SIGSTOP (stop) of the primary\n  --switch-state: warm (default) one call made and released before the runs; fresh: a switch that never carried a call (promotion rebuilds from its snapshot)\n  --out: every run\'s times as JSON (a results file for scripts/charts.mjs); --charts: draw promotion.svg into DIR (needs --out)';
 const { values } = parseScriptArgs('bench-promotion', USAGE, {
-  options: { runs: { type: 'string', default: '20' }, modes: { type: 'string', default: 'kill,stop' }, out: { type: 'string' }, charts: { type: 'string' } },
+  options: { runs: { type: 'string', default: '20' }, modes: { type: 'string', default: 'kill,stop' }, 'switch-state': { type: 'string', default: 'warm' }, out: { type: 'string' }, charts: { type: 'string' } },
 });
 if (values.charts && !values.out) { console.error(`bench-promotion: --charts needs --out (the chart is drawn from the results file)\n${USAGE}`); process.exit(2); }
+if (!['warm', 'fresh'].includes(values['switch-state'])) { console.error(`bench-promotion: --switch-state must be warm or fresh, got "${values['switch-state']}"\n${USAGE}`); process.exit(2); }
 const started = new Date();
 const RUNS = Number(values.runs);
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli', 'tandem.js');
@@ -58,17 +68,21 @@ function start(args, name) {
   return p;
 }
 
-async function proxy() {
-  let target = 0;
-  const server = createServer((c) => {
-    if (!target) return c.destroy();
-    const u = connect(target, '127.0.0.1');
-    const drop = () => { c.destroy(); u.destroy(); };
-    c.on('error', drop); u.on('error', drop); c.on('close', drop); u.on('close', drop);
-    c.pipe(u); u.pipe(c);
-  });
+/** A port free now (the member listening on it is started right after). */
+async function freePort() {
+  const server = createServer();
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
-  return { port: server.address().port, setTarget: (p) => { target = p; }, close: () => server.close() };
+  const { port } = server.address();
+  await new Promise((r) => server.close(r));
+  return port;
+}
+
+/** A TCP connection to `port`; `closed` resolves with Date.now() when the other end is gone. */
+async function watchClose(port) {
+  const sock = connect(port, '127.0.0.1');
+  sock.on('error', () => {});
+  await new Promise((r, j) => { sock.once('connect', r); sock.once('error', j); });
+  return { closed: new Promise((r) => sock.once('close', () => r(Date.now()))), close: () => sock.destroy() };
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -78,14 +92,13 @@ async function main() {
   const sw = start(['switch', '--host', '127.0.0.1', '--port', '0'], 'switch');
   const swReady = await sw.waitFor((l) => l.msg === 'ready');
   const swPort = Object.values(swReady.ports).find((v) => typeof v === 'number' && v > 0);
-  const proxies = { A: await proxy(), B: await proxy() };
+  const syncPorts = { A: await freePort(), B: await freePort() };
   const members = {};
   const launch = async (name) => {
     const peer = name === 'A' ? 'B' : 'A';
     const p = start(['tserver', '--name', name, '--host', '127.0.0.1', '--port', '0', '--switch', `127.0.0.1:${swPort}`,
-      '--sync-port', '0', '--peer-sync', `127.0.0.1:${proxies[peer].port}`, '--peer-name', peer, '--peer-url', 'ws://127.0.0.1:0/tlib'], name);
+      '--sync-port', String(syncPorts[name]), '--peer-sync', `127.0.0.1:${syncPorts[peer]}`, '--peer-name', peer, '--peer-url', 'ws://127.0.0.1:0/tlib'], name);
     const r = await p.waitFor((l) => l.msg === 'ready');
-    proxies[name].setTarget(r.ports.sync);
     const m = { name, proc: p, http: r.ports.http };
     members[name] = m;
     return m;
@@ -94,6 +107,13 @@ async function main() {
   await members.A.proc.waitFor((l) => l.msg === 'role changed' && l.to === 'primary');
   await launch('B');
   await members.B.proc.waitFor((l) => l.msg === 'role changed' && l.to === 'backup-in-sync');
+  if (values['switch-state'] === 'warm') {
+    // One call, released at once: the switch has emitted events and the pair has applied them.
+    const call = spawn(process.execPath, [BIN, 'call', '--to', '8000', '--hangup-after', '50ms', '--switch', `127.0.0.1:${swPort}`], { stdio: 'ignore' });
+    const code = await new Promise((r) => call.on('exit', r));
+    if (code !== 0) throw new Error(`tandem call exited ${code}`);
+    for (let i = 0; (await health(members.A)).calls > 0; i++) { if (i > 250) throw new Error('the warm-up call did not end'); await sleep(20); }
+  }
   let primary = members.A;
   let backup = members.B;
 
@@ -123,6 +143,7 @@ async function main() {
       ws.send(JSON.stringify({ request: 'RequestOpen', referenceId: 1, clientName: `bench-${mode}-${run}` }));
       await next((e) => e.referenceId === 1);
       const from = backup.proc.lines.length;
+      const dead = mode === 'kill' ? await watchClose(primary.http) : undefined;
       const t0 = Date.now();
       primary.proc.child.kill(mode === 'kill' ? 'SIGKILL' : 'SIGSTOP');
       const serving = next((e) => e.event === 'EventServerInfo' && e.serving === true && e.role === 'primary').then(async () => {
@@ -136,7 +157,9 @@ async function main() {
       results[mode].serve.push(await serving);
       const after = backup.proc.lines.slice(from);
       const at = (pred) => { const l = after.find(pred); return l ? Date.parse(l.time) - t0 : undefined; };
+      const closedAt = dead ? await dead.closed : undefined;
       phases[mode].push({
+        ...(closedAt !== undefined ? { socketsClosed: closedAt - t0 } : {}),
         noticed: at((l) => l.msg === 'role changed' && l.from === 'backup-in-sync'),
         claimed: at((l) => /^switch link .* -> claiming$/.test(l.msg ?? '')),
         granted: at((l) => /^switch link claiming -> (up|resyncing)$/.test(l.msg ?? '')),
@@ -162,10 +185,11 @@ async function main() {
 
   const pct = (xs, q) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]; };
   const row = (label, xs) => `| ${label.padEnd(34)} | ${String(xs.length).padStart(4)} | ${String(pct(xs, 0.5)).padStart(6)} | ${String(pct(xs, 0.99)).padStart(6)} | ${String(Math.min(...xs)).padStart(5)} | ${String(Math.max(...xs)).padStart(5)} |`;
-  const out = ['', 'Promotion time (ms, from the signal; ADDP 100/400 ms, switch lease 400 ms, heartbeat 100 ms)', '',
+  const out = ['', `Promotion time (ms, from the signal; ADDP 100/400 ms, switch lease 400 ms, heartbeat 100 ms; switch ${values['switch-state']})`, '',
     '| event                              | runs | median |    p99 |   min |   max |', '|---|---|---|---|---|---|'];
   for (const mode of modes) {
     const what = mode === 'kill' ? 'kill -9' : 'SIGSTOP';
+    if (mode === 'kill') out.push(row(`${what}: dead primary's sockets closed`, phases[mode].map((p) => p.socketsClosed)));
     out.push(row(`${what}: backup noticed (sync lost/suspect)`, phases[mode].map((p) => p.noticed).filter((v) => v !== undefined)),
       row(`${what}: claim granted by the switch`, phases[mode].map((p) => p.granted).filter((v) => v !== undefined)),
       row(`${what}: 'role changed' to primary`, results[mode].role), row(`${what}: first request answered`, results[mode].serve));
@@ -174,14 +198,13 @@ async function main() {
   if (values.out) {
     const file = {
       kind: 'promotion', command: `node scripts/bench-promotion.mjs ${process.argv.slice(2).join(' ')}`.trim(), started: started.toISOString(), machine: machineInfo(),
-      settings: 'ADDP 100/400 ms, switch lease 400 ms, heartbeat 100 ms; ms from the signal',
+      settings: `ADDP 100/400 ms, switch lease 400 ms, heartbeat 100 ms; ms from the signal; switch ${values['switch-state']}`,
       runs: RUNS, modes: Object.fromEntries(modes.map((m) => [m, results[m]])), phases,
     };
     writeFileSync(values.out, JSON.stringify(file, null, 1) + '\n');
     if (values.charts) for (const c of writeCharts(file, values.charts, values.out)) process.stderr.write(`chart: ${c.path}\n`);
   }
   for (const c of live) { try { c.kill('SIGCONT'); c.kill('SIGKILL'); } catch { /* gone */ } }
-  for (const p of Object.values(proxies)) p.close();
   process.exit(0);
 }
 
