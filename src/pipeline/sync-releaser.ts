@@ -41,6 +41,10 @@ export class SyncReleaser implements Releaser {
     if (batch.deltas.length > 0) {
       try {
         offset = this.primary.publish(batch.deltas);
+        // The collector seals once per turn, at its end: the batch goes to the backup now. Left to
+        // publish()'s own setImmediate it would wait a whole loop iteration (the next poll phase's
+        // input first), and in ack mode every desktop waits for the backup's ack of it.
+        this.primary.flush();
       } catch (err) {
         // Sealed by a handover: the state changed after the final offset. The new primary does not
         // have these deltas; say so loudly (it means a core input slipped past the NotPrimary gate).

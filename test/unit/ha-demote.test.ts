@@ -54,6 +54,7 @@ function rig(t: Test) {
     replicationId: 'r1', mode: 'ack',
     get offset() { return offset; },
     publish: (ds: Delta[]) => { published.push(ds); offset += ds.length; return offset; },
+    flush: () => undefined,
     whenAcked: () => new Promise<void>(() => undefined),
     status: () => ({ alone: false, state: 'in-sync' }),
     close: () => undefined,

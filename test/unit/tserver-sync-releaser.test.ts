@@ -29,6 +29,7 @@ t.test('a backup lost mid-handover: batches released "alone" reach no desktop; a
   const primary = {
     mode: 'ack', offset: 0,
     publish: (ds: Delta[]) => ds.length,
+    flush: () => {},
     whenAcked: () => (alone ? Promise.resolve() : new Promise<void>((r) => waiters.push(r))),
     status: () => ({ alone, state: alone ? 'closed' : 'in-sync' }),
   } as unknown as SyncPrimary;
@@ -51,6 +52,7 @@ t.test('lease uncertain: a batch that reveals no state goes out, but never ahead
   const primary = {
     mode: 'ack', offset: 0,
     publish: (ds: Delta[]) => ds.length,
+    flush: () => {},
     whenAcked: () => new Promise<void>((r) => waiters.push(r)),
     status: () => ({ alone: false, state: 'in-sync' }),
   } as unknown as SyncPrimary;
@@ -71,4 +73,21 @@ t.test('lease uncertain: a batch that reveals no state goes out, but never ahead
   leaseValid = true;
   r.pump();
   t.same(delivered, [1, 2, 3]);
+});
+
+t.test('a sealed batch goes to the sync stream in the same turn, not a loop iteration later', async (t) => {
+  const calls: string[] = [];
+  const primary = {
+    mode: 'ack', offset: 0,
+    publish: (ds: Delta[]) => { calls.push(`publish ${ds.length}`); return ds.length; },
+    flush: () => { calls.push('flush'); },
+    whenAcked: () => new Promise<void>(() => {}),
+    status: () => ({ alone: false, state: 'in-sync' }),
+  } as unknown as SyncPrimary;
+  const r = new SyncReleaser(primary, () => {}, () => true, log);
+  const entry = { seq: 1, dn: '5000', event: { event: 'EventReleased', seq: 1 } } as never;
+  r.submit({ id: 1, deltas: [{ op: 'journal', entry } as Delta], items: [{ kind: 'event', entry }] });
+  t.same(calls, ['publish 1', 'flush'], 'published and written before submit returns');
+  r.submit({ id: 2, deltas: [], items: [] });
+  t.same(calls, ['publish 1', 'flush'], 'a batch without deltas writes nothing');
 });
