@@ -10,7 +10,7 @@
 //   backup that has taken over, so it must not reach a client. The owner calls pump() when the lease
 //   is renewed, or abandon() when it is deposed (those batches are dropped: clients retry).
 import type { Logger } from '../lib/log.js';
-import type { SyncPrimary } from '../adapters/sync/primary.js';
+import { SyncPrimaryClosedError, type SyncPrimary } from '../adapters/sync/primary.js';
 import type { OutboundBatch, Outgoing } from './outbound.js';
 import type { Deliver, Releaser } from './releaser.js';
 
@@ -46,6 +46,7 @@ export class SyncReleaser implements Releaser {
         // input first), and in ack mode every desktop waits for the backup's ack of it.
         this.primary.flush();
       } catch (err) {
+        if (!(err instanceof SyncPrimaryClosedError)) throw err;
         // Sealed by a handover: the state changed after the final offset. The new primary does not
         // have these deltas; say so loudly (it means a core input slipped past the NotPrimary gate).
         this.log.error({ err: (err as Error).message, batch: batch.id, deltas: batch.deltas.length }, 'deltas produced after the sync stream was sealed: not replicated');
