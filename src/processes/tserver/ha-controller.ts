@@ -297,6 +297,10 @@ export class HaController {
     ts.releaser.use(this.releaser);
     this.syncServer.serve(primary);
     ts.role.set({ role: 'primary', epoch, serving: true });
+    // Desktops hear "serving" (EventServerInfo) now, through the releaser just wired, not after the
+    // rest of this turn, the other I/O callbacks and the batch's setImmediate (1-3 ms of a kill -9
+    // failover on 2 cores: they send their requests here only once they hear it).
+    ts.batch.flush();
     if (why !== 'fresh') {
       this.promotions += 1;
       this.log.info({ epoch, why, appliedSwitchSeq: ts.core.state.appliedSwitchSeq }, 'promoted: redelivery of switch events after our applied seq');
