@@ -43,7 +43,7 @@ const welcome = (o: Partial<sw.IWelcome> = {}): sw.ILinkDown => ({ welcome: { sw
 t.test('first start: claim epoch 1 without redelivery, snapshot, buffered events after the snapshot', async (t) => {
   const r = rig();
   r.link.start();
-  t.same(r.sent[0]![0], { hello: { serverName: 'A' } });
+  t.same(r.sent[0]![0], { hello: { serverName: 'A', eventsAsHolderOnly: true } });
   r.down(welcome({ lastSeq: 5 }));
   t.same(r.sent[0]![1], { claim: { epoch: 1, appliedSeq: 0, redeliver: false } });
   r.down({ events: { events: [r.ev(6)] } }); // before Granted: ignored

@@ -148,7 +148,8 @@ export class SwitchLink {
       },
     });
     this.transport = transport;
-    transport.send({ hello: this.opts.secret ? { serverName: this.opts.serverName, secret: this.opts.secret } : { serverName: this.opts.serverName } });
+    // Live events only as lease holder: following (backup) they are dropped anyway (onEvents).
+    transport.send({ hello: { serverName: this.opts.serverName, ...(this.opts.secret ? { secret: this.opts.secret } : {}), eventsAsHolderOnly: true } });
   }
 
   private drop(why: string): void {

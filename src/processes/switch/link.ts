@@ -25,6 +25,8 @@ export class SwitchLinkPeer {
   renewsFor: number | undefined;
   /** Hello.batches: the client reads LinkDown.batch, so a turn's messages travel as one. */
   batches = false;
+  /** Hello.eventsAsHolderOnly: events only while this link holds the lease. */
+  eventsAsHolderOnly = false;
   /** Sent in Welcome: a link whose Hello.renews equals it renews this link's lease. Random, unguessable. */
   readonly renewToken = randomBytes(16).toString('hex');
   private outbox: sw.ILinkDown[] = [];

@@ -202,6 +202,7 @@ export class SimulatedSwitch {
     }
     link.serverName = hello.serverName || `link#${link.id}`;
     link.batches = hello.batches === true;
+    link.eventsAsHolderOnly = hello.eventsAsHolderOnly === true;
     link.welcomed = true;
     this.logger.info({ component: 'link', link: link.id, serverName: link.serverName, ...(link.renewsFor !== undefined ? { renewsFor: link.renewsFor } : {}) }, link.renewsFor !== undefined ? 'hello (renewer link)' : 'hello');
     this.send(link, { welcome: {
@@ -335,7 +336,8 @@ export class SimulatedSwitch {
   publish(o: PbxOutcome): void {
     if (!o.ok || o.events.length === 0) return;
     const events = this.log.append(o.events);
-    for (const l of this.links.values()) if (l.welcomed && l.renewsFor === undefined) l.queueEvents(events);
+    // A holder-only link that claims later gets what it lacks as the Granted's redelivery.
+    for (const l of this.links.values()) if (l.welcomed && l.renewsFor === undefined && (!l.eventsAsHolderOnly || this.lease.holds(l.id))) l.queueEvents(events);
     for (const t of this.autoAnswer.timersFor(events)) {
       this.startTimer(t, () => t.kind === 'answer' ? this.model.autoAnswer(t.callId, t.dn, Date.now()) : this.model.release(t.callId, t.dn, Date.now()));
     }

@@ -1,7 +1,9 @@
-// A turn's messages as one gRPC message on the switch link (LinkUpBatch / LinkDownBatch), on real gRPC
-// on 127.0.0.1 port 0: what each side sends, that a batch runs exactly like its messages sent one by
-// one, and the refusals (nested batch, Hello inside, batch before Hello). A client that does not say
-// `batches` in its Hello gets every message on its own, as before.
+// What a client asks for in its Hello, on real gRPC on 127.0.0.1 port 0.
+// `batches`: a turn's messages as one gRPC message (LinkUpBatch / LinkDownBatch): what each side sends,
+// that a batch runs exactly like its messages sent one by one, and the refusals (nested batch, Hello
+// inside, batch before Hello); a client that does not say `batches` gets every message on its own.
+// `eventsAsHolderOnly`: live events only while the link holds the lease; what it missed comes as the
+// Granted's redelivery.
 import t from 'tap';
 import pino from 'pino';
 import * as grpc from '@grpc/grpc-js';
@@ -137,4 +139,38 @@ t.test('the client: a turn\'s commands go out as one LinkUpBatch; a heartbeat go
   link.send(cmd('c5'));
   await until('the lone command', () => frames.length === 5);
   t.equal(frames[4]!.command?.commandId, 'c5', 'a turn with one command sends it as it is, not in a batch');
+});
+
+t.test('eventsAsHolderOnly: no live events until the lease is granted, the redelivery fills the gap, none after deposition', async (t) => {
+  const address = await startSwitch(t);
+  const caller = await open(t, address, 'caller');
+  const a = rawLinkDowns(address, { serverName: 'A', eventsAsHolderOnly: true });
+  t.teardown(() => a.close());
+  await until('Welcome', () => a.got.some((m) => m.welcome));
+  const seqs = () => a.got.flatMap((m) => (m.batch ? m.batch.msgs : [m])).flatMap((m) => m.events?.events ?? []).map((e) => e.seq);
+  const lastSeq = async () => (await caller.snapshot()).lastSeq;
+
+  t.match(await caller.inboundCall('4155550100', '5001'), { ok: true });
+  t.match(await caller.inboundCall('4155550103', '5004'), { ok: true });
+  const before = await lastSeq();
+  t.ok(before >= 2, `the call made events (last seq ${before})`);
+  await caller.snapshot(); // a round trip through the switch: anything sent to A before it has arrived
+  t.same(seqs(), [], 'following: no live events');
+
+  a.write({ claim: { epoch: 1, appliedSeq: 1, redeliver: true } });
+  await until('redelivery', () => seqs().length === before - 1);
+  t.same(seqs(), Array.from({ length: before - 1 }, (_, i) => i + 2), 'Granted redelivers everything after appliedSeq, in order');
+  a.write({ heartbeat: { epoch: 1 } });
+
+  t.match(await caller.inboundCall('4155550101', '5002'), { ok: true });
+  const held = await lastSeq();
+  await until('live events', () => seqs().at(-1) === held);
+  t.same(seqs(), Array.from({ length: held - 1 }, (_, i) => i + 2), 'as holder: live events follow the redelivery, no gap, no duplicate');
+
+  const b = await open(t, address, 'B');
+  t.match((await b.claim({ epoch: 2, force: true })).granted, { epoch: 2 });
+  await until('Deposed', () => a.got.flatMap((m) => (m.batch ? m.batch.msgs : [m])).some((m) => m.deposed));
+  t.match(await caller.inboundCall('4155550102', '5003'), { ok: true });
+  await caller.snapshot();
+  t.equal(seqs().at(-1), held, 'deposed: no live events again');
 });
