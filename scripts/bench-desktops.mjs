@@ -204,7 +204,7 @@ async function main() {
       const backup = sys.servers[other(primary.name)];
       const reqBefore = sumRequests(await all(workers, 'collect'));
       await all(workers, 'mark');
-      const cpu = cpuMeter({ primary: primary.proc.pid, backup: backup.proc.pid });
+      const cpu = cpuMeter({ primary: primary.proc.pid, backup: backup.proc.pid, switch: sys.sw.proc.pid });
       const tFault = Date.now();
       if (fault === 'kill') primary.proc.signal('SIGKILL');
       else if (fault === 'stop') primary.proc.signal('SIGSTOP');
@@ -218,11 +218,16 @@ async function main() {
       const rs = await all(workers, 'resumed');
       const cpuDuring = cpu();
       const resumedMs = rs.flatMap((x) => x.completedAt.map((t) => Math.round(10 * Math.max(0, t - promotedAt)) / 10));
+      // Where the time went, per desktop: promotion -> the new primary's EventServerInfo read (its
+      // replay sent) -> the replay's answer read.
+      const switchedMs = rs.flatMap((x) => x.switchedAt.filter((t) => t > 0).map((t) => t - promotedAt));
+      const replayMs = rs.flatMap((x) => x.switchedAt.map((t, k) => (t > 0 ? x.completedAt[k] - t : NaN)).filter((v) => !Number.isNaN(v)));
+      const phases = { switchedP50: pct(switchedMs, 50), switchedP99: pct(switchedMs, 99), replayP50: pct(replayMs, 50), replayP99: pct(replayMs, 99), loadLoopMaxMs: Math.max(...rs.map((x) => x.loop.maxMs)), loadCpuMs: rs.map((x) => Math.round(x.loop.cpuMs)) };
       const run = {
         fault, desktops: o.desktops, promoteMs: promotedAt - tFault, promotedAt, server: backup.name, resumedMs,
         notResumed: o.desktops - resumedMs.length, notMoved: rs.reduce((n, x) => n + x.desktops - x.moving, 0),
         p50: pct(resumedMs, 50), p99: pct(resumedMs, 99), max: pct(resumedMs, 100),
-        cpuCores: cpuDuring,
+        cpuCores: cpuDuring, phases,
       };
       // Recovery: the supervisor restarts a killed server; a stopped one is continued; both rejoin as
       // backup and every desktop reconnects to them (the reconnect storm).
@@ -243,6 +248,7 @@ async function main() {
       if (!backInSync) res.notes.push(`run ${i + 1} (${fault}): the pair was not back in sync 60 s after the recovery`);
       res.runs.push(run);
       log(`run ${i + 1}/${plan.length} ${fault}: promoted ${run.promoteMs} ms after the signal; desktops resumed after the promotion p50 ${fmt(run.p50)} p99 ${fmt(run.p99)} max ${fmt(run.max)} ms` +
+        ` (promotion -> primary's info read p50 ${fmt(phases.switchedP50)} p99 ${fmt(phases.switchedP99)}, -> replay answered p50 ${fmt(phases.replayP50)} p99 ${fmt(phases.replayP99)}; load process loop delay max ${fmt(phases.loadLoopMaxMs)}, CPU ms ${phases.loadCpuMs.join('/')}; cores: old primary ${fmt(cpuDuring.primary, 2)}, new primary ${fmt(cpuDuring.backup, 2)}, switch ${fmt(cpuDuring.switch, 2)})` +
         `${run.notResumed ? `, ${run.notResumed} NOT resumed within ${o.resumeTimeoutMs} ms` : ''}${resumedAll ? '' : ' (timed out)'}` +
         `${run.storm ? `; storm on ${recovering}: ${run.storm.opened} sessions in ${fmt(run.storm.spanMs)} ms (mean ${fmt(run.storm.meanPerS)}/s, peak ${fmt(run.storm.peakPerS)}/s), all links open ${fmt(run.storm.allOpenMs)} ms after the recovery` : ''}` +
         `; requests ${run.requests.sent} sent, lost ${JSON.stringify(run.requests.lost)}, refused ${JSON.stringify(run.requests.refused)}`);

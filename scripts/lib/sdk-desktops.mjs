@@ -10,6 +10,9 @@
 //  - every request the desktops and the router sent through the SDK (which carries a request over a
 //    failover with the same referenceId): answered, refused by error code, or lost (never answered:
 //    RequestTimeout, still pending at the end, or dropped by the SDK with ClientClosed/ConnectionLost).
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { Session as Inspector } from 'node:inspector';
+import { writeFileSync } from 'node:fs';
 import { createNodeClient } from '../../dist/sdk/node.js';
 
 const now = () => performance.timeOrigin + performance.now();
@@ -22,6 +25,14 @@ let cfg;
 const desks = [];
 let router;
 let mark = 0;
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+let cpuAtMark = process.cpuUsage();
+/** TANDEM_DESKTOPS_PROF=DIR: a CPU profile of this process from each mark to its 'resumed' reading. */
+const profDir = process.env.TANDEM_DESKTOPS_PROF;
+const inspector = profDir ? new Inspector() : undefined;
+if (inspector) { inspector.connect(); inspector.post('Profiler.enable'); }
+let profiles = 0;
 const reqs = { sent: 0, answered: 0, pending: 0, refused: {}, lost: {}, rings: 0, released: 0 };
 
 /** Runs one SDK request and counts its outcome. */
@@ -48,10 +59,12 @@ class Desk {
   constructor(dn) {
     this.dn = dn;
     this.startedAt = 0;
+    this.switchedAt = 0;
     this.completedAt = 0;
     this.c = client(`sdk-agent-${dn}`);
     this.c.on('status', (s) => {
       if (s.type === 'failover-started') this.startedAt = now();
+      else if (s.type === 'switched') this.switchedAt = now();
       else if (s.type === 'failover-complete') this.completedAt = now();
     });
     this.c.on('event', (ev) => {
@@ -115,17 +128,29 @@ function progress() {
 const ops = {
   setup,
   /** From now on, failovers count for the next `resumed` reading. */
-  mark: () => { mark = now(); return { mark }; },
+  mark: () => {
+    mark = now();
+    loopDelay.reset();
+    cpuAtMark = process.cpuUsage();
+    inspector?.post('Profiler.start');
+    return { mark };
+  },
   progress,
   /** When each desktop that failed over since the mark completed it (ms, epoch clock), and when it started. */
   resumed: () => {
-    const completedAt = [], startedAt = [];
+    const completedAt = [], startedAt = [], switchedAt = [];
     for (const d of desks) {
       if (d.startedAt <= mark || d.completedAt < d.startedAt) continue;
       completedAt.push(d.completedAt);
       startedAt.push(d.startedAt);
+      // 'switched': the new primary's EventServerInfo read, its RequestReplay sent (0: no switch seen).
+      switchedAt.push(d.switchedAt >= d.startedAt ? d.switchedAt : 0);
     }
-    return { completedAt, startedAt, ...progress() };
+    // This process's event loop since the mark: how long its 1,000 desktops kept it from reading.
+    const cpu = process.cpuUsage(cpuAtMark);
+    const loop = { maxMs: loopDelay.max / 1e6, p99Ms: loopDelay.percentile(99) / 1e6, cpuMs: (cpu.user + cpu.system) / 1000 };
+    inspector?.post('Profiler.stop', (err, r) => { if (!err) writeFileSync(`${profDir}/desktops-${process.pid}-${++profiles}.cpuprofile`, JSON.stringify(r.profile)); });
+    return { completedAt, startedAt, switchedAt, loop, ...progress() };
   },
   /** Desktops with both links open (and the router's). */
   links: () => ({ bothOpen: desks.reduce((n, d) => n + (d.bothOpen ? 1 : 0), 0), desktops: desks.length }),

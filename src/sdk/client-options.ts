@@ -27,3 +27,6 @@ export interface TandemClientOptions {
   /** Diagnostic log sink (default: silent). */
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
+
+/** Jittered, so a floor of desktops that lost the same server do not all come back in one millisecond. */
+export const DEFAULT_RECONNECT: BackoffOptions = { initialMs: 100, maxMs: 5_000, jitter: 0.5 };

@@ -16,11 +16,10 @@ import { EventSequencer } from './event-order.js';
 import { ServerLink, type LinkOwner, type RequestBodyOf } from './server-link.js';
 import { createPhaseMachine, PHASE_ALLOWED_FROM, type Phase, type PhaseMachine } from './session-phase.js';
 import type { ClientEvents, ClientStatus } from './status.js';
-import type { TandemClientOptions } from './client-options.js';
+import { DEFAULT_RECONNECT, type TandemClientOptions } from './client-options.js';
 import type { WebSocketConstructor } from './transport.js';
 
 export type { RequestBody, RequestBodyOf } from './server-link.js';
-
 export type { TandemClientOptions } from './client-options.js';
 
 interface Pending {
@@ -43,8 +42,6 @@ const REPLIES: ReadonlySet<EventName> = new Set<EventName>([
   'EventPartyInfo', 'EventLinkConnected', 'EventLinkDisconnected',
 ]);
 
-/** Jittered, so a floor of desktops that lost the same server do not all come back in one millisecond. */
-const DEFAULT_RECONNECT: BackoffOptions = { initialMs: 100, maxMs: 5_000, jitter: 0.5 };
 /** Parked requests go again after a NotPrimary or SwitchUnavailable: 50 ms doubling to 1 s. */
 const REFUSED_RETRY: BackoffOptions = { initialMs: 50, maxMs: 1_000 };
 
@@ -84,12 +81,13 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
     this.links = opts.servers.map((url) => new ServerLink({
       url, WebSocket: WS, clientName: opts.clientName, token: opts.token,
       heartbeat: opts.heartbeat ?? 'auto', heartbeatMs, deadAfterMs,
-      openTimeoutMs: Math.max(2000, 2 * deadAfterMs),
+      openTimeoutMs: Math.max(2000, 2 * deadAfterMs), maxReconnectHoldMs: Math.min(1000, deadAfterMs),
       reconnect: { ...DEFAULT_RECONNECT, ...opts.reconnect },
       nextReferenceId: () => this.takeReferenceId(),
       lastSeq: () => this.sequencer.lastSeq,
       log: this.log,
     }, this));
+    this.sm.onChange((tr) => { if (tr.to !== 'closed') this.releaseHeld(); }); // close() closes the links
     for (const l of this.links) l.start();
   }
 
@@ -182,7 +180,19 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
     for (const p of this.pending.values()) if (p.sentTo === link) p.sentTo = null;
     // A replay running on this link is discarded there: the link is no longer open, so not primary.
     this.choosePrimary();
+    this.releaseHeld();
   }
+
+  /**
+   * Failover first: a lost link reconnects after the move to another server (its replay), or while no
+   * primary is known but another server is reachable (the primary most likely died). Capped (server-link.ts).
+   */
+  holdReconnect(link: ServerLink): boolean {
+    if (this.sm.is('replaying')) return this.primaryLink !== link;
+    return this.sm.is('failover') && this.links.some((l) => l !== link && l.isOpen);
+  }
+
+  private releaseHeld(): void { for (const l of this.links) if (!this.holdReconnect(l)) l.resumeReconnect(); }
 
   linkEvent(link: ServerLink, ev: TEvent): void {
     if (ev.referenceId !== undefined) this.onAnswer(link, ev);

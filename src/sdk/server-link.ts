@@ -50,6 +50,8 @@ export interface LinkOptions {
   /** Give up a connection attempt (TCP + upgrade + RequestOpen) after this long. */
   openTimeoutMs: number;
   reconnect: BackoffOptions;
+  /** A reconnect the owner holds (holdReconnect) goes after this long at the latest. */
+  maxReconnectHoldMs: number;
   nextReferenceId: () => number;
   lastSeq: () => number | undefined;
   log: (msg: string, fields?: Record<string, unknown>) => void;
@@ -63,6 +65,11 @@ export interface LinkOwner {
   linkDown(link: ServerLink, reason: string): void;
   /** Every inbound event, in arrival order (including answers to the link's own requests). */
   linkEvent(link: ServerLink, ev: TEvent): void;
+  /**
+   * A reconnect is due: true = not now, the owner is moving to another server (its replay runs) and
+   * calls resumeReconnect() once that is done.
+   */
+  holdReconnect(link: ServerLink): boolean;
 }
 
 interface LinkCall { resolve: (ev: TEvent) => void; reject: (err: TandemError) => void }
@@ -77,6 +84,11 @@ export class ServerLink {
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** referenceId of the RequestOpen in flight; meaningful only in state opening. */
   private openRef = 0;
+  /**
+   * True iff state is backoff and the reconnect that was due waits for the owner (holdReconnect):
+   * `timer` is then the cap, after which it goes anyway.
+   */
+  private held = false;
 
   constructor(private readonly opts: LinkOptions, private readonly owner: LinkOwner) {
     this.sm = new StateMachine<LinkState>({
@@ -128,9 +140,25 @@ export class ServerLink {
     if (this.isOpen) this.call({ request: 'RequestQueryServer' }).catch(() => undefined);
   }
 
+  /**
+   * The owner's move to another server is done: a reconnect held for it goes now. Failover first: a
+   * thousand desktops of one floor (or one process) reconnecting to a dead server at the moment they
+   * read the new primary's EventServerInfo delayed their replays by up to a second (bench:desktops).
+   */
+  resumeReconnect(): void {
+    if (!this.held) return;
+    // One more backoff step (jittered) rather than at once: a floor of desktops finishing their
+    // failovers within moments would otherwise all reconnect to the lost server together.
+    clearTimeout(this.timer);
+    this.held = false;
+    const delay = this.backoff.next();
+    this.timer = setTimeout(() => this.reconnect(`held reconnect after the failover, ${delay} ms`, true), delay);
+  }
+
   /** Stops for good: no reconnect. */
   close(): void {
     if (this.sm.is('closed')) return;
+    this.held = false;
     this.teardownSocket('client closed');
     this.sm.transition(ALLOWED_FROM.closed, 'closed', 'client closed');
   }
@@ -224,10 +252,25 @@ export class ServerLink {
     this.sm.transition(seen, 'backoff', reason);
     const delay = this.backoff.next();
     this.opts.log('link down', { server: this.url, reason, reconnectInMs: delay });
-    this.timer = setTimeout(() => {
-      if (this.sm.transition('backoff', 'connecting', `reconnect after ${delay} ms`)) this.connect();
-    }, delay);
+    this.timer = setTimeout(() => this.reconnect(`reconnect after ${delay} ms`, false), delay);
     if (seen === 'open') this.owner.linkDown(this, reason);
+  }
+
+  /**
+   * A backoff is over: connect, unless the owner holds it (then at the latest after maxReconnectHoldMs:
+   * the lost server may be the live primary, and a replay that never ends must not keep it away).
+   */
+  private reconnect(reason: string, force: boolean): void {
+    if (!this.sm.is('backoff')) return;
+    if (!force && !this.held && this.owner.holdReconnect(this)) {
+      this.held = true;
+      const cap = this.opts.maxReconnectHoldMs;
+      this.timer = setTimeout(() => this.reconnect(`held reconnect: no failover done within ${cap} ms`, true), cap);
+      return;
+    }
+    clearTimeout(this.timer);
+    this.held = false;
+    if (this.sm.transition('backoff', 'connecting', reason)) this.connect();
   }
 
   private teardownSocket(reason: string): void {
