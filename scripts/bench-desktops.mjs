@@ -211,6 +211,8 @@ async function main() {
       else backup.proc.signal('SIGUSR1');
       const line = await backup.proc.waitFor((l) => l.msg === 'role changed' && l.to === 'primary' && timeOf(l) >= tFault - 1, 15_000, 'promotion');
       const promotedAt = timeOf(line);
+      // Server side: when the new primary had handed its EventServerInfo (primary, serving) to every desktop.
+      const infoOut = backup.proc.waitFor((l) => l.msg === 'broadcast delivered' && l.event === 'EventServerInfo' && l.role === 'primary' && l.serving && timeOf(l) >= promotedAt, o.resumeTimeoutMs, 'info broadcast').catch(() => undefined);
       const resumedAll = await until(async () => {
         const p = await all(workers, 'progress');
         return p.every((x) => x.moving === x.desktops && x.resumed === x.desktops);
@@ -222,7 +224,8 @@ async function main() {
       // replay sent) -> the replay's answer read.
       const switchedMs = rs.flatMap((x) => x.switchedAt.filter((t) => t > 0).map((t) => t - promotedAt));
       const replayMs = rs.flatMap((x) => x.switchedAt.map((t, k) => (t > 0 ? x.completedAt[k] - t : NaN)).filter((v) => !Number.isNaN(v)));
-      const phases = { switchedP50: pct(switchedMs, 50), switchedP99: pct(switchedMs, 99), replayP50: pct(replayMs, 50), replayP99: pct(replayMs, 99), loadLoopMaxMs: Math.max(...rs.map((x) => x.loop.maxMs)), loadCpuMs: rs.map((x) => Math.round(x.loop.cpuMs)) };
+      const out = await infoOut;
+      const phases = { infoBroadcastDoneMs: out ? timeOf(out) - promotedAt : undefined, infoBroadcastTurns: out?.turns, switchedP50: pct(switchedMs, 50), switchedP99: pct(switchedMs, 99), replayP50: pct(replayMs, 50), replayP99: pct(replayMs, 99), loadLoopMaxMs: Math.max(...rs.map((x) => x.loop.maxMs)), loadCpuMs: rs.map((x) => Math.round(x.loop.cpuMs)) };
       const run = {
         fault, desktops: o.desktops, promoteMs: promotedAt - tFault, promotedAt, server: backup.name, resumedMs,
         notResumed: o.desktops - resumedMs.length, notMoved: rs.reduce((n, x) => n + x.desktops - x.moving, 0),
@@ -248,7 +251,7 @@ async function main() {
       if (!backInSync) res.notes.push(`run ${i + 1} (${fault}): the pair was not back in sync 60 s after the recovery`);
       res.runs.push(run);
       log(`run ${i + 1}/${plan.length} ${fault}: promoted ${run.promoteMs} ms after the signal; desktops resumed after the promotion p50 ${fmt(run.p50)} p99 ${fmt(run.p99)} max ${fmt(run.max)} ms` +
-        ` (promotion -> primary's info read p50 ${fmt(phases.switchedP50)} p99 ${fmt(phases.switchedP99)}, -> replay answered p50 ${fmt(phases.replayP50)} p99 ${fmt(phases.replayP99)}; load process loop delay max ${fmt(phases.loadLoopMaxMs)}, CPU ms ${phases.loadCpuMs.join('/')}; cores: old primary ${fmt(cpuDuring.primary, 2)}, new primary ${fmt(cpuDuring.backup, 2)}, switch ${fmt(cpuDuring.switch, 2)})` +
+        ` (promotion -> new primary's info broadcast handed to every desktop ${fmt(phases.infoBroadcastDoneMs)} ms in ${phases.infoBroadcastTurns ?? '?'} turns; -> info read p50 ${fmt(phases.switchedP50)} p99 ${fmt(phases.switchedP99)}, -> replay answered p50 ${fmt(phases.replayP50)} p99 ${fmt(phases.replayP99)}; load process loop delay max ${fmt(phases.loadLoopMaxMs)}, CPU ms ${phases.loadCpuMs.join('/')}; cores: old primary ${fmt(cpuDuring.primary, 2)}, new primary ${fmt(cpuDuring.backup, 2)}, switch ${fmt(cpuDuring.switch, 2)})` +
         `${run.notResumed ? `, ${run.notResumed} NOT resumed within ${o.resumeTimeoutMs} ms` : ''}${resumedAll ? '' : ' (timed out)'}` +
         `${run.storm ? `; storm on ${recovering}: ${run.storm.opened} sessions in ${fmt(run.storm.spanMs)} ms (mean ${fmt(run.storm.meanPerS)}/s, peak ${fmt(run.storm.peakPerS)}/s), all links open ${fmt(run.storm.allOpenMs)} ms after the recovery` : ''}` +
         `; requests ${run.requests.sent} sent, lost ${JSON.stringify(run.requests.lost)}, refused ${JSON.stringify(run.requests.refused)}`);

@@ -80,3 +80,16 @@ t.test('close drops what is queued', async (t) => {
   q.push(broadcast(2, 2));
   t.equal(q.backlog, 0);
 });
+
+t.test('a finished broadcast is reported once: its connections, its turns, the time since its batch was pushed', async (t) => {
+  const w = world(['a', 'b', 'c', 'd', 'e']);
+  const done: { event: string; sessions: number; turns: number; ms: number }[] = [];
+  const q = new DeliveryQueue(w.t, 2, (d) => done.push({ ...d, event: d.event.event }));
+  q.push({ id: 1, deltas: [], items: [{ kind: 'event', entry: event(1, 'dn-a') }] });
+  t.same(done, [], 'no broadcast, no report');
+  q.push(broadcast(2, 100));
+  while (q.backlog > 0) await turn();
+  t.equal(done.length, 1);
+  t.match(done[0], { event: 'EventServerInfo', sessions: 5, turns: 3 }, '5 connections, 2 frames a turn: 3 turns');
+  t.ok(done[0]!.ms >= 0);
+});

@@ -52,6 +52,9 @@ export class RequestOutcomes {
   }
 }
 
+/** A broadcast delivered to every connection it had when it began. */
+export interface BroadcastDone { event: TEvent; sessions: number; turns: number; ms: number }
+
 /** Frames handed to sockets per event-loop turn at most; the rest of the batch (and the batches behind it) in the next turns. */
 export const MAX_FRAMES_PER_TURN = 1000;
 
@@ -73,12 +76,19 @@ export class DeliveryQueue {
   /** Index of the next item of queue[0] to deliver. */
   private item = 0;
   /** A broadcast being delivered across turns: its frame, its recipients (taken when it began), the next one. */
-  private broadcast: { frame: Buffer; to: Session[]; next: number } | undefined;
+  private broadcast: { frame: Buffer; to: Session[]; next: number; event: TEvent; turns: number } | undefined;
+  /** When each queued batch was pushed (ms), parallel to `queue`. */
+  private readonly pushedAt: number[] = [];
   private scheduled = false;
   private draining = false;
   private closed = false;
 
-  constructor(private readonly t: DeliveryTargets, private readonly framesPerTurn = MAX_FRAMES_PER_TURN) {}
+  /**
+   * @param broadcastDone told when a broadcast reached its last connection: how many, over how many
+   *   turns, how long after its batch was pushed (released) — the gateway logs it.
+   */
+  constructor(private readonly t: DeliveryTargets, private readonly framesPerTurn = MAX_FRAMES_PER_TURN,
+    private readonly broadcastDone?: (d: BroadcastDone) => void) {}
 
   /** Batches not fully delivered yet. */
   get backlog(): number { return this.queue.length; }
@@ -86,6 +96,7 @@ export class DeliveryQueue {
   push(batch: OutboundBatch): void {
     if (this.closed) return;
     this.queue.push(batch);
+    this.pushedAt.push(Date.now());
     if (!this.scheduled && !this.draining) this.drain();
   }
 
@@ -93,6 +104,7 @@ export class DeliveryQueue {
   close(): void {
     this.closed = true;
     this.queue.length = 0;
+    this.pushedAt.length = 0;
     this.broadcast = undefined;
   }
 
@@ -107,13 +119,15 @@ export class DeliveryQueue {
         while (this.item < batch.items.length && budget > 0) {
           const item = batch.items[this.item]!;
           if (item.kind === 'broadcast') {
-            const b = (this.broadcast ??= { frame: Buffer.from(JSON.stringify(item.event), 'utf8'), to: [...this.t.sessions], next: 0 });
+            const b = (this.broadcast ??= { frame: Buffer.from(JSON.stringify(item.event), 'utf8'), to: [...this.t.sessions], next: 0, event: item.event, turns: 0 });
+            b.turns++;
             while (b.next < b.to.length && budget > 0) {
               b.to[b.next++]!.send(b.frame);
               budget--;
             }
             if (b.next < b.to.length) break;
             this.broadcast = undefined;
+            this.broadcastDone?.({ event: b.event, sessions: b.to.length, turns: b.turns, ms: Date.now() - this.pushedAt[0]! });
           } else {
             budget -= deliverItem(this.t, item);
           }
@@ -121,6 +135,7 @@ export class DeliveryQueue {
         }
         if (this.item < batch.items.length) break;
         this.queue.shift();
+        this.pushedAt.shift();
         this.item = 0;
       }
     } finally {

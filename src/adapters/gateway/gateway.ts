@@ -105,7 +105,8 @@ export class Gateway {
     this.overloadLog = new OverloadLog(o.log);
     o.metrics.gauge('tandem_connections_unopened', 'WebSocket connections that have not sent a valid RequestOpen yet.', () => this.unopened.total);
     this.wss = new WebSocketServer({ noServer: true, maxPayload: o.limits.maxFrameBytes * 2, clientTracking: false });
-    this.deliveries = new DeliveryQueue(this.delivery);
+    // One line per broadcast (role changes, link up/down): when the last desktop was handed it.
+    this.deliveries = new DeliveryQueue(this.delivery, undefined, (d) => o.log.info({ event: d.event.event, ...(d.event.event === 'EventServerInfo' ? { role: d.event.role, serving: d.event.serving } : {}), sessions: d.sessions, turns: d.turns, ms: d.ms }, 'broadcast delivered'));
     this.pings = new PingRound(() => this.sessions, o.limits.pingIntervalMs);
     o.metrics.gauge('tandem_clients', 'Open desktop connections that sent RequestOpen.', () => this.byClient.size);
     o.metrics.gauge('tandem_connections', 'Open WebSocket connections.', () => this.sessions.size);
