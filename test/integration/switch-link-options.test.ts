@@ -9,7 +9,7 @@ import pino from 'pino';
 import * as grpc from '@grpc/grpc-js';
 import { startSwitchServer } from '../../src/processes/switch/start.js';
 import { DEFAULT_SWITCH_CONFIG } from '../../src/processes/switch/config.js';
-import { openLink, type LinkClient } from '../../src/adapters/switch-client/link-client.js';
+import { MAX_UP_BATCH, openLink, type LinkClient } from '../../src/adapters/switch-client/link-client.js';
 import { LINK_PATH, switchService, toBuffer, type LinkUpFrame } from '../../src/wire/switch-service.js';
 import { sw } from '../../src/wire/switch-proto.js';
 
@@ -139,6 +139,11 @@ t.test('the client: a turn\'s commands go out as one LinkUpBatch; a heartbeat go
   link.send(cmd('c5'));
   await until('the lone command', () => frames.length === 5);
   t.equal(frames[4]!.command?.commandId, 'c5', 'a turn with one command sends it as it is, not in a batch');
+
+  for (let i = 0; i < MAX_UP_BATCH + 10; i++) link.send(cmd(`b${i}`));
+  await until('two more frames', () => frames.length === 7);
+  t.same(frames.slice(5).map((f) => f.batch?.msgs.length), [MAX_UP_BATCH, 10], `a turn of ${MAX_UP_BATCH + 10} commands: batches of at most ${MAX_UP_BATCH}, in order`);
+  t.equal(frames[6]!.batch!.msgs[9]!.command!.commandId, `b${MAX_UP_BATCH + 9}`);
 });
 
 t.test('eventsAsHolderOnly: no live events until the lease is granted, the redelivery fills the gap, none after deposition', async (t) => {

@@ -41,6 +41,9 @@ interface Waiter<T> { resolve(v: T): void; reject(e: Error): void; timer: NodeJS
 type Answer = Extract<Oneof<sw.LinkDown, 'msg'>, { case: 'simulateResult' | 'snapshot' | 'commandLog' }>;
 type AnswerValue<C extends Answer['case']> = Extract<Answer, { case: C }>['value'];
 
+/** Messages per LinkUpBatch at most (a command is ~100 bytes). */
+export const MAX_UP_BATCH = 256;
+
 export class LinkClient extends EventEmitter<SwitchLinkEvents> {
   /** Resolves with Welcome; rejects when the switch refuses the Hello or cannot be reached. */
   readonly welcome: Promise<sw.Welcome>;
@@ -113,7 +116,9 @@ export class LinkClient extends EventEmitter<SwitchLinkEvents> {
     const out = this.outbox;
     this.outbox = [];
     if (this.isClosed) return;
-    this.stream.write(out.length === 1 ? out[0]! : { batch: { msgs: out } });
+    if (out.length === 1) return void this.stream.write(out[0]!);
+    // Bounded, whatever a turn queued: far under the switch's 16 MiB message limit.
+    for (let i = 0; i < out.length; i += MAX_UP_BATCH) this.stream.write({ batch: { msgs: out.slice(i, i + MAX_UP_BATCH) } });
   }
 
   /** Raw bytes as one frame (tests: malformed input). */
