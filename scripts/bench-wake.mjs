@@ -3,7 +3,7 @@
 // process (raw TCP, or one grpc-js bidirectional stream); this process counts them and reports its own
 // CPU per message over 4 s. Every message wakes the event loop on its own, as most do on a T-Server
 // below saturation (docs/benchmarks.md, "Where the primary's CPU goes").
-// usage: node scripts/bench-wake.mjs [net|grpc]...   (default: net grpc net grpc)
+// usage: node scripts/bench-wake.mjs [--modes net,grpc,net,grpc]
 import net from 'node:net';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -39,7 +39,7 @@ async function measure(mode) {
     port = await new Promise((r, j) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? j(e) : r(p))));
     close = () => server.forceShutdown();
   }
-  const peer = fork(fileURLToPath(import.meta.url), ['--child', mode, String(port)]);
+  const peer = fork(fileURLToPath(import.meta.url), ['--child', mode, '--port', String(port)]);
   try {
     await new Promise((r) => setTimeout(r, 1500));
     const c0 = process.cpuUsage();
@@ -54,15 +54,15 @@ async function measure(mode) {
   }
 }
 
-const USAGE = 'usage: node scripts/bench-wake.mjs [net|grpc]...   (default: net grpc net grpc)';
-const { values, positionals } = parseScriptArgs('bench-wake', USAGE, { options: { child: { type: 'boolean' } }, allowPositionals: true });
+const USAGE = 'usage: node scripts/bench-wake.mjs [--modes net,grpc,net,grpc]   (net: raw TCP; grpc: one grpc-js stream)';
+const { values } = parseScriptArgs('bench-wake', USAGE, { options: { modes: { type: 'string', default: 'net,grpc,net,grpc' }, child: { type: 'string' }, port: { type: 'string' } } });
 if (values.child) {
-  await child(positionals[0], Number(positionals[1]));
+  await child(values.child, Number(values.port));
 } else {
-  const modes = positionals.length > 0 ? positionals : ['net', 'grpc', 'net', 'grpc'];
+  const modes = values.modes.split(',');
   const bad = modes.find((m) => m !== 'net' && m !== 'grpc');
-  if (bad) {
-    console.error(`bench-wake: unknown mode ${bad}: net or grpc\n${USAGE}`);
+  if (bad !== undefined) {
+    console.error(`bench-wake: unknown mode "${bad}": net or grpc\n${USAGE}`);
     process.exit(2);
   }
   for (const mode of modes) await measure(mode);
