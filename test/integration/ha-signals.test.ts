@@ -38,9 +38,15 @@ t.test('SIGTERM to the primary: it hands over to the in-sync backup, exits 0, no
   await okBy(20);
 
   const mb = mark(b);
+  const healthA = await a.health();
   a.proc.kill('SIGTERM');
   const promoted = await roleChanged(b, 'primary', mb, 10_000);
-  t.match(String(promoted.reason), /handover/, `B promoted by a handover (${String(promoted.reason)})`);
+  if (!t.match(String(promoted.reason), /handover/, `B promoted by a handover (${String(promoted.reason)})`)) {
+    // Say why: the two servers' HA, sync and switch-link lines around the SIGTERM.
+    const lines = (p: typeof a) => p.proc.lines.filter((l) => l.level >= 30 && /ha|sync|handover|switch|lease/i.test(`${String(l.component)} ${String(l.msg)}`))
+      .slice(-40).map((l) => `${String(l.time)} ${String(l.component ?? '')}: ${String(l.msg)} ${JSON.stringify({ reason: l.reason, from: l.from, to: l.to, err: l.err, code: l.code })}`);
+    t.comment(`A before the SIGTERM: ${JSON.stringify(healthA)}\n== A\n${lines(a).join('\n')}\n== B\n${lines(b).join('\n')}`);
+  }
   t.equal(await a.proc.exited, 0, 'A exits 0 (asked to stop: a supervisor does not restart it)');
   t.ok(a.proc.lines.some((l) => l.msg === 'stopped'), 'A logged its stop');
   await okBy(20);
