@@ -13,7 +13,7 @@ import t from 'tap';
 import { openClient } from '../helpers/tserver-fixture.js';
 import { runSipp } from '../helpers/sipp.js';
 import { startBaresip } from '../helpers/baresip.js';
-import { readyDesktop, startSipPair } from '../helpers/sip-desktop.js';
+import { readyDesktop, ringingOnDesktop, startSipPair } from '../helpers/sip-desktop.js';
 import { ROOT } from '../helpers/process.js';
 
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'desktop-baresip');
@@ -31,17 +31,13 @@ t.test('baresip rings, the web desktop sees it, answered on baresip, released fr
   const phone = await startBaresip(t, { registrar: sip, dn: DN });
   await watch.waitFor((e) => e.event === 'EventDNBackInService' && e.thisDN === DN, 5_000, 'EventDNBackInService');
 
-  const { page, pageErrors, shot, tid, agentState, callRow } = await readyDesktop(t, { port, urls, client: 'e2e-baresip-desk', dn: DN, artifacts: ARTIFACTS });
+  const desk = await readyDesktop(t, { port, urls, client: 'e2e-baresip-desk', dn: DN, artifacts: ARTIFACTS });
+  const { page, pageErrors, shot, tid, agentState } = desk;
 
   const caller = await runSipp(t, { scenario: 'trunk-caller.xml', target: sip, service: '8000', keys: { ani: '4155550100' } });
   const incoming = await phone.waitEvent((e) => e.type === 'CALL_INCOMING', 15_000, 'CALL_INCOMING (baresip rings)');
   t.match(incoming.peeruri, /^sip:4155550100@/, "baresip rings with the caller's number");
-  const ringing = await watch.waitFor((e) => e.event === 'EventRinging' && e.thisDN === DN, 10_000, 'EventRinging');
-  t.match(ringing, { ani: '4155550100', dnis: '8000', callType: 'Inbound' });
-  const { row, state: rowState } = callRow(String(ringing.connId));
-  await rowState('Ringing');
-  t.equal(await row.locator('[data-testid="call-ani"]').textContent(), '4155550100', 'the desktop shows the ringing call and its ANI');
-  await shot('1-ringing');
+  const { ringing, row, rowState } = await ringingOnDesktop(t, watch, desk, DN, 10_000);
 
   // Answer from the desktop: baresip's 180 did not allow remote answer, so the switch refuses it and
   // the page says to answer on the phone; nothing changes (the phone still rings).

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { openClient } from '../helpers/tserver-fixture.js';
 import { runSipp, startPhone } from '../helpers/sipp.js';
-import { readyDesktop, startSipPair } from '../helpers/sip-desktop.js';
+import { readyDesktop, ringingOnDesktop, startSipPair } from '../helpers/sip-desktop.js';
 import { ROOT } from '../helpers/process.js';
 
 const ARTIFACTS = join(ROOT, 'test-artifacts', 'desktop-sipp');
@@ -24,15 +24,11 @@ t.test('tandem pair --sip: SIPp phone 5001, web desktop logs in, trunk call 8000
   const phone = await startPhone(t, sip, DN, 'phone-talk.xml');
   await watch.waitFor((e) => e.event === 'EventDNBackInService' && e.thisDN === DN, 5_000, 'EventDNBackInService');
 
-  const { pageErrors, shot, agentState, callRow } = await readyDesktop(t, { port, urls, client: 'e2e-sipp-desk', dn: DN, artifacts: ARTIFACTS });
+  const desk = await readyDesktop(t, { port, urls, client: 'e2e-sipp-desk', dn: DN, artifacts: ARTIFACTS });
+  const { pageErrors, shot, agentState } = desk;
 
   const caller = await runSipp(t, { scenario: 'trunk-caller.xml', target: sip, service: '8000', keys: { ani: '4155550100' } });
-  const ringing = await watch.waitFor((e) => e.event === 'EventRinging' && e.thisDN === DN, 15_000, 'EventRinging');
-  t.match(ringing, { ani: '4155550100', dnis: '8000', callType: 'Inbound' });
-  const { row, state: rowState } = callRow(String(ringing.connId));
-  await rowState('Ringing');
-  t.equal(await row.locator('[data-testid="call-ani"]').textContent(), '4155550100', 'the desktop shows the ringing call and its ANI');
-  await shot('1-ringing');
+  const { ringing, row, rowState } = await ringingOnDesktop(t, watch, desk, DN, 15_000);
 
   // Answered from the desktop: the switch sends NOTIFY Event: talk, the phone answers the INVITE with 200.
   await row.locator('[data-testid="call-answer"]').click();

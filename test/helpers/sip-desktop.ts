@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { launchChromium } from './browser.js';
 import { startPairProcess } from './pair-process.js';
-import { writeConfig } from './tserver-fixture.js';
+import { writeConfig, type TestClient } from './tserver-fixture.js';
 
 type Teardown = Parameters<typeof startPairProcess>[0];
 
@@ -47,4 +47,24 @@ export async function readyDesktop(t: Teardown, o: { port: number; urls: string[
     state: (state: string) => page.waitForFunction(([c, s]) => document.querySelector(`[data-testid="call-row"][data-connid="${c}"]`)?.getAttribute('data-state') === s, [connId, state] as const),
   });
   return { page, pageErrors, shot, tid, agentState, callRow };
+}
+
+/** What ringingOnDesktop asserts with: the tap test's own methods. */
+interface Asserts {
+  match(found: unknown, wanted: unknown, message?: string): boolean;
+  equal(found: unknown, wanted: unknown, message?: string): boolean;
+}
+
+/**
+ * The trunk call from 4155550100 to route point 8000 ringing at `dn`: its EventRinging (seen by
+ * `watch`), and its row on the desktop in state Ringing with the ANI; screenshot 1-ringing.
+ */
+export async function ringingOnDesktop(t: Asserts, watch: TestClient, desk: Awaited<ReturnType<typeof readyDesktop>>, dn: string, timeoutMs: number) {
+  const ringing = await watch.waitFor((e) => e.event === 'EventRinging' && e.thisDN === dn, timeoutMs, 'EventRinging');
+  t.match(ringing, { ani: '4155550100', dnis: '8000', callType: 'Inbound' });
+  const { row, state: rowState } = desk.callRow(String(ringing.connId));
+  await rowState('Ringing');
+  t.equal(await row.locator('[data-testid="call-ani"]').textContent(), '4155550100', 'the desktop shows the ringing call and its ANI');
+  await desk.shot('1-ringing');
+  return { ringing, row, rowState };
 }
