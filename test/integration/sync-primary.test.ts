@@ -405,3 +405,18 @@ t.test('the same backup on a new stream replaces the old one (REPLACED); a close
   await within(late.ended, 'the stream to end');
   t.throws(() => p.primary.publish(new DeltaSource().next(1)), { code: 'SyncPrimaryClosed' });
 });
+
+t.test('closing the sync server lets the last frames written reach the backup (a handover\'s HandoverReady was cut by SIGTERM)', async (t) => {
+  const p = await loopbackPair(t, { addp: ADDP });
+  const raw = await inSyncSilent(t, p, 'B');
+  // Big, so it is still in flight when close() runs: ~4 MB of deltas in one batch, then the close.
+  const big = Array.from({ length: 2_000 }, (_, i) => ({ op: 'put' as const, coll: 'calls' as const, key: `c${i}`, value: { pad: 'x'.repeat(2_000) } }));
+  const last = p.change(big);
+  p.primary.flush();
+  await p.server.close();
+  const batch = await raw.waitFor((m) => m.msg === 'deltaBatch' && m.deltaBatch!.lastOffset === last, 'the big batch');
+  t.equal(batch.deltaBatch!.deltas.length, 2_000, 'the whole batch written before the close arrived');
+  const bye = await raw.waitFor((m) => m.msg === 'error', 'SHUTTING_DOWN');
+  t.equal(bye.error!.code, sy.ErrorCode.SHUTTING_DOWN, 'then the SHUTTING_DOWN written by the close');
+  t.equal((await raw.status).code, 0, 'the call ended with OK, not CANCELLED');
+});

@@ -34,6 +34,9 @@ export interface SyncServerOptions {
  * window again only once per event-loop turn, so 64 KiB capped the sync stream at 64 KiB per turn
  * round trip (a few MB/s under load): in ack mode every release waited behind it.
  */
+/** How long close() lets ended streams deliver their last frames before cutting them. */
+export const CLOSE_GRACE_MS = 500;
+
 export const SYNC_CHANNEL_OPTIONS: grpc.ChannelOptions = {
   'grpc.max_receive_message_length': -1,
   'grpc.max_send_message_length': -1,
@@ -87,12 +90,19 @@ export class SyncServer {
     this.primary = primary;
   }
 
-  /** Stops listening and cuts every stream. */
-  close(): Promise<void> {
+  /**
+   * Stops listening and ends every stream, letting what was written on them go out first: cancelling
+   * at once (forceShutdown) discarded frames still in flight, a handover's HandoverReady among them
+   * when SIGTERM stopped the old primary 3 ms after it (the backup then saw CANCELLED, not the
+   * handover, and promoted itself as after a crash). Streams still open after `graceMs` are cut.
+   */
+  close(graceMs = CLOSE_GRACE_MS): Promise<void> {
     this.primary?.close('sync server closing');
     this.junk.close();
-    this.server.forceShutdown();
-    return Promise.resolve();
+    return new Promise((resolve) => {
+      const cut = setTimeout(() => { this.server.forceShutdown(); resolve(); }, graceMs);
+      this.server.tryShutdown(() => { clearTimeout(cut); resolve(); });
+    });
   }
 
   private onStream(call: PrimaryStream): void {
