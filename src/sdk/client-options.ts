@@ -24,9 +24,21 @@ export interface TandemClientOptions {
   firstReferenceId?: number;
   /** Reconnect delays; default 100 ms doubling to 5 s, jitter 0.5 (given fields override these). */
   reconnect?: Partial<BackoffOptions>;
+  /**
+   * After a failover, the lost server is reconnected a random delay in [½, 1] × this later (default
+   * 2000; 0 = one reconnect backoff step): it is redundancy only then, and most likely dead or restarting.
+   */
+  reconnectAfterFailoverMs?: number;
   /** Diagnostic log sink (default: silent). */
   log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
 /** Jittered, so a floor of desktops that lost the same server do not all come back in one millisecond. */
 export const DEFAULT_RECONNECT: BackoffOptions = { initialMs: 100, maxMs: 5_000, jitter: 0.5 };
+
+/**
+ * A floor of desktops that finished their failovers within a second must not all reconnect to the
+ * lost server together, nor while the rest of the floor (or of a desktop process) still fails over:
+ * 1,000 refused reconnects cost a Node process 0.5–1 s of CPU (bench:desktops, docs/benchmarks.md).
+ */
+export const DEFAULT_RECONNECT_AFTER_FAILOVER_MS = 2_000;

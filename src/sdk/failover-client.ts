@@ -16,7 +16,7 @@ import { EventSequencer } from './event-order.js';
 import { ServerLink, type LinkOwner, type RequestBodyOf } from './server-link.js';
 import { createPhaseMachine, PHASE_ALLOWED_FROM, type Phase, type PhaseMachine } from './session-phase.js';
 import type { ClientEvents, ClientStatus } from './status.js';
-import { DEFAULT_RECONNECT, type TandemClientOptions } from './client-options.js';
+import { DEFAULT_RECONNECT, DEFAULT_RECONNECT_AFTER_FAILOVER_MS, type TandemClientOptions } from './client-options.js';
 import type { WebSocketConstructor } from './transport.js';
 
 export type { RequestBody, RequestBodyOf } from './server-link.js';
@@ -82,7 +82,7 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
       url, WebSocket: WS, clientName: opts.clientName, token: opts.token,
       heartbeat: opts.heartbeat ?? 'auto', heartbeatMs, deadAfterMs,
       openTimeoutMs: Math.max(2000, 2 * deadAfterMs), maxReconnectHoldMs: Math.min(1000, deadAfterMs),
-      reconnect: { ...DEFAULT_RECONNECT, ...opts.reconnect },
+      reconnect: { ...DEFAULT_RECONNECT, ...opts.reconnect }, reconnectAfterFailoverMs: opts.reconnectAfterFailoverMs ?? DEFAULT_RECONNECT_AFTER_FAILOVER_MS,
       nextReferenceId: () => this.takeReferenceId(),
       lastSeq: () => this.sequencer.lastSeq,
       log: this.log,
@@ -192,7 +192,7 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
     return this.sm.is('failover') && this.links.some((l) => l !== link && l.isOpen);
   }
 
-  private releaseHeld(): void { for (const l of this.links) if (!this.holdReconnect(l)) l.resumeReconnect(); }
+  private releaseHeld(): void { for (const l of this.links) if (!this.holdReconnect(l)) l.resumeReconnect(this.sm.is('live')); }
 
   linkEvent(link: ServerLink, ev: TEvent): void {
     if (ev.referenceId !== undefined) this.onAnswer(link, ev);

@@ -52,6 +52,8 @@ export interface LinkOptions {
   reconnect: BackoffOptions;
   /** A reconnect the owner holds (holdReconnect) goes after this long at the latest. */
   maxReconnectHoldMs: number;
+  /** A held reconnect released once the owner is live on another server: after [½, 1] × this (0 = one backoff step). */
+  reconnectAfterFailoverMs: number;
   nextReferenceId: () => number;
   lastSeq: () => number | undefined;
   log: (msg: string, fields?: Record<string, unknown>) => void;
@@ -80,6 +82,8 @@ export class ServerLink {
   private infoValue: ServerInfo | undefined;
   private readonly calls = new Map<number, LinkCall>();
   private readonly backoff: Backoff;
+  /** Set iff reconnectAfterFailoverMs > 0: the delay of a reconnect released after a failover. */
+  private readonly afterFailover: Backoff | undefined;
   private readonly heartbeat: HeartbeatMonitor;
   private timer: ReturnType<typeof setTimeout> | undefined;
   /** referenceId of the RequestOpen in flight; meaningful only in state opening. */
@@ -95,6 +99,8 @@ export class ServerLink {
       name: 'link', initial: 'connecting', allowedFrom: ALLOWED_FROM, log: sinkLogger(opts.log), fields: () => ({ server: opts.url }),
     });
     this.backoff = new Backoff(opts.reconnect);
+    const after = opts.reconnectAfterFailoverMs;
+    this.afterFailover = after > 0 ? new Backoff({ initialMs: after, maxMs: after, jitter: 0.5 }) : undefined;
     this.heartbeat = new HeartbeatMonitor({
       intervalMs: opts.heartbeatMs, deadAfterMs: opts.deadAfterMs, probe: () => this.probe(),
       onDead: (ms) => this.down(`no answer from the server for ${ms} ms (hung or unreachable)`),
@@ -141,17 +147,19 @@ export class ServerLink {
   }
 
   /**
-   * The owner's move to another server is done: a reconnect held for it goes now. Failover first: a
+   * The owner's move to another server is done: a reconnect held for it goes. Failover first: a
    * thousand desktops of one floor (or one process) reconnecting to a dead server at the moment they
    * read the new primary's EventServerInfo delayed their replays by up to a second (bench:desktops).
+   * @param redundancyOnly the owner is live on another server: this link is the standby path only,
+   *   and goes after reconnectAfterFailoverMs (jittered) instead of one backoff step.
    */
-  resumeReconnect(): void {
+  resumeReconnect(redundancyOnly: boolean): void {
     if (!this.held) return;
-    // One more backoff step (jittered) rather than at once: a floor of desktops finishing their
-    // failovers within moments would otherwise all reconnect to the lost server together.
+    // Never at once: a floor of desktops finishing their failovers within moments would otherwise all
+    // reconnect to the lost server together.
     clearTimeout(this.timer);
     this.held = false;
-    const delay = this.backoff.next();
+    const delay = redundancyOnly && this.afterFailover ? this.afterFailover.next() : this.backoff.next();
     this.timer = setTimeout(() => this.reconnect(`held reconnect after the failover, ${delay} ms`, true), delay);
   }
 

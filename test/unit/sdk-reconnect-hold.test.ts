@@ -69,13 +69,13 @@ async function until(pred: () => boolean, what: string, ms = 3000): Promise<void
 }
 
 /** A client with both links open and its history started (events seen: a failover replays). */
-async function started(t: Test, deadAfterMs = 2000) {
+async function started(t: Test, deadAfterMs = 2000, reconnectAfterFailoverMs = 0) {
   world = new World();
   world.role = { [A]: { role: 'primary', epoch: 1 }, [B]: { role: 'backup', epoch: 1 } };
   const statuses: ClientStatus[] = [];
   const client = new TandemClient({
     servers: [A, B], clientName: 'desk-1', WebSocket: FakeSocket as never, heartbeat: 'app', heartbeatMs: 60_000, deadAfterMs,
-    reconnect: { initialMs: 10, maxMs: 20, jitter: 0 },
+    reconnect: { initialMs: 10, maxMs: 20, jitter: 0 }, reconnectAfterFailoverMs,
   });
   t.teardown(() => client.close());
   client.on('status', (s) => statuses.push(s));
@@ -110,6 +110,22 @@ t.test('while the new primary replays, the dead server is not reconnected; the h
   await until(() => world.attempts[A]! > during!, 'the held reconnect to A after the replay');
   t.equal(client.primary, B);
   t.same(statuses.map((s) => s.type).filter((x) => x === 'switched' || x.startsWith('failover')), ['switched', 'failover-started', 'switched', 'failover-complete']);
+});
+
+t.test('after the failover the lost server is reconnected [½, 1] × reconnectAfterFailoverMs later, not one backoff step', async (t) => {
+  const { client, statuses } = await started(t, 2000, 400);
+  await killAndPromote();
+  const during = world.attempts[A]!;
+  const { ws, ref } = world.replays[0]!;
+  ws.push({ event: 'EventACK', referenceId: ref });
+  await until(() => statuses.some((s) => s.type === 'failover-complete'), 'failover-complete');
+  const completedAt = Date.now();
+  await sleep(150); // 7+ backoff steps of 20 ms
+  t.equal(world.attempts[A], during, 'no reconnect to A within ½ × 400 ms of the failover');
+  await until(() => world.attempts[A]! > during, 'the reconnect to A', 1000);
+  const after = Date.now() - completedAt;
+  t.ok(after >= 195 && after < 700, `reconnected ${after} ms after the failover (200..400 ms, timers may fire late)`);
+  t.equal(client.primary, B, 'B stays primary');
 });
 
 t.test('a replay that is never answered holds the reconnect for min(1 s, deadAfterMs) at most', async (t) => {
