@@ -5,7 +5,21 @@
 // primary is under way, that server's live events may interleave with the replayed ones, so the
 // sequencer buffers everything from it and releases the sorted, de-duplicated result when the
 // replay's EventACK arrives.
-import type { TEvent } from '../protocol/messages.js';
+import type { EventName, TEvent } from '../protocol/messages.js';
+
+/**
+ * Replies, never state events, even with a `seq` attribute: EventServerInfo's `seq` is the newest
+ * seq the server knows, not a position in the event stream.
+ */
+const REPLIES: ReadonlySet<EventName> = new Set<EventName>([
+  'EventServerInfo', 'EventACK', 'EventError', 'EventRegistered', 'EventUnregistered', 'EventAddressInfo',
+  'EventPartyInfo', 'EventLinkConnected', 'EventLinkDisconnected',
+]);
+
+/** A state event: a position in the primary's event stream (seq), not a reply or a notice. */
+export function isStreamEvent(ev: TEvent): boolean {
+  return ev.seq !== undefined && !REPLIES.has(ev.event);
+}
 
 export class EventSequencer {
   /** Seq of the newest event delivered; undefined until the first event or baseline. */

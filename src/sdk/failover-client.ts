@@ -7,17 +7,17 @@
 //   such links; null while none qualifies. It is set iff the phase is replaying or live.
 //   A failover is under way iff failoverSince !== null (phase failover, or replaying after one).
 //   Every pending request is either parked (sentTo null) or was last sent to the link in sentTo.
-import type { AnswerTo, EventName, EventOf, Request, RequestName, TEvent } from '../protocol/messages.js';
+import type { AnswerTo, EventOf, Request, RequestName, TEvent } from '../protocol/messages.js';
 import { sinkLogger } from '../lib/fsm.js';
 import { backoffDelay, type BackoffOptions } from '../lib/backoff.js';
 import { TypedEmitter } from './emitter.js';
 import { TandemError } from './errors.js';
-import { EventSequencer } from './event-order.js';
+import { EventSequencer, isStreamEvent } from './event-order.js';
 import { ServerLink, type LinkOwner, type RequestBodyOf } from './server-link.js';
 import { createPhaseMachine, PHASE_ALLOWED_FROM, type Phase, type PhaseMachine } from './session-phase.js';
 import type { ClientEvents, ClientStatus } from './status.js';
 import { DEFAULT_RECONNECT, DEFAULT_RECONNECT_AFTER_FAILOVER_MS, type TandemClientOptions } from './client-options.js';
-import type { WebSocketConstructor } from './transport.js';
+import { now, type WebSocketConstructor } from './transport.js';
 
 export type { RequestBody, RequestBodyOf } from './server-link.js';
 export type { TandemClientOptions } from './client-options.js';
@@ -33,19 +33,9 @@ interface Pending {
   lastRefusal?: TandemError;
 }
 
-/**
- * Replies, never state events, even with a `seq` attribute: EventServerInfo's `seq` is the newest
- * seq the server knows, not a position in the event stream.
- */
-const REPLIES: ReadonlySet<EventName> = new Set<EventName>([
-  'EventServerInfo', 'EventACK', 'EventError', 'EventRegistered', 'EventUnregistered', 'EventAddressInfo',
-  'EventPartyInfo', 'EventLinkConnected', 'EventLinkDisconnected',
-]);
-
 /** Parked requests go again after a NotPrimary or SwitchUnavailable: 50 ms doubling to 1 s. */
 const REFUSED_RETRY: BackoffOptions = { initialMs: 50, maxMs: 1_000 };
 
-const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());
 
 export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOwner {
   readonly clientName: string;
@@ -55,6 +45,7 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
   private readonly dns = new Set<string>();
   private readonly registerWaiters = new Map<string, { resolve: (ev: EventOf<'EventRegistered'>) => void; reject: (e: TandemError) => void }[]>();
   private readonly requestTimeoutMs: number;
+  private readonly deadAfterMs: number;
   private readonly log: (msg: string, fields?: Record<string, unknown>) => void;
   private readonly sm: PhaseMachine;
   /** Set iff the phase is replaying or live; in replaying, the link whose replay runs. */
@@ -77,11 +68,11 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
     this.sequencer = new EventSequencer(opts.lastSeq);
     this.nextRef = opts.firstReferenceId ?? Date.now() * 1000;
     const heartbeatMs = opts.heartbeatMs ?? 2000;
-    const deadAfterMs = opts.deadAfterMs ?? Math.max(1000, 3 * heartbeatMs);
+    const deadAfterMs = this.deadAfterMs = opts.deadAfterMs ?? Math.max(1000, 3 * heartbeatMs);
     this.links = opts.servers.map((url) => new ServerLink({
       url, WebSocket: WS, clientName: opts.clientName, token: opts.token,
       heartbeat: opts.heartbeat ?? 'auto', heartbeatMs, deadAfterMs,
-      openTimeoutMs: Math.max(2000, 2 * deadAfterMs), maxReconnectHoldMs: Math.min(1000, deadAfterMs),
+      openTimeoutMs: Math.max(2000, 2 * deadAfterMs),
       reconnect: { ...DEFAULT_RECONNECT, ...opts.reconnect }, reconnectAfterFailoverMs: opts.reconnectAfterFailoverMs ?? DEFAULT_RECONNECT_AFTER_FAILOVER_MS,
       nextReferenceId: () => this.takeReferenceId(),
       lastSeq: () => this.sequencer.lastSeq,
@@ -185,20 +176,28 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
 
   /**
    * Failover first: a lost link reconnects after the move to another server (its replay), or while no
-   * primary is known but another server is reachable (the primary most likely died). Capped (server-link.ts).
+   * primary is known but another server is reachable (the primary most likely died). Capped: with no
+   * primary at min(1 s, deadAfterMs) (the lost server may be a live primary whose link alone dropped);
+   * while a newer primary replays at deadAfterMs (its server is dropped by then if it hung).
    */
-  holdReconnect(link: ServerLink): boolean {
-    if (this.sm.is('replaying')) return this.primaryLink !== link;
-    return this.sm.is('failover') && this.links.some((l) => l !== link && l.isOpen);
+  holdReconnect(link: ServerLink): number {
+    if (this.sm.is('replaying')) return this.primaryLink !== link ? this.deadAfterMs : 0;
+    return this.sm.is('failover') && this.links.some((l) => l !== link && l.isOpen) ? Math.min(1000, this.deadAfterMs) : 0;
   }
 
-  private releaseHeld(): void { for (const l of this.links) if (!this.holdReconnect(l)) l.resumeReconnect(this.sm.is('live')); }
+  private releaseHeld(): void {
+    for (const l of this.links) {
+      const hold = this.holdReconnect(l);
+      if (hold === 0) l.resumeReconnect(this.sm.is('live'));
+      else l.extendHold(hold);
+    }
+  }
 
   linkEvent(link: ServerLink, ev: TEvent): void {
     if (ev.referenceId !== undefined) this.onAnswer(link, ev);
     // The primary's switch link is back: requests parked after a SwitchUnavailable go now.
     if (ev.event === 'EventLinkConnected' && link === this.primaryLink) this.resendParked();
-    if (ev.seq === undefined || REPLIES.has(ev.event)) {
+    if (!isStreamEvent(ev)) {
       this.emit('control', { server: link.url, event: ev });
       return;
     }

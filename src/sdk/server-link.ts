@@ -10,7 +10,7 @@ import { sinkLogger, StateMachine } from '../lib/fsm.js';
 import { Backoff, type BackoffOptions } from '../lib/backoff.js';
 import { TandemError } from './errors.js';
 import { HeartbeatMonitor } from './heartbeat.js';
-import { hasPing, WS_OPEN, type WebSocketConstructor, type WebSocketLike } from './transport.js';
+import { hasPing, now, WS_OPEN, type WebSocketConstructor, type WebSocketLike } from './transport.js';
 
 export type LinkState = 'connecting' | 'opening' | 'open' | 'backoff' | 'closed';
 
@@ -50,8 +50,6 @@ export interface LinkOptions {
   /** Give up a connection attempt (TCP + upgrade + RequestOpen) after this long. */
   openTimeoutMs: number;
   reconnect: BackoffOptions;
-  /** A reconnect the owner holds (holdReconnect) goes after this long at the latest. */
-  maxReconnectHoldMs: number;
   /** A held reconnect released once the owner is live on another server: after [½, 1] × this (0 = one backoff step). */
   reconnectAfterFailoverMs: number;
   nextReferenceId: () => number;
@@ -68,10 +66,10 @@ export interface LinkOwner {
   /** Every inbound event, in arrival order (including answers to the link's own requests). */
   linkEvent(link: ServerLink, ev: TEvent): void;
   /**
-   * A reconnect is due: true = not now, the owner is moving to another server (its replay runs) and
-   * calls resumeReconnect() once that is done.
+   * A reconnect is due: 0 = go; otherwise not now, the owner is moving to another server (its replay
+   * runs) and calls resumeReconnect() once that is done, or at the latest after this many ms.
    */
-  holdReconnect(link: ServerLink): boolean;
+  holdReconnect(link: ServerLink): number;
 }
 
 interface LinkCall { resolve: (ev: TEvent) => void; reject: (err: TandemError) => void }
@@ -93,6 +91,8 @@ export class ServerLink {
    * `timer` is then the cap, after which it goes anyway.
    */
   private held = false;
+  /** Meaningful iff held: when the hold ends at the latest (performance.now() ms). */
+  private heldUntil = 0;
 
   constructor(private readonly opts: LinkOptions, private readonly owner: LinkOwner) {
     this.sm = new StateMachine<LinkState>({
@@ -161,6 +161,11 @@ export class ServerLink {
     this.held = false;
     const delay = redundancyOnly && this.afterFailover ? this.afterFailover.next() : this.backoff.next();
     this.timer = setTimeout(() => this.reconnect(`held reconnect after the failover, ${delay} ms`, true), delay);
+  }
+
+  /** A held reconnect waits up to `ms` from now (the owner's move got further), never less than before. */
+  extendHold(ms: number): void {
+    if (this.held && now() + ms > this.heldUntil) this.hold(ms);
   }
 
   /** Stops for good: no reconnect. */
@@ -265,20 +270,23 @@ export class ServerLink {
   }
 
   /**
-   * A backoff is over: connect, unless the owner holds it (then at the latest after maxReconnectHoldMs:
+   * A backoff is over: connect, unless the owner holds it (then at the latest after the owner's cap:
    * the lost server may be the live primary, and a replay that never ends must not keep it away).
    */
   private reconnect(reason: string, force: boolean): void {
     if (!this.sm.is('backoff')) return;
-    if (!force && !this.held && this.owner.holdReconnect(this)) {
-      this.held = true;
-      const cap = this.opts.maxReconnectHoldMs;
-      this.timer = setTimeout(() => this.reconnect(`held reconnect: no failover done within ${cap} ms`, true), cap);
-      return;
-    }
+    const hold = force || this.held ? 0 : this.owner.holdReconnect(this);
+    if (hold > 0) return this.hold(hold);
     clearTimeout(this.timer);
     this.held = false;
     if (this.sm.transition('backoff', 'connecting', reason)) this.connect();
+  }
+
+  private hold(ms: number): void {
+    clearTimeout(this.timer);
+    this.held = true;
+    this.heldUntil = now() + ms;
+    this.timer = setTimeout(() => this.reconnect(`held reconnect: no failover done within ${ms} ms`, true), ms);
   }
 
   private teardownSocket(reason: string): void {

@@ -29,3 +29,6 @@ export function hasPing(ws: WebSocketLike): ws is WebSocketLike & NodeWsExtras {
 
 /** WebSocket.OPEN in both implementations. */
 export const WS_OPEN = 1;
+
+/** Monotonic ms where the platform has it (browsers, Node), wall-clock ms otherwise. */
+export const now = (): number => (typeof performance !== 'undefined' ? performance.now() : Date.now());

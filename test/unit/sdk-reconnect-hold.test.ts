@@ -1,8 +1,9 @@
 // Failover first (src/sdk/failover-client.ts holdReconnect): after kill -9 of the primary, the SDK does
 // not reconnect to the dead server while the other server is reachable and no primary is known, nor
-// while the new primary's replay runs; the held reconnect goes as soon as the replay is answered, at
-// the latest after min(1 s, deadAfterMs) (the lost server may be the live primary: only the link
-// dropped). With no other server reachable it reconnects on its backoff as before.
+// while the new primary's replay runs; the held reconnect goes after the replay is answered, at the
+// latest after min(1 s, deadAfterMs) while no primary is known (the lost server may be the live
+// primary: only the link dropped) and after deadAfterMs while a newer primary replays. With no other
+// server reachable it reconnects on its backoff as before.
 // An in-memory WebSocket counts the connection attempts and lets the test answer the replay.
 import t, { type Test } from 'tap';
 import { TandemClient, type ClientStatus } from '../../src/sdk/index.js';
@@ -128,7 +129,7 @@ t.test('after the failover the lost server is reconnected [½, 1] × reconnectAf
   t.equal(client.primary, B, 'B stays primary');
 });
 
-t.test('a replay that is never answered holds the reconnect for min(1 s, deadAfterMs) at most', async (t) => {
+t.test('a replay that is never answered holds the reconnect for deadAfterMs at most', async (t) => {
   await started(t, 150);
   await killAndPromote();
   const during = world.attempts[A]!;
@@ -136,6 +137,16 @@ t.test('a replay that is never answered holds the reconnect for min(1 s, deadAft
   t.equal(world.attempts[A], during, 'held');
   await until(() => world.attempts[A]! > during, 'the reconnect after deadAfterMs', 1000);
   t.pass('reconnected to A after the cap although the replay is still unanswered');
+});
+
+t.test('while a newer primary replays, the hold lasts deadAfterMs, not the 1 s of a failover with no primary', async (t) => {
+  await started(t, 1500);
+  await killAndPromote();
+  const during = world.attempts[A]!;
+  await sleep(1200);
+  t.equal(world.attempts[A], during, 'held past 1 s: B, primary with a newer epoch, is replaying');
+  await until(() => world.attempts[A]! > during, 'the reconnect after deadAfterMs', 1500);
+  t.pass('reconnected to A once deadAfterMs passed with the replay still unanswered');
 });
 
 t.test('only the link to a live primary dropped: it reconnects after the cap, min(1 s, deadAfterMs)', async (t) => {
