@@ -26,7 +26,7 @@ export interface TandemClientOptions {
   reconnect?: Partial<BackoffOptions>;
   /**
    * After a failover, the lost server is reconnected a random delay in [½, 1] × this later (default
-   * 2000; 0 = one reconnect backoff step): it is redundancy only then, and most likely dead or restarting.
+   * 5000; 0 = one reconnect backoff step): it is redundancy only then, and most likely dead or restarting.
    */
   reconnectAfterFailoverMs?: number;
   /** Diagnostic log sink (default: silent). */
@@ -40,5 +40,7 @@ export const DEFAULT_RECONNECT: BackoffOptions = { initialMs: 100, maxMs: 5_000,
  * A floor of desktops that finished their failovers within a second must not all reconnect to the
  * lost server together, nor while the rest of the floor (or of a desktop process) still fails over:
  * 1,000 refused reconnects cost a Node process 0.5–1 s of CPU (bench:desktops, docs/benchmarks.md).
+ * A killed T-Server accepts again ~2 s after its restart began (bench:desktops' storm figures), so
+ * earlier attempts are refused anyway; [2.5, 5] s spreads a floor's return over 2.5 s.
  */
-export const DEFAULT_RECONNECT_AFTER_FAILOVER_MS = 2_000;
+export const DEFAULT_RECONNECT_AFTER_FAILOVER_MS = 5_000;
