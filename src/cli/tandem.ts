@@ -3,12 +3,18 @@
 // loaded only when used.
 import { realpathSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { loadCompiled } from '../lib/eager-compile.js';
 
-interface CommandEntry { summary: string; load: () => Promise<{ main(argv: string[]): Promise<number | void> }> }
+interface CommandEntry {
+  summary: string;
+  load: () => Promise<{ main(argv: string[]): Promise<number | void> }>;
+  /** A long-running server: its code is compiled when loaded, not first during a failover (src/lib/eager-compile.ts). */
+  eager?: true;
+}
 
 const COMMANDS: Record<string, CommandEntry> = {
-  switch: { summary: 'run the simulated switch (PBX and primary-role witness)', load: () => import('./switch-cmd.js') },
-  tserver: { summary: 'run one T-Server: WebSocket /tlib, /healthz, /metrics, switch link', load: () => import('./tserver-cmd.js') },
+  switch: { summary: 'run the simulated switch (PBX and primary-role witness)', load: () => import('./switch-cmd.js'), eager: true },
+  tserver: { summary: 'run one T-Server: WebSocket /tlib, /healthz, /metrics, switch link', load: () => import('./tserver-cmd.js'), eager: true },
   pair: { summary: 'start the whole system on this machine: switch + T-Servers A and B, supervised', load: () => import('./pair-cmd.js') },
   ctl: { summary: 'operator commands for a running pair: promote, demote, reload, stop', load: () => import('./ctl-cmd.js') },
   status: { summary: "both servers' role, epoch, seq, sync state and lag, clients and calls", load: () => import('./status-cmd.js') },
@@ -32,7 +38,7 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`tandem: unknown command "${name}"\n\n${usage()}`);
     return 2;
   }
-  const mod = await entry.load();
+  const mod = entry.eager ? (await loadCompiled(entry.load)).module : await entry.load();
   const code = await mod.main(rest);
   return typeof code === 'number' ? code : 0;
 }
