@@ -185,11 +185,12 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
     return this.sm.is('failover') && this.links.some((l) => l !== link && l.isOpen) ? Math.min(1000, this.deadAfterMs) : 0;
   }
 
+  liveElsewhere(link: ServerLink): boolean { return this.sm.is('live') && this.primaryLink !== link; }
   private releaseHeld(): void {
     for (const l of this.links) {
       const hold = this.holdReconnect(l);
-      if (hold === 0) l.resumeReconnect(this.sm.is('live'));
-      else l.extendHold(hold);
+      if (hold > 0) l.extendHold(hold);
+      else l.resumeReconnect(this.sm.is('live'));
     }
   }
 

@@ -70,6 +70,8 @@ export interface LinkOwner {
    * runs) and calls resumeReconnect() once that is done, or at the latest after this many ms.
    */
   holdReconnect(link: ServerLink): number;
+  /** The owner is live on another server: this link is the standby path only. */
+  liveElsewhere(link: ServerLink): boolean;
 }
 
 interface LinkCall { resolve: (ev: TEvent) => void; reject: (err: TandemError) => void }
@@ -93,6 +95,11 @@ export class ServerLink {
   private held = false;
   /** Meaningful iff held: when the hold ends at the latest (performance.now() ms). */
   private heldUntil = 0;
+  /**
+   * Set when the link went down while its server said primary, until its first reconnect: once the
+   * owner is live elsewhere, that reconnect waits reconnectAfterFailoverMs (the primary is most likely dead).
+   */
+  private lostPrimary = false;
 
   constructor(private readonly opts: LinkOptions, private readonly owner: LinkOwner) {
     this.sm = new StateMachine<LinkState>({
@@ -159,6 +166,7 @@ export class ServerLink {
     // reconnect to the lost server together.
     clearTimeout(this.timer);
     this.held = false;
+    this.lostPrimary = false;
     const delay = redundancyOnly && this.afterFailover ? this.afterFailover.next() : this.backoff.next();
     this.timer = setTimeout(() => this.reconnect(`held reconnect after the failover, ${delay} ms`, true), delay);
   }
@@ -261,6 +269,7 @@ export class ServerLink {
   private down(reason: string): void {
     const seen = this.sm.state;
     if (seen === 'closed' || seen === 'backoff') return;
+    this.lostPrimary ||= this.infoValue?.role === 'primary';
     this.teardownSocket(reason);
     this.sm.transition(seen, 'backoff', reason);
     const delay = this.backoff.next();
@@ -277,6 +286,15 @@ export class ServerLink {
     if (!this.sm.is('backoff')) return;
     const hold = force || this.held ? 0 : this.owner.holdReconnect(this);
     if (hold > 0) return this.hold(hold);
+    // Its loss and the new primary's EventServerInfo can be read in either order (a busy desktop
+    // reads both in one turn): the failover may be over before this reconnect was ever held.
+    if (!force && this.lostPrimary && this.afterFailover && this.owner.liveElsewhere(this)) {
+      this.lostPrimary = false;
+      const delay = this.afterFailover.next();
+      this.timer = setTimeout(() => this.reconnect(`reconnect after the failover, ${delay} ms`, true), delay);
+      return;
+    }
+    this.lostPrimary = false;
     clearTimeout(this.timer);
     this.held = false;
     if (this.sm.transition('backoff', 'connecting', reason)) this.connect();

@@ -129,6 +129,31 @@ t.test('after the failover the lost server is reconnected [½, 1] × reconnectAf
   t.equal(client.primary, B, 'B stays primary');
 });
 
+t.test('the new primary read before the old one\'s loss: the lost primary is still reconnected only after reconnectAfterFailoverMs', async (t) => {
+  const { client, statuses } = await started(t, 2000, 400);
+  world.role[B] = { role: 'primary', epoch: 2 };
+  for (const s of world.sockets) if (s.url === B) s.push(world.info(B));
+  await until(() => world.replays.length === 1, 'the replay sent to B');
+  const { ws, ref } = world.replays[0]!;
+  ws.push({ event: 'EventACK', referenceId: ref });
+  await until(() => client.primary === B && statuses.some((x) => x.type === 'failover-complete'), 'live on B');
+  world.dead.add(A);
+  for (const s of world.sockets) if (s.url === A) s.drop(1006); // A's loss read only now
+  const lostAt = Date.now();
+  await sleep(150);
+  t.equal(world.attempts[A], 1, 'no reconnect to the lost primary within ½ × 400 ms');
+  await until(() => world.attempts[A]! > 1, 'the reconnect to A', 1000);
+  const after = Date.now() - lostAt;
+  t.ok(after >= 195, `reconnected ${after} ms after the loss`);
+});
+
+t.test('a lost backup (its server said backup) reconnects on its backoff', async (t) => {
+  await started(t, 2000, 5000);
+  for (const s of world.sockets) if (s.url === B) s.drop(1006);
+  await until(() => world.attempts[B]! > 1, 'the reconnect to B', 200);
+  t.pass('reconnected to the backup within a backoff step or two');
+});
+
 t.test('a replay that is never answered holds the reconnect for deadAfterMs at most', async (t) => {
   await started(t, 150);
   await killAndPromote();
