@@ -5,6 +5,9 @@ import { randomBytes } from 'node:crypto';
 import type { ServerDuplexStream } from '@grpc/grpc-js';
 import type { sw } from '../../wire/switch-proto.js';
 import type { LinkUpFrame } from '../../wire/switch-service.js';
+import type { Logger } from '../../lib/log.js';
+import type { JunkLog } from '../../lib/junk-log.js';
+import { secretMatches, SWITCH_SECRET_ENV } from '../../lib/peer-auth.js';
 
 /** Events per EventBatch at most: keeps one gRPC message well under the 4 MB default limit. */
 export const MAX_BATCH = 1000;
@@ -94,4 +97,30 @@ export class SwitchLinkPeer {
     this.closed = true;
     try { this.stream.end(); } catch { /* already gone */ }
   }
+}
+
+/**
+ * A Hello's credentials: the switch secret (when one is set) and, for a renewer link, a renew token
+ * naming an open link. Refused: the Error is queued, the link ended, and false returned.
+ */
+export function admitHello(link: SwitchLinkPeer, hello: sw.IHello, ctx: { secret: string | undefined; links: Iterable<SwitchLinkPeer>; junk: JunkLog; logger: Logger }): boolean {
+  // Constant-time (peer-auth.ts); an empty or missing secret never matches a configured one.
+  if (ctx.secret && !secretMatches(ctx.secret, hello.secret ?? '')) {
+    ctx.junk.report(link.peer, { link: link.id, serverName: hello.serverName }, 'Hello with a wrong secret: link closed');
+    link.queue({ error: { code: 'Unauthorized', message: `wrong or missing secret in Hello: use the switch secret (${SWITCH_SECRET_ENV}, --secret-file or switch.secret; under tandem pair, <log-dir>/switch.secret; docs/peer-auth.md)` } });
+    link.end();
+    return false;
+  }
+  if (hello.renews) {
+    let target: SwitchLinkPeer | undefined;
+    for (const l of ctx.links) if (l.welcomed && l.renewsFor === undefined && l.renewToken === hello.renews) target = l;
+    if (!target) {
+      ctx.logger.warn({ component: 'link', link: link.id, serverName: hello.serverName }, 'renewer Hello with an unknown renew token: link closed');
+      link.queue({ error: { code: 'UnknownRenewToken', message: 'Hello.renews names no open link of this switch (it closed or the switch restarted): use the renew_token of the current Welcome' } });
+      link.end();
+      return false;
+    }
+    link.renewsFor = target.id;
+  }
+  return true;
 }

@@ -8,7 +8,7 @@ import { oneof, unhandled } from '../../lib/oneof.js';
 import type { LinkUpFrame } from '../../wire/switch-service.js';
 import type { Logger } from '../../lib/log.js';
 import { JunkLog } from '../../lib/junk-log.js';
-import { peerAuthMode, secretMatches, SWITCH_SECRET_ENV, type PeerAuthMode } from '../../lib/peer-auth.js';
+import { peerAuthMode, type PeerAuthMode } from '../../lib/peer-auth.js';
 import type { SwitchConfig } from './config.js';
 import { DialPlan } from './dial-plan.js';
 import { Pbx, type PbxOutcome } from './pbx.js';
@@ -18,9 +18,10 @@ import { LeaseClock } from './lease-clock.js';
 import { EventLog } from './event-log.js';
 import { CommandIds, CommandRecord } from './command-ids.js';
 import { AutoAnswer, type TimerRequest } from './auto-answer.js';
-import { SwitchLinkPeer, MAX_BATCH } from './link.js';
+import { SwitchLinkPeer, MAX_BATCH, admitHello } from './link.js';
 import { describeGateTransition, OverloadGate } from './overload-gate.js';
 import { simulate } from './simulate.js';
+import { ClaimHold, CLAIM_HOLD_MS } from './claim-hold.js';
 
 /** Builds the call model; default: the simulated PBX. The SIP switch passes its own (src/processes/switch/sip/). */
 export type CallModelFactory = (plan: DialPlan, hooks: SwitchHooks) => CallModel;
@@ -55,6 +56,11 @@ export class SimulatedSwitch {
   readonly junk: JunkLog;
   /** What a link must present: shown in the ready line. */
   readonly peerAuth: PeerAuthMode;
+  /** LeaseHeld claims waiting (claim-hold.ts) for the holder's link to close or its lease to lapse. */
+  private readonly claimHold = new ClaimHold(CLAIM_HOLD_MS, () => this.lease.state.kind === 'free', (id, c) => {
+    const link = this.links.get(id);
+    if (link && !link.closed) { this.onClaim(link, c, this.clock.read(performance.now()), true); this.sendLeaseNotices(); }
+  });
 
   constructor(readonly cfg: SwitchConfig, private readonly logger: Logger, modelFactory?: CallModelFactory) {
     this.plan = new DialPlan(cfg.dialPlan);
@@ -98,6 +104,7 @@ export class SimulatedSwitch {
 
   stop(): void {
     clearInterval(this.leaseTimer);
+    this.claimHold.stop();
     this.junk.close();
     for (const t of this.timers.values()) clearTimeout(t);
     this.timers.clear();
@@ -116,6 +123,7 @@ export class SimulatedSwitch {
         this.send(link, { error: { code: 'Internal', message: `the switch failed on this message: ${(err as Error).message}` } });
       }
       // After the handler: a grantee gets Granted (and its redelivery) before the notice of its grant.
+      this.claimHold.leaseMayBeFree();
       this.sendLeaseNotices();
     });
     const gone = (why: string) => {
@@ -123,7 +131,9 @@ export class SimulatedSwitch {
       this.links.delete(link.id);
       link.closed = true;
       this.logger.info({ component: 'link', link: link.id, peerName: link.serverName, why, ...(link.renewsFor !== undefined ? { renewsFor: link.renewsFor } : {}) }, `link closed (${why})`);
+      this.claimHold.drop(link.id);
       this.lease.linkGone(link.id);
+      this.claimHold.leaseMayBeFree();
       this.sendLeaseNotices();
       // Its renewer links have nothing left to renew: end them (their owner opens new ones for its next link).
       for (const r of this.links.values()) {
@@ -184,22 +194,7 @@ export class SimulatedSwitch {
 
   private onHello(link: SwitchLinkPeer, hello: sw.IHello): void {
     if (link.welcomed) return this.send(link, { error: { code: 'BadMessage', message: 'Hello was already received on this link: send it once' } });
-    // Constant-time (peer-auth.ts); an empty or missing secret never matches a configured one.
-    if (this.cfg.secret && !secretMatches(this.cfg.secret, hello.secret ?? '')) {
-      this.junk.report(link.peer, { link: link.id, serverName: hello.serverName }, 'Hello with a wrong secret: link closed');
-      link.queue({ error: { code: 'Unauthorized', message: `wrong or missing secret in Hello: use the switch secret (${SWITCH_SECRET_ENV}, --secret-file or switch.secret; under tandem pair, <log-dir>/switch.secret; docs/peer-auth.md)` } });
-      return link.end();
-    }
-    if (hello.renews) {
-      let target: SwitchLinkPeer | undefined;
-      for (const l of this.links.values()) if (l.welcomed && l.renewsFor === undefined && l.renewToken === hello.renews) target = l;
-      if (!target) {
-        this.logger.warn({ component: 'link', link: link.id, serverName: hello.serverName }, 'renewer Hello with an unknown renew token: link closed');
-        link.queue({ error: { code: 'UnknownRenewToken', message: 'Hello.renews names no open link of this switch (it closed or the switch restarted): use the renew_token of the current Welcome' } });
-        return link.end();
-      }
-      link.renewsFor = target.id;
-    }
+    if (!admitHello(link, hello, { secret: this.cfg.secret, links: this.links.values(), junk: this.junk, logger: this.logger })) return;
     link.serverName = hello.serverName || `link#${link.id}`;
     link.batches = hello.batches === true;
     link.eventsAsHolderOnly = hello.eventsAsHolderOnly === true;
@@ -212,10 +207,12 @@ export class SimulatedSwitch {
     } });
   }
 
-  private onClaim(link: SwitchLinkPeer, c: sw.IClaim, now: number): void {
+  /** `final`: a held claim's last decision (claim-hold.ts); else a LeaseHeld claim is held first. */
+  private onClaim(link: SwitchLinkPeer, c: sw.IClaim, now: number, final = false): void {
     this.deliverNotices(this.lease.tick(now));
     const epoch = c.epoch ?? 0;
     const r = this.lease.claim({ linkId: link.id, serverName: link.serverName }, epoch, !!c.force, now);
+    if (!r.granted && r.code === 'LeaseHeld' && !final) return this.claimHold.hold(link.id, c);
     if (!r.granted) {
       this.logger.info({ component: 'lease', peerName: link.serverName, epoch, code: r.code, currentEpoch: r.currentEpoch, holder: r.holder }, `claim refused: ${r.code}`);
       return this.send(link, { refused: { epoch, currentEpoch: r.currentEpoch, holder: r.holder, code: r.code, message: r.message } });
@@ -361,6 +358,7 @@ export class SimulatedSwitch {
     this.overload.tick(performance.now());
     if (this.clock.late) return;
     this.deliverNotices(this.lease.tick(now));
+    this.claimHold.leaseMayBeFree();
     this.sendLeaseNotices();
   }
 
