@@ -1,7 +1,9 @@
 // Hung-server detection for one link: every intervalMs send a probe (a WebSocket ping in Node, a
-// RequestQueryServer in the browser, which cannot send pings); when nothing at all came back for
-// deadAfterMs the server is declared dead. Any inbound frame or pong counts as a sign of life, so a
-// busy server streaming events is never mistaken for a hung one.
+// RequestQueryServer in the browser, which cannot send pings) unless the server was heard within the
+// last half interval; when nothing at all came back for deadAfterMs the server is declared dead. Any
+// inbound frame or pong counts as a sign of life, so a busy server streaming events is never
+// mistaken for a hung one, and is not probed either: a probe is a frame each way, and during a
+// failover 5,000 desktops' probes cost the box as much CPU as their failover (bench:desktops).
 //
 // Silence is counted by the same SilenceMeter as the servers' ADDP (src/lib/silence-meter.ts):
 // a check that fires late — a throttled background tab runs timers once a second or once a minute,
@@ -64,6 +66,6 @@ export class HeartbeatMonitor {
       this.opts.onDead(Math.round(this.meter.silence));
       return;
     }
-    this.opts.probe();
+    if (this.meter.silence >= this.opts.intervalMs / 2) this.opts.probe();
   }
 }

@@ -47,6 +47,17 @@ t.test('any sign of life resets the silence', async (t) => {
   t.same(r.log.at(-1), 'dead@3000:1800', 'silence counted from the sign of life at 1200, declared at the first check past 1500');
 });
 
+t.test('a server heard within the last half interval is not probed; once quiet it is, and dies on time', async (t) => {
+  const r = rig();
+  r.hb.start();
+  for (const heard of [450, 900, 1300]) { r.at(heard); r.hb.alive(); r.fire(Math.ceil(heard / 500) * 500); }
+  t.same(r.log, [], 'frames 50-200 ms before each check: no probe');
+  r.fire(2000); // heard at 1300: 700 ms of silence
+  r.fire(2500);
+  r.fire(3000);
+  t.same(r.log, ['probe@2000', 'probe@2500', 'dead@3000:1700'], 'quiet: probed each check, dead at the first check past 1500 ms of silence');
+});
+
 t.test('a throttled tab: a check 60 s late does not declare the server dead; the answer to its probe keeps it alive', async (t) => {
   const r = rig();
   r.hb.start();
