@@ -15,7 +15,11 @@
 // on any switch that has carried a call. fresh: a switch that never emitted an event; the pair's
 // applied seq is 0, so every promotion rebuilds from the switch's snapshot (1,020 devices).
 // Then the pair is repaired (restart / SIGCONT: the old primary rejoins as backup) and the roles
-// alternate. Usage: npm run bench:promotion [-- --runs 20]. Needs `npm run build` first.
+// alternate. --settle-ms N (default 0) waits N ms more before each signal, once the pair is in sync and
+// the backup's liveness worker has its renewer link up: a restarted member is in sync ~0.4 s after it
+// starts, but its liveness worker is still loading gRPC in its own isolate (~0.2 s of CPU); killed then,
+// the primary's failover shares the 2 cores with that start-up (traced: 16-20 ms of the worker's CPU
+// in the first 30 ms after the kill). 1000 measures an idle pair. Usage: npm run bench:promotion [-- --runs 20]. Needs `npm run build` first.
 // --out FILE writes every run's times as a results file (kind 'promotion', scripts/lib/charts.mjs);
 // --charts DIR also draws promotion.svg there (npm run bench passes --out and draws it itself).
 import { spawn } from 'node:child_process';
@@ -30,12 +34,14 @@ import { writeCharts } from './lib/charts.mjs';
 import { clock } from './lib/bench-progress.mjs';
 import WebSocket from 'ws';
 
-const USAGE = 'usage: node scripts/bench-promotion.mjs [--runs 20] [--modes kill,stop] [--switch-state warm|fresh] [--out FILE.json] [--charts DIR]\n  promotion time of the backup after kill -9 (kill) and SIGSTOP (stop) of the primary\n  --switch-state: warm (default) one call made and released before the runs; fresh: a switch that never carried a call (promotion rebuilds from its snapshot)\n  --out: every run\'s times as JSON (a results file for scripts/charts.mjs); --charts: draw promotion.svg into DIR (needs --out)';
+const USAGE = 'usage: node scripts/bench-promotion.mjs [--runs 20] [--modes kill,stop] [--switch-state warm|fresh] [--settle-ms 0] [--out FILE.json] [--charts DIR]\n  promotion time of the backup after kill -9 (kill) and SIGSTOP (stop) of the primary\n  --settle-ms: wait this long after the pair is in sync (and the backup\'s liveness worker is up) before each signal; 1000 = an idle pair\n  --switch-state: warm (default) one call made and released before the runs; fresh: a switch that never carried a call (promotion rebuilds from its snapshot)\n  --out: every run\'s times as JSON (a results file for scripts/charts.mjs); --charts: draw promotion.svg into DIR (needs --out)';
 const { values } = parseScriptArgs('bench-promotion', USAGE, {
-  options: { runs: { type: 'string', default: '20' }, modes: { type: 'string', default: 'kill,stop' }, 'switch-state': { type: 'string', default: 'warm' }, out: { type: 'string' }, charts: { type: 'string' } },
+  options: { runs: { type: 'string', default: '20' }, modes: { type: 'string', default: 'kill,stop' }, 'switch-state': { type: 'string', default: 'warm' }, 'settle-ms': { type: 'string', default: '0' }, out: { type: 'string' }, charts: { type: 'string' } },
 });
 if (values.charts && !values.out) { console.error(`bench-promotion: --charts needs --out (the chart is drawn from the results file)\n${USAGE}`); process.exit(2); }
 if (!['warm', 'fresh'].includes(values['switch-state'])) { console.error(`bench-promotion: --switch-state must be warm or fresh, got "${values['switch-state']}"\n${USAGE}`); process.exit(2); }
+const SETTLE_MS = Number(values['settle-ms']);
+if (!Number.isInteger(SETTLE_MS) || SETTLE_MS < 0) { console.error(`bench-promotion: --settle-ms must be a whole number of ms, got "${values['settle-ms']}"\n${USAGE}`); process.exit(2); }
 const started = new Date();
 const RUNS = Number(values.runs);
 const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli', 'tandem.js');
@@ -131,6 +137,10 @@ async function main() {
         if (i > 500) throw new Error(`not in sync: ${JSON.stringify(p)} ${JSON.stringify(b)}`);
         await sleep(20);
       }
+      if (SETTLE_MS > 0) {
+        await backup.proc.waitFor((l) => l.msg?.startsWith('renewer link up'), 0, 15_000, 'the liveness worker\'s renewer link');
+        await sleep(SETTLE_MS);
+      }
       const ws = new WebSocket(`ws://127.0.0.1:${backup.http}/tlib`);
       await new Promise((r, j) => { ws.once('open', r); ws.once('error', j); });
       const events = [];
@@ -185,7 +195,7 @@ async function main() {
 
   const pct = (xs, q) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)]; };
   const row = (label, xs) => `| ${label.padEnd(34)} | ${String(xs.length).padStart(4)} | ${String(pct(xs, 0.5)).padStart(6)} | ${String(pct(xs, 0.99)).padStart(6)} | ${String(Math.min(...xs)).padStart(5)} | ${String(Math.max(...xs)).padStart(5)} |`;
-  const out = ['', `Promotion time (ms, from the signal; ADDP 100/400 ms, switch lease 400 ms, heartbeat 100 ms; switch ${values['switch-state']})`, '',
+  const out = ['', `Promotion time (ms, from the signal; ADDP 100/400 ms, switch lease 400 ms, heartbeat 100 ms; switch ${values['switch-state']}; settle ${SETTLE_MS} ms)`, '',
     '| event                              | runs | median |    p99 |   min |   max |', '|---|---|---|---|---|---|'];
   for (const mode of modes) {
     const what = mode === 'kill' ? 'kill -9' : 'SIGSTOP';
@@ -198,7 +208,7 @@ async function main() {
   if (values.out) {
     const file = {
       kind: 'promotion', command: `node scripts/bench-promotion.mjs ${process.argv.slice(2).join(' ')}`.trim(), started: started.toISOString(), machine: machineInfo(),
-      settings: `ADDP 100/400 ms, switch lease 400 ms, heartbeat 100 ms; ms from the signal; switch ${values['switch-state']}`,
+      settings: `ADDP 100/400 ms, switch lease 400 ms, heartbeat 100 ms; ms from the signal; switch ${values['switch-state']}; settle ${SETTLE_MS} ms`,
       runs: RUNS, modes: Object.fromEntries(modes.map((m) => [m, results[m]])), phases,
     };
     writeFileSync(values.out, JSON.stringify(file, null, 1) + '\n');
