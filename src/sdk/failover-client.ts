@@ -63,7 +63,7 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
     if (!WS) throw new TandemError('BadRequest', 'no WebSocket implementation: in Node pass { WebSocket } from the "ws" package');
     this.clientName = opts.clientName;
     this.log = opts.log ?? (() => undefined);
-    this.sm = createPhaseMachine(sinkLogger(this.log));
+    this.sm = createPhaseMachine(sinkLogger(opts.log));
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 60_000;
     this.sequencer = new EventSequencer(opts.lastSeq);
     this.nextRef = opts.firstReferenceId ?? Date.now() * 1000;
@@ -76,7 +76,7 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
       reconnect: { ...DEFAULT_RECONNECT, ...opts.reconnect }, reconnectAfterFailoverMs: opts.reconnectAfterFailoverMs ?? DEFAULT_RECONNECT_AFTER_FAILOVER_MS,
       nextReferenceId: () => this.takeReferenceId(),
       lastSeq: () => this.sequencer.lastSeq,
-      log: this.log,
+      log: opts.log,
     }, this));
     this.sm.onChange((tr) => { if (tr.to !== 'closed') this.releaseHeld(); }); // close() closes the links
     for (const l of this.links) l.start();

@@ -54,7 +54,8 @@ export interface LinkOptions {
   reconnectAfterFailoverMs: number;
   nextReferenceId: () => number;
   lastSeq: () => number | undefined;
-  log: (msg: string, fields?: Record<string, unknown>) => void;
+  /** Diagnostic sink; none = silent (the link's machine then builds no lines). */
+  log?: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
 export interface LinkOwner {
@@ -233,7 +234,7 @@ export class ServerLink {
     try {
       ev = JSON.parse(String(data)) as TEvent;
     } catch {
-      this.opts.log('ignored a frame that is not JSON', { server: this.url });
+      this.opts.log?.('ignored a frame that is not JSON', { server: this.url });
       return;
     }
     if (typeof ev !== 'object' || ev === null || typeof ev.event !== 'string') return;
@@ -273,7 +274,7 @@ export class ServerLink {
     this.teardownSocket(reason);
     this.sm.transition(seen, 'backoff', reason);
     const delay = this.backoff.next();
-    this.opts.log('link down', { server: this.url, reason, reconnectInMs: delay });
+    this.opts.log?.('link down', { server: this.url, reason, reconnectInMs: delay });
     this.timer = setTimeout(() => this.reconnect(`reconnect after ${delay} ms`, false), delay);
     if (seen === 'open') this.owner.linkDown(this, reason);
   }

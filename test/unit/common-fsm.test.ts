@@ -1,7 +1,7 @@
 // The guarded state machine helper: exact transition sequences, refusal of a stale caller and of a
 // move the table does not allow, listeners, and the structured log line of each change.
 import t from 'tap';
-import { allBut, StateMachine, type FsmLevel, type FsmLogger } from '../../src/lib/fsm.js';
+import { allBut, sinkLogger, StateMachine, type FsmLevel, type FsmLogger } from '../../src/lib/fsm.js';
 
 type S = 'idle' | 'connecting' | 'up' | 'closed';
 const ALL: S[] = ['idle', 'connecting', 'up', 'closed'];
@@ -88,4 +88,17 @@ t.test('a removed listener is not called again; listeners may start the next tra
   off();
   m.transition('up', 'closed', 'stop');
   t.same(calls, ['a:connecting', 'a:up']);
+});
+
+t.test('a machine without a log sink builds no lines (fields never asked for), transitions and refusals as usual', async (t) => {
+  let asked = 0;
+  const m = new StateMachine<'a' | 'b'>({ name: 'quiet', initial: 'a', allowedFrom: { a: ['b'], b: ['a'] }, log: sinkLogger(undefined), fields: () => { asked++; return {}; } });
+  t.ok(m.transition('a', 'b', 'go'));
+  t.notOk(m.transition('a', 'b', 'stale'), 'a stale caller is still refused');
+  t.equal(m.state, 'b');
+  t.equal(asked, 0, 'no line was built');
+  const lines: string[] = [];
+  const loud = new StateMachine<'a' | 'b'>({ name: 'loud', initial: 'a', allowedFrom: { a: ['b'], b: ['a'] }, log: sinkLogger((msg) => lines.push(msg)) });
+  loud.transition('a', 'b', 'go');
+  t.same(lines, ['loud a -> b'], 'with a sink, the line is written');
 });
