@@ -190,7 +190,7 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
     for (const l of this.links) {
       const hold = this.holdReconnect(l);
       if (hold > 0) l.extendHold(hold);
-      else l.resumeReconnect(this.sm.is('live'));
+      else l.resumeReconnect();
     }
   }
 

@@ -158,17 +158,17 @@ export class ServerLink {
    * The owner's move to another server is done: a reconnect held for it goes. Failover first: a
    * thousand desktops of one floor (or one process) reconnecting to a dead server at the moment they
    * read the new primary's EventServerInfo delayed their replays by up to a second (bench:desktops).
-   * @param redundancyOnly the owner is live on another server: this link is the standby path only,
-   *   and goes after reconnectAfterFailoverMs (jittered) instead of one backoff step.
+   * Once the owner is live on another server this link is the standby path only: it goes after
+   * reconnectAfterFailoverMs (jittered), else one backoff step.
    */
-  resumeReconnect(redundancyOnly: boolean): void {
+  resumeReconnect(): void {
     if (!this.held) return;
     // Never at once: a floor of desktops finishing their failovers within moments would otherwise all
     // reconnect to the lost server together.
     clearTimeout(this.timer);
     this.held = false;
     this.lostPrimary = false;
-    const delay = redundancyOnly && this.afterFailover ? this.afterFailover.next() : this.backoff.next();
+    const delay = this.standbyDelay() ?? this.backoff.next();
     this.timer = setTimeout(() => this.reconnect(`held reconnect after the failover, ${delay} ms`, true), delay);
   }
 
@@ -289,16 +289,20 @@ export class ServerLink {
     if (hold > 0) return this.hold(hold);
     // Its loss and the new primary's EventServerInfo can be read in either order (a busy desktop
     // reads both in one turn): the failover may be over before this reconnect was ever held.
-    if (!force && this.lostPrimary && this.afterFailover && this.owner.liveElsewhere(this)) {
-      this.lostPrimary = false;
-      const delay = this.afterFailover.next();
+    const delay = !force && this.lostPrimary ? this.standbyDelay() : undefined;
+    this.lostPrimary = false;
+    if (delay !== undefined) {
       this.timer = setTimeout(() => this.reconnect(`reconnect after the failover, ${delay} ms`, true), delay);
       return;
     }
-    this.lostPrimary = false;
     clearTimeout(this.timer);
     this.held = false;
     if (this.sm.transition('backoff', 'connecting', reason)) this.connect();
+  }
+
+  /** The delay of a standby-only reconnect (the owner live elsewhere), if reconnectAfterFailoverMs is set. */
+  private standbyDelay(): number | undefined {
+    return this.afterFailover && this.owner.liveElsewhere(this) ? this.afterFailover.next() : undefined;
   }
 
   private hold(ms: number): void {
