@@ -108,6 +108,7 @@ export class ServerLink {
     });
     this.backoff = new Backoff(opts.reconnect);
     const after = opts.reconnectAfterFailoverMs;
+    if (!Number.isFinite(after) || after < 0) throw new TandemError('BadRequest', `reconnectAfterFailoverMs: give a number of ms, 0 or more (got ${String(after)})`);
     this.afterFailover = after > 0 ? new Backoff({ initialMs: after, maxMs: after, jitter: 0.5 }) : undefined;
     this.heartbeat = new HeartbeatMonitor({
       intervalMs: opts.heartbeatMs, deadAfterMs: opts.deadAfterMs, probe: () => this.probe(),

@@ -192,3 +192,12 @@ t.test('no other server reachable: the lost link reconnects on its backoff', asy
   await until(() => client.primary === A, 'A primary again', 300);
   t.equal(world.attempts[A], 2, 'reconnected on the backoff, not held');
 });
+
+t.test('a reconnectAfterFailoverMs that is not a number of ms ≥ 0 is refused with BadRequest when the client is made', async (t) => {
+  world = new World();
+  for (const bad of [-1, Number.NaN, Number.POSITIVE_INFINITY]) {
+    t.throws(() => new TandemClient({ servers: [A, B], clientName: 'desk-bad', WebSocket: FakeSocket as never, reconnectAfterFailoverMs: bad }),
+      { errorCode: 'BadRequest', message: /reconnectAfterFailoverMs: give a number of ms, 0 or more/ }, `${bad} refused`);
+  }
+  t.equal(Object.keys(world.attempts).length, 0, 'no connection attempted');
+});
