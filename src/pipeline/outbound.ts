@@ -15,8 +15,11 @@ export type Outgoing =
   | { kind: 'reply'; clientName: string; event: TEvent }
   /** To one connection, whoever it is (answers before RequestOpen, replayed events, server info). */
   | { kind: 'session'; session: SessionRef; event: TEvent }
-  /** To every open connection (EventLinkConnected/Disconnected, unsolicited EventServerInfo). */
-  | { kind: 'broadcast'; event: TEvent }
+  /**
+   * To every open connection (EventLinkConnected/Disconnected, unsolicited EventServerInfo); a
+   * connection in `followUps` gets its frames right behind it, in the same write (standing replays).
+   */
+  | { kind: 'broadcast'; event: TEvent; followUps?: ReadonlyMap<SessionRef, readonly string[]> }
   /** From here on in the batch, `clientName` gets events of exactly these DNs. */
   | { kind: 'registrations'; clientName: string; dns: readonly string[] };
 

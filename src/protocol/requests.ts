@@ -36,7 +36,10 @@ const ATTRIBUTES = {
   RequestRouteCall: { thisDN: DN, connId: ConnId, otherDN: DN },
   RequestQueryAddress: { thisDN: DN },
   RequestQueryCall: { connId: ConnId },
-  RequestReplay: { afterSeq: Seq },
+  RequestReplay: {
+    afterSeq: Seq,
+    untilPrimary: Type.Optional(Type.Boolean({ description: 'On a server not serving: replay now, answer EventACK (with the rest) when it serves, after its EventServerInfo (the SDK sends it to the backup when its primary is lost).' })),
+  },
 } satisfies Record<string, TProperties>;
 
 export type RequestName = keyof typeof ATTRIBUTES;

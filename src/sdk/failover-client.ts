@@ -13,6 +13,7 @@ import { backoffDelay, type BackoffOptions } from '../lib/backoff.js';
 import { TypedEmitter } from './emitter.js';
 import { TandemError } from './errors.js';
 import { EventSequencer, isStreamEvent } from './event-order.js';
+import { Registrations } from './registrations.js';
 import { ServerLink, type LinkOwner, type RequestBodyOf } from './server-link.js';
 import { createPhaseMachine, PHASE_ALLOWED_FROM, type Phase, type PhaseMachine } from './session-phase.js';
 import type { ClientEvents, ClientStatus } from './status.js';
@@ -42,14 +43,15 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
   private readonly links: ServerLink[];
   private readonly sequencer: EventSequencer;
   private readonly pending = new Map<number, Pending>();
-  private readonly dns = new Set<string>();
-  private readonly registerWaiters = new Map<string, { resolve: (ev: EventOf<'EventRegistered'>) => void; reject: (e: TandemError) => void }[]>();
+  private readonly registrations: Registrations;
   private readonly requestTimeoutMs: number;
   private readonly deadAfterMs: number;
   private readonly log: (msg: string, fields?: Record<string, unknown>) => void;
   private readonly sm: PhaseMachine;
   /** Set iff the phase is replaying or live; in replaying, the link whose replay runs. */
   private primaryLink: ServerLink | null = null;
+  /** The link of a standing RequestReplay {untilPrimary} (sent when the primary was lost); the sequencer holds its events. */
+  private ahead: ServerLink | null = null;
   private lastPrimary: { url: string; epoch: number } | null = null;
   private failoverSince: number | null = null;
   private retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -78,6 +80,7 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
       lastSeq: () => this.sequencer.lastSeq,
       log: opts.log,
     }, this));
+    this.registrations = new Registrations({ closed: () => this.closed, primaryLink: () => this.primaryLink, links: this.links });
     this.sm.onChange((tr) => { if (tr.to !== 'closed') this.releaseHeld(); }); // close() closes the links
     for (const l of this.links) l.start();
   }
@@ -123,21 +126,11 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
    */
   register(dn: string): Promise<EventOf<'EventRegistered'>> {
     if (this.closed) return Promise.reject(new TandemError('ClientClosed', 'the client is closed: create a new one'));
-    this.dns.add(dn);
-    const p = new Promise<EventOf<'EventRegistered'>>((resolve, reject) => {
-      const list = this.registerWaiters.get(dn) ?? [];
-      list.push({ resolve, reject });
-      this.registerWaiters.set(dn, list);
-    });
-    for (const l of this.links) if (l.isOpen) this.registerOn(l, dn);
-    return p;
+    return this.registrations.register(dn);
   }
 
   /** Stops following a DN on both servers. */
-  async unregister(dn: string): Promise<void> {
-    this.dns.delete(dn);
-    await Promise.allSettled(this.links.filter((l) => l.isOpen).map((l) => l.call({ request: 'RequestUnregisterAddress', thisDN: dn })));
-  }
+  unregister(dn: string): Promise<void> { return this.registrations.unregister(dn); }
 
   /** Closes both links and rejects every pending request with ClientClosed. */
   close(): void {
@@ -147,8 +140,7 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
     for (const l of this.links) l.close();
     const err = (ref?: number) => new TandemError('ClientClosed', 'the client was closed before an answer came', ref);
     for (const ref of [...this.pending.keys()]) this.settle(ref, err(ref));
-    for (const [, ws] of this.registerWaiters) for (const w of ws) w.reject(err());
-    this.registerWaiters.clear();
+    this.registrations.rejectAll(err());
     this.primaryLink = null;
   }
 
@@ -156,7 +148,7 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
 
   linkOpened(link: ServerLink): void {
     this.status({ type: 'connected', server: link.url, serverName: link.info?.serverName ?? '' });
-    for (const dn of this.dns) this.registerOn(link, dn);
+    this.registrations.linkOpened(link);
   }
 
   linkInfo(link: ServerLink): void {
@@ -204,7 +196,7 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
     }
     // State events are taken from the primary only; whatever another server sent is in the
     // primary's journal and comes back through the replay.
-    if (link !== this.primaryLink) return;
+    if (link !== this.primaryLink && link !== this.ahead) return;
     for (const e of this.sequencer.offer(ev)) this.emit('event', e);
   }
 
@@ -232,6 +224,7 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
     const old = this.primaryLink;
     const seen = this.sm.state;
     if (seen === 'replaying') this.sequencer.discardReplay();
+    if (this.ahead && this.ahead !== best) this.dropAhead();
     if (old && this.failoverSince === null) {
       this.failoverSince = now();
       this.status({ type: 'failover-started', from: old.url });
@@ -239,6 +232,7 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
     this.primaryLink = best;
     if (!best) {
       this.sm.transition(seen, 'failover', `primary ${old?.url ?? '?'} lost: no server qualifies`);
+      this.replayAhead(old);
       return;
     }
     const epoch = best.info!.epoch;
@@ -256,34 +250,70 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
       this.sequencer.baseline(link.info!.seq);
       this.sm.transition(seen, 'live', `primary ${link.url}, no history: from seq ${link.info!.seq}`);
       this.completeFailover(link);
+    } else if (this.ahead === link) {
+      this.sm.transition(seen, 'replaying', `primary ${link.url}: its standing replay after seq ${afterSeq} completes`);
     } else {
       this.sequencer.beginReplay();
       this.sm.transition(seen, 'replaying', `primary ${link.url}: replay after seq ${afterSeq}`);
       this.sendReplay(link, afterSeq);
     }
     for (const p of this.pending.values()) if (p.sentTo !== link) this.sendPending(p);
-    // register() calls still waiting for a primary's snapshot: ask the new primary.
-    for (const dn of this.registerWaiters.keys()) this.registerOn(link, dn);
+    this.registrations.primaryChosen(link);
   }
 
   private sendReplay(link: ServerLink, afterSeq: number): void {
-    link.call({ request: 'RequestReplay', afterSeq }).then(
-      () => this.endReplay(link),
-      (err: TandemError) => {
-        if (!this.replayingOn(link)) return;
-        if (err.errorCode === 'ReplayGap') {
-          this.status({ type: 'replay-gap', server: link.url, lastSeq: afterSeq, oldestSeq: err.event?.oldestSeq ?? 0 });
-          this.endReplay(link);
-        } else if (err.errorCode !== 'ConnectionLost') {
-          // Overloaded or a role change in between: keep holding events back and ask again; after
-          // Overloaded, after the server's hint with jitter (a whole floor replays at once).
-          const hint = err.errorCode === 'Overloaded' ? (err.event?.retryAfterMs ?? 100) : 0;
-          const delay = hint > 0 ? hint + Math.floor(Math.random() * hint) : 100;
-          setTimeout(() => { if (this.replayingOn(link)) this.sendReplay(link, afterSeq); }, delay);
-        }
-        // ConnectionLost: linkDown already discarded the replay; the next primary replays again.
-      },
+    link.call({ request: 'RequestReplay', afterSeq }).then(() => this.endReplay(link), (err: TandemError) => this.replayRefused(link, afterSeq, err));
+  }
+
+  private replayRefused(link: ServerLink, afterSeq: number, err: TandemError): void {
+    if (!this.replayingOn(link)) return;
+    if (err.errorCode === 'ReplayGap') {
+      this.status({ type: 'replay-gap', server: link.url, lastSeq: afterSeq, oldestSeq: err.event?.oldestSeq ?? 0 });
+      this.endReplay(link);
+    } else if (err.errorCode !== 'ConnectionLost') {
+      // Overloaded or a role change in between: keep holding events back and ask again; after
+      // Overloaded, after the server's hint with jitter (a whole floor replays at once).
+      const hint = err.errorCode === 'Overloaded' ? (err.event?.retryAfterMs ?? 100) : 0;
+      const delay = hint > 0 ? hint + Math.floor(Math.random() * hint) : 100;
+      setTimeout(() => { if (this.replayingOn(link)) this.sendReplay(link, afterSeq); }, delay);
+    }
+    // ConnectionLost: linkDown already discarded the replay; the next primary replays again.
+  }
+
+  /**
+   * The primary was lost: ask another open server now for a standing replay (docs/protocol.md,
+   * Session 4). It replays at once and answers the rest right behind the EventServerInfo it pushes
+   * when it serves, so after a crash the desktop resumes on reading that info, with no round trip
+   * left (a floor of desktops sees the dead primary's RST ~100 ms before the backup promotes).
+   */
+  private replayAhead(lost: ServerLink | null): void {
+    const afterSeq = this.sequencer.lastSeq;
+    const link = this.links.find((l) => l !== lost && l.isOpen);
+    if (afterSeq === undefined || this.ahead || !link) return;
+    this.ahead = link;
+    this.sequencer.beginReplay();
+    link.call({ request: 'RequestReplay', afterSeq, untilPrimary: true }).then(
+      () => { if (this.takeAhead(link)) this.endReplay(link); },
+      (err: TandemError) => { if (this.takeAhead(link)) this.replayRefused(link, afterSeq, err); },
     );
+  }
+
+  /**
+   * The standing replay on `link` was answered: true if it still counts (its link is the primary
+   * now, replaying). Otherwise what it delivered is not known to be complete: dropped, the primary's
+   * own replay covers it.
+   */
+  private takeAhead(link: ServerLink): boolean {
+    if (this.ahead !== link) return false;
+    this.ahead = null;
+    if (this.replayingOn(link)) return true;
+    this.sequencer.discardReplay();
+    return false;
+  }
+
+  private dropAhead(): void {
+    this.ahead = null;
+    this.sequencer.discardReplay();
   }
 
   private replayingOn(link: ServerLink): boolean {
@@ -366,35 +396,5 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
     clearTimeout(p.timeout);
     if (outcome instanceof TandemError) p.reject(outcome);
     else p.resolve(outcome);
-  }
-
-  private registerOn(link: ServerLink, dn: string): void {
-    link.call({ request: 'RequestRegisterAddress', thisDN: dn }).then(
-      (ev) => this.registered(link, ev),
-      (err: TandemError) => {
-        if (err.errorCode === 'ConnectionLost') return; // registered again on reconnect
-        if (err.errorCode === 'Overloaded') {
-          // Not run (a reconnect storm of a whole floor sheds load): ask again after the hint, with
-          // jitter, while the link is open. Dropping the DN here left it unregistered on that server.
-          const hint = err.event?.retryAfterMs ?? 100;
-          setTimeout(() => { if (!this.closed && link.isOpen && this.dns.has(dn)) this.registerOn(link, dn); }, hint + Math.floor(Math.random() * hint));
-          return;
-        }
-        this.dns.delete(dn);
-        const ws = this.registerWaiters.get(dn) ?? [];
-        this.registerWaiters.delete(dn);
-        for (const w of ws) w.reject(err);
-      },
-    );
-  }
-
-  /** The primary's EventRegistered answers register(); a backup's is only a confirmation. */
-  private registered(link: ServerLink, ev: TEvent): void {
-    if (ev.event !== 'EventRegistered' || !ev.thisDN) return;
-    // Without a primary (mid-failover) any server's snapshot will do rather than leave the caller waiting.
-    if (this.primaryLink !== null && link !== this.primaryLink) return;
-    const ws = this.registerWaiters.get(ev.thisDN) ?? [];
-    this.registerWaiters.delete(ev.thisDN);
-    for (const w of ws) w.resolve(ev);
   }
 }

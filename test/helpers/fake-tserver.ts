@@ -45,6 +45,10 @@ export class FakeServer {
   overloadRetryAfterMs = 30;
   /** Refuse the next N RequestRegisterAddress with Overloaded (a serving server shedding a reconnect storm). */
   overloadRegistrations = 0;
+  /** Answer RequestReplay {untilPrimary} at once, as a server without standing replays would. */
+  ignoreUntilPrimary = false;
+  /** Standing replays held while not primary: client -> [referenceId, replayed up to seq]. */
+  readonly standing = new Map<string, [number, number]>();
   /** Every request frame received, in order (for assertions). */
   readonly received: Req[] = [];
   url = '';
@@ -89,6 +93,20 @@ export class FakeServer {
     this.role = role;
     this.epoch = epoch;
     if (push) for (const ws of this.conns.values()) this.send(ws, this.info());
+    if (role !== 'primary') return;
+    // Standing replays complete right behind the info (docs/protocol.md, Session 4).
+    for (const [client, [ref, upTo]] of this.standing) {
+      const ws = this.conns.get(client);
+      if (!ws) continue;
+      this.replayTo(ws, client, upTo);
+      this.send(ws, { event: 'EventACK', referenceId: ref });
+    }
+    this.standing.clear();
+  }
+
+  private replayTo(ws: WebSocket, client: string, after: number): void {
+    const dns = this.state.registrations.get(client) ?? new Set<string>();
+    for (const ev of this.state.journal) if (ev.seq! > after && ev.thisDN && dns.has(ev.thisDN)) this.send(ws, ev);
   }
 
   deliver(ev: TEvent, answer?: { client: string; referenceId: number }): void {
@@ -143,7 +161,8 @@ export class FakeServer {
       case 'RequestReplay': {
         const after = Number(req.afterSeq);
         if (after + 1 < this.state.oldestSeq) return this.send(ws, { event: 'EventError', referenceId: ref, errorCode: 'ReplayGap', oldestSeq: this.state.oldestSeq, errorMessage: 'journal too short' });
-        for (const ev of this.state.journal) if (ev.seq! > after && ev.thisDN && dns.has(ev.thisDN)) this.send(ws, ev);
+        this.replayTo(ws, client, after);
+        if (req.untilPrimary === true && this.role !== 'primary' && !this.ignoreUntilPrimary) return void this.standing.set(client, [ref, this.state.seq]);
         return this.send(ws, { event: 'EventACK', referenceId: ref });
       }
       default:

@@ -93,3 +93,16 @@ t.test('a finished broadcast is reported once: its connections, its turns, the t
   t.match(done[0], { event: 'EventServerInfo', sessions: 5, turns: 3 }, '5 connections, 2 frames a turn: 3 turns');
   t.ok(done[0]!.ms >= 0);
 });
+
+t.test('a broadcast with follow-ups: a connection\'s follow-ups go right behind its copy, in the same turn (standing replays)', async (t) => {
+  const names = ['a', 'b', 'c', 'd'];
+  const w = world(names);
+  const q = new DeliveryQueue(w.t, 3);
+  const followUps = new Map([[w.sessions.get('c')!, ['{"event":"EventAgentReady","seq":7}', '{"event":"EventACK","referenceId":9}']]]);
+  q.push({ id: 1, deltas: [], items: [{ kind: 'broadcast', event: { event: 'EventServerInfo', seq: 7 } as never, followUps: followUps as never }] });
+  t.same(names.map((n) => w.sessions.get(n)!.got.length), [1, 1, 3, 0], 'first turn: a, b, c with its follow-ups (never split), then the budget is spent');
+  t.same(w.sessions.get('c')!.got.map((f) => JSON.parse(f).event), ['EventServerInfo', 'EventAgentReady', 'EventACK'], 'c: its info, then its follow-ups, in one turn');
+  await turn();
+  t.same(w.sessions.get('d')!.got.map((f) => JSON.parse(f).event), ['EventServerInfo'], 'd: the info only, next turn');
+  t.equal(q.backlog, 0);
+});

@@ -6,7 +6,7 @@ import type { Logger } from '../../lib/log.js';
 import { answerText, eventText, forgetText } from '../../core/journal-text.js';
 import type { Request, RequestName, TEvent } from '../../protocol/messages.js';
 import type { Metrics } from '../../lib/metrics/metrics.js';
-import type { BatchCollector, OutboundBatch, Outgoing } from '../../pipeline/outbound.js';
+import type { BatchCollector, OutboundBatch, Outgoing, SessionRef } from '../../pipeline/outbound.js';
 import type { DnIndex } from './dn-index.js';
 import { CLOSE, type Session } from './session.js';
 
@@ -76,7 +76,7 @@ export class DeliveryQueue {
   /** Index of the next item of queue[0] to deliver. */
   private item = 0;
   /** A broadcast being delivered across turns: its frame, its recipients (taken when it began), the next one. */
-  private broadcast: { frame: Buffer; to: Session[]; next: number; event: TEvent; turns: number } | undefined;
+  private broadcast: { frame: Buffer; to: Session[]; next: number; event: TEvent; followUps: ReadonlyMap<SessionRef, readonly string[]> | undefined; turns: number } | undefined;
   /** When each queued batch was pushed (ms), parallel to `queue`. */
   private readonly pushedAt: number[] = [];
   private scheduled = false;
@@ -119,11 +119,10 @@ export class DeliveryQueue {
         while (this.item < batch.items.length && budget > 0) {
           const item = batch.items[this.item]!;
           if (item.kind === 'broadcast') {
-            const b = (this.broadcast ??= { frame: Buffer.from(JSON.stringify(item.event), 'utf8'), to: [...this.t.sessions], next: 0, event: item.event, turns: 0 });
+            const b = (this.broadcast ??= { frame: Buffer.from(JSON.stringify(item.event), 'utf8'), to: [...this.t.sessions], next: 0, event: item.event, followUps: item.followUps, turns: 0 });
             b.turns++;
             while (b.next < b.to.length && budget > 0) {
-              b.to[b.next++]!.send(b.frame);
-              budget--;
+              budget -= sendBroadcast(b.to[b.next++]!, b.frame, b.followUps);
             }
             if (b.next < b.to.length) break;
             this.broadcast = undefined;
@@ -157,8 +156,17 @@ export function deliverBatch(t: DeliveryTargets, batch: OutboundBatch): void {
       continue;
     }
     const frame = Buffer.from(JSON.stringify(item.event), 'utf8');
-    for (const s of t.sessions) s.send(frame);
+    for (const s of t.sessions) sendBroadcast(s, frame, item.followUps);
   }
+}
+
+/** A broadcast frame to one connection, and its follow-ups if it has any; returns the frames sent. */
+function sendBroadcast(s: Session, frame: Buffer, followUps: ReadonlyMap<SessionRef, readonly string[]> | undefined): number {
+  s.send(frame);
+  const more = followUps?.get(s);
+  if (!more) return 1;
+  for (const f of more) s.send(f);
+  return 1 + more.length;
 }
 
 /** Delivers one item other than a broadcast; returns the frames it sent (at most). */

@@ -7,8 +7,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type RawData, type WebSocket } from 'ws';
 import type { Logger } from '../../lib/log.js';
-import { describeDN, registeredDNs, replay } from '../../core/index.js';
-import { BACKUP_ALLOWED, type ErrorCode, type EventOf, type Request, type RequestName, type TEvent } from '../../protocol/messages.js';
+import { describeDN, registeredDNs } from '../../core/index.js';
+import { BACKUP_ALLOWED, type ErrorCode, type EventOf, type Request, type RequestName, type RequestOf, type TEvent } from '../../protocol/messages.js';
 import { parseRequest } from '../../protocol/validate.js';
 import type { CoreHost } from '../../pipeline/core-host.js';
 import type { Metrics } from '../../lib/metrics/metrics.js';
@@ -24,6 +24,7 @@ import { OverloadLog } from './overload-log.js';
 import { UnopenedSockets, type UnopenedLimits } from './unopened.js';
 import { RequestTurns } from './request-turns.js';
 import { LeaseHold, type LeaseHoldLimits } from './lease-hold.js';
+import { replayEvents, replayGapMessage, STANDING_REPLAY_MS, StandingReplays } from './replays.js';
 import { DeliveryQueue, RequestOutcomes, type DeliveryTargets } from './delivery.js';
 import { admitUpgrade, checkRequest, cheapReferenceId, oversizedReferenceId, refuseUpgrade, remoteAddress, type EdgeLimits, type EdgeSecurity } from './guard.js';
 
@@ -61,7 +62,6 @@ export interface GatewayOptions {
   localRegistrations?: () => boolean;
 }
 
-
 /** An admitted request waiting for its turn (request-turns.ts): parsed, validated, not yet run. */
 interface Waiting { session: Session; req: Request }
 type OpenRequest = Extract<Request, { request: 'RequestOpen' }>;
@@ -81,15 +81,14 @@ export class Gateway {
   private readonly pings: PingRound;
   /** Released batches in delivery, at most MAX_FRAMES_PER_TURN frames per turn (delivery.ts). */
   private readonly deliveries: DeliveryQueue;
-
   /** Overloaded answers: the first of an episode logged in full, the rest counted (overload-log.ts). */
   private readonly overloadLog: OverloadLog;
-
   /** Admission control and the per-turn budget of desktop requests (request-turns.ts). */
   private readonly turns: RequestTurns<Waiting>;
   /** Requests that arrived while this primary's lease was uncertain (lease-hold.ts). */
   private readonly leaseHold: LeaseHold<Waiting>;
-
+  /** RequestReplay {untilPrimary} answered when this server serves (replays.ts). */
+  private readonly standing: StandingReplays<Session>;
   /** Auth, origins (guard.ts): refusals at the edge. */
   private readonly edge: EdgeSecurity;
   /** Sessions whose RequestOpen was refused: closed once the EventError answer went out. */
@@ -113,6 +112,8 @@ export class Gateway {
     this.leaseHold = new LeaseHold<Waiting>(o.limits, (expired) => {
       for (const w of expired) if (!w.session.closing) this.reject(w.session, w.req.request, 'NotPrimary', `this server's switch lease was not renewed within ${o.limits.maxLeaseHoldMs} ms (tserver.maxLeaseHoldMs): send the request to the other server`, w.req.referenceId);
     });
+    this.standing = new StandingReplays<Session>((session, ref) => this.reject(session, 'RequestReplay', 'NotPrimary', `this server did not become primary within ${STANDING_REPLAY_MS} ms: replay on the primary`, ref));
+    o.metrics.gauge('tandem_replays_standing', 'RequestReplay {untilPrimary} held until this server serves (answered with its EventServerInfo).', () => this.standing.size);
     o.metrics.gauge('tandem_requests_lease_held', 'Requests waiting because this primary\'s lease is uncertain (renewal late, not deposed).', () => this.leaseHold.size);
     this.turns = new RequestTurns<Waiting>(o.limits, (w) => { if (!w.session.closing) this.run(w.session, w.req); }, () => o.batch.oldestUnreleasedAt());
     o.metrics.gauge('tandem_requests_queued', 'Desktop requests admitted and not yet run (tserver.maxQueuedRequests).', () => this.turns.admission.queued);
@@ -156,11 +157,16 @@ export class Gateway {
   }
 
   /**
-   * The role changed (tserver.ts calls this from its role listener): once the lease is certain again
-   * (renewed, or lost for good), held requests take their turn in arrival order and are answered
-   * by the normal checks.
+   * The role changed (tserver.ts calls this from its role listener): `info` goes to every connection,
+   * followed, once this server serves, by the rest of each standing replay (replays.ts). Once the
+   * lease is certain again (renewed, or lost for good), held requests take their turn in arrival
+   * order and are answered by the normal checks.
    */
-  roleChanged(): void {
+  roleChanged(info: TEvent): void {
+    const followUps = this.o.role.serving && this.standing.size > 0 ? this.standing.complete(this.o.core.state, (s) => s.scope, new Date().toISOString()) : undefined;
+    if (followUps) this.o.log.info({ replays: followUps.size }, 'standing replays completed behind the server info');
+    if (followUps) this.o.metrics.inc('tandem_requests_total', { request: 'RequestReplay', outcome: 'ok' }, followUps.size);
+    this.o.batch.add({ kind: 'broadcast', event: info, followUps });
     if (this.o.role.leaseUncertain || this.leaseHold.size === 0) return;
     const held = this.leaseHold.drain();
     this.o.log.info({ requests: held.length, serving: this.o.role.serving }, this.o.role.serving ? 'lease renewed: held requests run now' : 'lease not renewed: held requests answered NotPrimary');
@@ -174,6 +180,7 @@ export class Gateway {
     this.pings.stop();
     this.deliveries.close();
     this.leaseHold.stop();
+    this.standing.stop();
     this.turns.close();
     this.overloadLog.close();
     for (const s of this.sessions) s.close(CLOSE.goingAway, 'server stopping');
@@ -210,6 +217,7 @@ export class Gateway {
 
   private onClose(session: Session, code: number, reason: string): void {
     this.sessions.delete(session);
+    this.standing.drop(session);
     session.closing = true;
     this.unopened.settle(session);
     const name = session.clientName;
@@ -263,7 +271,7 @@ export class Gateway {
       case 'RequestQueryServer':
         return this.answerSession(session, req.request, { ...this.o.serverInfo(), referenceId: req.referenceId });
       case 'RequestReplay':
-        return this.replay(session, name, req.afterSeq, req.referenceId);
+        return this.replay(session, name, req);
       default:
         break;
     }
@@ -337,20 +345,17 @@ export class Gateway {
     if (!this.o.linkUp()) this.o.batch.add({ kind: 'session', session, event: { event: 'EventLinkDisconnected', time: new Date().toISOString() } });
   }
 
-  private replay(session: Session, name: string, afterSeq: number, referenceId: number): void {
-    const r = replay(this.o.core.state, name, afterSeq);
-    if (!r.ok) {
-      return this.reject(session, 'RequestReplay', 'ReplayGap',
-        `the journal no longer reaches back to seq ${afterSeq + 1} (oldest is ${r.oldestSeq}): re-read your DNs with RequestRegisterAddress and continue from there`,
-        referenceId, { oldestSeq: r.oldestSeq });
+  private replay(session: Session, name: string, req: RequestOf<'RequestReplay'>): void {
+    const r = replayEvents(this.o.core.state, name, req.afterSeq, session.scope);
+    if (!r.ok) return this.reject(session, 'RequestReplay', 'ReplayGap', replayGapMessage(req.afterSeq, r.oldestSeq), req.referenceId, { oldestSeq: r.oldestSeq });
+    for (const event of r.events) this.o.batch.add({ kind: 'session', session, event });
+    this.o.log.debug({ clientName: name, afterSeq: req.afterSeq, events: r.events.length, standing: req.untilPrimary === true && !this.o.role.serving }, 'replay');
+    if (req.untilPrimary && !this.o.role.serving) {
+      const replaced = this.standing.park(session, name, req.referenceId, this.o.core.state.seq);
+      if (replaced !== undefined) this.reject(session, 'RequestReplay', 'NotPrimary', 'replaced by a newer RequestReplay on this connection', replaced);
+      return;
     }
-    for (const e of r.entries) {
-      if (session.scope && !session.scope.has(e.dn)) continue;
-      const ev = e.answer?.clientName === name ? { ...e.event, referenceId: e.answer.referenceId } : e.event;
-      this.o.batch.add({ kind: 'session', session, event: ev });
-    }
-    this.o.log.debug({ clientName: name, afterSeq, events: r.entries.length }, 'replay');
-    this.answerSession(session, 'RequestReplay', { event: 'EventACK', referenceId });
+    this.answerSession(session, 'RequestReplay', { event: 'EventACK', referenceId: req.referenceId });
   }
 
   /** Answers one connection only; stamped here so no answer goes out without `time` (every event has one, docs/protocol.md). */

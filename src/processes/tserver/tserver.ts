@@ -118,8 +118,7 @@ export class TServer {
       // In a pair the HA controller logs 'role changed' (role machine); this is the served view.
       this.log[cfg.ha ? 'debug' : 'info']({ oldRole: before.role, newRole: now.role, oldEpoch: before.epoch, newEpoch: now.epoch, serving: now.serving }, cfg.ha ? 'server info changed' : 'role changed');
       this.core.armTimer();
-      this.gateway.broadcast({ ...this.serverInfo() });
-      this.gateway.roleChanged();
+      this.gateway.roleChanged({ ...this.serverInfo() });
     });
     this.registerMetrics();
     this.http = createHttpServer({

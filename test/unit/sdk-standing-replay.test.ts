@@ -1,0 +1,96 @@
+// The SDK's standing replay (docs/sdk.md "Failover"): when the primary is lost it asks the other
+// server at once for RequestReplay {untilPrimary}; the events that server replays then and those it
+// sends right behind its EventServerInfo when it serves are delivered once, in seq order, and the
+// failover completes with no second replay. A server that answers at once, or a primary that turns
+// out to be elsewhere, falls back to the ordinary replay with the same guarantees.
+import t, { type Test } from 'tap';
+import WebSocket from 'ws';
+import { TandemClient, type ClientStatus, type TEvent } from '../../src/sdk/index.js';
+import { startFakePair } from '../helpers/fake-tserver.js';
+
+async function setup(t: Test) {
+  const pair = await startFakePair();
+  t.teardown(pair.close);
+  const client = new TandemClient({ servers: pair.urls, clientName: 'desk-1', WebSocket, heartbeatMs: 50, reconnect: { initialMs: 20, maxMs: 100 }, reconnectAfterFailoverMs: 0 });
+  t.teardown(() => client.close());
+  const statuses: ClientStatus[] = [];
+  const events: TEvent[] = [];
+  client.on('status', (s) => statuses.push(s));
+  client.on('event', (e) => events.push(e));
+  const poll = async (pred: () => boolean, what: string) => {
+    for (const end = Date.now() + 5000; !pred();) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; statuses ${JSON.stringify(statuses)}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  await poll(() => statuses.some((s) => s.type === 'switched'), 'a primary');
+  await client.register('5001');
+  await poll(() => pair.b.received.some((r) => r.request === 'RequestRegisterAddress'), 'registered on B');
+  // One event seen live, so the desktop has a lastSeq to replay after.
+  pair.state.publish({ event: 'EventAgentReady', thisDN: '5001' });
+  await poll(() => events.length === 1, 'the first event');
+  const replays = () => pair.b.received.filter((r) => r.request === 'RequestReplay');
+  return { pair, client, statuses, events, poll, replays };
+}
+
+t.test('kill -9: the standing replay to the backup completes the failover, each event once, in order', async (t) => {
+  const { pair, statuses, events, poll, replays } = await setup(t);
+  await pair.a.crash();
+  const missed = pair.state.publish({ event: 'EventAgentNotReady', thisDN: '5001' }); // journalled, never sent by A
+  await poll(() => replays().length === 1, 'the standing replay on B');
+  t.match(replays()[0], { afterSeq: 1, untilPrimary: true }, 'sent to the backup when A was lost, after the last seq seen');
+  t.equal(pair.b.standing.size, 1, 'B holds its EventACK');
+  const later = pair.state.publish({ event: 'EventAgentReady', thisDN: '5001' }); // journalled before B serves
+  t.notOk(statuses.some((s) => s.type === 'failover-complete'), 'not complete before B serves');
+  pair.b.setRole('primary', 2);
+  await poll(() => statuses.some((s) => s.type === 'failover-complete'), 'failover complete');
+  t.equal(replays().length, 1, 'no second replay: the info and the rest came together');
+  t.same(events.map((e) => e.seq), [1, missed.seq, later.seq], 'every event once, in seq order');
+  const live = pair.state.publish({ event: 'EventAgentNotReady', thisDN: '5001' });
+  await poll(() => events.length === 4, 'a live event from B');
+  t.equal(events[3]!.seq, live.seq);
+});
+
+t.test('a server that acknowledges the standing replay at once: dropped, replayed again once it is primary', async (t) => {
+  const { pair, statuses, events, poll, replays } = await setup(t);
+  pair.b.ignoreUntilPrimary = true;
+  await pair.a.crash();
+  const missed = pair.state.publish({ event: 'EventAgentNotReady', thisDN: '5001' });
+  await poll(() => replays().length === 1, 'the standing replay on B');
+  await new Promise((r) => setTimeout(r, 30));
+  t.same(events.map((e) => e.seq), [1], 'what a backup replayed is not delivered as complete');
+  const later = pair.state.publish({ event: 'EventAgentReady', thisDN: '5001' });
+  pair.b.setRole('primary', 2);
+  await poll(() => statuses.some((s) => s.type === 'failover-complete'), 'failover complete');
+  t.equal(replays().length, 2, 'the ordinary replay on the new primary');
+  t.equal(replays()[1]!.untilPrimary, undefined);
+  t.same(events.map((e) => e.seq), [1, missed.seq, later.seq], 'every event once, in seq order');
+});
+
+t.test('switchover to the other server: the standing replay on it completes when it serves', async (t) => {
+  const { pair, statuses, events, poll, replays } = await setup(t);
+  pair.a.setRole('backup', 1); // A hands over: it says backup, nobody is primary for a moment
+  await poll(() => replays().length === 1, 'the standing replay on B');
+  t.equal(pair.a.received.filter((r) => r.request === 'RequestReplay').length, 0, 'not on the old primary');
+  const during = pair.state.publish({ event: 'EventAgentNotReady', thisDN: '5001' });
+  pair.b.setRole('primary', 2);
+  await poll(() => statuses.some((s) => s.type === 'failover-complete'), 'failover complete');
+  t.equal(replays().length, 1);
+  t.same(events.map((e) => e.seq), [1, during.seq]);
+});
+
+t.test('the primary turns out to be the old one: the standing replay is abandoned for its replay', async (t) => {
+  const { pair, statuses, events, poll, replays } = await setup(t);
+  pair.a.setRole('backup', 1);
+  await poll(() => replays().length === 1, 'the standing replay on B');
+  const during = pair.state.publish({ event: 'EventAgentNotReady', thisDN: '5001' });
+  pair.a.setRole('primary', 3); // A is primary again (newer epoch); B never promotes
+  await poll(() => statuses.some((s) => s.type === 'failover-complete'), 'failover complete');
+  t.equal(pair.a.received.filter((r) => r.request === 'RequestReplay').length, 1, 'replayed on A');
+  pair.b.setRole('primary', 2); // B's late completion is ignored: A (epoch 3) stays the primary
+  await new Promise((r) => setTimeout(r, 30));
+  t.same(events.map((e) => e.seq), [1, during.seq], 'every event once');
+  const live = pair.state.publish({ event: 'EventAgentReady', thisDN: '5001' });
+  await poll(() => events.length === 3, 'a live event');
+  t.same(events.map((e) => e.seq), [1, during.seq, live.seq]);
+});
