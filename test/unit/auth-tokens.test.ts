@@ -98,6 +98,12 @@ t.test('edge checks: DN scope, DNs per client, user data size; cheap referenceId
   t.equal(checkRequest({ ...attach, userData: { a: { b: [1, { c: 2 }] } } } as Request, undefined, [], { ...limits, maxUserDataBytes: 0 }), undefined);
   t.equal(cheapReferenceId('{"request":"X","referenceId": 42}'), 42);
   t.equal(cheapReferenceId('{"referenceId":-1}'), undefined);
+  // The SDK's referenceIds (Date.now() x 1000: 16 digits): a rate-limited request's Overloaded answer
+  // must carry it, or the SDK never retries it (ha-switchover lost requests to RequestTimeout).
+  t.equal(cheapReferenceId('{"request":"RequestAgentReady","thisDN":"5011","referenceId":1796000506233400}'), 1796000506233400);
+  t.equal(cheapReferenceId(`{"referenceId":${Number.MAX_SAFE_INTEGER}}`), Number.MAX_SAFE_INTEGER);
+  t.equal(cheapReferenceId('{"referenceId":9007199254740993}'), undefined, 'beyond a safe integer: none');
+  t.equal(cheapReferenceId('{"referenceId":12345678901234567}'), undefined, '17 digits: none');
   const lb = new LogBudget(2);
   const flushed: number[] = [];
   const seen = [0, 1, 2, 3, 1000].map((now) => lb.allow(now, (n) => flushed.push(n)));

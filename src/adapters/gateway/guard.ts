@@ -132,7 +132,8 @@ export function depthOver(v: unknown, max: number): boolean {
   return false;
 }
 
-const REF = /"referenceId"\s*:\s*(\d{1,15})\b/;
+// Up to 16 digits: the SDK's referenceIds start at Date.now() x 1000 (16 digits); safe integers go to 9007199254740991.
+const REF = /"referenceId"\s*:\s*(\d{1,16})\b/;
 
 /** The referenceId of a frame that is not parsed (rate-limited): a bounded regex, no JSON.parse. */
 export function cheapReferenceId(text: string): number | undefined {
