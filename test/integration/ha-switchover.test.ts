@@ -5,12 +5,15 @@
 import t from 'tap';
 import { createNodeClient } from '../../src/sdk/node.js';
 import { inSync, mark, roleChanged, startPair, type Member } from '../helpers/pair-fixture.js';
+import { openClient } from '../helpers/tserver-fixture.js';
 
 t.test('SIGUSR1 to the backup, then SIGUSR2 to the new primary: zero failed requests', async (t) => {
   const pair = await startPair(t);
   const { a, b } = pair;
   const client = createNodeClient({ servers: [a.url, b.url], clientName: 'desk', requestTimeoutMs: 20_000 });
   t.teardown(() => client.close());
+  // Raw connections that only watch the EventServerInfo pushes of each server.
+  const watch = [await openClient(t, a.url, 'watch-a'), await openClient(t, b.url, 'watch-b')];
   const switched: string[] = [];
   client.on('status', (s) => { if (s.type === 'switched') switched.push(s.to); });
   for (const dn of ['5011', '5012']) {
@@ -60,4 +63,9 @@ t.test('SIGUSR1 to the backup, then SIGUSR2 to the new primary: zero failed requ
   t.same(failures, [], `zero failed requests (${ok} answered)`);
   t.same(switched.slice(-2), [b.url, a.url], 'the SDK followed both switchovers');
   t.equal(await a.state(), await b.state(), 'same state on both after the switchovers');
+  for (const w of watch) {
+    const infos = w.events.filter((e) => e.event === 'EventServerInfo' && e.referenceId === undefined).map((e) => `${e.role}/${e.epoch}/${e.serving}`);
+    t.ok(infos.length >= 2, `${w.name}: pushed infos ${infos.join(', ')}`);
+    t.ok(infos.every((x, i) => i === 0 || x !== infos[i - 1]), `${w.name}: no info pushed twice with the same role, epoch and serving`);
+  }
 });

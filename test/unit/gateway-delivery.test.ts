@@ -106,3 +106,21 @@ t.test('a broadcast with follow-ups: a connection\'s follow-ups go right behind 
   t.same(w.sessions.get('d')!.got.map((f) => JSON.parse(f).event), ['EventServerInfo'], 'd: the info only, next turn');
   t.equal(q.backlog, 0);
 });
+
+t.test('consecutive broadcasts of one batch go to each connection together (one write at a promotion), each reported', async (t) => {
+  const names = ['a', 'b', 'c', 'd'];
+  const w = world(names);
+  const done: string[] = [];
+  const q = new DeliveryQueue(w.t, 4, (d) => done.push(`${d.event.event}:${d.sessions}:${d.turns}`));
+  q.push({ id: 1, deltas: [], items: [
+    { kind: 'broadcast', event: { event: 'EventLinkConnected' } as never },
+    { kind: 'broadcast', event: { event: 'EventServerInfo', seq: 3 } as never },
+    { kind: 'event', entry: event(4, 'dn-a') },
+  ] });
+  t.same(names.map((n) => w.sessions.get(n)!.got.map((f) => JSON.parse(f).event)), [['EventLinkConnected', 'EventServerInfo'], ['EventLinkConnected', 'EventServerInfo'], [], []], 'first turn: a and b get both frames (4 frames: the budget)');
+  await turn();
+  for (const n of names) t.same(w.sessions.get(n)!.got.slice(0, 2).map((f) => JSON.parse(f).event), ['EventLinkConnected', 'EventServerInfo'], `${n}: both, in batch order`);
+  await turn();
+  t.equal(JSON.parse(w.sessions.get('a')!.got[2]!).seq, 4, 'the event behind them comes after');
+  t.same(done, ['EventLinkConnected:4:2', 'EventServerInfo:4:2'], 'each broadcast reported');
+});

@@ -4,13 +4,17 @@
 import t from 'tap';
 import { StandingReplays } from '../../src/adapters/gateway/replays.js';
 import { createState } from '../../src/core/state.js';
+import pino from 'pino';
+
+const metrics = { gauge: () => {}, inc: () => {} } as never;
+const log = pino({ level: 'silent' });
 
 const s1 = { id: 1 };
 const s2 = { id: 2 };
 
 t.test('park, replace, drop, complete', async (t) => {
   const expired: number[] = [];
-  const sr = new StandingReplays<{ id: number }>((_s, ref) => expired.push(ref), 60_000);
+  const sr = new StandingReplays<{ id: number }>(metrics, log, (_s, ref) => expired.push(ref), 60_000);
   t.teardown(() => sr.stop());
   t.equal(sr.park(s1, 'desk', 10, 5), undefined);
   t.equal(sr.park(s1, 'desk', 11, 6), 10, 'a newer one on the same connection replaces it and says which');
@@ -19,17 +23,18 @@ t.test('park, replace, drop, complete', async (t) => {
   sr.drop(s2);
   t.equal(sr.size, 1, 'dropped with its connection');
   const state = createState();
-  const out = sr.complete(state, () => undefined, '2026-11-30T00:00:00.000Z');
+  const out = sr.complete(state, () => undefined, '2026-11-30T00:00:00.000Z')!;
   t.same([...out.keys()], [s1]);
   t.same(out.get(s1)!.map((f) => JSON.parse(f)), [{ event: 'EventACK', referenceId: 11, time: '2026-11-30T00:00:00.000Z' }], 'nothing journalled since: the EventACK alone');
   t.equal(sr.size, 0, 'completed ones are gone');
+  t.equal(sr.complete(state, () => undefined), undefined, 'none held: nothing to send');
   t.same(expired, []);
 });
 
 t.test('held longer than the limit: answered (NotPrimary by the gateway), once', async (t) => {
   let now = 1_000;
   const expired: number[] = [];
-  const sr = new StandingReplays<{ id: number }>((_s, ref) => expired.push(ref), 50, () => now);
+  const sr = new StandingReplays<{ id: number }>(metrics, log, (_s, ref) => expired.push(ref), 50, () => now);
   t.teardown(() => sr.stop());
   sr.park(s1, 'desk', 21, 0);
   now += 49;

@@ -75,8 +75,12 @@ export class DeliveryQueue {
   private readonly queue: OutboundBatch[] = [];
   /** Index of the next item of queue[0] to deliver. */
   private item = 0;
-  /** A broadcast being delivered across turns: its frame, its recipients (taken when it began), the next one. */
-  private broadcast: { frame: Buffer; to: Session[]; next: number; event: TEvent; followUps: ReadonlyMap<SessionRef, readonly string[]> | undefined; turns: number } | undefined;
+  /**
+   * A broadcast being delivered across turns: its parts (consecutive broadcast items of one batch,
+   * e.g. EventLinkConnected and EventServerInfo at a promotion: one write per connection for all),
+   * its recipients (taken when it began), the next one.
+   */
+  private broadcast: { parts: BroadcastPart[]; to: Session[]; next: number; turns: number } | undefined;
   /** When each queued batch was pushed (ms), parallel to `queue`. */
   private readonly pushedAt: number[] = [];
   private scheduled = false;
@@ -119,17 +123,18 @@ export class DeliveryQueue {
         while (this.item < batch.items.length && budget > 0) {
           const item = batch.items[this.item]!;
           if (item.kind === 'broadcast') {
-            const b = (this.broadcast ??= { frame: Buffer.from(JSON.stringify(item.event), 'utf8'), to: [...this.t.sessions], next: 0, event: item.event, followUps: item.followUps, turns: 0 });
+            const b = (this.broadcast ??= { parts: broadcastParts(batch.items, this.item), to: [...this.t.sessions], next: 0, turns: 0 });
             b.turns++;
             while (b.next < b.to.length && budget > 0) {
-              budget -= sendBroadcast(b.to[b.next++]!, b.frame, b.followUps);
+              budget -= sendBroadcast(b.to[b.next++]!, b.parts);
             }
             if (b.next < b.to.length) break;
             this.broadcast = undefined;
-            this.broadcastDone?.({ event: b.event, sessions: b.to.length, turns: b.turns, ms: Date.now() - this.pushedAt[0]! });
-          } else {
-            budget -= deliverItem(this.t, item);
+            for (const part of b.parts) this.broadcastDone?.({ event: part.event, sessions: b.to.length, turns: b.turns, ms: Date.now() - this.pushedAt[0]! });
+            this.item += b.parts.length;
+            continue;
           }
+          budget -= deliverItem(this.t, item);
           this.item++;
         }
         if (this.item < batch.items.length) break;
@@ -155,18 +160,35 @@ export function deliverBatch(t: DeliveryTargets, batch: OutboundBatch): void {
       deliverItem(t, item);
       continue;
     }
-    const frame = Buffer.from(JSON.stringify(item.event), 'utf8');
-    for (const s of t.sessions) sendBroadcast(s, frame, item.followUps);
+    const parts = broadcastParts([item], 0);
+    for (const s of t.sessions) sendBroadcast(s, parts);
   }
 }
 
-/** A broadcast frame to one connection, and its follow-ups if it has any; returns the frames sent. */
-function sendBroadcast(s: Session, frame: Buffer, followUps: ReadonlyMap<SessionRef, readonly string[]> | undefined): number {
-  s.send(frame);
-  const more = followUps?.get(s);
-  if (!more) return 1;
-  for (const f of more) s.send(f);
-  return 1 + more.length;
+/** One broadcast item, encoded once for every connection. */
+interface BroadcastPart { frame: Buffer; event: TEvent; followUps: ReadonlyMap<SessionRef, readonly string[]> | undefined }
+
+/** The broadcast at items[from] and the broadcasts right behind it in the same batch. */
+function broadcastParts(items: readonly Outgoing[], from: number): BroadcastPart[] {
+  const parts: BroadcastPart[] = [];
+  for (let i = from; i < items.length; i++) {
+    const item = items[i]!;
+    if (item.kind !== 'broadcast') break;
+    parts.push({ frame: Buffer.from(JSON.stringify(item.event), 'utf8'), event: item.event, followUps: item.followUps });
+  }
+  return parts;
+}
+
+/** Every part to one connection, each followed by its follow-ups for it; returns the frames sent. */
+function sendBroadcast(s: Session, parts: readonly BroadcastPart[]): number {
+  let frames = 0;
+  for (const p of parts) {
+    s.send(p.frame);
+    const more = p.followUps?.get(s);
+    if (more) for (const f of more) s.send(f);
+    frames += 1 + (more?.length ?? 0);
+  }
+  return frames;
 }
 
 /** Delivers one item other than a broadcast; returns the frames it sent (at most). */

@@ -89,6 +89,7 @@ export class Gateway {
   private readonly leaseHold: LeaseHold<Waiting>;
   /** RequestReplay {untilPrimary} answered when this server serves (replays.ts). */
   private readonly standing: StandingReplays<Session>;
+  private infoKey = ''; // role/epoch/serving of the last EventServerInfo broadcast
   /** Auth, origins (guard.ts): refusals at the edge. */
   private readonly edge: EdgeSecurity;
   /** Sessions whose RequestOpen was refused: closed once the EventError answer went out. */
@@ -112,8 +113,7 @@ export class Gateway {
     this.leaseHold = new LeaseHold<Waiting>(o.limits, (expired) => {
       for (const w of expired) if (!w.session.closing) this.reject(w.session, w.req.request, 'NotPrimary', `this server's switch lease was not renewed within ${o.limits.maxLeaseHoldMs} ms (tserver.maxLeaseHoldMs): send the request to the other server`, w.req.referenceId);
     });
-    this.standing = new StandingReplays<Session>((session, ref) => this.reject(session, 'RequestReplay', 'NotPrimary', `this server did not become primary within ${STANDING_REPLAY_MS} ms: replay on the primary`, ref));
-    o.metrics.gauge('tandem_replays_standing', 'RequestReplay {untilPrimary} held until this server serves (answered with its EventServerInfo).', () => this.standing.size);
+    this.standing = new StandingReplays<Session>(o.metrics, o.log, (session, ref) => this.reject(session, 'RequestReplay', 'NotPrimary', `this server did not become primary within ${STANDING_REPLAY_MS} ms: replay on the primary`, ref));
     o.metrics.gauge('tandem_requests_lease_held', 'Requests waiting because this primary\'s lease is uncertain (renewal late, not deposed).', () => this.leaseHold.size);
     this.turns = new RequestTurns<Waiting>(o.limits, (w) => { if (!w.session.closing) this.run(w.session, w.req); }, () => o.batch.oldestUnreleasedAt());
     o.metrics.gauge('tandem_requests_queued', 'Desktop requests admitted and not yet run (tserver.maxQueuedRequests).', () => this.turns.admission.queued);
@@ -163,10 +163,11 @@ export class Gateway {
    * order and are answered by the normal checks.
    */
   roleChanged(info: TEvent): void {
-    const followUps = this.o.role.serving && this.standing.size > 0 ? this.standing.complete(this.o.core.state, (s) => s.scope, new Date().toISOString()) : undefined;
-    if (followUps) this.o.log.info({ replays: followUps.size }, 'standing replays completed behind the server info');
-    if (followUps) this.o.metrics.inc('tandem_requests_total', { request: 'RequestReplay', outcome: 'ok' }, followUps.size);
-    this.o.batch.add({ kind: 'broadcast', event: info, followUps });
+    const followUps = this.o.role.serving ? this.standing.complete(this.o.core.state, (s) => s.scope) : undefined;
+    // Unchanged role, epoch and serving (the lease fence's flag alone moved) is no news: 5,000 frames saved.
+    const key = `${this.o.role.role}/${this.o.role.epoch}/${this.o.role.serving}`;
+    if (key !== this.infoKey || followUps) this.o.batch.add({ kind: 'broadcast', event: info, followUps });
+    this.infoKey = key;
     if (this.o.role.leaseUncertain || this.leaseHold.size === 0) return;
     const held = this.leaseHold.drain();
     this.o.log.info({ requests: held.length, serving: this.o.role.serving }, this.o.role.serving ? 'lease renewed: held requests run now' : 'lease not renewed: held requests answered NotPrimary');

@@ -12,6 +12,8 @@ import type { CoreState } from '../../core/index.js';
 import { replay } from '../../core/index.js';
 import type { TEvent } from '../../protocol/messages.js';
 import type { SessionRef } from '../../pipeline/outbound.js';
+import type { Logger } from '../../lib/log.js';
+import type { Metrics } from '../../lib/metrics/metrics.js';
 
 /** How long a server that is not serving holds a standing replay before answering NotPrimary. */
 export const STANDING_REPLAY_MS = 5_000;
@@ -45,8 +47,10 @@ export class StandingReplays<S extends SessionRef> {
   private timer: ReturnType<typeof setInterval> | undefined;
 
   /** @param expired told of each replay held longer than `holdMs` (answer it NotPrimary). */
-  constructor(private readonly expired: (session: S, referenceId: number) => void, private readonly holdMs = STANDING_REPLAY_MS,
-    private readonly now: () => number = Date.now) {}
+  constructor(private readonly metrics: Metrics, private readonly log: Logger, private readonly expired: (session: S, referenceId: number) => void,
+    private readonly holdMs = STANDING_REPLAY_MS, private readonly now: () => number = Date.now) {
+    metrics.gauge('tandem_replays_standing', 'RequestReplay {untilPrimary} held until this server serves (answered with its EventServerInfo).', () => this.bySession.size);
+  }
 
   get size(): number { return this.bySession.size; }
 
@@ -66,9 +70,12 @@ export class StandingReplays<S extends SessionRef> {
 
   /**
    * This server serves now: for each standing replay, the frames that complete it (events after
-   * `upTo`, then EventACK, or EventError ReplayGap), sent right after its EventServerInfo.
+   * `upTo`, then EventACK, or EventError ReplayGap), sent right after its EventServerInfo; undefined
+   * if none is held.
    */
-  complete(state: CoreState, scopeOf: (s: S) => ReadonlySet<string> | undefined, time: string): Map<S, string[]> {
+  complete(state: CoreState, scopeOf: (s: S) => ReadonlySet<string> | undefined, time = new Date().toISOString()): Map<S, string[]> | undefined {
+    if (this.bySession.size === 0) return undefined;
+    const t0 = performance.now();
     const out = new Map<S, string[]>();
     for (const w of this.bySession.values()) {
       const r = replayEvents(state, w.clientName, w.upTo, scopeOf(w.session));
@@ -81,6 +88,8 @@ export class StandingReplays<S extends SessionRef> {
     }
     this.bySession.clear();
     this.stopWhenEmpty();
+    this.metrics.inc('tandem_requests_total', { request: 'RequestReplay', outcome: 'ok' }, out.size);
+    this.log.info({ replays: out.size, ms: Math.round(performance.now() - t0) }, 'standing replays completed behind the server info');
     return out;
   }
 
