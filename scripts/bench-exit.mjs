@@ -5,13 +5,13 @@
 // of its primary's death from the closed sync stream cannot learn it sooner than this
 // (docs/benchmarks.md, "kill -9 -> backup serving").
 //
-//   node scripts/bench-exit.mjs [--sizes 0,25,50,100,200] [--runs 15]
+//   node scripts/bench-exit.mjs [--sizes 0,25,50,100,150] [--runs 15]
 import { fork } from 'node:child_process';
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
-const { values: a } = parseArgs({ options: { sizes: { type: 'string', default: '0,25,50,100,200' }, runs: { type: 'string', default: '15' }, child: { type: 'string' } } });
+const { values: a } = parseArgs({ options: { sizes: { type: 'string', default: '0,25,50,100,150' }, runs: { type: 'string', default: '15' }, child: { type: 'string' } } });
 
 if (a.child !== undefined) {
   // The dying process: `child` MiB of touched Buffers on top of Node's own, and a listening socket.

@@ -143,7 +143,7 @@ const ops = {
       if (d.startedAt <= mark || d.completedAt < d.startedAt) continue;
       completedAt.push(d.completedAt);
       startedAt.push(d.startedAt);
-      // 'switched': the new primary's EventServerInfo read, its RequestReplay sent (0: no switch seen).
+      // 'switched': the new primary's EventServerInfo read, its replay sent or already standing (0: no switch seen).
       switchedAt.push(d.switchedAt >= d.startedAt ? d.switchedAt : 0);
     }
     // This process's event loop since the mark: how long its 1,000 desktops kept it from reading.
