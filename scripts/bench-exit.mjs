@@ -9,9 +9,14 @@
 import { fork } from 'node:child_process';
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
-import { parseArgs } from 'node:util';
+import { parseScriptArgs } from './lib/cli-args.mjs';
 
-const { values: a } = parseArgs({ options: { sizes: { type: 'string', default: '0,25,50,100,150' }, runs: { type: 'string', default: '15' }, child: { type: 'string' } } });
+const USAGE = 'usage: node scripts/bench-exit.mjs [--sizes 0,25,50,100,150] [--runs 15]   (MiB of extra memory in the killed process; kills per size)';
+const { values: a } = parseScriptArgs('bench-exit', USAGE, { options: { sizes: { type: 'string', default: '0,25,50,100,150' }, runs: { type: 'string', default: '15' }, child: { type: 'string' } } });
+const bad = (what) => { console.error(`bench-exit: ${what}\n${USAGE}`); process.exit(2); };
+const sizes = a.sizes.split(',').map(Number);
+const runs = Number(a.runs);
+if (a.child === undefined && (sizes.some((n) => !Number.isInteger(n) || n < 0) || !Number.isInteger(runs) || runs < 1)) bad('--sizes takes whole MiB >= 0, --runs a whole number >= 1');
 
 if (a.child !== undefined) {
   // The dying process: `child` MiB of touched Buffers on top of Node's own, and a listening socket.
@@ -19,8 +24,6 @@ if (a.child !== undefined) {
   for (let i = 0; i < Number(a.child); i++) keep.push(Buffer.alloc(1 << 20, 1));
   const srv = net.createServer(() => {}).listen(0, '127.0.0.1', () => process.send(srv.address().port));
 } else {
-  const sizes = a.sizes.split(',').map(Number);
-  const runs = Number(a.runs);
   const pct = (xs, p) => [...xs].sort((x, y) => x - y)[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))];
   console.log(`kill -9 -> the peer sees the TCP connection close (ms), ${runs} kills per size; load average ${(await import('node:os')).loadavg().map((x) => x.toFixed(2)).join(' / ')}`);
   console.log('| extra MiB | RSS MiB | p50 ms | p90 ms | max ms |\n|---|---|---|---|---|');
