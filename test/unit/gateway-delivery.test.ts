@@ -124,3 +124,28 @@ t.test('consecutive broadcasts of one batch go to each connection together (one 
   t.equal(JSON.parse(w.sessions.get('a')!.got[2]!).seq, 4, 'the event behind them comes after');
   t.same(done, ['EventLinkConnected:4:2', 'EventServerInfo:4:2'], 'each broadcast reported');
 });
+
+t.test('broadcast-only batches queued right behind a broadcast join it: one write per connection for a demotion\'s pushes', async (t) => {
+  const names = ['a', 'b', 'c'];
+  const w = world(names);
+  const done: string[] = [];
+  const q = new DeliveryQueue(w.t, 2, (d) => done.push(d.event.event));
+  const info = (id: number, role: string): OutboundBatch => ({ id, deltas: [], items: [{ kind: 'broadcast', event: { event: 'EventServerInfo', role } as never }] });
+  // Batch 1 keeps the queue busy for a turn, so 2-4 are queued when 2 begins.
+  q.push({ id: 1, deltas: [], items: [{ kind: 'event', entry: event(1, 'dn-a') }, { kind: 'event', entry: event(2, 'dn-b') }, { kind: 'event', entry: event(3, 'dn-c') }] });
+  q.push(info(2, 'primary'));
+  q.push({ id: 3, deltas: [], items: [{ kind: 'broadcast', event: { event: 'EventLinkDisconnected' } as never }] });
+  q.push(info(4, 'backup'));
+  q.push({ id: 5, deltas: [], items: [{ kind: 'event', entry: event(5, 'dn-a') }] });
+  const kinds = (n: string) => w.sessions.get(n)!.got.map((f) => { const e = JSON.parse(f); return e.role ?? e.event; });
+  const seen: string[][][] = [];
+  while (q.backlog > 0) { seen.push(names.map(kinds)); await turn(); }
+  for (const snap of seen) for (const got of snap) {
+    const pushes = got.filter((k) => k !== 'EventDNOutOfService');
+    t.ok(pushes.length === 0 || pushes.length === 3, `never a part of the three pushes without the others (${got.join(',')})`);
+  }
+  t.same(kinds('a'), ['EventDNOutOfService', 'primary', 'EventLinkDisconnected', 'backup', 'EventDNOutOfService'], 'a: batch order');
+  t.same(kinds('c'), ['EventDNOutOfService', 'primary', 'EventLinkDisconnected', 'backup']);
+  t.same(w.released, [1, 2, 3, 4, 5], 'every batch released, in order');
+  t.same(done, ['EventServerInfo', 'EventLinkDisconnected', 'EventServerInfo'], 'each push reported');
+});

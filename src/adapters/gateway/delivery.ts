@@ -76,11 +76,14 @@ export class DeliveryQueue {
   /** Index of the next item of queue[0] to deliver. */
   private item = 0;
   /**
-   * A broadcast being delivered across turns: its parts (consecutive broadcast items of one batch,
-   * e.g. EventLinkConnected and EventServerInfo at a promotion: one write per connection for all),
-   * its recipients (taken when it began), the next one.
+   * A broadcast being delivered across turns: its parts, its recipients (taken when it began), the
+   * next one. The parts are the consecutive broadcast items at the end of queue[0] (`inFirst` of
+   * them) and of the broadcast-only batches queued right behind it (`merged` batches): e.g.
+   * EventLinkConnected and EventServerInfo at a promotion, or a demoted primary's EventServerInfo,
+   * EventLinkDisconnected and EventServerInfo, made in turns a few ms apart while the first was still
+   * going out to 5,000 desktops. Each connection gets them all in one write, in batch order.
    */
-  private broadcast: { parts: BroadcastPart[]; to: Session[]; next: number; turns: number } | undefined;
+  private broadcast: { parts: BroadcastPart[]; to: Session[]; next: number; turns: number; inFirst: number; merged: number } | undefined;
   /** When each queued batch was pushed (ms), parallel to `queue`. */
   private readonly pushedAt: number[] = [];
   private scheduled = false;
@@ -112,6 +115,20 @@ export class DeliveryQueue {
     this.broadcast = undefined;
   }
 
+  /** The broadcast starting at queue[0].items[this.item], with the broadcast-only batches right behind it (released now, in order). */
+  private beginBroadcast(first: OutboundBatch): NonNullable<DeliveryQueue['broadcast']> {
+    const parts = broadcastParts(first.items, this.item, this.pushedAt[0]!);
+    const inFirst = parts.length;
+    let merged = 0;
+    if (this.item + inFirst === first.items.length) {
+      for (let k = 1; k < this.queue.length && this.queue[k]!.items.every((i) => i.kind === 'broadcast'); k++, merged++) {
+        this.t.batch.released(this.queue[k]!.id);
+        parts.push(...broadcastParts(this.queue[k]!.items, 0, this.pushedAt[k]!));
+      }
+    }
+    return { parts, to: [...this.t.sessions], next: 0, turns: 0, inFirst, merged };
+  }
+
   private drain(): void {
     this.scheduled = false;
     this.draining = true;
@@ -123,15 +140,17 @@ export class DeliveryQueue {
         while (this.item < batch.items.length && budget > 0) {
           const item = batch.items[this.item]!;
           if (item.kind === 'broadcast') {
-            const b = (this.broadcast ??= { parts: broadcastParts(batch.items, this.item), to: [...this.t.sessions], next: 0, turns: 0 });
+            const b = (this.broadcast ??= this.beginBroadcast(batch));
             b.turns++;
             while (b.next < b.to.length && budget > 0) {
               budget -= sendBroadcast(b.to[b.next++]!, b.parts);
             }
             if (b.next < b.to.length) break;
             this.broadcast = undefined;
-            for (const part of b.parts) this.broadcastDone?.({ event: part.event, sessions: b.to.length, turns: b.turns, ms: Date.now() - this.pushedAt[0]! });
-            this.item += b.parts.length;
+            for (const part of b.parts) this.broadcastDone?.({ event: part.event, sessions: b.to.length, turns: b.turns, ms: Date.now() - part.pushedAt });
+            this.item += b.inFirst;
+            this.queue.splice(1, b.merged);
+            this.pushedAt.splice(1, b.merged);
             continue;
           }
           budget -= deliverItem(this.t, item);
@@ -160,21 +179,21 @@ export function deliverBatch(t: DeliveryTargets, batch: OutboundBatch): void {
       deliverItem(t, item);
       continue;
     }
-    const parts = broadcastParts([item], 0);
+    const parts = broadcastParts([item], 0, Date.now());
     for (const s of t.sessions) sendBroadcast(s, parts);
   }
 }
 
-/** One broadcast item, encoded once for every connection. */
-interface BroadcastPart { frame: Buffer; event: TEvent; followUps: ReadonlyMap<SessionRef, readonly string[]> | undefined }
+/** One broadcast item, encoded once for every connection; `pushedAt` is its batch's. */
+interface BroadcastPart { frame: Buffer; event: TEvent; followUps: ReadonlyMap<SessionRef, readonly string[]> | undefined; pushedAt: number }
 
 /** The broadcast at items[from] and the broadcasts right behind it in the same batch. */
-function broadcastParts(items: readonly Outgoing[], from: number): BroadcastPart[] {
+function broadcastParts(items: readonly Outgoing[], from: number, pushedAt: number): BroadcastPart[] {
   const parts: BroadcastPart[] = [];
   for (let i = from; i < items.length; i++) {
     const item = items[i]!;
     if (item.kind !== 'broadcast') break;
-    parts.push({ frame: Buffer.from(JSON.stringify(item.event), 'utf8'), event: item.event, followUps: item.followUps });
+    parts.push({ frame: Buffer.from(JSON.stringify(item.event), 'utf8'), event: item.event, followUps: item.followUps, pushedAt });
   }
   return parts;
 }
