@@ -1,13 +1,14 @@
 // RequestReplay (docs/protocol.md, Session 4): the journalled events a desktop missed, and the
 // standing replay of a desktop that lost its primary.
 //
-// A desktop that sees its primary's connection close (kill -9: the RST comes ~100 ms before the
-// backup's promotion) sends RequestReplay {afterSeq, untilPrimary: true} to the backup at once. The
-// backup replays its journal now, remembers how far (`upTo`, its newest seq), and holds the EventACK.
-// When it serves as primary, the EventServerInfo it pushes to that connection is followed, in the
-// same write, by the events after `upTo` and the EventACK: the desktop resumes on reading the info,
-// with no request round trip left in the failover (5,000 desktops: 5,000 requests and answers off
-// the critical path). A server that does not serve within STANDING_REPLAY_MS answers NotPrimary.
+// A desktop that sees its primary's connection close (kill -9: the close can be read ~100 ms before
+// the backup's promotion) sends RequestReplay {afterSeq, untilPrimary: true} to the backup at once.
+// The backup replays its journal now, remembers how far (`upTo`, its newest seq), and holds the
+// EventACK. When it serves as primary, the EventServerInfo it pushes to that connection is followed,
+// in the same write, by the events after `upTo` and the EventACK: a desktop that was that quick
+// resumes on reading the info, with no request round trip left in its failover. One that asks after
+// the promotion gets an ordinary replay. A server that does not serve within STANDING_REPLAY_MS
+// answers NotPrimary. Completing costs ~6-7 us a replay in the promotion's turn (bench:desktops logs).
 import type { CoreState } from '../../core/index.js';
 import { replay } from '../../core/index.js';
 import type { TEvent } from '../../protocol/messages.js';
