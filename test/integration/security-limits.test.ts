@@ -39,6 +39,12 @@ t.test('limits at the edge', async (t) => {
   // Overloaded answers are logged once per episode, then counted (gateway/overload-log.ts): not 180 lines.
   await ts.proc.waitFor((l) => /^request answered Overloaded/.test(String(l.msg)) && l.reason === 'perConnectionRate' && l.errorCode === 'Overloaded', 5_000, 'overload log');
   t.equal(ts.proc.lines.filter((l) => /answered Overloaded/.test(String(l.msg))).length, 1, 'one line for the whole flood so far');
+  // The SDK's referenceIds have 16 digits (Date.now() x 1000): a refused request still carries its own,
+  // or the SDK cannot match the refusal and waits for RequestTimeout.
+  const sdkRefs = Array.from({ length: 40 }, (_, i) => Date.now() * 1000 + i);
+  for (const ref of sdkRefs) flood.sendRaw(JSON.stringify({ request: 'RequestQueryServer', referenceId: ref }));
+  const sdkAnswers = await Promise.all(sdkRefs.map((r) => flood.waitFor((e) => e.referenceId === r, 10_000, `answer ${r}`)));
+  t.ok(sdkAnswers.some((e) => e.errorCode === 'Overloaded'), `16-digit referenceIds: ${sdkAnswers.filter((e) => e.errorCode === 'Overloaded').length} of 40 refused, each answered with its own`);
   t.notOk(flood.closed, 'the flooding connection is kept');
   // The bucket refills (50/s): the same connection is served again.
   let again: TEvent | undefined;
