@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ready, spawnTandem, type LogLine, type Proc } from './process.js';
 import { TestClient } from './ws-client.js';
+import { connectLink, type LinkClient } from '../../src/adapters/switch-client/link-client.js';
 
 interface Teardown { teardown(fn: () => unknown): void }
 
@@ -33,6 +34,13 @@ export async function startSwitch(t: Teardown, args: string[] = [], port = 0): P
   const proc = spawnTandem(t, ['switch', '--host', '127.0.0.1', '--port', String(port), ...args], { name: 'switch' });
   const p = firstPort(await ready(proc));
   return { proc, port: p, address: `127.0.0.1:${p}` };
+}
+
+/** A switch link as T-Server `serverName` would open it, closed at teardown. */
+export async function openSwitchLink(t: Teardown, address: string, serverName: string): Promise<LinkClient> {
+  const l = await connectLink({ address, serverName });
+  t.teardown(() => l.close());
+  return l;
 }
 
 /** Writes a config file for the test (removed with the OS temp dir). */

@@ -3,16 +3,14 @@
 // arrives before the dead holder's link close does) it is granted, without a refusal and a second
 // claim; a holder that stays is still refused, after the hold; the lease rules are unchanged.
 import t from 'tap';
-import { spawnTandem, ready } from '../helpers/process.js';
 import { connectLink } from '../../src/adapters/switch-client/link-client.js';
+import { openSwitchLink, startSwitch } from '../helpers/tserver-fixture.js';
 import { CLAIM_HOLD_MS } from '../../src/processes/switch/claim-hold.js';
 
 t.test('a LeaseHeld claim is held: granted when the holder\'s link closes, refused after the hold if it stays', async (t) => {
-  const proc = spawnTandem(t, ['switch', '--port', '0']);
-  const address = `127.0.0.1:${((await ready(proc)).ports as { switch: number }).switch}`;
+  const { address } = await startSwitch(t);
   const open = async (name: string) => {
-    const l = await connectLink({ address, serverName: name });
-    t.teardown(() => l.close());
+    const l = await openSwitchLink(t, address, name);
     await l.welcome;
     return l;
   };
@@ -43,10 +41,8 @@ t.test('a LeaseHeld claim is held: granted when the holder\'s link closes, refus
 });
 
 t.test('a held claim whose claimer closes is dropped; the lease stays with the holder', async (t) => {
-  const proc = spawnTandem(t, ['switch', '--port', '0']);
-  const address = `127.0.0.1:${((await ready(proc)).ports as { switch: number }).switch}`;
-  const a = await connectLink({ address, serverName: 'A' });
-  t.teardown(() => a.close());
+  const { proc, address } = await startSwitch(t);
+  const a = await openSwitchLink(t, address, 'A');
   const b = await connectLink({ address, serverName: 'B' });
   await Promise.all([a.welcome, b.welcome]);
   t.match((await a.claim({ epoch: 1 })).granted, { epoch: 1 });

@@ -1,18 +1,13 @@
 // The switch as witness of who is primary, through a real process: claims, refusals, deposal,
 // lapse of a silent holder, holder link gone, release, command fencing and exactly-once ids.
 import t from 'tap';
-import { spawnTandem, ready } from '../helpers/process.js';
-import { connectLink, type LinkClient } from '../../src/adapters/switch-client/link-client.js';
+import type { LinkClient } from '../../src/adapters/switch-client/link-client.js';
+import { openSwitchLink, startSwitch } from '../helpers/tserver-fixture.js';
 import type { sw } from '../../src/wire/switch-proto.js';
 
 t.test('lease, fencing and exactly-once across a failover', async (t) => {
-  const proc = spawnTandem(t, ['switch', '--port', '0']);
-  const address = `127.0.0.1:${((await ready(proc)).ports as { switch: number }).switch}`;
-  const open = async (name: string) => {
-    const l = await connectLink({ address, serverName: name });
-    t.teardown(() => l.close());
-    return l;
-  };
+  const { proc, address } = await startSwitch(t);
+  const open = (name: string) => openSwitchLink(t, address, name);
   const heartbeating = (l: LinkClient, epoch: number) => {
     const stop = l.keepHeartbeating(epoch, 50);
     t.teardown(stop);
