@@ -8,6 +8,9 @@ import type { TEvent } from '../protocol/messages.js';
 /** A connection, opaque here (the gateway's Session). */
 export interface SessionRef { readonly id: number }
 
+/** Frames that follow a broadcast on some connections, right behind it (replays: gateway/replays.ts). */
+export interface FollowUps { get(session: SessionRef): readonly string[] | undefined }
+
 export type Outgoing =
   /** A journalled state event: to every client that registered entry.dn; the answer copy to its requester. */
   | { kind: 'event'; entry: JournalEntry }
@@ -17,9 +20,9 @@ export type Outgoing =
   | { kind: 'session'; session: SessionRef; event: TEvent }
   /**
    * To every open connection (EventLinkConnected/Disconnected, unsolicited EventServerInfo); a
-   * connection in `followUps` gets its frames right behind it, in the same write (standing replays).
+   * connection with `followUps` gets its frames right behind it, in the same write (replays).
    */
-  | { kind: 'broadcast'; event: TEvent; followUps?: ReadonlyMap<SessionRef, readonly string[]> }
+  | { kind: 'broadcast'; event: TEvent; followUps?: FollowUps }
   /** From here on in the batch, `clientName` gets events of exactly these DNs. */
   | { kind: 'registrations'; clientName: string; dns: readonly string[] };
 

@@ -93,6 +93,8 @@ const ATTRIBUTES = {
     switchLink: Type.Union([Type.Literal('up'), Type.Literal('down')]),
     /** `alone` for a single server; else the sync stream's state. */
     syncState: Type.String(),
+    /** Pushed as this server starts serving: each connection whose heartbeat reported its lastSeq gets its replay right behind it. */
+    replayFollows: Type.Optional(Type.Boolean()),
   },
   EventRegistered: ADDRESS,
   EventAddressInfo: ADDRESS,

@@ -37,7 +37,6 @@ interface Pending {
 /** Parked requests go again after a NotPrimary or SwitchUnavailable: 50 ms doubling to 1 s. */
 const REFUSED_RETRY: BackoffOptions = { initialMs: 50, maxMs: 1_000 };
 
-
 export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOwner {
   readonly clientName: string;
   private readonly links: ServerLink[];
@@ -94,9 +93,9 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
   /** Requests not yet answered. */
   get pendingCount(): number { return this.pending.size; }
   private get closed(): boolean { return this.sm.is('closed'); }
-  /** Each server's URL, link state and latest role. */
-  servers(): { url: string; state: string; role?: string; epoch?: number; serverName?: string }[] {
-    return this.links.map((l) => ({ url: l.url, state: l.state, role: l.info?.role, epoch: l.info?.epoch, serverName: l.info?.serverName }));
+  /** Each server's URL, link state, latest role, and whether it holds our heartbeat's report of lastSeq. */
+  servers(): { url: string; state: string; role?: string; epoch?: number; serverName?: string; reporting: boolean }[] {
+    return this.links.map((l) => ({ url: l.url, state: l.state, role: l.info?.role, epoch: l.info?.epoch, serverName: l.info?.serverName, reporting: l.reporting }));
   }
 
   /**
@@ -253,16 +252,18 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
     } else if (this.ahead === link) {
       this.sm.transition(seen, 'replaying', `primary ${link.url}: its standing replay after seq ${afterSeq} completes`);
     } else {
+      // Pushed: the server starts serving and sends the replay our heartbeat's report asked for.
+      const pushed = link.takePushedReplay();
       this.sequencer.beginReplay();
-      this.sm.transition(seen, 'replaying', `primary ${link.url}: replay after seq ${afterSeq}`);
-      this.sendReplay(link, afterSeq);
+      this.sm.transition(seen, 'replaying', `primary ${link.url}: replay after seq ${afterSeq}${pushed ? ', pushed behind its info' : ''}`);
+      this.sendReplay(link, afterSeq, pushed);
     }
     for (const p of this.pending.values()) if (p.sentTo !== link) this.sendPending(p);
     this.registrations.primaryChosen(link);
   }
 
-  private sendReplay(link: ServerLink, afterSeq: number): void {
-    link.call({ request: 'RequestReplay', afterSeq }).then(() => this.endReplay(link), (err: TandemError) => this.replayRefused(link, afterSeq, err));
+  private sendReplay(link: ServerLink, afterSeq: number, answer: Promise<unknown> = link.call({ request: 'RequestReplay', afterSeq })): void {
+    answer.then(() => this.endReplay(link), (err: TandemError) => this.replayRefused(link, afterSeq, err));
   }
 
   private replayRefused(link: ServerLink, afterSeq: number, err: TandemError): void {
@@ -282,14 +283,13 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
 
   /**
    * The primary was lost: ask another open server now for a standing replay (docs/protocol.md,
-   * Session 4). It replays at once and answers the rest right behind the EventServerInfo it pushes
-   * when it serves, so after a crash the desktop resumes on reading that info, with no round trip
-   * left (a floor of desktops sees the dead primary's RST ~100 ms before the backup promotes).
+   * Session 4), answered right behind the EventServerInfo it pushes when it serves: after a crash the
+   * desktop resumes on reading that info. Not needed where our heartbeat reported lastSeq.
    */
   private replayAhead(lost: ServerLink | null): void {
     const afterSeq = this.sequencer.lastSeq;
     const link = this.links.find((l) => l !== lost && l.isOpen);
-    if (afterSeq === undefined || this.ahead || !link) return;
+    if (afterSeq === undefined || this.ahead || !link || link.reporting) return;
     this.ahead = link;
     this.sequencer.beginReplay();
     link.call({ request: 'RequestReplay', afterSeq, untilPrimary: true }).then(

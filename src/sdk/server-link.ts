@@ -101,6 +101,15 @@ export class ServerLink {
    * owner is live elsewhere, that reconnect waits reconnectAfterFailoverMs (the primary is most likely dead).
    */
   private lostPrimary = false;
+  /**
+   * The referenceId this connection's heartbeat reports its lastSeq with ("<lastSeq> <ref>" in the
+   * ping) and whether a pong echoed one: the server then pushes this desktop's replay behind the
+   * EventServerInfo with which it starts serving (docs/protocol.md, Session 4).
+   */
+  private reportRef = 0;
+  private reported = false;
+  /** Set only while the owner handles an info that says `replayFollows`: that replay's answer. */
+  private pushed: Promise<TEvent> | undefined;
 
   constructor(private readonly opts: LinkOptions, private readonly owner: LinkOwner) {
     this.sm = new StateMachine<LinkState>({
@@ -148,6 +157,19 @@ export class ServerLink {
       }
       this.calls.set(referenceId, { resolve, reject });
     }) as Promise<AnswerTo<N>>;
+  }
+
+  /** A pong echoed this connection's report: its replay follows the info with which the server starts serving. */
+  get reporting(): boolean { return this.reported; }
+
+  /**
+   * While the owner handles an info that says `replayFollows`, with a report echoed: the replay's
+   * answer (EventACK, or EventError ReplayGap). Taken once; not taken, it is dropped.
+   */
+  takePushedReplay(): Promise<TEvent> | undefined {
+    const p = this.pushed;
+    this.pushed = undefined;
+    return p;
   }
 
   /** Asks the server for its role again (after it answered NotPrimary). */
@@ -201,7 +223,7 @@ export class ServerLink {
     ws.onmessage = ((ev: { data: unknown }) => this.onFrame(ev.data)) as never;
     ws.onclose = ((ev: { code?: number; reason?: string }) => this.down(`socket closed (${ev.code ?? '?'}${ev.reason ? ` ${ev.reason}` : ''})`)) as never;
     ws.onerror = () => undefined; // onclose follows and says it
-    if (hasPing(ws)) ws.on('pong', () => this.heartbeat.alive());
+    if (hasPing(ws)) ws.on('pong', (data) => { this.heartbeat.alive(); this.reported ||= String(data).endsWith(` ${this.reportRef}`); });
   }
 
   private onSocketOpen(): void {
@@ -224,7 +246,10 @@ export class ServerLink {
     this.infoValue = infoFrom(ev, undefined);
     this.sm.transition('opening', 'open', 'RequestOpen answered');
     this.backoff.reset();
+    this.reportRef = this.opts.nextReferenceId();
+    this.reported = false;
     this.heartbeat.start();
+    if (this.opts.heartbeat !== 'app') this.pingReport();
     this.owner.linkOpened(this);
     this.owner.linkInfo(this);
   }
@@ -247,24 +272,31 @@ export class ServerLink {
       const next = infoFrom(ev, this.infoValue);
       const changed = next.role !== this.infoValue.role || next.epoch !== this.infoValue.epoch || next.serving !== this.infoValue.serving;
       this.infoValue = next;
+      if (changed && ev.replayFollows && this.reported) this.pushed = new Promise((resolve, reject) => this.calls.set(this.reportRef, { resolve, reject }));
       if (changed) this.owner.linkInfo(this);
+      if (this.takePushedReplay()) this.calls.delete(this.reportRef);
     }
     const call = ev.referenceId !== undefined ? this.calls.get(ev.referenceId) : undefined;
     if (call) {
       this.calls.delete(ev.referenceId!);
       if (ev.event === 'EventError') call.reject(TandemError.fromEvent(ev));
       else call.resolve(ev);
+    } else if (ev.referenceId === this.reportRef) {
+      return; // the answer of a reported replay nobody waits for (the owner had its events already)
     }
     if (this.sm.is('open')) this.owner.linkEvent(this, ev);
   }
 
   private probe(): void {
     if (!this.socket) return;
-    if (this.opts.heartbeat === 'ping' || (this.opts.heartbeat === 'auto' && hasPing(this.socket))) {
-      if (hasPing(this.socket)) this.socket.ping();
-      return;
-    }
-    this.call({ request: 'RequestQueryServer' }).catch(() => undefined);
+    if (this.opts.heartbeat === 'ping' || (this.opts.heartbeat === 'auto' && hasPing(this.socket))) this.pingReport();
+    else this.call({ request: 'RequestQueryServer' }).catch(() => undefined);
+  }
+
+  /** A ping that reports lastSeq (none before the first event); a browser cannot ping and reports nothing. */
+  private pingReport(): void {
+    const lastSeq = this.opts.lastSeq();
+    if (this.socket && hasPing(this.socket)) this.socket.ping(lastSeq === undefined ? undefined : `${lastSeq} ${this.reportRef}`);
   }
 
   /** The link is unusable (closed, hung, refused): forget the socket and reconnect after a backoff. */
@@ -317,6 +349,8 @@ export class ServerLink {
     clearTimeout(this.timer);
     this.heartbeat.stop();
     this.infoValue = undefined;
+    this.reported = false;
+    this.pushed = undefined;
     const ws = this.socket;
     this.socket = undefined;
     if (ws) {

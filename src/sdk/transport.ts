@@ -16,8 +16,8 @@ export type WebSocketConstructor = new (url: string) => WebSocketLike;
 
 /** The extra surface of the Node `ws` package used for protocol-level ping/pong. */
 export interface NodeWsExtras {
-  ping(): void;
-  on(event: 'pong', fn: () => void): unknown;
+  ping(data?: string): void;
+  on(event: 'pong', fn: (data: unknown) => void): unknown;
   terminate(): void;
 }
 

@@ -49,6 +49,12 @@ export class FakeServer {
   ignoreUntilPrimary = false;
   /** Standing replays held while not primary: client -> [referenceId, replayed up to seq]. */
   readonly standing = new Map<string, [number, number]>();
+  /** Heartbeat reports ("<lastSeq> <referenceId>" in a ping): client -> [referenceId, lastSeq]. */
+  readonly reports = new Map<string, [number, number]>();
+  /** Pong with no payload (the report's echo not back yet), so the SDK does not count on a pushed replay. */
+  pongWithoutReport = false;
+  /** Starting to serve pushes no reported replays (a server from before them): no replayFollows. */
+  ignoreReports = false;
   /** Every request frame received, in order (for assertions). */
   readonly received: Req[] = [];
   url = '';
@@ -68,7 +74,13 @@ export class FakeServer {
     this.wss = wss;
     this.url = `ws://127.0.0.1:${(wss.address() as AddressInfo).port}/tlib`;
     wss.on('connection', (ws) => {
-      ws.on('ping', (data) => { if (!this.hung) ws.pong(data); });
+      ws.on('ping', (data) => {
+        if (this.hung) return;
+        ws.pong(this.pongWithoutReport ? undefined : data);
+        const m = /^(\d+) (\d+)$/.exec(String(data));
+        const client = this.clientOf.get(ws);
+        if (m && client) this.reports.set(client, [Number(m[2]), Number(m[1])]);
+      });
       ws.on('message', (data) => { if (!this.hung && !this.crashed) this.onRequest(ws, JSON.parse(String(data)) as Req); });
       ws.on('close', () => {
         const name = this.clientOf.get(ws);
@@ -90,18 +102,19 @@ export class FakeServer {
 
   /** Changes role/epoch and pushes an unsolicited EventServerInfo, as the real server does. */
   setRole(role: Role, epoch: number, push = true): void {
+    const starts = role === 'primary' && (this.role !== 'primary' || this.epoch !== epoch) && !this.ignoreReports;
     this.role = role;
     this.epoch = epoch;
-    if (push) for (const ws of this.conns.values()) this.send(ws, this.info());
-    if (role !== 'primary') return;
-    // Standing replays complete right behind the info (docs/protocol.md, Session 4).
-    for (const [client, [ref, upTo]] of this.standing) {
-      const ws = this.conns.get(client);
-      if (!ws) continue;
-      this.replayTo(ws, client, upTo);
+    if (!push) return;
+    // Standing, else reported, replays complete right behind the info (docs/protocol.md, Session 4).
+    for (const [client, ws] of this.conns) {
+      this.send(ws, starts ? { ...this.info(), replayFollows: true } : this.info());
+      const [ref, after] = (role === 'primary' ? this.standing.get(client) : undefined) ?? (starts ? this.reports.get(client) : undefined) ?? [];
+      if (ref === undefined) continue;
+      this.replayTo(ws, client, after!);
       this.send(ws, { event: 'EventACK', referenceId: ref });
     }
-    this.standing.clear();
+    if (role === 'primary') this.standing.clear();
   }
 
   private replayTo(ws: WebSocket, client: string, after: number): void {

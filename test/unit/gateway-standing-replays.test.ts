@@ -2,7 +2,7 @@
 // dropped with its connection, completed with the events after its `upTo` and an EventACK (or
 // ReplayGap), answered NotPrimary once held longer than the limit.
 import t from 'tap';
-import { StandingReplays } from '../../src/adapters/gateway/replays.js';
+import { parseSeqReport, StandingReplays } from '../../src/adapters/gateway/replays.js';
 import { createState } from '../../src/core/state.js';
 import pino from 'pino';
 
@@ -47,4 +47,26 @@ t.test('held longer than the limit: answered (NotPrimary by the gateway), once',
   now += 1_000;
   await new Promise((r) => setTimeout(r, 40));
   t.same(expired, [21], 'once');
+});
+
+t.test('heartbeat reports: parsed strictly, the newest per connection, pushed only when starting to serve, standing ones first', async (t) => {
+  t.same(parseSeqReport(Buffer.from('1796007441530002 1796007441530099')), { seq: 1796007441530002, ref: 1796007441530099 }, 'the SDK\'s 16-digit seqs and referenceIds');
+  for (const bad of ['', '12', '1  2', '1 2 3', '-1 2', '1 -2', 'a 2', '1.5 2', '99999999999999999 1', '9007199254740993 1', ' 1 2', '1 2\n']) {
+    t.equal(parseSeqReport(Buffer.from(bad)), undefined, `not a report: ${JSON.stringify(bad)}`);
+  }
+  const sr = new StandingReplays<{ id: number }>(metrics, log, () => undefined, 60_000);
+  t.teardown(() => sr.stop());
+  const state = createState();
+  sr.report(s1, 'desk', Buffer.from('0 7'));
+  sr.report(s1, 'desk', Buffer.from('0 8'));
+  sr.report(s1, 'desk', Buffer.from('junk'));
+  sr.report(s2, 'other', Buffer.from('0 9'));
+  sr.park(s2, 'other', 12, 0);
+  t.equal(sr.followUps(() => state, () => undefined, false)?.get(s1), undefined, 'already serving (no start): no reported replay');
+  sr.park(s2, 'other', 13, 0);
+  const f = sr.followUps(() => state, () => undefined, true)!;
+  t.same(f.get(s1)!.map((x) => JSON.parse(x).referenceId), [8], 'the newest report\'s referenceId, made when asked for (the info\'s write)');
+  t.same(f.get(s2)!.map((x) => JSON.parse(x).referenceId), [13], 'a standing replay wins over a report on the same connection');
+  sr.drop(s1);
+  t.equal(sr.followUps(() => state, () => undefined, true)!.get(s1), undefined, 'dropped with its connection');
 });

@@ -11,6 +11,8 @@ import { startFakePair } from '../helpers/fake-tserver.js';
 async function setup(t: Test) {
   const pair = await startFakePair();
   t.teardown(pair.close);
+  // No report's pong back yet (a desktop within its first heartbeat): the standing replay is the way.
+  pair.b.pongWithoutReport = true;
   const client = new TandemClient({ servers: pair.urls, clientName: 'desk-1', WebSocket, heartbeatMs: 50, reconnect: { initialMs: 20, maxMs: 100 }, reconnectAfterFailoverMs: 0 });
   t.teardown(() => client.close());
   const statuses: ClientStatus[] = [];

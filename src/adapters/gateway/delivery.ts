@@ -6,7 +6,7 @@ import type { Logger } from '../../lib/log.js';
 import { answerText, eventText, forgetText } from '../../core/journal-text.js';
 import type { Request, RequestName, TEvent } from '../../protocol/messages.js';
 import type { Metrics } from '../../lib/metrics/metrics.js';
-import type { BatchCollector, OutboundBatch, Outgoing, SessionRef } from '../../pipeline/outbound.js';
+import type { BatchCollector, FollowUps, OutboundBatch, Outgoing } from '../../pipeline/outbound.js';
 import type { DnIndex } from './dn-index.js';
 import { CLOSE, type Session } from './session.js';
 
@@ -185,7 +185,7 @@ export function deliverBatch(t: DeliveryTargets, batch: OutboundBatch): void {
 }
 
 /** One broadcast item, encoded once for every connection; `pushedAt` is its batch's. */
-interface BroadcastPart { frame: Buffer; event: TEvent; followUps: ReadonlyMap<SessionRef, readonly string[]> | undefined; pushedAt: number }
+interface BroadcastPart { frame: Buffer; event: TEvent; followUps: FollowUps | undefined; pushedAt: number }
 
 /** The broadcast at items[from] and the broadcasts right behind it in the same batch. */
 function broadcastParts(items: readonly Outgoing[], from: number, pushedAt: number): BroadcastPart[] {

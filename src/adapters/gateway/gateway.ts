@@ -46,7 +46,7 @@ export interface GatewayOptions {
   metrics: Metrics;
   limits: GatewayLimits;
   /** EventServerInfo attributes (role, epoch, serverName, peer, seq, serving, switchLink). */
-  serverInfo: () => TEvent;
+  serverInfo: () => EventOf<'EventServerInfo'>;
   /** Where the primary is, for NotPrimary answers (unknown: undefined). */
   primary: () => { serverName: string; url: string } | undefined;
   /** False while the switch link is down: a desktop that opens then gets EventLinkDisconnected. */
@@ -87,8 +87,7 @@ export class Gateway {
   private readonly turns: RequestTurns<Waiting>;
   /** Requests that arrived while this primary's lease was uncertain (lease-hold.ts). */
   private readonly leaseHold: LeaseHold<Waiting>;
-  /** RequestReplay {untilPrimary} answered when this server serves (replays.ts). */
-  private readonly standing: StandingReplays<Session>;
+  private readonly standing: StandingReplays<Session>; // standing and reported replays (replays.ts)
   private infoKey = ''; // role/epoch/serving of the last EventServerInfo broadcast
   /** Auth, origins (guard.ts): refusals at the edge. */
   private readonly edge: EdgeSecurity;
@@ -157,16 +156,16 @@ export class Gateway {
   }
 
   /**
-   * The role changed (tserver.ts calls this from its role listener): `info` goes to every connection,
-   * followed, once this server serves, by the rest of each standing replay (replays.ts). Once the
-   * lease is certain again (renewed, or lost for good), held requests take their turn in arrival
-   * order and are answered by the normal checks.
+   * The role changed (tserver.ts's role listener): `info` to every connection, then, once serving, each
+   * standing or reported replay (replays.ts). Once the lease is certain again (renewed, or lost for
+   * good), held requests take their turn in arrival order and are answered by the normal checks.
    */
-  roleChanged(info: TEvent): void {
-    const followUps = this.o.role.serving ? this.standing.complete(this.o.core.state, (s) => s.scope) : undefined;
+  roleChanged(info: EventOf<'EventServerInfo'>): void {
     // Unchanged role, epoch and serving (the lease fence's flag alone moved) is no news: 5,000 frames saved.
     const key = `${this.o.role.role}/${this.o.role.epoch}/${this.o.role.serving}`;
-    if (key !== this.infoKey || followUps) this.o.batch.add({ kind: 'broadcast', event: info, followUps });
+    const starts = this.o.role.serving && key !== this.infoKey;
+    const followUps = this.o.role.serving ? this.standing.followUps(() => this.o.core.state, (s) => s.scope, starts) : undefined;
+    if (key !== this.infoKey || followUps) this.o.batch.add({ kind: 'broadcast', event: starts ? { ...info, replayFollows: true } : info, followUps });
     this.infoKey = key;
     if (this.o.role.leaseUncertain || this.leaseHold.size === 0) return;
     const held = this.leaseHold.drain();
@@ -207,6 +206,7 @@ export class Gateway {
     this.o.log.debug({ session: session.id, remote }, 'client connected');
     ws.on('message', (data, isBinary) => this.onFrame(session, data, isBinary));
     ws.on('pong', () => { session.alive = true; });
+    ws.on('ping', (data) => { if (session.clientName) this.standing.report(session, session.clientName, data); });
     ws.on('error', (err: Error & { code?: string }) => {
       // ws closes with 1009 itself for frames over maxPayload; say why in the log.
       const reason = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? `frame over ${this.o.limits.maxFrameBytes * 2} bytes` : err.message;

@@ -15,7 +15,7 @@ import { loadTls, type TlsMaterial } from '../../lib/tls.js';
 import { canonicalState, journalTail, type CoreBugError } from '../../core/index.js';
 import { Gateway } from '../../adapters/gateway/gateway.js';
 import { SyncServer } from '../../adapters/sync/server.js';
-import type { TEvent } from '../../protocol/messages.js';
+import type { EventOf } from '../../protocol/messages.js';
 import type { TServerConfig } from './config.js';
 import { CoreHost } from '../../pipeline/core-host.js';
 import { installCoreBugHook } from './core-bug-test-hook.js';
@@ -188,8 +188,8 @@ export class TServer {
     return desktopExposureWarning(this.cfg.host, this.gateway.auth.required);
   }
 
-  serverInfo(): TEvent {
-    const info: TEvent = {
+  serverInfo(): EventOf<'EventServerInfo'> {
+    const info: EventOf<'EventServerInfo'> = {
       event: 'EventServerInfo', role: this.role.role, epoch: this.role.epoch, serverName: this.cfg.serverName,
       seq: this.core.state.seq, serving: this.role.serving, switchLink: this.link.isUp ? 'up' : 'down',
       syncState: this.ha ? syncStateOf(this.ha) : this.releaser.syncState, time: new Date().toISOString(),

@@ -1,0 +1,84 @@
+// The SDK's reported replay (docs/sdk.md "Failover", docs/protocol.md Session 4): its heartbeat ping
+// carries "<lastSeq> <referenceId>"; once a pong echoed it, a failover needs no request at all: the
+// server that starts serving says `replayFollows` and sends the events after the reported seq and the
+// EventACK right behind its info. Each event once, in seq order, for kill -9, a hang and a switchover;
+// a server without reported replays gets the ordinary replay.
+import t, { type Test } from 'tap';
+import WebSocket from 'ws';
+import { TandemClient, type ClientStatus, type TEvent } from '../../src/sdk/index.js';
+import { startFakePair } from '../helpers/fake-tserver.js';
+
+async function setup(t: Test) {
+  const pair = await startFakePair();
+  t.teardown(pair.close);
+  const client = new TandemClient({ servers: pair.urls, clientName: 'desk-1', WebSocket, heartbeatMs: 50, reconnect: { initialMs: 20, maxMs: 100 }, reconnectAfterFailoverMs: 0 });
+  t.teardown(() => client.close());
+  const statuses: ClientStatus[] = [];
+  const events: TEvent[] = [];
+  const controls: TEvent[] = [];
+  client.on('status', (s) => statuses.push(s));
+  client.on('event', (e) => events.push(e));
+  client.on('control', (c) => controls.push(c.event));
+  const poll = async (pred: () => boolean, what: string) => {
+    for (const end = Date.now() + 5000; !pred();) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; statuses ${JSON.stringify(statuses)}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  await poll(() => statuses.some((s) => s.type === 'switched'), 'a primary');
+  await client.register('5001');
+  await poll(() => pair.b.received.some((r) => r.request === 'RequestRegisterAddress'), 'registered on B');
+  pair.state.publish({ event: 'EventAgentReady', thisDN: '5001' });
+  await poll(() => events.length === 1, 'the first event');
+  // B's pong echoed a report of seq 1: B will push the replay when it starts serving.
+  await poll(() => pair.b.reports.get('desk-1')?.[1] === 1 && client.servers()[1]!.reporting, 'a report of seq 1 echoed by B');
+  const replays = () => [...pair.a.received, ...pair.b.received].filter((r) => r.request === 'RequestReplay');
+  return { pair, client, statuses, events, controls, poll, replays };
+}
+
+for (const fault of ['kill -9', 'hang', 'switchover'] as const) {
+  t.test(`${fault}: the replay pushed behind the new primary's info completes the failover, no request sent`, async (t) => {
+    const { pair, statuses, events, poll, replays } = await setup(t);
+    if (fault === 'kill -9') await pair.a.crash();
+    else if (fault === 'hang') pair.a.hung = true;
+    else pair.a.setRole('backup', 1);
+    const missed = pair.state.publish({ event: 'EventAgentNotReady', thisDN: '5001' }); // journalled, never sent by A
+    if (fault === 'switchover') await poll(() => statuses.some((s) => s.type === 'failover-started'), 'A said backup');
+    pair.b.setRole('primary', 2);
+    await poll(() => statuses.some((s) => s.type === 'failover-complete'), 'failover complete');
+    t.same(replays(), [], 'no RequestReplay on either server: the report was the request');
+    t.same(events.map((e) => e.seq), [1, missed.seq], 'every event once, in seq order (seq 1 came again in the push and was dropped)');
+    const live = pair.state.publish({ event: 'EventAgentReady', thisDN: '5001' });
+    await poll(() => events.length === 3, 'a live event from B');
+    t.equal(events[2]!.seq, live.seq);
+  });
+}
+
+t.test('a new primary without reported replays (no replayFollows): the ordinary replay, each event once', async (t) => {
+  const { pair, statuses, events, poll, replays } = await setup(t);
+  pair.b.ignoreReports = true;
+  await pair.a.crash();
+  const missed = pair.state.publish({ event: 'EventAgentNotReady', thisDN: '5001' });
+  pair.b.setRole('primary', 2);
+  await poll(() => statuses.some((s) => s.type === 'failover-complete'), 'failover complete');
+  t.equal(replays().length, 1, 'one RequestReplay, sent after the info');
+  t.match(replays()[0], { afterSeq: 1 });
+  t.notOk('untilPrimary' in replays()[0]!, 'no standing replay: B held our report');
+  t.same(events.map((e) => e.seq), [1, missed.seq]);
+});
+
+t.test('a replayFollows info from the server already our primary: its push is dropped, nothing delivered twice', async (t) => {
+  const { pair, statuses, events, controls, poll } = await setup(t);
+  pair.a.setRole('backup', 1);
+  pair.b.setRole('primary', 2);
+  await poll(() => statuses.some((s) => s.type === 'failover-complete'), 'live on B');
+  await poll(() => (pair.a.reports.get('desk-1')?.[1] ?? 0) >= 1, 'a report to A (now the backup)');
+  const before = statuses.length;
+  const controlsBefore = controls.length;
+  pair.b.setRole('primary', 3); // B pushes again as it "starts" epoch 3
+  const live = pair.state.publish({ event: 'EventAgentReady', thisDN: '5001' });
+  await poll(() => events.length === 2, 'the next live event');
+  t.same(events.map((e) => e.seq), [1, live.seq], 'the pushed events were duplicates, dropped');
+  t.notOk(controls.slice(controlsBefore).some((c) => c.event === 'EventACK'), 'the unexpected push\'s EventACK is not handed to the application');
+  t.notOk(statuses.slice(before).some((s) => s.type === 'failover-started'), 'no failover');
+});
