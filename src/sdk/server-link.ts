@@ -107,6 +107,7 @@ export class ServerLink {
    * EventServerInfo with which it starts serving (docs/protocol.md, Session 4).
    */
   private reportRef = 0;
+  private reportedSeq: number | undefined;
   private reported = false;
   /** Set only while the owner handles an info that says `replayFollows`: that replay's answer. */
   private pushed: Promise<TEvent> | undefined;
@@ -247,6 +248,7 @@ export class ServerLink {
     this.sm.transition('opening', 'open', 'RequestOpen answered');
     this.backoff.reset();
     this.reportRef = this.opts.nextReferenceId();
+    this.reportedSeq = undefined;
     this.reported = false;
     this.heartbeat.start();
     if (this.opts.heartbeat !== 'app') this.pingReport();
@@ -293,10 +295,17 @@ export class ServerLink {
     else this.call({ request: 'RequestQueryServer' }).catch(() => undefined);
   }
 
-  /** A ping that reports lastSeq (none before the first event); a browser cannot ping and reports nothing. */
+  /**
+   * A ping that reports lastSeq when it moved since the last report on this connection (the server
+   * keeps the newest; none before the first event); a browser cannot ping and reports nothing.
+   */
   private pingReport(): void {
-    const lastSeq = this.opts.lastSeq();
-    if (this.socket && hasPing(this.socket)) this.socket.ping(lastSeq === undefined ? undefined : `${lastSeq} ${this.reportRef}`);
+    if (!this.socket || !hasPing(this.socket)) return;
+    const seq = this.opts.lastSeq();
+    // The server takes non-negative safe integers only; a report it would ignore must not be counted on.
+    const report = seq !== undefined && seq !== this.reportedSeq && isReportable(seq) && isReportable(this.reportRef);
+    if (report) this.reportedSeq = seq;
+    this.socket.ping(report ? `${seq} ${this.reportRef}` : undefined);
   }
 
   /** The link is unusable (closed, hung, refused): forget the socket and reconnect after a backoff. */
@@ -374,6 +383,8 @@ export class ServerLink {
     return true;
   }
 }
+
+const isReportable = (n: number): boolean => Number.isSafeInteger(n) && n >= 0;
 
 function infoFrom(ev: TEvent, prev: ServerInfo | undefined): ServerInfo {
   const info = ev.event === 'EventServerInfo' ? ev : undefined;

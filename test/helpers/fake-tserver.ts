@@ -51,6 +51,8 @@ export class FakeServer {
   readonly standing = new Map<string, [number, number]>();
   /** Heartbeat reports ("<lastSeq> <referenceId>" in a ping): client -> [referenceId, lastSeq]. */
   readonly reports = new Map<string, [number, number]>();
+  /** Every ping's payload, in order. */
+  readonly pings: string[] = [];
   /** Pong with no payload (the report's echo not back yet), so the SDK does not count on a pushed replay. */
   pongWithoutReport = false;
   /** Starting to serve pushes no reported replays (a server from before them): no replayFollows. */
@@ -77,6 +79,7 @@ export class FakeServer {
       ws.on('ping', (data) => {
         if (this.hung) return;
         ws.pong(this.pongWithoutReport ? undefined : data);
+        this.pings.push(String(data));
         const m = /^(\d+) (\d+)$/.exec(String(data));
         const client = this.clientOf.get(ws);
         if (m && client) this.reports.set(client, [Number(m[2]), Number(m[1])]);

@@ -8,10 +8,10 @@ import WebSocket from 'ws';
 import { TandemClient, type ClientStatus, type TEvent } from '../../src/sdk/index.js';
 import { startFakePair } from '../helpers/fake-tserver.js';
 
-async function setup(t: Test) {
+async function setup(t: Test, firstReferenceId?: number) {
   const pair = await startFakePair();
   t.teardown(pair.close);
-  const client = new TandemClient({ servers: pair.urls, clientName: 'desk-1', WebSocket, heartbeatMs: 50, reconnect: { initialMs: 20, maxMs: 100 }, reconnectAfterFailoverMs: 0 });
+  const client = new TandemClient({ servers: pair.urls, clientName: 'desk-1', WebSocket, heartbeatMs: 50, reconnect: { initialMs: 20, maxMs: 100 }, reconnectAfterFailoverMs: 0, firstReferenceId });
   t.teardown(() => client.close());
   const statuses: ClientStatus[] = [];
   const events: TEvent[] = [];
@@ -30,6 +30,7 @@ async function setup(t: Test) {
   await poll(() => pair.b.received.some((r) => r.request === 'RequestRegisterAddress'), 'registered on B');
   pair.state.publish({ event: 'EventAgentReady', thisDN: '5001' });
   await poll(() => events.length === 1, 'the first event');
+  if (firstReferenceId !== undefined) return { pair, client, statuses, events, controls, poll, replays: () => [] };
   // B's pong echoed a report of seq 1: B will push the replay when it starts serving.
   await poll(() => pair.b.reports.get('desk-1')?.[1] === 1 && client.servers()[1]!.reporting, 'a report of seq 1 echoed by B');
   const replays = () => [...pair.a.received, ...pair.b.received].filter((r) => r.request === 'RequestReplay');
@@ -81,4 +82,27 @@ t.test('a replayFollows info from the server already our primary: its push is dr
   t.same(events.map((e) => e.seq), [1, live.seq], 'the pushed events were duplicates, dropped');
   t.notOk(controls.slice(controlsBefore).some((c) => c.event === 'EventACK'), 'the unexpected push\'s EventACK is not handed to the application');
   t.notOk(statuses.slice(before).some((s) => s.type === 'failover-started'), 'no failover');
+});
+
+t.test('a report goes out when lastSeq moved; the pings between carry nothing', async (t) => {
+  const { pair, poll } = await setup(t);
+  const from = pair.b.pings.length;
+  await poll(() => pair.b.pings.length >= from + 4, 'four more pings');
+  t.same(pair.b.pings.slice(from, from + 4), ['', '', '', ''], 'lastSeq still 1: plain pings');
+  const next = pair.state.publish({ event: 'EventAgentNotReady', thisDN: '5001' });
+  await poll(() => pair.b.reports.get('desk-1')?.[1] === next.seq, 'the new seq reported');
+  t.equal(pair.b.pings.filter((p) => p === `${next.seq} ${pair.b.reports.get('desk-1')![0]}`).length, 1, 'once');
+});
+
+t.test('referenceIds the server would not take as a report: no report, the standing replay as before', async (t) => {
+  const { pair, client, statuses, events, poll } = await setup(t, Number.MAX_SAFE_INTEGER + 10);
+  await new Promise((r) => setTimeout(r, 200)); // several heartbeats
+  t.same(pair.b.pings.filter((p) => p !== ''), [], 'no ping carried a report');
+  t.notOk(client.servers()[1]!.reporting);
+  await pair.a.crash();
+  const missed = pair.state.publish({ event: 'EventAgentNotReady', thisDN: '5001' });
+  await poll(() => pair.b.received.some((r) => r.request === 'RequestReplay' && r.untilPrimary === true), 'the standing replay');
+  pair.b.setRole('primary', 2);
+  await poll(() => statuses.some((s) => s.type === 'failover-complete'), 'failover complete');
+  t.same(events.map((e) => e.seq), [1, missed.seq]);
 });
