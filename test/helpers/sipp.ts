@@ -7,7 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './process.js';
-import { freePorts } from './free-port.js';
+import { freePort } from './free-port.js';
 
 interface Teardown { teardown(fn: () => unknown): void }
 
@@ -16,8 +16,8 @@ export const SCENARIOS = join(ROOT, 'test', 'sip');
 
 export interface SippRun {
   child: ChildProcess;
-  /** The SIPp process's local SIP port. */
-  port: number;
+  /** The SIPp process's local SIP port, when the run was given one (a UAS others must reach). */
+  port: number | undefined;
   /** Exit code: 0 when every call of the run succeeded (SIPp's own rule). */
   exited: Promise<number>;
   /** stdout, stderr and SIPp's error trace, for failure messages. */
@@ -35,6 +35,13 @@ export interface SippOptions {
   service?: string;
   /** u1 (UDP, default) or t1 (TCP). */
   transport?: 'u1' | 't1';
+  /**
+   * The local SIP port. Without it SIPp binds one itself (5060 upward, then any): a UAC's port need
+   * not be known, and a port picked here and bound by SIPp later can be taken in between by a
+   * parallel test. Likewise no -mp: SIPp binds its RTP sockets (port and port + 2) from 6000 upward,
+   * trying the next pair when one is taken; a picked -mp is one try only ("Unable to bind audio RTP
+   * socket ... Address already in use", seen with four copies of a SIP test in parallel).
+   */
   port?: number;
   calls?: number;
   timeoutS?: number;
@@ -43,9 +50,8 @@ export interface SippOptions {
 }
 
 export async function runSipp(t: Teardown, o: SippOptions): Promise<SippRun> {
-  const [sipPort, mediaPort] = o.port ? [o.port, (await freePorts(1))[0]!] : (await freePorts(2)) as [number, number];
   const dir = mkdtempSync(join(tmpdir(), 'tandem-sipp-'));
-  const args = ['-sf', join(SCENARIOS, o.scenario), '-i', '127.0.0.1', '-p', String(sipPort), '-mp', String(mediaPort),
+  const args = ['-sf', join(SCENARIOS, o.scenario), '-i', '127.0.0.1', ...(o.port ? ['-p', String(o.port)] : []),
     '-t', o.transport ?? 'u1', '-m', String(o.calls ?? 1), '-nostdin', '-timeout', `${o.timeoutS ?? 30}s`, '-timeout_error', '-trace_err',
     ...(o.service ? ['-s', o.service] : []), ...(o.auth ? ['-au', o.auth.user, '-ap', o.auth.password] : []), ...(process.env.SIPP_TRACE ? ['-trace_msg'] : [])];
   for (const [k, v] of Object.entries(o.keys ?? {})) args.push('-key', k, String(v));
@@ -70,7 +76,7 @@ export async function runSipp(t: Teardown, o: SippOptions): Promise<SippRun> {
     return `sipp ${args.join(' ')}\n${out.slice(-3000)}\n${errors.slice(process.env.SIPP_TRACE ? -20000 : -3000)}`;
   };
   return {
-    child, port: sipPort, exited, output,
+    child, port: o.port, exited, output,
     async done(timeoutMs = (o.timeoutS ?? 30) * 1000 + 5_000) {
       let timer: NodeJS.Timeout | undefined;
       const code = await Promise.race([exited, new Promise<number>((r) => { timer = setTimeout(() => r(-2), timeoutMs); })]);
@@ -81,23 +87,24 @@ export async function runSipp(t: Teardown, o: SippOptions): Promise<SippRun> {
 }
 
 /** A SIPp agent phone: its UAS listening on a fresh port, registered as `dn` (Contact = that port). */
-export async function startPhone(t: Teardown, target: string, dn: string, scenario = 'phone-answer.xml', o: { calls?: number; timeoutS?: number; transport?: 'u1' | 't1' } = {}): Promise<SippRun> {
+export async function startPhone(t: Teardown, target: string, dn: string, scenario = 'phone-answer.xml', o: { calls?: number; timeoutS?: number; transport?: 'u1' | 't1' } = {}): Promise<SippRun & { port: number }> {
   // The UAS must hold its port before the REGISTER names it as Contact: with several SIP tests in
   // parallel, a SIPp whose port another test's process took first exits at once, and the switch's
   // INVITEs then went nowhere (the phone "never rang"). Wait for the bind; on a lost race, a new port.
   for (let attempt = 1; ; attempt++) {
-    const uas = await runSipp(t, { scenario, target, calls: o.calls ?? 1, timeoutS: o.timeoutS ?? 60, ...(o.transport ? { transport: o.transport } : {}) });
-    if (await bound(uas, o.transport === 't1' ? 'tcp' : 'udp')) {
-      await register(t, target, dn, uas.port, 3600, o.transport);
-      return uas;
+    const port = await freePort();
+    const uas = await runSipp(t, { scenario, target, port, calls: o.calls ?? 1, timeoutS: o.timeoutS ?? 60, ...(o.transport ? { transport: o.transport } : {}) });
+    if (await bound(uas, port, o.transport === 't1' ? 'tcp' : 'udp')) {
+      await register(t, target, dn, port, 3600, o.transport);
+      return { ...uas, port };
     }
     if (attempt === 3) throw new Error(`SIPp phone ${dn} never bound its port (3 tries):\n${uas.output()}`);
   }
 }
 
 /** True once the process listens on its port (/proc/net), false when it exited first. */
-async function bound(run: SippRun, proto: 'udp' | 'tcp'): Promise<boolean> {
-  const hex = `:${run.port.toString(16).toUpperCase().padStart(4, '0')} `;
+async function bound(run: SippRun, port: number, proto: 'udp' | 'tcp'): Promise<boolean> {
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
   let exited = false;
   void run.exited.then(() => { exited = true; });
   for (const end = Date.now() + 10_000; Date.now() < end && !exited;) {
