@@ -3,7 +3,7 @@
 // in the foreground without a terminal (-nostdin), in its own temp dir (its -trace_err files land
 // there and are shown when it fails), with a global -timeout, and is killed at teardown.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from './process.js';
@@ -102,18 +102,36 @@ export async function startPhone(t: Teardown, target: string, dn: string, scenar
   }
 }
 
-/** True once the process listens on its port (/proc/net), false when it exited first. */
+/**
+ * True once this SIPp process holds a socket on `port` (/proc/net and the process's own fds), false
+ * when it exited first. The port alone is not enough: when another test's process took it first,
+ * this SIPp dies, and the port is still listed, the other's (the phone's INVITEs then went there).
+ */
 async function bound(run: SippRun, port: number, proto: 'udp' | 'tcp'): Promise<boolean> {
-  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')} `;
+  const hex = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
   let exited = false;
   void run.exited.then(() => { exited = true; });
   for (const end = Date.now() + 10_000; Date.now() < end && !exited;) {
     const table = ['', '6'].map((v) => { try { return readFileSync(`/proc/net/${proto}${v}`, 'utf8'); } catch { return ''; } }).join('');
     if (!table) return true; // no /proc (not Linux): trust the process
-    if (table.split('\n').some((l) => l.includes(hex) && l.trim().split(/\s+/)[1]?.endsWith(hex.trim()))) return true;
+    // Columns: sl, local_address, rem_address, st, queues, tr, retrnsmt, uid, timeout, inode.
+    const inodes = table.split('\n').map((l) => l.trim().split(/\s+/)).filter((c) => c[1]?.endsWith(hex)).map((c) => `socket:[${c[9]}]`);
+    if (inodes.some((i) => socketsOf(run.child.pid).has(i))) return true;
     await new Promise((r) => setTimeout(r, 20)); // polls the kernel's socket table, not a result
   }
   return false;
+}
+
+/** The `socket:[inode]` links of a process's open fds (empty once it is gone). */
+function socketsOf(pid: number | undefined): Set<string> {
+  const out = new Set<string>();
+  if (pid === undefined) return out;
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      try { out.add(readlinkSync(`/proc/${pid}/fd/${fd}`)); } catch { /* closed meanwhile */ }
+    }
+  } catch { /* exited */ }
+  return out;
 }
 
 /** One REGISTER (Expires 0 unregisters); resolves when the switch answered 200. */
