@@ -165,12 +165,13 @@ export class ServerLink {
 
   /**
    * While the owner handles an info that says `replayFollows`, with a report echoed: the replay's
-   * answer (EventACK, or EventError ReplayGap). Taken once; not taken, it is dropped.
+   * answer. Taken once; not taken, it is dropped. A ReplayGap may be an old report's (a busy link
+   * pings seldom): asked again from our own lastSeq before it counts.
    */
   takePushedReplay(): Promise<TEvent> | undefined {
     const p = this.pushed;
     this.pushed = undefined;
-    return p;
+    return p?.catch((err: TandemError) => (err.errorCode === 'ReplayGap' ? this.call({ request: 'RequestReplay', afterSeq: this.opts.lastSeq() ?? 0 }) : Promise.reject(err)));
   }
 
   /** Asks the server for its role again (after it answered NotPrimary). */
@@ -276,7 +277,7 @@ export class ServerLink {
       this.infoValue = next;
       if (changed && ev.replayFollows && this.reported) this.pushed = new Promise((resolve, reject) => this.calls.set(this.reportRef, { resolve, reject }));
       if (changed) this.owner.linkInfo(this);
-      if (this.takePushedReplay()) this.calls.delete(this.reportRef);
+      if (this.pushed) { this.pushed = undefined; this.calls.delete(this.reportRef); } // not taken: dropped
     }
     const call = ev.referenceId !== undefined ? this.calls.get(ev.referenceId) : undefined;
     if (call) {

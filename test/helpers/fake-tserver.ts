@@ -55,6 +55,8 @@ export class FakeServer {
   readonly pings: string[] = [];
   /** Pong with no payload (the report's echo not back yet), so the SDK does not count on a pushed replay. */
   pongWithoutReport = false;
+  /** Later reports are ignored (the report of a link that was too busy to ping: older than lastSeq). */
+  keepFirstReport = false;
   /** Starting to serve pushes no reported replays (a server from before them): no replayFollows. */
   ignoreReports = false;
   /** Every request frame received, in order (for assertions). */
@@ -82,7 +84,7 @@ export class FakeServer {
         this.pings.push(String(data));
         const m = /^(\d+) (\d+)$/.exec(String(data));
         const client = this.clientOf.get(ws);
-        if (m && client) this.reports.set(client, [Number(m[2]), Number(m[1])]);
+        if (m && client && !(this.keepFirstReport && this.reports.has(client))) this.reports.set(client, [Number(m[2]), Number(m[1])]);
       });
       ws.on('message', (data) => { if (!this.hung && !this.crashed) this.onRequest(ws, JSON.parse(String(data)) as Req); });
       ws.on('close', () => {
@@ -114,6 +116,10 @@ export class FakeServer {
       this.send(ws, starts ? { ...this.info(), replayFollows: true } : this.info());
       const [ref, after] = (role === 'primary' ? this.standing.get(client) : undefined) ?? (starts ? this.reports.get(client) : undefined) ?? [];
       if (ref === undefined) continue;
+      if (after! + 1 < this.state.oldestSeq) {
+        this.send(ws, { event: 'EventError', referenceId: ref, errorCode: 'ReplayGap', oldestSeq: this.state.oldestSeq, errorMessage: 'journal too short' });
+        continue;
+      }
       this.replayTo(ws, client, after!);
       this.send(ws, { event: 'EventACK', referenceId: ref });
     }

@@ -106,3 +106,18 @@ t.test('referenceIds the server would not take as a report: no report, the stand
   await poll(() => statuses.some((s) => s.type === 'failover-complete'), 'failover complete');
   t.same(events.map((e) => e.seq), [1, missed.seq]);
 });
+
+t.test('a pushed ReplayGap from an old report: replayed again from our own lastSeq, no gap reported', async (t) => {
+  const { pair, statuses, events, poll, replays } = await setup(t);
+  pair.b.keepFirstReport = true; // B keeps the report of seq 1, as a link too busy to ping would
+  const later = [pair.state.publish({ event: 'EventAgentNotReady', thisDN: '5001' }), pair.state.publish({ event: 'EventAgentReady', thisDN: '5001' })];
+  await poll(() => events.length === 3, 'two more live events');
+  pair.state.oldestSeq = later[1]!.seq!; // the journal no longer holds seq 2: the report's replay gaps
+  await pair.a.crash();
+  const missed = pair.state.publish({ event: 'EventAgentNotReady', thisDN: '5001' });
+  pair.b.setRole('primary', 2);
+  await poll(() => statuses.some((s) => s.type === 'failover-complete'), 'failover complete');
+  t.notOk(statuses.some((s) => s.type === 'replay-gap'), 'no gap: our own lastSeq is still in the journal');
+  t.same(replays().map((r) => r.afterSeq), [later[1]!.seq], 'one RequestReplay, after our lastSeq');
+  t.same(events.map((e) => e.seq), [1, ...later.map((e) => e.seq), missed.seq], 'every event once, in order');
+});
