@@ -12,7 +12,10 @@ const Keys = Type.Union([Type.Array(Type.String()), UserData], {
 /** A request's own attributes (besides `request` and `referenceId`), by request name. */
 const ATTRIBUTES = {
   RequestOpen: { clientName: ShortString, token: Type.Optional(Token), lastSeq: Type.Optional(Seq) },
-  RequestQueryServer: {},
+  RequestQueryServer: {
+    lastSeq: Type.Optional(Type.Integer({ minimum: 0, description: 'With replayReferenceId: the newest seq this desktop has, reported for a pushed replay (docs/protocol.md, Session 4).', expect: 'a non-negative integer' })),
+    replayReferenceId: Type.Optional(Type.Integer({ minimum: 1, description: 'With lastSeq: the referenceId of the EventACK that ends the replay pushed when this server starts serving.' })),
+  },
   RequestRegisterAddress: { thisDN: DN },
   RequestUnregisterAddress: { thisDN: DN },
   RequestAgentLogin: { thisDN: DN, agentId: ShortString, thisQueue: Type.Optional(DN), workMode: Type.Optional(WorkMode), password: Type.Optional(ShortString), reasons: Type.Optional(UserData) },

@@ -252,7 +252,7 @@ export class ServerLink {
     this.reportedSeq = undefined;
     this.reported = false;
     this.heartbeat.start();
-    if (this.opts.heartbeat !== 'app') this.pingReport();
+    if (this.opts.lastSeq() !== undefined) this.probe();
     this.owner.linkOpened(this);
     this.owner.linkInfo(this);
   }
@@ -290,23 +290,24 @@ export class ServerLink {
     if (this.sm.is('open')) this.owner.linkEvent(this, ev);
   }
 
+  /**
+   * A ping, or in a browser (which cannot ping) a RequestQueryServer, reporting lastSeq when it moved
+   * since the last report on this connection (the server keeps the newest; none before the first
+   * event). A report counts once echoed by the pong, or answered: the server holds it by then.
+   */
   private probe(): void {
     if (!this.socket) return;
-    if (this.opts.heartbeat === 'ping' || (this.opts.heartbeat === 'auto' && hasPing(this.socket))) this.pingReport();
-    else this.call({ request: 'RequestQueryServer' }).catch(() => undefined);
-  }
-
-  /**
-   * A ping that reports lastSeq when it moved since the last report on this connection (the server
-   * keeps the newest; none before the first event); a browser cannot ping and reports nothing.
-   */
-  private pingReport(): void {
-    if (!this.socket || !hasPing(this.socket)) return;
     const seq = this.opts.lastSeq();
     // The server takes non-negative safe integers only; a report it would ignore must not be counted on.
-    const report = seq !== undefined && seq !== this.reportedSeq && isReportable(seq) && isReportable(this.reportRef);
-    if (report) this.reportedSeq = seq;
-    this.socket.ping(report ? `${seq} ${this.reportRef}` : undefined);
+    const report = seq !== undefined && seq !== this.reportedSeq && isReportable(seq) && isReportable(this.reportRef) ? seq : undefined;
+    if (report !== undefined) this.reportedSeq = report;
+    if (this.opts.heartbeat === 'ping' || (this.opts.heartbeat === 'auto' && hasPing(this.socket))) {
+      if (hasPing(this.socket)) this.socket.ping(report === undefined ? undefined : `${report} ${this.reportRef}`);
+      return;
+    }
+    const ref = this.reportRef;
+    const body: RequestBodyOf<'RequestQueryServer'> = report === undefined ? { request: 'RequestQueryServer' } : { request: 'RequestQueryServer', lastSeq: report, replayReferenceId: ref };
+    this.call(body).then(() => { if (report !== undefined && ref === this.reportRef) this.reported = true; }, () => undefined);
   }
 
   /** The link is unusable (closed, hung, refused): forget the socket and reconnect after a backoff. */

@@ -169,6 +169,8 @@ export class FakeServer {
     this.state.registrations.set(client, dns);
     switch (req.request) {
       case 'RequestQueryServer':
+        // A browser's heartbeat report (it cannot ping): held before the answer goes out.
+        if (typeof req.lastSeq === 'number' && typeof req.replayReferenceId === 'number' && !(this.keepFirstReport && this.reports.has(client))) this.reports.set(client, [req.replayReferenceId, req.lastSeq]);
         return this.send(ws, this.info(ref));
       case 'RequestRegisterAddress':
         if (this.overloadRegistrations > 0) {

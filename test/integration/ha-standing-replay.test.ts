@@ -71,6 +71,10 @@ t.test('kill -9: a heartbeat report is a standing replay nobody had to send', as
   const onB = await openClient(t, b.url, 'desk');
   await onB.request('RequestRegisterAddress', { thisDN: '5002' });
   const other = await openClient(t, b.url, 'other'); // reports nothing: gets the info alone
+  const browserOnA = await openClient(t, a.url, 'browser'); // a browser cannot ping: reports in RequestQueryServer
+  await browserOnA.request('RequestRegisterAddress', { thisDN: '5002' });
+  const browser = await openClient(t, b.url, 'browser');
+  await browser.request('RequestRegisterAddress', { thisDN: '5002' });
   const login = await sup.request('RequestAgentLogin', { thisDN: '5002', agentId: 'a2', thisQueue: '7000', workMode: 'ManualIn' });
   const ready = await sup.request('RequestAgentReady', { thisDN: '5002' });
 
@@ -85,10 +89,15 @@ t.test('kill -9: a heartbeat report is a standing replay nobody had to send', as
   onB.ws.ping(`${login.seq} 4242`);
   await echoed;
   t.equal(await gauge(b.http, 'tandem_replays_reported'), 1, 'tandem_replays_reported 1');
+  t.match(await browser.request('RequestQueryServer', { lastSeq: -1, replayReferenceId: 5151 }), { event: 'EventError', errorCode: 'BadRequest', errorMessage: /lastSeq/ }, 'a negative lastSeq is refused, saying which attribute');
+  t.match(await browser.request('RequestQueryServer', { lastSeq: login.seq, replayReferenceId: 'x' }), { event: 'EventError', errorCode: 'BadRequest', errorMessage: /replayReferenceId/ });
+  t.match(await browser.request('RequestQueryServer', { lastSeq: login.seq, replayReferenceId: 5151 }), { event: 'EventServerInfo', role: 'backup' }, 'answered once the report is held');
+  t.equal(await gauge(b.http, 'tandem_replays_reported'), 2, 'tandem_replays_reported 2');
   const late = await sup.request('RequestAgentNotReady', { thisDN: '5002', workMode: 'AuxWork' });
   await inSync(a, b);
   onB.skipAll();
   other.skipAll();
+  browser.skipAll();
   const from = mark(b);
   a.proc.kill('SIGKILL');
   await roleChanged(b, 'primary', from);
@@ -99,7 +108,10 @@ t.test('kill -9: a heartbeat report is a standing replay nobody had to send', as
   const between = got.slice(info + 1, got.indexOf(ack));
   t.same(between.filter(isStateEvent).map((e) => e.seq), [ready.seq, late.seq], 'right behind it: the events after the reported seq, in order');
   t.equal(got.filter((e: TEvent) => e.event === 'EventACK' && e.referenceId === 4242).length, 1, 'one EventACK with the reported referenceId');
+  const browserAck = await browser.waitFor((e: TEvent) => e.event === 'EventACK' && e.referenceId === 5151, 10_000);
+  const seen = browser.events.slice(browser.events.findIndex((e: TEvent) => e.event === 'EventServerInfo' && e.replayFollows === true));
+  t.same(seen.slice(1, seen.indexOf(browserAck)).filter(isStateEvent).map((e) => e.seq), [ready.seq, late.seq], 'the browser\'s report: the same replay, behind the same info');
   await other.waitFor((e: TEvent) => e.event === 'EventServerInfo' && e.role === 'primary');
   t.notOk(other.events.some((e: TEvent) => e.event === 'EventACK' || isStateEvent(e)), 'a connection that reported nothing gets the info alone');
-  t.ok(b.proc.lines.some((l) => l.msg === 'starting to serve: reported replays follow the server info' && l.reported === 1), 'logged with the count of reports');
+  t.ok(b.proc.lines.some((l) => l.msg === 'starting to serve: reported replays follow the server info' && l.reported === 2), 'logged with the count of reports');
 });

@@ -57,10 +57,11 @@ t.test('heartbeat reports: parsed strictly, the newest per connection, pushed on
   const sr = new StandingReplays<{ id: number }>(metrics, log, () => undefined, 60_000);
   t.teardown(() => sr.stop());
   const state = createState();
-  sr.report(s1, 'desk', Buffer.from('0 7'));
-  sr.report(s1, 'desk', Buffer.from('0 8'));
-  sr.report(s1, 'desk', Buffer.from('junk'));
-  sr.report(s2, 'other', Buffer.from('0 9'));
+  sr.report(s1, 'desk', parseSeqReport(Buffer.from('0 7')));
+  sr.report(s1, 'desk', { seq: 0, ref: 8 }); // a RequestQueryServer's report
+  sr.report(s1, 'desk', parseSeqReport(Buffer.from('junk')));
+  sr.report(s1, 'desk', { seq: 1e20, ref: 10 }); // an integer, not a safe one: not a report
+  sr.report(s2, 'other', parseSeqReport(Buffer.from('0 9')));
   sr.park(s2, 'other', 12, 0);
   t.equal(sr.followUps(() => state, () => undefined, false)?.get(s1), undefined, 'already serving (no start): no reported replay');
   sr.park(s2, 'other', 13, 0);

@@ -8,10 +8,10 @@ import WebSocket from 'ws';
 import { TandemClient, type ClientStatus, type TEvent } from '../../src/sdk/index.js';
 import { startFakePair } from '../helpers/fake-tserver.js';
 
-async function setup(t: Test, firstReferenceId?: number) {
+async function setup(t: Test, firstReferenceId?: number, heartbeat: 'auto' | 'app' = 'auto') {
   const pair = await startFakePair();
   t.teardown(pair.close);
-  const client = new TandemClient({ servers: pair.urls, clientName: 'desk-1', WebSocket, heartbeatMs: 50, reconnect: { initialMs: 20, maxMs: 100 }, reconnectAfterFailoverMs: 0, firstReferenceId });
+  const client = new TandemClient({ servers: pair.urls, clientName: 'desk-1', WebSocket, heartbeatMs: 50, heartbeat, reconnect: { initialMs: 20, maxMs: 100 }, reconnectAfterFailoverMs: 0, firstReferenceId });
   t.teardown(() => client.close());
   const statuses: ClientStatus[] = [];
   const events: TEvent[] = [];
@@ -120,4 +120,17 @@ t.test('a pushed ReplayGap from an old report: replayed again from our own lastS
   t.notOk(statuses.some((s) => s.type === 'replay-gap'), 'no gap: our own lastSeq is still in the journal');
   t.same(replays().map((r) => r.afterSeq), [later[1]!.seq], 'one RequestReplay, after our lastSeq');
   t.same(events.map((e) => e.seq), [1, ...later.map((e) => e.seq), missed.seq], 'every event once, in order');
+});
+
+t.test('a browser (RequestQueryServer heartbeat, no pings) reports in the query: kill -9 needs no replay request either', async (t) => {
+  const { pair, statuses, events, poll, replays } = await setup(t, undefined, 'app');
+  const queries = pair.b.received.filter((r) => r.request === 'RequestQueryServer');
+  t.ok(queries.some((q) => q.lastSeq === 1 && typeof q.replayReferenceId === 'number'), 'the query carried lastSeq and the replay\'s referenceId');
+  t.same(pair.b.pings, [], 'no pings');
+  await pair.a.crash();
+  const missed = pair.state.publish({ event: 'EventAgentNotReady', thisDN: '5001' });
+  pair.b.setRole('primary', 2);
+  await poll(() => statuses.some((s) => s.type === 'failover-complete'), 'failover complete');
+  t.same(replays(), [], 'no RequestReplay');
+  t.same(events.map((e) => e.seq), [1, missed.seq]);
 });

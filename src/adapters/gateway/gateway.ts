@@ -24,7 +24,7 @@ import { OverloadLog } from './overload-log.js';
 import { UnopenedSockets, type UnopenedLimits } from './unopened.js';
 import { RequestTurns } from './request-turns.js';
 import { LeaseHold, type LeaseHoldLimits } from './lease-hold.js';
-import { replayEvents, replayGapMessage, STANDING_REPLAY_MS, StandingReplays } from './replays.js';
+import { parseSeqReport, replayEvents, replayGapMessage, STANDING_REPLAY_MS, StandingReplays } from './replays.js';
 import { DeliveryQueue, RequestOutcomes, type DeliveryTargets } from './delivery.js';
 import { admitUpgrade, checkRequest, cheapReferenceId, oversizedReferenceId, refuseUpgrade, remoteAddress, type EdgeLimits, type EdgeSecurity } from './guard.js';
 
@@ -206,7 +206,7 @@ export class Gateway {
     this.o.log.debug({ session: session.id, remote }, 'client connected');
     ws.on('message', (data, isBinary) => this.onFrame(session, data, isBinary));
     ws.on('pong', () => { session.alive = true; });
-    ws.on('ping', (data) => { if (session.clientName) this.standing.report(session, session.clientName, data); });
+    ws.on('ping', (data) => { if (session.clientName) this.standing.report(session, session.clientName, parseSeqReport(data)); });
     ws.on('error', (err: Error & { code?: string }) => {
       // ws closes with 1009 itself for frames over maxPayload; say why in the log.
       const reason = err.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH' ? `frame over ${this.o.limits.maxFrameBytes * 2} bytes` : err.message;
@@ -270,9 +270,9 @@ export class Gateway {
     if (refusal) return this.reject(session, req.request, refusal.code, refusal.message, req.referenceId);
     switch (req.request) {
       case 'RequestQueryServer':
+        if (req.lastSeq !== undefined && req.replayReferenceId !== undefined) this.standing.report(session, name, { seq: req.lastSeq, ref: req.replayReferenceId });
         return this.answerSession(session, req.request, { ...this.o.serverInfo(), referenceId: req.referenceId });
-      case 'RequestReplay':
-        return this.replay(session, name, req);
+      case 'RequestReplay': return this.replay(session, name, req);
       default:
         break;
     }

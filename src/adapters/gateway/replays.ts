@@ -10,8 +10,9 @@
 // the promotion gets an ordinary replay. A server that does not serve within STANDING_REPLAY_MS
 // answers NotPrimary. Completing costs ~6-7 us a replay in the promotion's turn (bench:desktops logs).
 //
-// A reported replay needs no request at all: a desktop's heartbeat ping to the backup carries
-// "<lastSeq> <referenceId>". The EventServerInfo a server pushes when it starts serving says
+// A reported replay needs no request at all: a desktop's heartbeat to the backup carries its lastSeq
+// and a referenceId (a ping's payload "<lastSeq> <referenceId>"; a browser, which cannot ping, puts
+// them in its RequestQueryServer, answered after the report is held). The EventServerInfo a server pushes when it starts serving says
 // `replayFollows`, and each reporting connection gets, right behind it, its events after the
 // reported seq and an EventACK with the reported referenceId. That replay is made when the info is
 // written to the connection, from the report held then: ws answers a ping with its pong before the
@@ -87,10 +88,9 @@ export class StandingReplays<S extends SessionRef> {
     metrics.gauge('tandem_replays_reported', 'Connections whose heartbeat reported their lastSeq: each gets its replay behind the EventServerInfo when this server starts serving.', () => this.reports.size);
   }
 
-  /** A ping from an opened connection: a report in it replaces the connection's older one. */
-  report(session: S, clientName: string, payload: Buffer): void {
-    const r = parseSeqReport(payload);
-    if (r) this.reports.set(session, { clientName, seq: r.seq, ref: r.ref });
+  /** A report from an opened connection (its ping, or a RequestQueryServer) replaces its older one. */
+  report(session: S, clientName: string, r: SeqReport | undefined): void {
+    if (r && Number.isSafeInteger(r.seq) && r.seq >= 0 && Number.isSafeInteger(r.ref) && r.ref >= 0) this.reports.set(session, { clientName, seq: r.seq, ref: r.ref });
   }
 
   /**
