@@ -102,9 +102,9 @@ export class ServerLink {
    */
   private lostPrimary = false;
   /**
-   * The referenceId this connection's heartbeat reports its lastSeq with ("<lastSeq> <ref>" in the
-   * ping) and whether a pong echoed one: the server then pushes this desktop's replay behind the
-   * EventServerInfo with which it starts serving (docs/protocol.md, Session 4).
+   * The referenceId this connection's heartbeat reports its lastSeq with (in the ping or a browser's
+   * RequestQueryServer) and whether the server holds a report (echoed or answered): it then pushes our
+   * replay behind the EventServerInfo with which it starts serving (docs/protocol.md, Session 4).
    */
   private reportRef = 0;
   private reportedSeq: number | undefined;
@@ -160,11 +160,11 @@ export class ServerLink {
     }) as Promise<AnswerTo<N>>;
   }
 
-  /** A pong echoed this connection's report: its replay follows the info with which the server starts serving. */
+  /** The server holds this connection's report: our replay follows the info with which it starts serving. */
   get reporting(): boolean { return this.reported; }
 
   /**
-   * While the owner handles an info that says `replayFollows`, with a report echoed: the replay's
+   * While the owner handles an info that says `replayFollows`, with a report held: the replay's
    * answer. Taken once; not taken, it is dropped. A ReplayGap may be an old report's (a busy link
    * pings seldom): asked again from our own lastSeq before it counts.
    */
