@@ -4,9 +4,10 @@
 // de-dup by clientName#referenceId, NotPrimary on the backup. Faults are switches on each server:
 // crash (terminate everything), hang (no answers, no pongs), swallow a request before or after
 // executing it (a request in flight when the primary dies).
-import { WebSocketServer, type WebSocket } from 'ws';
+import WebSocketClient, { WebSocketServer, type WebSocket } from 'ws';
 import type { AddressInfo } from 'node:net';
 import type { Role, TEvent } from '../../src/protocol/messages.js';
+import { TandemClient, type ClientStatus, type TandemClientOptions } from '../../src/sdk/index.js';
 
 type Req = Record<string, unknown> & { request: string; referenceId: number };
 
@@ -244,4 +245,37 @@ export async function startFakePair(): Promise<{ state: FakeState; a: FakeServer
   await a.start();
   await b.start();
   return { state, a, b, urls: [a.url, b.url], close: async () => { await a.crash(); await b.crash(); } };
+}
+
+interface Teardown { teardown(fn: () => unknown): void }
+
+/**
+ * One SDK desktop ('desk-1', heartbeat 50 ms) on a fake pair, registered on 5001 with both servers and
+ * live on A after one event (seq 1), so it has a lastSeq to replay after. `prepare` runs before the
+ * client starts; `poll` waits for a predicate on what the test collected (never by sleeping a result).
+ */
+export async function deskOnFakePair(t: Teardown, o: { prepare?: (pair: Awaited<ReturnType<typeof startFakePair>>) => void; client?: Partial<TandemClientOptions> } = {}) {
+  const pair = await startFakePair();
+  t.teardown(pair.close);
+  o.prepare?.(pair);
+  const client = new TandemClient({ servers: pair.urls, clientName: 'desk-1', WebSocket: WebSocketClient, heartbeatMs: 50, reconnect: { initialMs: 20, maxMs: 100 }, reconnectAfterFailoverMs: 0, ...o.client });
+  t.teardown(() => client.close());
+  const statuses: ClientStatus[] = [];
+  const events: TEvent[] = [];
+  const controls: TEvent[] = [];
+  client.on('status', (s) => statuses.push(s));
+  client.on('event', (e) => events.push(e));
+  client.on('control', (c) => controls.push(c.event));
+  const poll = async (pred: () => boolean, what: string) => {
+    for (const end = Date.now() + 5000; !pred();) {
+      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; statuses ${JSON.stringify(statuses)}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+  await poll(() => statuses.some((s) => s.type === 'switched'), 'a primary');
+  await client.register('5001');
+  await poll(() => pair.b.received.some((r) => r.request === 'RequestRegisterAddress'), 'registered on B');
+  pair.state.publish({ event: 'EventAgentReady', thisDN: '5001' });
+  await poll(() => events.length === 1, 'the first event');
+  return { pair, client, statuses, events, controls, poll };
 }

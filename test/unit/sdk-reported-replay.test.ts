@@ -4,37 +4,16 @@
 // EventACK right behind its info. Each event once, in seq order, for kill -9, a hang and a switchover;
 // a server without reported replays gets the ordinary replay.
 import t, { type Test } from 'tap';
-import WebSocket from 'ws';
-import { TandemClient, type ClientStatus, type TEvent } from '../../src/sdk/index.js';
-import { startFakePair } from '../helpers/fake-tserver.js';
+import { deskOnFakePair } from '../helpers/fake-tserver.js';
 
 async function setup(t: Test, firstReferenceId?: number, heartbeat: 'auto' | 'app' = 'auto') {
-  const pair = await startFakePair();
-  t.teardown(pair.close);
-  const client = new TandemClient({ servers: pair.urls, clientName: 'desk-1', WebSocket, heartbeatMs: 50, heartbeat, reconnect: { initialMs: 20, maxMs: 100 }, reconnectAfterFailoverMs: 0, firstReferenceId });
-  t.teardown(() => client.close());
-  const statuses: ClientStatus[] = [];
-  const events: TEvent[] = [];
-  const controls: TEvent[] = [];
-  client.on('status', (s) => statuses.push(s));
-  client.on('event', (e) => events.push(e));
-  client.on('control', (c) => controls.push(c.event));
-  const poll = async (pred: () => boolean, what: string) => {
-    for (const end = Date.now() + 5000; !pred();) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; statuses ${JSON.stringify(statuses)}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  };
-  await poll(() => statuses.some((s) => s.type === 'switched'), 'a primary');
-  await client.register('5001');
-  await poll(() => pair.b.received.some((r) => r.request === 'RequestRegisterAddress'), 'registered on B');
-  pair.state.publish({ event: 'EventAgentReady', thisDN: '5001' });
-  await poll(() => events.length === 1, 'the first event');
-  if (firstReferenceId !== undefined) return { pair, client, statuses, events, controls, poll, replays: () => [] };
+  const desk = await deskOnFakePair(t, { client: { heartbeat, firstReferenceId } });
+  const { pair, client, poll } = desk;
+  const replays = () => [...pair.a.received, ...pair.b.received].filter((r) => r.request === 'RequestReplay');
+  if (firstReferenceId !== undefined) return { ...desk, replays };
   // B's pong echoed a report of seq 1: B will push the replay when it starts serving.
   await poll(() => pair.b.reports.get('desk-1')?.[1] === 1 && client.servers()[1]!.reporting, 'a report of seq 1 echoed by B');
-  const replays = () => [...pair.a.received, ...pair.b.received].filter((r) => r.request === 'RequestReplay');
-  return { pair, client, statuses, events, controls, poll, replays };
+  return { ...desk, replays };
 }
 
 for (const fault of ['kill -9', 'hang', 'switchover'] as const) {

@@ -4,35 +4,13 @@
 // failover completes with no second replay. A server that answers at once, or a primary that turns
 // out to be elsewhere, falls back to the ordinary replay with the same guarantees.
 import t, { type Test } from 'tap';
-import WebSocket from 'ws';
-import { TandemClient, type ClientStatus, type TEvent } from '../../src/sdk/index.js';
-import { startFakePair } from '../helpers/fake-tserver.js';
+import { deskOnFakePair } from '../helpers/fake-tserver.js';
 
 async function setup(t: Test) {
-  const pair = await startFakePair();
-  t.teardown(pair.close);
   // No report's pong back yet (a desktop within its first heartbeat): the standing replay is the way.
-  pair.b.pongWithoutReport = true;
-  const client = new TandemClient({ servers: pair.urls, clientName: 'desk-1', WebSocket, heartbeatMs: 50, reconnect: { initialMs: 20, maxMs: 100 }, reconnectAfterFailoverMs: 0 });
-  t.teardown(() => client.close());
-  const statuses: ClientStatus[] = [];
-  const events: TEvent[] = [];
-  client.on('status', (s) => statuses.push(s));
-  client.on('event', (e) => events.push(e));
-  const poll = async (pred: () => boolean, what: string) => {
-    for (const end = Date.now() + 5000; !pred();) {
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; statuses ${JSON.stringify(statuses)}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  };
-  await poll(() => statuses.some((s) => s.type === 'switched'), 'a primary');
-  await client.register('5001');
-  await poll(() => pair.b.received.some((r) => r.request === 'RequestRegisterAddress'), 'registered on B');
-  // One event seen live, so the desktop has a lastSeq to replay after.
-  pair.state.publish({ event: 'EventAgentReady', thisDN: '5001' });
-  await poll(() => events.length === 1, 'the first event');
-  const replays = () => pair.b.received.filter((r) => r.request === 'RequestReplay');
-  return { pair, client, statuses, events, poll, replays };
+  const desk = await deskOnFakePair(t, { prepare: (pair) => { pair.b.pongWithoutReport = true; } });
+  const replays = () => desk.pair.b.received.filter((r) => r.request === 'RequestReplay');
+  return { ...desk, replays };
 }
 
 t.test('kill -9: the standing replay to the backup completes the failover, each event once, in order', async (t) => {
