@@ -37,16 +37,24 @@ function verdict(value, target, higherIsBetter) {
   return ok ? `met (${fmt(ratio, 2)}× the target)` : `**missed** by ${fmt(Math.abs(value - target))} (${fmt(100 * (higherIsBetter ? value / target : target / value), 0)} % of the target)`;
 }
 
+/** A server's CPU µs per call in a step, with its kernel share: "1,458 (272)"; '-' when not measured. */
+function usPerCall(s, server) {
+  const all = s.cpuUsPerCall?.[server];
+  if (all === undefined) return '-';
+  const kernel = s.kernelUsPerCall?.[server];
+  return kernel === undefined ? fmt(all, 0) : `${fmt(all, 0)} (${fmt(kernel, 0)})`;
+}
+
 function modeSection(name, m) {
   if (!m) return `### ${name}\nnot run\n`;
   if (m.skipped) return `### ${name}\nnot measured: ${m.skipped}\n`;
   const rows = m.steps.map((s) => [s.rate, s.sustained, `${fmt(100 * s.completedShare, 0)} %`, s.event.p50, s.event.p99, s.event.max, s.setup.p50, s.setup.p99, s.answer.p50, s.answer.p99,
     s.loopP99, fmt(s.cpu.primary, 2), s.cpu.backup === undefined ? '-' : fmt(s.cpu.backup, 2),
-    s.cpuUsPerCall ? fmt(s.cpuUsPerCall.primary, 0) : '-', s.cpuUsPerCall?.backup === undefined ? '-' : fmt(s.cpuUsPerCall.backup, 0), fmt(s.cpu.switch, 2), fmt((s.cpu.desktops ?? 0) + (s.cpu.caller ?? 0), 2),
+    usPerCall(s, 'primary'), usPerCall(s, 'backup'), fmt(s.cpu.switch, 2), fmt((s.cpu.desktops ?? 0) + (s.cpu.caller ?? 0), 2),
     s.syncLag.length ? Object.entries(s.syncLag.at(-1)).map(([k]) => `${k} ${fmt(median(s.syncLag.map((x) => x[k])))}/${fmt(Math.max(...s.syncLag.map((x) => x[k])))}`).join(', ') : '-',
     [s.leaseLost ? `switch link lost ${s.leaseLost}×` : '', Object.keys(s.errors).length ? JSON.stringify(s.errors) : ''].filter(Boolean).join('; ') || '-']);
   return `### ${name}\n${m.knee ? `Knee at ${m.knee} calls/s offered. ` : 'No knee within the offered rates. '}Memory per logged-in desktop: ${fmt(m.memPerDesktopKiB, 1)} KiB (T-Server RSS ${fmt(m.rssBaseKiB / 1024)} MiB before the desktops).\n\n` +
-    table(['offered/s', 'sustained/s', 'rang', 'event p50', 'event p99', 'event max', 'setup p50', 'setup p99', 'answer p50', 'answer p99', 'loop lag p99 (worst 250 ms)', 'CPU primary', 'CPU backup', 'CPU µs/call primary', 'CPU µs/call backup', 'CPU switch', 'CPU load gen', 'sync lag med/max', 'errors / incidents'], rows) + '\n';
+    table(['offered/s', 'sustained/s', 'rang', 'event p50', 'event p99', 'event max', 'setup p50', 'setup p99', 'answer p50', 'answer p99', 'loop lag p99 (worst 250 ms)', 'CPU primary', 'CPU backup', 'CPU µs/call primary (kernel)', 'CPU µs/call backup (kernel)', 'CPU switch', 'CPU load gen', 'sync lag med/max', 'errors / incidents'], rows) + '\n';
 }
 
 /** A path relative to the working directory when it is inside it (docs/results/bench.json), else absolute. */
@@ -78,7 +86,7 @@ export function writeReport(res, out, charts = []) {
     '- **event latency** (the issue\'s "switch event → desktop"): the agent desktop\'s receipt of EventRinging minus the switch\'s `time_ms` of the `DELIVERED` event at that extension (same machine clock; `time_ms` is whole milliseconds, so ±1 ms). It covers switch → T-Server (gRPC), the core, the sync ack in ack mode, and the WebSocket to the desktop.',
     '- **setup latency:** Simulate InboundCall sent → EventRinging at the agent (three switch round trips plus the router desktop).',
     '- **answer latency:** RequestAnswerCall sent → its EventEstablished (desktop → T-Server → switch → T-Server → desktop).',
-    '- **sustained:** calls that reached an agent (EventRinging) during the step, per second. **loop lag:** the primary\'s event-loop delay p99 from `/metrics`, scraped every 250 ms (the worst window). **sync lag:** `tandem_sync_lag_offsets` (deltas not yet acked) / `tandem_sync_lag_seconds` (age of the oldest unacked batch, ms), median/max of the samples. **CPU:** cores used (1.0 = one core) per process during the step; **CPU µs/call:** the CPU time of that process during the step divided by the calls that reached an agent (everything it did in the step, idle work included).', '');
+    '- **sustained:** calls that reached an agent (EventRinging) during the step, per second. **loop lag:** the primary\'s event-loop delay p99 from `/metrics`, scraped every 250 ms (the worst window). **sync lag:** `tandem_sync_lag_offsets` (deltas not yet acked) / `tandem_sync_lag_seconds` (age of the oldest unacked batch, ms), median/max of the samples. **CPU:** cores used (1.0 = one core) per process during the step; **CPU µs/call:** the CPU time of that process during the step divided by the calls that reached an agent (everything it did in the step, idle work included); in brackets the part of it spent in the kernel (stime: socket system calls, wake-ups, page faults).', '');
   lines.push('## Targets', '', table(['target', 'measured', 'verdict'], [
     ['≥ 1,000 calls/s, pair in ack mode, event p99 ≤ 20 ms', ack?.skipped ? 'pair not available' : `${fmt(ackBest?.rate ?? 0)} calls/s (p99 ${fmt(ackBest?.event.p99)} ms); max sustained ${fmt(maxSustained(ack))}/s`, ack?.skipped || !ack ? 'not measured' : verdict(ackBest?.rate ?? 0, TARGETS.cps, true)],
     ['single server (reference), same criteria', `${fmt(singleBest?.rate ?? 0)} calls/s (p99 ${fmt(singleBest?.event.p99)} ms); max sustained ${fmt(maxSustained(single))}/s`, single ? verdict(singleBest?.rate ?? 0, TARGETS.cps, true) : 'not measured'],

@@ -19,6 +19,8 @@ export async function loadStep({ sys, primary, desk, caller, rate, ms, prefix, t
   const pids = { switch: sys.sw.proc.pid, desktops: desk.pid, caller: caller.pid };
   for (const s of Object.values(sys.servers)) pids[s.name === primary.name ? 'primary' : 'backup'] = s.proc.pid;
   const cpu = cpuMeter(pids);
+  const servers = Object.fromEntries(Object.entries(pids).filter(([k]) => k === 'primary' || k === 'backup'));
+  const kernel = cpuMeter(servers, 'kernel');
   const sys0 = syscalls(pids.primary);
   const linkDowns0 = primary.proc.warnCounts.get('switch link down') ?? 0;
   // /metrics, not /healthz: /healthz computes a digest of the whole state (journal included) per call.
@@ -32,6 +34,7 @@ export async function loadStep({ sys, primary, desk, caller, rate, ms, prefix, t
   }, 250);
   const [run, duringResult] = await Promise.all([caller.call('run', { rate, ms, dnis: ROUTE_POINT, prefix }), during?.()]);
   const cpuCores = cpu();
+  const kernelCores = kernel();
   const sys1 = syscalls(pids.primary);
   const leaseLost = (primary.proc.warnCounts.get('switch link down') ?? 0) - linkDowns0;
   clearInterval(sampler);
@@ -59,12 +62,16 @@ export async function loadStep({ sys, primary, desk, caller, rate, ms, prefix, t
   }
   const sustained = inWindow / (run.ms / 1000);
   // CPU per call: the process's CPU time in the step over the calls that reached an agent (µs).
-  const cpuUsPerCall = Object.fromEntries(Object.entries(cpuCores).map(([k, v]) => [k, sustained > 0 ? (v * 1e6) / sustained : NaN]));
+  const perCall = (cores) => Object.fromEntries(Object.entries(cores).map(([k, v]) => [k, sustained > 0 ? (v * 1e6) / sustained : NaN]));
+  const cpuUsPerCall = perCall(cpuCores);
+  // Of it, the time in the kernel (stime: socket system calls, wake-ups, page faults): the floor no
+  // change of our code removes while a call needs the messages it needs.
+  const kernelUsPerCall = perCall(kernelCores);
   // The primary's system calls per call (socket writes: one per frame, or one per socket per batch).
   const calls = sustained * (run.ms / 1000);
   const syscallsPerCall = sys0 && sys1 && calls > 0 ? { reads: (sys1.reads - sys0.reads) / calls, writes: (sys1.writes - sys0.writes) / calls } : undefined;
   return {
-    rate, offered: c.sent, failed: c.failed, rings, released: d.released, cpuUsPerCall, syscallsPerCall,
+    rate, offered: c.sent, failed: c.failed, rings, released: d.released, cpuUsPerCall, kernelUsPerCall, syscallsPerCall,
     sustained, completedShare: c.sent ? rings / c.sent : 0,
     event: { p50: pct(event, 50), p99: pct(event, 99), max: pct(event, 100), n: event.length },
     setup: { p50: pct(setup, 50), p99: pct(setup, 99) },

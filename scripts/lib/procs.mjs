@@ -141,20 +141,30 @@ export function rssKiB(pid) {
 
 /** CPU seconds (user + system) used so far by a process. */
 export function cpuSeconds(pid) {
+  const t = cpuTimes(pid);
+  return t.user + t.kernel;
+}
+
+/** A process's CPU time so far in seconds, user (utime) and kernel (stime), all threads; NaN when it is gone. */
+export function cpuTimes(pid) {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100; // utime, stime in clock ticks (USER_HZ = 100)
-  } catch { return NaN; }
+    return { user: Number(f[11]) / 100, kernel: Number(f[12]) / 100 }; // clock ticks (USER_HZ = 100)
+  } catch { return { user: NaN, kernel: NaN }; }
 }
 
-/** CPU use of several processes over a window: returns a function giving {name: cores} at the end. */
-export function cpuMeter(procs) {
+/**
+ * CPU use of several processes over a window: returns a function giving {name: cores} at the end.
+ * `part` 'kernel' counts only the time spent in the kernel on the processes' behalf (stime).
+ */
+export function cpuMeter(procs, part = 'all') {
+  const read = part === 'kernel' ? (pid) => cpuTimes(pid).kernel : cpuSeconds;
   const t0 = performance.now();
-  const c0 = Object.fromEntries(Object.entries(procs).map(([k, pid]) => [k, cpuSeconds(pid)]));
+  const c0 = Object.fromEntries(Object.entries(procs).map(([k, pid]) => [k, read(pid)]));
   return () => {
     const dt = (performance.now() - t0) / 1000;
-    return Object.fromEntries(Object.entries(procs).map(([k, pid]) => [k, (cpuSeconds(pid) - c0[k]) / dt]));
+    return Object.fromEntries(Object.entries(procs).map(([k, pid]) => [k, (read(pid) - c0[k]) / dt]));
   };
 }
 

@@ -44,3 +44,17 @@ t.test('no chart drawn, no image', async (t) => {
   writeReport(run(), join(dir, 'benchmarks.md'));
   t.notMatch(readFileSync(join(dir, 'benchmarks.md'), 'utf8'), '![');
 });
+
+t.test('CPU per call shows its kernel share in brackets; a results file without it shows the total alone', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'tandem-report-'));
+  const res = run();
+  res.modes.single.steps = [
+    { ...step(500, 2, 20), cpuUsPerCall: { primary: 1458, backup: 608 }, kernelUsPerCall: { primary: 272, backup: 121 } },
+    { ...step(1000, 3, 40), cpuUsPerCall: { primary: 851, backup: 310 } },
+  ] as typeof res.modes.single.steps;
+  writeReport(res, join(dir, 'benchmarks.md'));
+  const md = readFileSync(join(dir, 'benchmarks.md'), 'utf8');
+  t.match(md, '| CPU µs/call primary (kernel) | CPU µs/call backup (kernel) |');
+  t.match(md, '| 1458 (272) | 608 (121) |');
+  t.match(md, '| 851 | 310 |');
+});
