@@ -79,7 +79,7 @@ export class FailoverClient extends TypedEmitter<ClientEvents> implements LinkOw
       lastSeq: () => this.sequencer.lastSeq,
       log: opts.log,
     }, this));
-    this.registrations = new Registrations({ closed: () => this.closed, primaryLink: () => this.primaryLink, links: this.links });
+    this.registrations = new Registrations({ closed: () => this.closed, primaryLink: () => this.primaryLink, hasHistory: () => this.sequencer.lastSeq !== undefined, links: this.links });
     this.sm.onChange((tr) => { if (tr.to !== 'closed') this.releaseHeld(); }); // close() closes the links
     for (const l of this.links) l.start();
   }

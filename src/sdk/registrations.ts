@@ -12,6 +12,8 @@ export interface RegistrationHost {
   closed(): boolean;
   /** The primary's link, or null during a failover. */
   primaryLink(): ServerLink | null;
+  /** The client has a lastSeq: a primary chosen from now on replays what happened after it. */
+  hasHistory(): boolean;
   readonly links: readonly ServerLink[];
 }
 
@@ -78,9 +80,12 @@ export class Registrations {
   /** The primary's EventRegistered answers register(); a backup's is only a confirmation. */
   private registered(link: ServerLink, ev: TEvent): void {
     if (ev.event !== 'EventRegistered' || !ev.thisDN) return;
-    // Without a primary (mid-failover) any server's snapshot will do rather than leave the caller waiting.
+    // Without a primary (mid-failover) any server's snapshot will do rather than leave the caller
+    // waiting: the next primary's replay after lastSeq brings what the DN missed meanwhile. Before the
+    // first primary there is no lastSeq to replay from, so only a primary's answer counts: a backup's
+    // (its link opened first) let the caller act on the DN before the primary sent it the DN's events.
     const primary = this.host.primaryLink();
-    if (primary !== null && link !== primary) return;
+    if (primary === null ? !this.host.hasHistory() : link !== primary) return;
     const ws = this.waiters.get(ev.thisDN) ?? [];
     this.waiters.delete(ev.thisDN);
     for (const w of ws) w.resolve(ev);
