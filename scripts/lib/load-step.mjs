@@ -64,8 +64,8 @@ export async function loadStep({ sys, primary, desk, caller, rate, ms, prefix, t
   // CPU per call: the process's CPU time in the step over the calls that reached an agent (µs).
   const perCall = (cores) => Object.fromEntries(Object.entries(cores).map(([k, v]) => [k, sustained > 0 ? (v * 1e6) / sustained : NaN]));
   const cpuUsPerCall = perCall(cpuCores);
-  // Of it, the time in the kernel (stime: socket system calls, wake-ups, page faults): the floor no
-  // change of our code removes while a call needs the messages it needs.
+  // Of it, the time in the kernel (stime: socket system calls, wake-ups, page faults): what a call's
+  // messages cost below Node; only fewer system calls per call (bigger batches) lower it.
   const kernelUsPerCall = perCall(kernelCores);
   // The primary's system calls per call (socket writes: one per frame, or one per socket per batch).
   const calls = sustained * (run.ms / 1000);
