@@ -277,5 +277,12 @@ export async function deskOnFakePair(t: Teardown, o: { prepare?: (pair: Awaited<
   await poll(() => pair.b.received.some((r) => r.request === 'RequestRegisterAddress'), 'registered on B');
   pair.state.publish({ event: 'EventAgentReady', thisDN: '5001' });
   await poll(() => events.length === 1, 'the first event');
-  return { pair, client, statuses, events, controls, poll };
+  /** Publishes a live event on 5001 and waits until the desktop delivered one more event. */
+  const liveEvent = async (event: string): Promise<{ published: TEvent; delivered: TEvent }> => {
+    const n = events.length;
+    const published = pair.state.publish({ event, thisDN: '5001' });
+    await poll(() => events.length > n, `a live ${event}`);
+    return { published, delivered: events[n]! };
+  };
+  return { pair, client, statuses, events, controls, poll, liveEvent };
 }

@@ -18,7 +18,7 @@ async function setup(t: Test, firstReferenceId?: number, heartbeat: 'auto' | 'ap
 
 for (const fault of ['kill -9', 'hang', 'switchover'] as const) {
   t.test(`${fault}: the replay pushed behind the new primary's info completes the failover, no request sent`, async (t) => {
-    const { pair, statuses, events, poll, replays } = await setup(t);
+    const { pair, statuses, events, poll, replays, liveEvent } = await setup(t);
     if (fault === 'kill -9') await pair.a.crash();
     else if (fault === 'hang') pair.a.hung = true;
     else pair.a.setRole('backup', 1);
@@ -28,9 +28,8 @@ for (const fault of ['kill -9', 'hang', 'switchover'] as const) {
     await poll(() => statuses.some((s) => s.type === 'failover-complete'), 'failover complete');
     t.same(replays(), [], 'no RequestReplay on either server: the report was the request');
     t.same(events.map((e) => e.seq), [1, missed.seq], 'every event once, in seq order (seq 1 came again in the push and was dropped)');
-    const live = pair.state.publish({ event: 'EventAgentReady', thisDN: '5001' });
-    await poll(() => events.length === 3, 'a live event from B');
-    t.equal(events[2]!.seq, live.seq);
+    const live = await liveEvent('EventAgentReady');
+    t.equal(live.delivered.seq, live.published.seq, 'a live event from B');
   });
 }
 
@@ -48,7 +47,7 @@ t.test('a new primary without reported replays (no replayFollows): the ordinary 
 });
 
 t.test('a replayFollows info from the server already our primary: its push is dropped, nothing delivered twice', async (t) => {
-  const { pair, statuses, events, controls, poll } = await setup(t);
+  const { pair, statuses, events, controls, poll, liveEvent } = await setup(t);
   pair.a.setRole('backup', 1);
   pair.b.setRole('primary', 2);
   await poll(() => statuses.some((s) => s.type === 'failover-complete'), 'live on B');
@@ -56,9 +55,8 @@ t.test('a replayFollows info from the server already our primary: its push is dr
   const before = statuses.length;
   const controlsBefore = controls.length;
   pair.b.setRole('primary', 3); // B pushes again as it "starts" epoch 3
-  const live = pair.state.publish({ event: 'EventAgentReady', thisDN: '5001' });
-  await poll(() => events.length === 2, 'the next live event');
-  t.same(events.map((e) => e.seq), [1, live.seq], 'the pushed events were duplicates, dropped');
+  const live = await liveEvent('EventAgentReady');
+  t.same(events.map((e) => e.seq), [1, live.published.seq], 'the pushed events were duplicates, dropped');
   t.notOk(controls.slice(controlsBefore).some((c) => c.event === 'EventACK'), 'the unexpected push\'s EventACK is not handed to the application');
   t.notOk(statuses.slice(before).some((s) => s.type === 'failover-started'), 'no failover');
 });

@@ -12,12 +12,12 @@
 //
 // A reported replay needs no request at all: a desktop's heartbeat to the backup carries its lastSeq
 // and a referenceId (a ping's payload "<lastSeq> <referenceId>"; a browser, which cannot ping, puts
-// them in its RequestQueryServer, answered after the report is held). The EventServerInfo a server pushes when it starts serving says
-// `replayFollows`, and each reporting connection gets, right behind it, its events after the
-// reported seq and an EventACK with the reported referenceId. That replay is made when the info is
-// written to the connection, from the report held then: ws answers a ping with its pong before the
-// 'ping' listener runs, on the same socket, so a desktop that read the pong of a report before the
-// info is sure to get its replay (docs/protocol.md, Session 4).
+// them in its RequestQueryServer, answered after the report is held). The EventServerInfo a server
+// pushes when it starts serving says `replayFollows`, and each reporting connection gets, right
+// behind it, its events after the reported seq and an EventACK with the reported referenceId. That
+// replay is made when the info is written to the connection, from the report held then: ws answers a
+// ping with its pong before the 'ping' listener runs, on the same socket, so a desktop that read the
+// pong of a report before the info is sure to get its replay (docs/protocol.md, Session 4).
 import type { CoreState } from '../../core/index.js';
 import { replay } from '../../core/index.js';
 import type { TEvent } from '../../protocol/messages.js';
